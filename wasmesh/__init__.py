@@ -1,0 +1,5 @@
+"""wasmesh: build systems out of WebAssembly components."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""wasmesh compose."""
