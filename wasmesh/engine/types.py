@@ -98,7 +98,10 @@ def from_wasmtime(ty: wc.ValType, resources: ResourceNames | None = None) -> Wit
     prim = _PRIMS.get(type(ty))
     if prim is not None:
         return WitType(prim)
-    conv = lambda t: from_wasmtime(t, resources)  # noqa: E731
+
+    def conv(t: wc.ValType) -> WitType:
+        return from_wasmtime(t, resources)
+
     if isinstance(ty, wc.ListType):
         return WitType("list", element=conv(ty.element))
     if isinstance(ty, wc.RecordType):

@@ -1,0 +1,50 @@
+"""WASI 0.2 from wasmtime itself (`add_wasip2`), configured per instance from the grants.
+
+Serves the standard `wasi:cli`, `wasi:clocks`, `wasi:filesystem`, `wasi:io`, `wasi:random` and
+`wasi:sockets` names. A `WasiConfig` starts empty: no env, no preopened dirs, no stdin and no
+network; only what `Grants` names is added. Output goes to the host's stdout/stderr.
+"""
+
+from __future__ import annotations
+
+import wasmtime
+from wasmtime import component as wc
+
+from wasmesh.runtime.grants import Grants
+
+PACKAGES = ("wasi:cli/", "wasi:clocks/", "wasi:filesystem/", "wasi:io/", "wasi:random/",
+            "wasi:sockets/")  # fmt: skip
+
+
+class WasiP2:
+    """wasmtime's native WASI 0.2, deny-by-default."""
+
+    name = "wasi"
+
+    def __init__(self, argv: tuple[str, ...] = (), program: str = "component") -> None:
+        self.argv = (program, *argv)
+
+    def provides(self, import_name: str) -> bool:
+        return import_name.startswith(PACKAGES)
+
+    def link(self, linker: wc.Linker, import_names: list[str]) -> None:
+        linker.add_wasip2()
+
+    def prepare(self, store: wasmtime.Store, grants: Grants) -> None:
+        store.set_wasi(wasi_config(grants, self.argv))
+
+
+def wasi_config(grants: Grants, argv: tuple[str, ...]) -> wasmtime.WasiConfig:
+    config = wasmtime.WasiConfig()
+    config.argv = list(argv)
+    config.env = grants.environment()
+    config.inherit_stdout()
+    config.inherit_stderr()
+    if grants.stdin:
+        config.inherit_stdin()
+    for d in grants.dirs:
+        config.preopen_dir(str(d.host), d.guest, fs_mutable=d.writable)
+    if grants.network:
+        wasmtime._ffi.wasi_config_inherit_network(config.ptr())
+        wasmtime._ffi.wasi_config_allow_ip_name_lookup(config.ptr(), True)
+    return config

@@ -1,0 +1,45 @@
+"""The `wasmesh` command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from wasmesh.cli.output import fail
+from wasmesh.errors import GuestError, WasmeshError
+
+app = typer.Typer(
+    name="wasmesh",
+    help=(
+        "Build systems out of WebAssembly components: inspect and call components, compose "
+        "polyglot apps by their WIT contracts, serve them over HTTP, and run them in one "
+        "process or spread over a NATS lattice."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root() -> None:
+    """wasmesh: compose WebAssembly components by WIT contract; run them anywhere."""
+
+
+def _register() -> None:
+    from wasmesh.cli import component
+
+    component.register(app)
+
+
+def main() -> None:
+    """Entry point: user errors exit 2, guest failures exit 1, never a Python traceback."""
+    _register()
+    try:
+        app()
+    except (WasmeshError, GuestError) as e:
+        sys.exit(fail(e))
+    except KeyboardInterrupt:
+        sys.exit(130)

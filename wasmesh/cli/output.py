@@ -1,0 +1,27 @@
+"""Printing results and errors for the CLI."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+
+from wasmesh.errors import GuestError, WasmeshError
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
+
+
+def fail(error: WasmeshError | GuestError) -> int:
+    """Print `error` as one sentence (plus the guest backtrace, if any); return the exit code."""
+    err_console.print(f"[bold red]error:[/bold red] {error}", markup=True)
+    backtrace = getattr(error, "backtrace", "")
+    if backtrace:
+        err_console.print("guest backtrace:\n" + backtrace, style="dim", markup=False)
+    return error.exit_code
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")

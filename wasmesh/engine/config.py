@@ -1,0 +1,124 @@
+"""The one configured wasmtime engine.
+
+Pooling allocator (instances come from preallocated slots with copy-on-write memory images,
+so instantiation costs microseconds), epoch interruption (a daemon thread ticks the epoch so a
+store deadline stops a guest that loops forever), optional fuel. wasmtime-py exposes the pooling
+allocator only through its `_ffi` bindings.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import wasmtime
+from wasmtime import _ffi as ffi
+
+EPOCH_TICK_SECONDS = 0.010
+"""How often the shared engines' epoch advances; deadlines are counted in these ticks."""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Everything that changes compiled code; part of the AOT cache key."""
+
+    fuel: bool = False
+    pooling: bool = True
+    # Pooling limits: generous, since they reserve address space, not memory.
+    total_component_instances: int = 1000
+    total_core_instances: int = 10_000
+    total_memories: int = 2000
+    total_tables: int = 4000
+    max_memory_bytes: int = 4 << 30
+    max_core_instances_per_component: int = 64
+    max_memories_per_component: int = 64
+    max_tables_per_component: int = 64
+    table_elements: int = 100_000
+    max_core_instance_size: int = 16 << 20
+    max_component_instance_size: int = 16 << 20
+
+    def cache_tag(self) -> str:
+        """Settings that affect compiled artifacts (pooling limits don't)."""
+        return f"fuel={int(self.fuel)};epoch=1"
+
+
+def _pooling_strategy(config: wasmtime.Config, s: EngineSettings) -> None:
+    pool = ffi.wasmtime_pooling_allocation_config_new()
+    try:
+        ffi.wasmtime_pooling_allocation_config_total_component_instances_set(
+            pool, s.total_component_instances
+        )
+        ffi.wasmtime_pooling_allocation_config_total_core_instances_set(
+            pool, s.total_core_instances
+        )
+        ffi.wasmtime_pooling_allocation_config_total_memories_set(pool, s.total_memories)
+        ffi.wasmtime_pooling_allocation_config_total_tables_set(pool, s.total_tables)
+        ffi.wasmtime_pooling_allocation_config_max_memory_size_set(pool, s.max_memory_bytes)
+        ffi.wasmtime_pooling_allocation_config_max_core_instances_per_component_set(
+            pool, s.max_core_instances_per_component
+        )
+        ffi.wasmtime_pooling_allocation_config_max_memories_per_component_set(
+            pool, s.max_memories_per_component
+        )
+        ffi.wasmtime_pooling_allocation_config_max_tables_per_component_set(
+            pool, s.max_tables_per_component
+        )
+        ffi.wasmtime_pooling_allocation_config_table_elements_set(pool, s.table_elements)
+        ffi.wasmtime_pooling_allocation_config_max_core_instance_size_set(
+            pool, s.max_core_instance_size
+        )
+        ffi.wasmtime_pooling_allocation_config_max_component_instance_size_set(
+            pool, s.max_component_instance_size
+        )
+        ffi.wasmtime_pooling_allocation_strategy_set(config.ptr(), pool)
+    finally:
+        ffi.wasmtime_pooling_allocation_config_delete(pool)
+
+
+def build_engine(settings: EngineSettings) -> wasmtime.Engine:
+    """A new engine with `settings`; most callers want `shared_engine()`."""
+    config = wasmtime.Config()
+    config.wasm_component_model = True
+    config.epoch_interruption = True
+    config.consume_fuel = settings.fuel
+    config.cranelift_opt_level = "speed"
+    if settings.pooling:
+        _pooling_strategy(config, settings)
+    return wasmtime.Engine(config)
+
+
+_ENGINES: dict[bool, wasmtime.Engine] = {}
+_LOCK = threading.Lock()
+
+
+def shared_engine(fuel: bool = False) -> wasmtime.Engine:
+    """The process-wide engine (one per fuel setting), its epoch ticking in the background."""
+    engine = _ENGINES.get(fuel)
+    if engine is not None:
+        return engine
+    with _LOCK:
+        engine = _ENGINES.get(fuel)
+        if engine is None:
+            engine = build_engine(EngineSettings(fuel=fuel))
+            _start_ticker(engine)
+            _ENGINES[fuel] = engine
+    return engine
+
+
+def settings_for(fuel: bool) -> EngineSettings:
+    return EngineSettings(fuel=fuel)
+
+
+def _start_ticker(engine: wasmtime.Engine) -> None:
+    def tick() -> None:
+        while True:
+            time.sleep(EPOCH_TICK_SECONDS)
+            engine.increment_epoch()
+
+    threading.Thread(target=tick, name="wasmesh-epoch", daemon=True).start()
+
+
+def deadline_ticks(seconds: float) -> int:
+    """Epoch ticks that cover `seconds` (at least one)."""
+    return max(1, round(seconds / EPOCH_TICK_SECONDS))
