@@ -1,0 +1,103 @@
+"""Grants: what a component may use of the host. Everything not granted is denied.
+
+Read from a `[components.NAME]` table of `wasmesh.toml`; the runtime turns them into a
+WASI context, the composer into deny adapters for components without them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wasmesh.compose._positions import Path_
+from wasmesh.compose._reader import Reader
+from wasmesh.compose.units_of_measure import parse_size
+
+GRANT_KEYS = (
+    "env", "env-inherit", "dirs", "stdin", "network", "outbound",
+    "memory-limit", "timeout", "fuel",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DirGrant:
+    """A host directory made visible to a component at `guest`."""
+
+    host: Path
+    guest: str
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What a component may use beyond pure computation. Everything absent is denied."""
+
+    env: tuple[tuple[str, str], ...] = ()
+    env_inherit: tuple[str, ...] = ()
+    dirs: tuple[DirGrant, ...] = ()
+    stdin: bool = False
+    network: bool = False
+    outbound: tuple[str, ...] = ()
+    memory_limit: int | None = None
+    timeout: float | None = None
+    fuel: int | None = None
+
+    @property
+    def has_ambient(self) -> bool:
+        """True when the component may see anything of the host (env, files, stdin, net)."""
+        return bool(
+            self.env or self.env_inherit or self.dirs or self.stdin or self.network
+            or self.outbound
+        )  # fmt: skip
+
+
+def read_grants(reader: Reader, where: Path_, body: dict[str, Any], root: Path) -> Grants:
+    env = reader.typed(body.get("env", {}), (*where, "env"), dict, "a table of strings")
+    for key, value in env.items():
+        reader.typed(value, (*where, "env", key), str, "a string")
+    dirs: list[DirGrant] = []
+    for spec in reader.strings(body.get("dirs", []), (*where, "dirs")):
+        parts = spec.split(":")
+        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("ro", "rw")):
+            raise reader.fail(
+                (*where, "dirs"),
+                f'dir grant `{spec}` must be "host:guest" or "host:guest:ro"/"host:guest:rw"',
+            )
+        dirs.append(DirGrant(root / parts[0], parts[1], len(parts) == 3 and parts[2] == "ro"))
+    memory = body.get("memory-limit")
+    if memory is not None:
+        reader.typed(memory, (*where, "memory-limit"), (str, int), 'a size like "64MiB"')
+        try:
+            memory = parse_size(memory)
+        except ValueError as exc:
+            raise reader.fail((*where, "memory-limit"), str(exc)) from None
+    timeout = body.get("timeout")
+    if timeout is not None:
+        timeout = float(reader.typed(timeout, (*where, "timeout"), (int, float), "seconds"))
+        if timeout <= 0:
+            raise reader.fail((*where, "timeout"), "`timeout` must be a positive number of seconds")
+    fuel = body.get("fuel")
+    if fuel is not None:
+        reader.typed(fuel, (*where, "fuel"), int, "an integer")
+    outbound = reader.strings(body.get("outbound", []), (*where, "outbound"))
+    for url in outbound:
+        if not re.match(r"^[a-z][a-z0-9+.-]*://[^/]+", url):
+            raise reader.fail(
+                (*where, "outbound"),
+                f"outbound rule `{url}` must be scheme://host[:port], like https://*.example.com:443",
+            )
+    return Grants(
+        env=tuple(sorted(env.items())),
+        env_inherit=reader.strings(body.get("env-inherit", []), (*where, "env-inherit")),
+        dirs=tuple(dirs),
+        stdin=reader.typed(body.get("stdin", False), (*where, "stdin"), bool, "true or false"),
+        network=reader.typed(
+            body.get("network", False), (*where, "network"), bool, "true or false"
+        ),
+        outbound=outbound,
+        memory_limit=memory,
+        timeout=timeout,
+        fuel=fuel,
+    )

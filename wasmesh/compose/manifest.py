@@ -1,0 +1,333 @@
+"""`wasmesh.toml`: an application's components, their grants, wiring, triggers and units.
+
+```toml
+[app]
+name = "shop"
+version = "0.1.0"
+
+[components.pricing]
+source = "pricing"            # a .wasm file, or a source directory built with `language`
+language = "python"           # python | js | c | wat
+world = "pricing"
+env = { CURRENCY = "EUR" }
+memory-limit = "64MiB"
+
+[wiring]
+"pricing.shop:tax/rates" = "tax"  # consumer.import = provider, when auto-wiring is ambiguous
+
+[[triggers.http]]
+route = "/quote/..."
+component = "pricing"
+
+[deploy]
+units = { front = ["pricing"], back = ["tax"] }   # or strategy = "monolith" | "per-component"
+```
+
+Every problem is a `ManifestError` naming the file, the line and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import tomlkit
+import tomlkit.exceptions
+
+from wasmesh.compose._positions import Path_, Positions
+from wasmesh.compose._reader import Reader
+from wasmesh.compose.grants import GRANT_KEYS, Grants, read_grants
+from wasmesh.errors import ManifestError
+
+Language = Literal["python", "js", "c", "wat"]
+Strategy = Literal["monolith", "per-component"]
+
+LANGUAGES: tuple[str, ...] = ("python", "js", "c", "wat")
+STRATEGIES: tuple[str, ...] = ("monolith", "per-component")
+MONOLITH_UNIT = "main"
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a component comes from: a built `.wasm`, or sources and how to build them."""
+
+    path: Path
+    language: Language | None = None
+    world: str | None = None
+    wit: Path | None = None
+    adapter: Literal["reactor", "command"] | None = None
+
+    @property
+    def is_prebuilt(self) -> bool:
+        return self.language is None
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    name: str
+    source: Source
+    grants: Grants
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class WiringRule:
+    """`"consumer.import" = "provider"`: an explicit choice of provider for one import."""
+
+    consumer: str
+    import_name: str
+    provider: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class HttpTrigger:
+    route: str
+    component: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class MessagingTrigger:
+    subject: str
+    component: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Components deployed together as one composed component."""
+
+    name: str
+    components: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    name: str
+    version: str
+    components: tuple[ComponentSpec, ...]
+    wiring: tuple[WiringRule, ...] = ()
+    http_triggers: tuple[HttpTrigger, ...] = ()
+    messaging_triggers: tuple[MessagingTrigger, ...] = ()
+    units: tuple[Unit, ...] = ()
+    strategy: str = "monolith"
+    positions: Positions | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def component(self, name: str) -> ComponentSpec:
+        for spec in self.components:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def where(self, path: Path_) -> str:
+        """`wasmesh.toml:12` for the key at `path`, for messages about the manifest."""
+        line = self.positions.line(path) if self.positions else None
+        return f"{self.path.name}:{line}" if line else self.path.name
+
+
+_COMPONENT_KEYS = ("source", "language", "world", "wit", "adapter", *GRANT_KEYS)
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read and check `wasmesh.toml` (or the `wasmesh.toml` inside a directory)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "wasmesh.toml"
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ManifestError(f"cannot read {path}: {exc.strerror}; check the path") from None
+    return parse_manifest(text, path)
+
+
+def parse_manifest(text: str, path: Path) -> Manifest:
+    """Parse manifest text; `path` names the file in messages and anchors relative paths."""
+    try:
+        document = tomlkit.parse(text).unwrap()
+    except tomlkit.exceptions.ParseError as exc:
+        raise ManifestError(
+            f"{path.name}:{exc.line}: not valid TOML ({str(exc).split(' at line')[0]}); "
+            "fix the syntax"
+        ) from None
+    positions = Positions(text)
+    reader = Reader(path, positions)
+    top = reader.table(document, (), ("app", "components", "wiring", "triggers", "deploy"))
+
+    app = reader.table(top.get("app", {}), ("app",), ("name", "version"))
+    if "name" not in app:
+        raise reader.fail(("app",), '[app] needs `name = "..."`; add it')
+    name = reader.typed(app["name"], ("app", "name"), str, "a string")
+    version = reader.typed(app.get("version", "0.0.0"), ("app", "version"), str, "a string")
+
+    raw_components = reader.typed(
+        top.get("components", {}), ("components",), dict, "a table of [components.NAME]"
+    )
+    if not raw_components:
+        raise reader.fail((), "no components; add a [components.NAME] table with `source`")
+    components = tuple(
+        _component(reader, cname, body, path.parent) for cname, body in raw_components.items()
+    )
+    names = tuple(c.name for c in components)
+
+    wiring = _wiring(reader, top.get("wiring", {}), names)
+    http, messaging = _triggers(reader, top.get("triggers", {}), names)
+    strategy, units = _deploy(reader, top.get("deploy", {}), names)
+    return Manifest(
+        path=path, name=name, version=version, components=components, wiring=wiring,
+        http_triggers=http, messaging_triggers=messaging, units=units, strategy=strategy,
+        positions=positions,
+    )  # fmt: skip
+
+
+def _component(reader: Reader, name: str, body: Any, root: Path) -> ComponentSpec:
+    where: Path_ = ("components", name)
+    if not _NAME.match(name):
+        raise reader.fail(
+            where, f"component name `{name}` must be lowercase letters, digits and dashes"
+        )
+    body = reader.table(body, where, _COMPONENT_KEYS)
+    if "source" not in body:
+        raise reader.fail(where, f"[components.{name}] needs `source`: a .wasm file or a directory")
+    source_path = root / reader.typed(body["source"], (*where, "source"), str, "a path")
+    language = body.get("language")
+    if language is not None:
+        reader.typed(language, (*where, "language"), str, "a string")
+        if language not in LANGUAGES:
+            raise reader.fail(
+                (*where, "language"),
+                f"unknown language `{language}`; use one of {', '.join(LANGUAGES)}",
+            )
+    elif source_path.suffix != ".wasm":
+        raise reader.fail(
+            (*where, "source"),
+            f"`source` of [components.{name}] is not a .wasm file; "
+            f'add `language = "python"|"js"|"c"|"wat"` to build it from source',
+        )
+    adapter = body.get("adapter")
+    if adapter is not None and (language != "c" or adapter not in ("reactor", "command")):
+        raise reader.fail(
+            (*where, "adapter"), '`adapter` applies to C components: "reactor" or "command"'
+        )
+    wit = body.get("wit")
+    source = Source(
+        path=source_path,
+        language=language,
+        world=reader.typed(body["world"], (*where, "world"), str, "a string")
+        if "world" in body
+        else None,
+        wit=root / reader.typed(wit, (*where, "wit"), str, "a path") if wit is not None else None,
+        adapter=adapter,
+    )
+    return ComponentSpec(name, source, read_grants(reader, where, body, root), _line(reader, where))
+
+
+def _line(reader: Reader, where: Path_) -> int:
+    return reader.positions.line(where) or 0
+
+
+def _reference(reader: Reader, where: Path_, value: Any, names: tuple[str, ...]) -> str:
+    reader.typed(value, where, str, "a component name")
+    if value not in names:
+        guess = difflib.get_close_matches(value, names, n=1)
+        hint = f"did you mean `{guess[0]}`?" if guess else f"components: {', '.join(names)}"
+        raise reader.fail(where, f"no component named `{value}`; {hint}")
+    return str(value)
+
+
+def _wiring(reader: Reader, raw: Any, names: tuple[str, ...]) -> tuple[WiringRule, ...]:
+    raw = reader.typed(raw, ("wiring",), dict, "a table")
+    rules = []
+    for key, provider in raw.items():
+        where: Path_ = ("wiring", key)
+        consumer, _, import_name = key.partition(".")
+        if not import_name:
+            raise reader.fail(
+                where,
+                f'wiring key `{key}` must be "consumer.import", like "front.shop:tax/rates"',
+            )
+        _reference(reader, where, consumer, names)
+        _reference(reader, where, provider, names)
+        if consumer == provider:
+            raise reader.fail(where, f"`{key}` wires `{consumer}` to itself; name another provider")
+        rules.append(WiringRule(consumer, import_name, provider, _line(reader, where)))
+    return tuple(rules)
+
+
+def _triggers(
+    reader: Reader, raw: Any, names: tuple[str, ...]
+) -> tuple[tuple[HttpTrigger, ...], tuple[MessagingTrigger, ...]]:
+    raw = reader.table(raw, ("triggers",), ("http", "messaging"))
+    http, messaging = [], []
+    for kind, key in (("http", "route"), ("messaging", "subject")):
+        entries = reader.typed(
+            raw.get(kind, []), ("triggers", kind), list, f"an array of tables ([[triggers.{kind}]])"
+        )
+        for index, entry in enumerate(entries):
+            where: Path_ = ("triggers", kind, index)
+            entry = reader.table(entry, where, (key, "component"))
+            for needed in (key, "component"):
+                if needed not in entry:
+                    raise reader.fail(where, f"[[triggers.{kind}]] needs `{needed}`; add it")
+            value = reader.typed(entry[key], (*where, key), str, "a string")
+            component = _reference(reader, (*where, "component"), entry["component"], names)
+            line = _line(reader, where)
+            if kind == "http":
+                if not value.startswith("/"):
+                    raise reader.fail((*where, key), f"route `{value}` must start with `/`")
+                http.append(HttpTrigger(value, component, line))
+            else:
+                messaging.append(MessagingTrigger(value, component, line))
+    return tuple(http), tuple(messaging)
+
+
+def _deploy(reader: Reader, raw: Any, names: tuple[str, ...]) -> tuple[str, tuple[Unit, ...]]:
+    raw = reader.table(raw, ("deploy",), ("strategy", "units"))
+    if "units" in raw and "strategy" in raw:
+        raise reader.fail(
+            ("deploy", "strategy"), "[deploy] takes `units` or `strategy`, not both; remove one"
+        )
+    if "units" not in raw:
+        strategy = reader.typed(
+            raw.get("strategy", "monolith"), ("deploy", "strategy"), str, "a string"
+        )
+        if strategy not in STRATEGIES:
+            raise reader.fail(
+                ("deploy", "strategy"),
+                f'unknown strategy `{strategy}`; use "monolith", "per-component" or `units`',
+            )
+        if strategy == "monolith":
+            return strategy, (Unit(MONOLITH_UNIT, names),)
+        return strategy, tuple(Unit(n, (n,)) for n in names)
+    units_raw = reader.typed(raw["units"], ("deploy", "units"), dict, "a table of lists")
+    units: list[Unit] = []
+    placed: dict[str, str] = {}
+    for unit, members in units_raw.items():
+        where: Path_ = ("deploy", "units", unit)
+        for member in reader.strings(members, where):
+            _reference(reader, where, member, names)
+            if member in placed:
+                raise reader.fail(
+                    where,
+                    f"component `{member}` is in units `{placed[member]}` and `{unit}`; "
+                    "keep it in one",
+                )
+            placed[member] = unit
+        units.append(Unit(unit, tuple(members)))
+    missing = [n for n in names if n not in placed]
+    if missing:
+        raise reader.fail(
+            ("deploy", "units"),
+            f"component `{missing[0]}` is in no unit; add it to one of [deploy] units",
+        )
+    return "units", tuple(units)
