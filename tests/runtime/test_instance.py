@@ -1,0 +1,90 @@
+"""Instances under limits: deadlines, memory limits, fuel, traps, unsatisfied imports."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.wat import wat_component
+from wasmesh.engine.loader import load_component
+from wasmesh.errors import GuestOutOfMemory, GuestTimeout, GuestTrap, LinkError
+from wasmesh.runtime.grants import Limits, parse_size
+from wasmesh.runtime.instance import Instance, Runner
+
+GUEST = """
+(component
+  (core module $m
+    (memory 1)
+    (func (export "spin") (loop br 0))
+    (func (export "boom") unreachable)
+    (func (export "grow") (result i32)
+      (loop $again
+        (br_if $again (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))
+      (memory.size))
+    (func (export "one") (result i32) i32.const 1))
+  (core instance $i (instantiate $m))
+  (func (export "spin") (canon lift (core func $i "spin")))
+  (func (export "boom") (canon lift (core func $i "boom")))
+  (func (export "grow") (result u32) (canon lift (core func $i "grow")))
+  (func (export "one") (result u32) (canon lift (core func $i "one"))))
+"""
+
+IMPORTS_UNKNOWN = """
+(component
+  (import "demo:log/sink@0.1.0" (instance $sink (export "write" (func (param "msg" string)))))
+)
+"""
+
+
+def call(instance: Instance, name: str) -> object:
+    func, _ = instance.func(None, name)
+
+    def go(store: object) -> object:
+        out = func(store)
+        func.post_return(store)
+        return out
+
+    return instance.run_guest(go)
+
+
+def test_infinite_loop_is_stopped_by_the_deadline() -> None:
+    runner = Runner(load_component(wat_component(GUEST)), limits=Limits(timeout=0.2))
+    instance = runner.instantiate()
+    with pytest.raises(GuestTimeout, match="time limit"):
+        call(instance, "spin")
+    # The runner stays usable: a new instance answers.
+    assert call(runner.instantiate(), "one") == 1
+
+
+def test_trap_carries_backtrace() -> None:
+    instance = Runner(load_component(wat_component(GUEST))).instantiate()
+    with pytest.raises(GuestTrap, match="unreachable") as info:
+        call(instance, "boom")
+    assert "wasm function" in info.value.backtrace
+
+
+def test_memory_growth_stops_at_the_limit() -> None:
+    limit = parse_size("4MiB")
+    runner = Runner(load_component(wat_component(GUEST)), limits=Limits(memory_bytes=limit))
+    pages = call(runner.instantiate(), "grow")
+    assert isinstance(pages, int)
+    assert pages * 65536 <= limit
+    unlimited = Runner(load_component(wat_component(GUEST)), limits=Limits(memory_bytes=1 << 27))
+    assert call(unlimited.instantiate(), "grow") * 65536 > limit  # type: ignore[operator]
+
+
+def test_memory_limit_below_initial_memory_fails_cleanly() -> None:
+    runner = Runner(load_component(wat_component(GUEST)), limits=Limits(memory_bytes=1000))
+    with pytest.raises(GuestOutOfMemory):
+        runner.instantiate()
+
+
+def test_fuel_stops_a_loop() -> None:
+    loaded = load_component(wat_component(GUEST), fuel=True)
+    runner = Runner(loaded, limits=Limits(fuel=100_000))
+    with pytest.raises(GuestTimeout, match="fuel"):
+        call(runner.instantiate(), "spin")
+
+
+def test_unsatisfied_import_names_it_and_the_fix() -> None:
+    with pytest.raises(LinkError, match=r"imports `demo:log/sink@0\.1\.0`, which nothing provides"):
+        Runner(load_component(wat_component(IMPORTS_UNKNOWN)))
