@@ -1,0 +1,44 @@
+"""Shared fixtures: guest components built from source under tests/guests/.
+
+`guest("calc-c")` builds ``tests/guests/calc-c`` (described by its ``guest.toml``) with
+`wasmesh.build` into ``.cache/guests/calc-c.wasm`` (or ``$WASMESH_GUEST_CACHE``) and returns
+the path. The build cache keys each output by the hash of its inputs, so a guest is compiled
+once and later runs only hash its sources.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from wasmesh.build import load_guest
+
+ROOT = Path(__file__).resolve().parent.parent
+GUESTS = Path(__file__).resolve().parent / "guests"
+
+
+def guest_cache_dir() -> Path:
+    """Where built guests live: ``$WASMESH_GUEST_CACHE`` or ``.cache/guests`` in the checkout."""
+    return Path(os.environ.get("WASMESH_GUEST_CACHE", ROOT / ".cache" / "guests"))
+
+
+def build_guest(name: str) -> Path:
+    """Build (or reuse) the guest ``name`` and return its component path."""
+    spec = load_guest(GUESTS / name)
+    return spec.build(guest_cache_dir() / f"{name}.wasm", quiet=True).path
+
+
+@pytest.fixture(scope="session")
+def guest() -> Callable[[str], Path]:
+    """``guest(name) -> Path`` of the built component for ``tests/guests/<name>``."""
+    built: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in built:
+            built[name] = build_guest(name)
+        return built[name]
+
+    return get

@@ -1,0 +1,104 @@
+"""Content-hash build cache shared by every toolchain.
+
+An output is up to date when the key recorded beside it (``<out>.key``) equals the key of the
+current inputs: the sha256 of every input file (by a stable label, so moving a checkout keeps
+the key), the WIT, the recipe (language, world, options) and the pinned tool versions. Checking
+costs a hash of the inputs and never runs a tool.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+# Bumped when the way outputs are produced changes, so old outputs are rebuilt.
+RECIPE_VERSION = "1"
+
+# Directories that never hold inputs: caches, VCS data, package managers' trees.
+_SKIP_DIRS = frozenset({"__pycache__", ".git", "node_modules", ".mypy_cache", ".pytest_cache"})
+_SKIP_SUFFIXES = (".wasm", ".cwasm", ".pyc", ".key", ".lock")
+
+
+@dataclass(frozen=True)
+class InputSet:
+    """Input files grouped under labels: ``label -> root directory or file``."""
+
+    roots: Mapping[str, Path]
+
+    def files(self) -> Iterator[tuple[str, Path]]:
+        """Every input file as ``(stable label, path)``, in a deterministic order."""
+        for label in sorted(self.roots):
+            root = self.roots[label]
+            if root.is_file():
+                yield label, root
+                continue
+            for path in sorted(_walk(root)):
+                yield f"{label}/{path.relative_to(root).as_posix()}", path
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")]
+        for name in filenames:
+            if name.startswith(".") or name.endswith(_SKIP_SUFFIXES):
+                continue
+            yield Path(dirpath) / name
+
+
+def compute_key(inputs: InputSet, recipe: Mapping[str, object]) -> str:
+    """The sha256 hex key of ``inputs`` (contents and labels) and ``recipe`` (JSON-able)."""
+    digest = hashlib.sha256()
+    digest.update(RECIPE_VERSION.encode())
+    digest.update(json.dumps(recipe, sort_keys=True, default=str).encode())
+    for label, path in inputs.files():
+        digest.update(b"\0" + label.encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def key_path(out_path: Path) -> Path:
+    """Where the key of ``out_path`` is recorded."""
+    return out_path.with_name(out_path.name + ".key")
+
+
+def is_fresh(out_path: Path, key: str) -> bool:
+    """True when ``out_path`` exists and was built from inputs with this ``key``."""
+    try:
+        return out_path.is_file() and key_path(out_path).read_text().strip() == key
+    except OSError:
+        return False
+
+
+def record(out_path: Path, key: str) -> None:
+    """Record that ``out_path`` was built with ``key`` (atomically)."""
+    stamp = key_path(out_path)
+    tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
+    tmp.write_text(key + "\n")
+    os.replace(tmp, stamp)
+
+
+@contextmanager
+def exclusive(out_path: Path) -> Iterator[None]:
+    """Hold a lock on ``out_path`` so two processes never build the same output at once."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = out_path.with_name(out_path.name + ".lock")
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def file_digest(paths: Iterable[Path]) -> str:
+    """A short sha256 of several files' contents, for keys that depend on a tool's files."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]

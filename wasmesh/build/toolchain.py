@@ -1,0 +1,202 @@
+"""The one base class every language toolchain implements, and how tools are run.
+
+A toolchain turns a source directory plus a WIT world into a component file. The base class
+owns everything shared: the content-hash cache, the scratch directory, the spinner, running a
+tool and turning its failure into a `BuildError` that names the component and quotes the tool.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from wasmesh.build import cache, progress
+from wasmesh.errors import BuildError
+
+# How much of a failing tool's output a BuildError quotes.
+_TAIL_LINES = 20
+_TAIL_CHARS = 2000
+
+
+class MissingToolError(BuildError):
+    """A build tool is not installed."""
+
+    @classmethod
+    def for_tool(cls, tool: str, purpose: str) -> MissingToolError:
+        return cls(
+            f"{tool} is not installed (needed for {purpose}); run ./dev test or "
+            "scripts/setup.py to install the pinned toolchain"
+        )
+
+
+class ToolchainFailure(BuildError):
+    """A tool ran and failed; carries the component name and the tool's own message."""
+
+    def __init__(self, component: str, tool: str, output: str) -> None:
+        self.component = component
+        self.tool = tool
+        self.output = output
+        super().__init__(
+            f"component {component!r} failed to build ({tool}); fix the source and build "
+            f"again:\n{output}"
+        )
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build produced: the component path, its input key and whether it was rebuilt."""
+
+    path: Path
+    key: str
+    rebuilt: bool
+    seconds: float
+
+
+@dataclass
+class BuildJob:
+    """One build in progress, handed to `Toolchain.compile`."""
+
+    name: str
+    source_dir: Path
+    wit_dir: Path | None
+    world: str
+    out: Path
+    scratch: Path
+    options: Mapping[str, object]
+    quiet: bool
+    invocations: list[list[str]] = field(default_factory=list)
+
+    def option_str(self, key: str, default: str) -> str:
+        value = self.options.get(key, default)
+        return str(value)
+
+    def option_list(self, key: str) -> list[str]:
+        value = self.options.get(key, [])
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, Sequence):
+            return [str(v) for v in value]
+        raise BuildError(f"option {key!r} of component {self.name!r} must be a list of strings")
+
+    def run(self, argv: Sequence[str | Path], what: str, *, cwd: Path | None = None) -> str:
+        """Run one tool; raise `ToolchainFailure` with its output's tail if it fails."""
+        cmd = [str(a) for a in argv]
+        self.invocations.append(cmd)
+        with progress.step(self.name, what, quiet=self.quiet):
+            proc = subprocess.run(
+                cmd, cwd=cwd, capture_output=True, text=True, errors="replace", check=False
+            )
+        if proc.returncode != 0:
+            text = (proc.stderr.strip() + "\n" + proc.stdout.strip()).strip()
+            raise ToolchainFailure(self.name, Path(cmd[0]).name, _tail(text))
+        return proc.stdout
+
+
+def _tail(text: str) -> str:
+    lines = text.splitlines()[-_TAIL_LINES:]
+    return "\n".join(lines)[-_TAIL_CHARS:] or "(the tool printed nothing)"
+
+
+def find_tool(name: str, purpose: str, *alternatives: str) -> str:
+    """The path of executable ``name`` (or the first alternative found) on PATH."""
+    for candidate in (name, *alternatives):
+        found = shutil.which(candidate)
+        if found is not None:
+            return found
+    raise MissingToolError.for_tool(name, purpose)
+
+
+class Toolchain(ABC):
+    """Builds components from one language's sources. Subclasses implement `compile`."""
+
+    language: ClassVar[str]
+
+    @abstractmethod
+    def tool_versions(self) -> Mapping[str, str]:
+        """Pinned versions of the tools used, found without running them (part of the key)."""
+
+    @abstractmethod
+    def compile(self, job: BuildJob) -> None:
+        """Produce the component at ``job.out``; raise `BuildError` on failure."""
+
+    def inputs(
+        self, source_dir: Path, wit_dir: Path | None, options: Mapping[str, object]
+    ) -> dict[str, Path]:
+        """Input roots by label; the default is the source and WIT directories."""
+        roots = {"src": source_dir}
+        if wit_dir is not None and not wit_dir.resolve().is_relative_to(source_dir.resolve()):
+            roots["wit"] = wit_dir
+        return roots
+
+    def build(
+        self,
+        source_dir: Path,
+        out_path: Path,
+        world: str,
+        wit_dir: Path | None = None,
+        *,
+        name: str | None = None,
+        options: Mapping[str, object] | None = None,
+        quiet: bool = False,
+    ) -> BuildResult:
+        """Build ``source_dir`` into the component ``out_path`` targeting WIT ``world``.
+
+        A no-op (no tool runs, the output is not touched) when the inputs' key matches the
+        one recorded beside ``out_path``.
+        """
+        started = time.perf_counter()
+        name = name or source_dir.name
+        opts = dict(options or {})
+        if not source_dir.is_dir():
+            raise BuildError(
+                f"the source directory {source_dir} of component {name!r} does not exist; "
+                "check its source path"
+            )
+        if wit_dir is not None and not wit_dir.exists():
+            raise BuildError(
+                f"the WIT directory {wit_dir} of component {name!r} does not exist; "
+                "check its wit path"
+            )
+        recipe = {
+            "language": self.language,
+            "world": world,
+            "options": opts,
+            "tools": dict(self.tool_versions()),
+        }
+        key = cache.compute_key(cache.InputSet(self.inputs(source_dir, wit_dir, opts)), recipe)
+        if cache.is_fresh(out_path, key):
+            return BuildResult(out_path, key, False, time.perf_counter() - started)
+        with cache.exclusive(out_path):
+            # Another process may have built it while this one waited for the lock.
+            if cache.is_fresh(out_path, key):
+                return BuildResult(out_path, key, False, time.perf_counter() - started)
+            with tempfile.TemporaryDirectory(prefix=f"wasmesh-build-{name}-") as tmp:
+                scratch = Path(tmp)
+                job = BuildJob(
+                    name=name,
+                    source_dir=source_dir.resolve(),
+                    wit_dir=wit_dir.resolve() if wit_dir is not None else None,
+                    world=world,
+                    out=scratch / "out.wasm",
+                    scratch=scratch,
+                    options=opts,
+                    quiet=quiet,
+                )
+                self.compile(job)
+                if not job.out.is_file():
+                    raise BuildError(
+                        f"component {name!r}: the {self.language} toolchain wrote no output"
+                    )
+                staged = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+                shutil.copyfile(job.out, staged)
+                os.replace(staged, out_path)
+            cache.record(out_path, key)
+        return BuildResult(out_path, key, True, time.perf_counter() - started)
