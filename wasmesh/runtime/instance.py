@@ -16,11 +16,13 @@ from wasmtime import component as wc
 
 from wasmesh.capabilities.base import Capability
 from wasmesh.capabilities.wasip2 import WasiP2
+from wasmesh.engine.calls import ExportFunc
 from wasmesh.engine.config import deadline_ticks
 from wasmesh.engine.faults import guest_error
 from wasmesh.engine.loader import LoadedComponent
 from wasmesh.engine.world import FuncItem, InterfaceItem
 from wasmesh.errors import ExportNotFound, GuestError, LinkError
+from wasmesh.runtime.exports import ExportTarget
 from wasmesh.runtime.grants import Grants, Limits
 
 NO_DEADLINE = 2**62
@@ -116,6 +118,15 @@ class Instance:
         self.store = store
         self.instance = instance
         self.poisoned = False
+        self._exports: dict[str, ExportFunc] = {}
+
+    def call(self, target: ExportTarget, args: Sequence[Any]) -> Any:
+        """Call an export function with Python values (see `wasmesh.engine.values`)."""
+        func = self._exports.get(target.qualified)
+        if func is None:
+            func = ExportFunc(self.store, self.instance, target.qualified, sig=target.func.sig)
+            self._exports[target.qualified] = func
+        return self.run_guest(func, *args)
 
     def func(self, export: str | None, name: str) -> tuple[wc.Func, FuncItem]:
         """The export function `name`, inside the exported interface `export` if given."""
@@ -147,6 +158,9 @@ class Instance:
         self.runner._arm(self.store)
         try:
             return call(self.store, *args)
+        except GuestError:
+            self.poisoned = True
+            raise
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
             self.poisoned = True
             err = guest_error(e, memory_limited=self.runner.limits.memory_bytes is not None)
