@@ -1,0 +1,68 @@
+"""The Python API: `wasmesh.load` and exports as callables, on real guests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import wasmesh
+from tests.support.wat import wat_component
+from wasmesh.errors import ExportNotFound, GuestTimeout, GuestTrap, WitValueError
+
+Guest = Callable[[str], Path]
+
+FLAKY = """
+(component
+  (core module $m
+    (global $n (mut i32) (i32.const 0))
+    (func (export "bump") (result i32)
+      (global.set $n (i32.add (global.get $n) (i32.const 1)))
+      (if (i32.eq (global.get $n) (i32.const 3)) (then unreachable))
+      (global.get $n))
+    (func (export "spin") (loop br 0)))
+  (core instance $i (instantiate $m))
+  (func (export "bump") (result u32) (canon lift (core func $i "bump")))
+  (func (export "spin") (canon lift (core func $i "spin"))))
+"""
+
+
+def test_exports_are_callables(guest: Guest) -> None:
+    calc = wasmesh.load(guest("calc-c"))
+    math = calc.exports["demo:calc/math"]
+    assert math.add(1, 2) == 3
+    assert math["mul-u64"](2**40, 3) == 3 * 2**40
+    assert math.mul_u64(5, 6) == 30
+    assert math.greet("wasm") == "Hello, wasm!"
+    assert math.checksum(b"abc") == 38600999
+    assert calc.exports["version"]() == "calc 0.1.0"
+    assert calc.call("demo:calc/math@0.1.0#div", 1.0, 4.0) == 0.25
+    assert calc.call("math#add", 2, 2) == 4
+
+
+def test_bad_arguments_are_clear(guest: Guest) -> None:
+    math = wasmesh.load(guest("calc-c")).exports["demo:calc/math"]
+    with pytest.raises(WitValueError, match="takes 2 arguments"):
+        math.add(1)
+    with pytest.raises(WitValueError, match="out of range for s32"):
+        math.add(1, 2**31)
+    with pytest.raises(WitValueError):
+        math.greet(5)
+    with pytest.raises(ExportNotFound, match="no function `sub`"):
+        math.sub(1, 2)
+
+
+def test_instance_state_persists_and_a_trap_resets_it() -> None:
+    comp = wasmesh.load(wat_component(FLAKY))
+    assert [comp.call("bump"), comp.call("bump")] == [1, 2]
+    with pytest.raises(GuestTrap):
+        comp.call("bump")
+    assert comp.call("bump") == 1  # a fresh instance after the failure
+
+
+def test_timeout_then_usable() -> None:
+    comp = wasmesh.load(wat_component(FLAKY), limits=wasmesh.Limits(timeout=0.1))
+    with pytest.raises(GuestTimeout):
+        comp.call("spin")
+    assert comp.call("bump") == 1
