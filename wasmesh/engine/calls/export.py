@@ -1,0 +1,126 @@
+"""Calling a component's export on the fast path.
+
+`ExportFunc` looks the export up once and compiles a lowerer per parameter and a lifter for
+the result; a call is then lowering, one `wasmtime_component_func_call` (the GIL is released
+while the guest runs) and lifting, with no `FuncType` introspection.
+
+wasmtime 50 runs a function's post-return itself when the call completes (the C API's
+`wasmtime_component_func_post_return` is deprecated and a no-op for a finished call), so a
+call is complete when `func_call` returns.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+import wasmtime
+import wasmtime.component as wc
+from wasmtime import _ffi as ffi
+
+from wasmesh.engine.calls import _capi as capi
+from wasmesh.engine.calls.hostfunc import take_host_error
+from wasmesh.engine.calls.lift import compile_lift
+from wasmesh.engine.calls.lower import compile_lower
+from wasmesh.engine.calls.resources import ResourceScope
+from wasmesh.engine.faults import guest_error
+from wasmesh.engine.types import FuncSig, sig_from_wasmtime
+from wasmesh.errors import ExportNotFound, WitValueError
+
+_addressof = ctypes.addressof
+
+
+class ExportFunc:
+    """One exported function of one instance, callable as `f(store, *args)`.
+
+    `name` is a world-level function (`run`) or `interface#function`
+    (`wasi:cli/run@0.2.6#run`). `sig` defaults to the function's own type, read once.
+    `resources` maps resource names to `HostResource`s, so plain Python objects can be
+    passed where an `own<name>` is expected.
+    """
+
+    def __init__(
+        self,
+        store: wasmtime.Store,
+        instance: wc.Instance,
+        name: str,
+        *,
+        sig: FuncSig | None = None,
+        resources: ResourceScope | None = None,
+    ) -> None:
+        self.name = name
+        parent = None
+        iface, _, fname = name.rpartition("#")
+        if iface:
+            parent = instance.get_export_index(store, iface)
+            if parent is None:
+                raise ExportNotFound(f"the component exports no interface named {iface}")
+        index = instance.get_export_index(store, fname, parent)
+        func = instance.get_func(store, index) if index is not None else None
+        if func is None:
+            raise ExportNotFound(f"the component exports no function named {name}")
+        if sig is None:
+            with func.type(store) as fty:
+                sig = sig_from_wasmtime(fty)
+        self.sig = sig
+        self._func = func._func  # the engine's handle struct, passed by address per call
+        self._func_addr = _addressof(self._func)
+        self._store = store
+        self._cx = capi.as_address(store._context())
+        self._names = tuple(p.name for p in sig.params)
+        self._lowers = tuple(compile_lower(p.type, resources) for p in sig.params)
+        self._lift = compile_lift(sig.result) if sig.result is not None else None
+        self._argv_type = capi.VAL * len(self._lowers)
+
+    def __repr__(self) -> str:
+        return f"ExportFunc({self.name!r})"
+
+    def __call__(self, store: wasmtime.Store, *args: Any) -> Any:
+        lowers = self._lowers
+        n = len(lowers)
+        if len(args) != n:
+            raise WitValueError(
+                f"{self.name} takes {n} argument{'s' if n != 1 else ''} "
+                f"({', '.join(self._names)}), got {len(args)}"
+            )
+        cx = self._cx if store is self._store else capi.as_address(store._context())
+        argv = self._argv_type()
+        i = 0
+        try:
+            for i, low in enumerate(lowers):
+                low(argv[i], args[i], cx)
+        except WitValueError as exc:
+            self._free(argv, i)
+            raise WitValueError(f"argument {self._names[i]} of {self.name}: {exc}") from None
+        except BaseException:
+            self._free(argv, i)
+            raise
+        lift = self._lift
+        if lift is None:
+            err = capi.func_call(self._func_addr, cx, argv, n, None, 0)
+            self._free(argv, n)
+            if err:
+                self._raise(err)
+            return None
+        res = capi.VAL()
+        err = capi.func_call(self._func_addr, cx, argv, n, ctypes.byref(res), 1)
+        self._free(argv, n)
+        if err:
+            self._raise(err)
+        try:
+            return lift(res, cx)
+        finally:
+            capi.val_delete(_addressof(res))
+
+    @staticmethod
+    def _free(argv: Any, n: int) -> None:
+        base = _addressof(argv)
+        for i in range(n):
+            capi.val_delete(base + i * capi.VAL_SIZE)
+
+    def _raise(self, err: int) -> None:
+        exc = wasmtime.WasmtimeError._from_ptr(
+            ctypes.cast(ctypes.c_void_p(err), ctypes.POINTER(ffi.wasmtime_error_t))
+        )
+        cause = take_host_error()
+        raise guest_error(exc) from (cause if cause is not None else exc)
