@@ -62,7 +62,7 @@ TYPES: list[WitType] = [
     enum("red", "green", "blue"),
     enum(*(f"c{i}" for i in range(300))),
     flags("read", "write", "exec"),
-    flags(*(f"f{i}" for i in range(40))),
+    flags(*(f"f{i}" for i in range(32))),
     option(W("string")),
     option(option(W("u32"))),
     option(option(option(W("bool")))),
