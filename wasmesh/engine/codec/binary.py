@@ -31,10 +31,10 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from wasmesh.engine.codec import check as _check
 from wasmesh.engine.codec._decode import sequence_decoder
 from wasmesh.engine.codec._encode import sequence_encoder
 from wasmesh.engine.codec._problem import Problem
+from wasmesh.engine.codec.check import compile_checker
 from wasmesh.engine.types import WitType
 from wasmesh.errors import WitValueError
 
@@ -61,7 +61,7 @@ def compile_encoder(
     count = len(types)
     fast = sequence_encoder(list(range(count)), list(types))
     where = [f'argument "{n}"' for n in names] if names else [f"value {i}" for i in range(count)]
-    checkers = [_check.compile_checker(t, w) for t, w in zip(types, where, strict=True)]
+    checkers = [compile_checker(t, w) for t, w in zip(types, where, strict=True)]
 
     def encode(values: Sequence[Any]) -> bytes:
         if len(values) != count:

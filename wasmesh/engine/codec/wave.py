@@ -15,7 +15,6 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from wasmesh.engine.codec import check as _check
 from wasmesh.engine.codec._problem import Problem
 from wasmesh.engine.codec._wave_text import (
     KEYWORDS,
@@ -28,6 +27,7 @@ from wasmesh.engine.codec._wave_text import (
     tokenize,
     unescape,
 )
+from wasmesh.engine.codec.check import build
 from wasmesh.engine.types import INT_RANGES, WitType
 from wasmesh.engine.values import Err, Ok, Record, Some, Variant
 from wasmesh.errors import WitValueError
@@ -40,7 +40,7 @@ Fmt = Callable[[Any], str]
 def format_wave(value: Any, ty: WitType) -> str:
     """The WAVE text of `value` (normalized first, so lenient input is fine)."""
     try:
-        normalized = _check.build(ty)(value)
+        normalized = build(ty)(value)
     except Problem as problem:
         raise problem.error() from None
     return _formatter(ty)(normalized)
