@@ -1,0 +1,344 @@
+"""The lattice client: deploy apps, read their status, undeploy, roll back, invoke exports.
+
+`LatticeClient` is async; `deploy`, `status`, `undeploy`, `rollback` and `invoke` at module
+level are blocking wrappers for the CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js.errors import NoKeysError
+
+from wasmesh.engine.loader import load_component
+from wasmesh.engine.world import split_interface_name
+from wasmesh.errors import ExportNotFound, LinkError
+from wasmesh.lattice import rpc, schema
+from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice.schema import DesiredState, HostAppStatus, Placement, Subjects, UnitSpec
+from wasmesh.lattice.store import LatticeStore, delete_key, get_value, open_store, put_artifact
+from wasmesh.lattice.unit import interfaces
+from wasmesh.lattice.wire import JSON, json_decode, json_encode
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class UnitDeployment:
+    """One unit of an app as the user deploys it: a component and where it may run.
+
+    `imports` maps an imported interface to the unit that provides it; imports left out are
+    wired to the one unit of the app that exports the interface.
+    """
+
+    name: str
+    component: Path
+    replicas: int = 1
+    labels: Mapping[str, str] = field(default_factory=dict)
+    spread: str | None = None
+    imports: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The units of an app and their placement constraints."""
+
+    units: tuple[UnitDeployment, ...]
+
+
+@dataclass(frozen=True)
+class AppStatus:
+    """What is desired for an app, where the scheduler put it and what hosts report."""
+
+    desired: DesiredState
+    placement: Placement | None
+    hosts: tuple[HostAppStatus, ...]
+
+    def running(self, unit: str) -> list[str]:
+        """Hosts that serve `unit` at its desired digest."""
+        spec = next(u for u in self.desired.units if u.name == unit)
+        return sorted(
+            h.host
+            for h in self.hosts
+            for u in h.units
+            if u.unit == unit and u.digest == spec.digest and u.state == "running"
+        )
+
+    @property
+    def ready(self) -> bool:
+        """Every unit runs its desired version on every host it is placed on, fully replicated."""
+        p = self.placement
+        if p is None or p.version != self.desired.version:
+            return False
+        for spec in self.desired.units:
+            placed = p.units.get(spec.name, [])
+            if len(placed) < spec.replicas or not set(placed) <= set(self.running(spec.name)):
+                return False
+        return True
+
+    @property
+    def errors(self) -> list[str]:
+        """Placement reasons and unit failures, one line each."""
+        out = [f"{u}: {r}" for u, r in (self.placement.reasons if self.placement else {}).items()]
+        out += [f"{u.unit} on {h.host}: {u.error}" for h in self.hosts for u in h.units if u.error]
+        return out
+
+
+def _wire(units: Sequence[UnitDeployment], worlds: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """interface -> providing unit, for each unit's non-WASI imports."""
+    exported = {name: interfaces(world.exports) for name, world in worlds.items()}
+    wiring: dict[str, dict[str, str]] = {}
+    for unit in units:
+        wiring[unit.name] = {}
+        for iface, funcs in interfaces(worlds[unit.name].imports).items():
+            if iface.startswith("wasi:") or iface == "":
+                continue
+            if any(sig.has_handles for sig in funcs.values()):
+                raise LinkError(
+                    f"unit {unit.name} imports {iface}, whose functions pass resource handles, "
+                    "which cannot cross hosts; put its provider in the same unit."
+                )
+            provider = unit.imports.get(iface) or _provider(unit.name, iface, exported)
+            if iface not in exported.get(provider, {}):
+                raise LinkError(f"unit {provider} does not export {iface} for {unit.name}.")
+            wiring[unit.name][iface] = provider
+    return wiring
+
+
+def _provider(unit: str, iface: str, exported: dict[str, Any]) -> str:
+    found = [name for name, ifaces in exported.items() if iface in ifaces and name != unit]
+    if len(found) != 1:
+        which = "no unit" if not found else f"several units ({', '.join(found)})"
+        raise LinkError(
+            f"unit {unit} imports {iface}, which {which} of the app exports; "
+            "add its provider or name it in the unit's imports."
+        )
+    return found[0]
+
+
+class LatticeClient:
+    """An async client of one lattice; use `async with LatticeClient(url) as c:`."""
+
+    def __init__(self, nats_url: str, lattice: str = "default") -> None:
+        self.nats_url = nats_url
+        self.subjects = Subjects(lattice)
+        self._nc: NATS | None = None
+        self._store: LatticeStore | None = None
+
+    async def connect(self) -> LatticeClient:
+        try:
+            self._nc = await nats.connect(self.nats_url, max_reconnect_attempts=3)
+        except Exception as exc:
+            raise LatticeError(
+                f"cannot connect to NATS at {self.nats_url} ({exc}); "
+                "start one with `wasmesh lattice up`."
+            ) from None
+        self._store = await open_store(self._nc, self.subjects)
+        return self
+
+    async def close(self) -> None:
+        if self._nc is not None:
+            await self._nc.close()
+            self._nc = None
+
+    async def __aenter__(self) -> LatticeClient:
+        return await self.connect()
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @property
+    def nc(self) -> NATS:
+        assert self._nc is not None, "the client is not connected"
+        return self._nc
+
+    @property
+    def store(self) -> LatticeStore:
+        assert self._store is not None, "the client is not connected"
+        return self._store
+
+    async def deploy(self, app: str, topology: Topology) -> DesiredState:
+        """Publish the units' artifacts and the next version of the app's desired state."""
+        schema.check_name("app", app)
+        worlds: dict[str, Any] = {}
+        specs: list[UnitSpec] = []
+        blobs: dict[str, bytes] = {}
+        for unit in topology.units:
+            schema.check_name("unit", unit.name)
+            blobs[unit.name] = Path(unit.component).read_bytes()
+            worlds[unit.name] = load_component(unit.component).world
+        wiring = _wire(topology.units, worlds)
+        for unit in topology.units:
+            data = blobs[unit.name]
+            digest = await put_artifact(self.store, data)
+            exports = {i: sorted(f) for i, f in interfaces(worlds[unit.name].exports).items()}
+            specs.append(
+                UnitSpec(
+                    unit.name,
+                    digest,
+                    len(data),
+                    exports,
+                    wiring[unit.name],
+                    unit.replicas,
+                    dict(unit.labels),
+                    unit.spread,
+                )  # fmt: skip
+            )
+        return await self._publish(app, tuple(specs), None)
+
+    async def _publish(
+        self, app: str, units: tuple[UnitSpec, ...], source: int | None
+    ) -> DesiredState:
+        current = await self.desired(app, missing_ok=True)
+        version = await self._latest_version(app, current)
+        desired = DesiredState(app, version + 1, units, source)
+        body = schema.dumps(desired)
+        await self.store.history.put(f"{app}.{desired.version}", body)
+        await self.store.apps.put(app, body)
+        return desired
+
+    async def _latest_version(self, app: str, current: DesiredState | None) -> int:
+        latest = current.version if current else 0
+        with contextlib.suppress(NoKeysError):
+            for key in await self.store.history.keys():
+                name, _, number = key.rpartition(".")
+                if name == app:
+                    latest = max(latest, int(number))
+        return latest
+
+    async def desired(self, app: str, missing_ok: bool = False) -> DesiredState | None:
+        data, _ = await get_value(self.store.apps, app)
+        if data is None:
+            if missing_ok:
+                return None
+            raise LatticeError(f"app {app!r} is not deployed in lattice {self.subjects.lattice}.")
+        return schema.loads(DesiredState, data)
+
+    async def status(self, app: str) -> AppStatus:
+        """The app's desired state, placement and per-host unit states."""
+        desired = await self.desired(app)
+        assert desired is not None
+        data, _ = await get_value(self.store.placements, f"app.{app}")
+        placement = schema.loads(Placement, data) if data else None
+        reports: list[HostAppStatus] = []
+        with contextlib.suppress(NoKeysError):
+            for key in await self.store.status.keys():
+                if not key.startswith(f"{app}.host."):
+                    continue
+                body, _ = await get_value(self.store.status, key)
+                if body:
+                    reports.append(schema.loads(HostAppStatus, body))
+        return AppStatus(desired, placement, tuple(sorted(reports, key=lambda r: r.host)))
+
+    async def wait_ready(self, app: str, timeout: float = 30.0) -> AppStatus:
+        """Wait until `status(app).ready`; a `LatticeError` naming what is missing otherwise."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st = await self.status(app)
+            if st.ready:
+                return st
+            if time.monotonic() > deadline:
+                detail = "; ".join(st.errors) or "hosts have not started every unit yet"
+                raise LatticeError(
+                    f"app {app} version {st.desired.version} was not ready within {timeout:g} s: "
+                    f"{detail}."
+                )
+            await asyncio.sleep(0.05)
+
+    async def undeploy(self, app: str) -> None:
+        """Remove the app's desired state; hosts stop its units."""
+        await self.desired(app)
+        await delete_key(self.store.apps, app)
+
+    async def rollback(self, app: str, version: int) -> DesiredState:
+        """Publish the units of an earlier `version` as the app's next version."""
+        data, _ = await get_value(self.store.history, f"{app}.{version}")
+        if data is None:
+            raise LatticeError(
+                f"app {app!r} has no version {version} in lattice {self.subjects.lattice}; "
+                "see `wasmesh status` for its versions."
+            )
+        old = schema.loads(DesiredState, data)
+        return await self._publish(app, old.units, version)
+
+    async def invoke(
+        self, app: str, export: str, args: Sequence[Any], timeout: float = rpc.CALL_TIMEOUT_S
+    ) -> Any:
+        """Call `interface#func` (or a unique bare `func`) of the app through the lattice."""
+        desired = await self.desired(app)
+        assert desired is not None
+        unit, iface, func = resolve(desired, export)
+        subject = self.subjects.rpc(app, unit.name, iface)
+        data = await rpc.call(self.nc, subject, func, JSON, json_encode(args), timeout)
+        values = json_decode(data)
+        return values[0] if values else None
+
+
+def resolve(desired: DesiredState, export: str) -> tuple[UnitSpec, str, str]:
+    """(unit, interface, function) of the app's export named `export`."""
+    iface, _, func = export.rpartition("#")
+    found: list[tuple[UnitSpec, str, str]] = []
+    for unit in desired.units:
+        for name, funcs in unit.exports.items():
+            if func not in funcs:
+                continue
+            pkg, short, _ = split_interface_name(name)
+            if not iface or iface in (name, f"{pkg}/{short}", short):
+                found.append((unit, name, func))
+    if len(found) != 1:
+        what = "no export" if not found else "several exports"
+        raise ExportNotFound(
+            f"app {desired.app} has {what} named {export!r}; "
+            "name it as interface#function (see `wasmesh status`)."
+        )
+    return found[0]
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+async def _with_client(nats_url: str, lattice: str, method: str, *args: Any) -> Any:
+    async with LatticeClient(nats_url, lattice) as client:
+        return await getattr(client, method)(*args)
+
+
+def deploy(app: str, nats_url: str, topology: Topology, lattice: str = "default") -> DesiredState:
+    """Deploy (or update) `app`; returns the new desired state."""
+    result: DesiredState = _run(_with_client(nats_url, lattice, "deploy", app, topology))
+    return result
+
+
+def status(app: str, nats_url: str, lattice: str = "default") -> AppStatus:
+    """The app's status in the lattice."""
+    result: AppStatus = _run(_with_client(nats_url, lattice, "status", app))
+    return result
+
+
+def undeploy(app: str, nats_url: str, lattice: str = "default") -> None:
+    """Stop and remove `app`."""
+    _run(_with_client(nats_url, lattice, "undeploy", app))
+
+
+def rollback(app: str, version: int, nats_url: str, lattice: str = "default") -> DesiredState:
+    """Bring back the units of `version` as the app's next version."""
+    result: DesiredState = _run(_with_client(nats_url, lattice, "rollback", app, version))
+    return result
+
+
+def invoke(
+    app: str, export: str, args: Sequence[Any], nats_url: str, lattice: str = "default"
+) -> Any:
+    """Call one export of `app` through the lattice."""
+    return _run(_with_client(nats_url, lattice, "invoke", app, export, list(args)))

@@ -1,0 +1,360 @@
+"""The host agent: runs the units the scheduler places on it and serves calls to them.
+
+`python -m wasmesh.lattice.host --nats URL --label zone=a` (or `wasmesh host`). A host
+heartbeats its inventory, follows its assignment in KV, fetches unit artifacts by digest,
+verifies and precompiles them, and serves each export interface of each unit on a queue group
+subject. A new version of a unit is started and subscribed before the old one is drained, so
+calls never find the interface unserved. Every host is also a scheduler candidate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from wasmesh.errors import GuestError
+from wasmesh.lattice import rpc, schema
+from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice.scheduler import HEARTBEAT_S, RECONCILE_S, Scheduler
+from wasmesh.lattice.schema import H_CODEC, H_FUNC, H_STATUS, RPC_QUEUE, Subjects, UnitSpec
+from wasmesh.lattice.store import LatticeStore, delete_key, fetch_artifact, get_value, open_store
+from wasmesh.lattice.stub import RemoteImports
+from wasmesh.lattice.unit import ComponentUnit, ImportProvider, UnitRunner
+from wasmesh.lattice.wire import JSON, SigCodec, json_decode, json_encode
+
+log = logging.getLogger("wasmesh.lattice.host")
+
+RETRY_FAILED_S = 5.0  # a unit that failed to start is retried after this long
+
+UnitLoader = Callable[[Path, Mapping[str, ImportProvider]], UnitRunner]
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("WASMESH_CACHE", Path.home() / ".cache" / "wasmesh")) / "artifacts"
+
+
+@dataclass
+class Served:
+    """One unit version this host runs, with its subscriptions and calls in flight."""
+
+    app: str
+    spec: UnitSpec
+    runner: UnitRunner
+    subs: list[Subscription] = field(default_factory=list)
+    inflight: set[asyncio.Task[None]] = field(default_factory=set)
+    codecs: dict[tuple[str, str, str], SigCodec] = field(default_factory=dict)
+
+
+class Host:
+    """One host agent; `await start()`, then `await stop()` (or `run()` until cancelled)."""
+
+    def __init__(
+        self,
+        nats_url: str,
+        lattice: str = "default",
+        labels: Mapping[str, str] | None = None,
+        host_id: str | None = None,
+        capacity: int = 64,
+        cache_dir: Path | None = None,
+        loader: UnitLoader = ComponentUnit,
+        workers: int = 4,
+    ) -> None:
+        self.nats_url = nats_url
+        self.subjects = Subjects(lattice)
+        self.labels = dict(labels or {})
+        self.host_id = schema.check_name("host", host_id or f"h{uuid.uuid4().hex[:10]}")
+        self.capacity = capacity
+        self.cache_dir = cache_dir or default_cache_dir()
+        self.loader = loader
+        self.served: dict[tuple[str, str], Served] = {}  # (app, unit) -> serving version
+        self.failed: dict[tuple[str, str], tuple[str, str, float]] = {}  # -> (digest, error, at)
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix=f"wasmesh-{self.host_id}")
+        self._tasks: list[asyncio.Task[None]] = []
+        self._assignment_rev = -1
+        self._seq = 0
+        self._nc: NATS | None = None
+        self._store: LatticeStore | None = None
+        self.scheduler: Scheduler | None = None
+
+    @property
+    def nc(self) -> NATS:
+        assert self._nc is not None, "the host is not started"
+        return self._nc
+
+    @property
+    def store(self) -> LatticeStore:
+        assert self._store is not None, "the host is not started"
+        return self._store
+
+    async def start(self) -> None:
+        """Connect, open the lattice's buckets and start heartbeats, scheduling and serving."""
+        self._nc = await nats.connect(
+            self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.2, name=self.host_id
+        )
+        self._store = await open_store(self.nc, self.subjects)
+        self.scheduler = Scheduler(self.nc, self.store, self.host_id)
+        await self.scheduler.start()
+        await self._heartbeat()
+        for loop in (self._heartbeat_loop, self._reconcile_loop):
+            self._tasks.append(asyncio.create_task(loop()))
+
+    async def stop(self) -> None:
+        """Stop every unit (draining its calls), leave the lattice and disconnect."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        for key in list(self.served):
+            await self._retire(self.served.pop(key))
+        if self._nc is not None and self._nc.is_connected:
+            with contextlib.suppress(Exception):
+                await delete_key(self.store.hosts, self.host_id)
+            await self._nc.drain()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def run(self) -> None:
+        """Start and serve until cancelled."""
+        await self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
+
+    # -- heartbeats --------------------------------------------------------------------------
+
+    def heartbeat(self) -> schema.Heartbeat:
+        units = [
+            schema.RunningUnit(app, unit, s.spec.digest, "running")
+            for (app, unit), s in self.served.items()
+        ]
+        units += [
+            schema.RunningUnit(app, unit, digest, "failed")
+            for (app, unit), (digest, _, _) in self.failed.items()
+        ]
+        return schema.Heartbeat(
+            host=self.host_id,
+            labels=self.labels,
+            capacity=max(0, self.capacity - len(self.served)),
+            units=tuple(units),
+            seq=self._seq,
+        )
+
+    async def _heartbeat(self) -> None:
+        self._seq += 1
+        body = schema.dumps(self.heartbeat())
+        await self.nc.publish(self.subjects.heartbeat(self.host_id), body)
+        await self.store.hosts.put(self.host_id, body)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            try:
+                await self._heartbeat()
+            except Exception as exc:  # disconnected: nats-py reconnects, we keep beating
+                log.debug("heartbeat failed: %s", exc)
+
+    # -- following the assignment ------------------------------------------------------------
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            try:
+                await self.reconcile()
+            except Exception as exc:
+                log.warning("reconcile failed: %s", exc)
+            await asyncio.sleep(RECONCILE_S)
+
+    async def reconcile(self, force: bool = False) -> None:
+        """Make what this host runs match its assignment in KV."""
+        data, rev = await get_value(self.store.placements, f"host.{self.host_id}")
+        retry = any(now - at > RETRY_FAILED_S for now, at in self._failed_ages())
+        if rev == self._assignment_rev and not force and not retry:
+            return
+        wanted: dict[tuple[str, str], UnitSpec] = {}
+        if data:
+            assignment = schema.loads(schema.HostAssignment, data)
+            for app, specs in assignment.apps.items():
+                for spec in specs:
+                    wanted[(app, spec.name)] = spec
+        apps = {app for app, _ in wanted} | {app for app, _ in self.served}
+        for key, spec in wanted.items():
+            current = self.served.get(key)
+            if current is None or (current.spec.digest, current.spec.imports) != (
+                spec.digest,
+                spec.imports,
+            ):
+                await self._roll(key[0], spec)
+            else:
+                current.spec = spec
+        for key in [k for k in self.served if k not in wanted]:
+            await self._retire(self.served.pop(key))
+        for key in [k for k in self.failed if k not in wanted]:
+            del self.failed[key]
+        for app in apps:
+            await self._report(app)
+        self._assignment_rev = rev
+
+    def _failed_ages(self) -> list[tuple[float, float]]:
+        now = asyncio.get_running_loop().time()
+        return [(now, at) for _, _, at in self.failed.values()]
+
+    async def _roll(self, app: str, spec: UnitSpec) -> None:
+        """Start `spec`, subscribe it, then drain and stop the version it replaces."""
+        key = (app, spec.name)
+        failed = self.failed.get(key)
+        now = asyncio.get_running_loop().time()
+        if failed and failed[0] == spec.digest and now - failed[2] < RETRY_FAILED_S:
+            return
+        try:
+            new = await self._start_unit(app, spec)
+        except Exception as exc:
+            log.warning("unit %s/%s failed to start: %s", app, spec.name, exc)
+            self.failed[key] = (spec.digest, str(exc), now)
+            return
+        self.failed.pop(key, None)
+        old = self.served.get(key)
+        self.served[key] = new
+        if old is not None:
+            await self._retire(old)
+
+    async def _start_unit(self, app: str, spec: UnitSpec) -> Served:
+        path = await self._artifact_path(spec.digest)
+        remote = RemoteImports(self.nc, asyncio.get_running_loop(), self.subjects, app)
+        imports = {iface: remote.provider(unit) for iface, unit in spec.imports.items()}
+        loop = asyncio.get_running_loop()
+        runner = await loop.run_in_executor(self._pool, self.loader, path, imports)
+        served = Served(app, spec, runner)
+        for iface in runner.exports:
+            subject = self.subjects.rpc(app, spec.name, iface)
+            handler = self._handler(served, iface)
+            served.subs.append(await self.nc.subscribe(subject, queue=RPC_QUEUE, cb=handler))
+        await self.nc.flush()  # the server knows the subscriptions before the old ones drain
+        return served
+
+    async def _artifact_path(self, digest: str) -> Path:
+        path = self.cache_dir / f"{digest}.wasm"
+        if not path.exists():
+            data = await fetch_artifact(self.store, digest)
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{self.host_id}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        return path
+
+    async def _retire(self, served: Served) -> None:
+        for sub in served.subs:
+            with contextlib.suppress(Exception):
+                await sub.drain()  # type: ignore[no-untyped-call]
+        if served.inflight:
+            await asyncio.wait(served.inflight, timeout=rpc.CALL_TIMEOUT_S)
+        served.runner.close()
+
+    async def _report(self, app: str) -> None:
+        units = [
+            schema.UnitStatus(unit, s.spec.digest, "running")
+            for (a, unit), s in self.served.items()
+            if a == app
+        ]
+        units += [
+            schema.UnitStatus(unit, digest, "failed", error)
+            for (a, unit), (digest, error, _) in self.failed.items()
+            if a == app
+        ]
+        key = f"{app}.host.{self.host_id}"
+        if units:
+            doc = schema.HostAppStatus(app, self.host_id, tuple(units))
+            await self.store.status.put(key, schema.dumps(doc))
+        else:
+            await delete_key(self.store.status, key)
+
+    # -- serving calls -----------------------------------------------------------------------
+
+    def _handler(self, served: Served, iface: str) -> Callable[[Msg], Any]:
+        async def on_message(msg: Msg) -> None:
+            task = asyncio.create_task(self._serve(served, iface, msg))
+            served.inflight.add(task)
+            task.add_done_callback(served.inflight.discard)
+
+        return on_message
+
+    async def _serve(self, served: Served, iface: str, msg: Msg) -> None:
+        headers = msg.headers or {}
+        func = headers.get(H_FUNC, "")
+        codec_name = headers.get(H_CODEC, JSON)
+        try:
+            sig = served.runner.exports[iface].get(func)
+            if sig is None:
+                raise LatticeError(f"{served.spec.name} has no function {func!r} in {iface}.")
+            codec = served.codecs.get((iface, func, codec_name))
+            if codec is None:
+                codec = served.codecs[(iface, func, codec_name)] = SigCodec(sig, codec_name)
+            args = json_decode(msg.data) if codec_name == JSON else codec.decode_args(msg.data)
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self._pool, served.runner.call, iface, func, args)
+            body = json_encode([result]) if codec_name == JSON else codec.encode_result(result)
+            rpc.check_payload(self.nc, len(body), f"result of {func}")
+            headers_out = {H_STATUS: rpc.OK}
+        except GuestError as exc:
+            body, headers_out = rpc.error_reply(rpc.TRAP, str(exc), exc.backtrace)
+        except Exception as exc:
+            body, headers_out = rpc.error_reply(rpc.ERROR, str(exc))
+        if msg.reply:
+            with contextlib.suppress(Exception):
+                await self.nc.publish(msg.reply, body, headers=headers_out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m wasmesh.lattice.host --nats URL [--lattice NAME] [--label k=v] [--id ID]`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="wasmesh host")
+    parser.add_argument("--nats", default="nats://127.0.0.1:4222")
+    parser.add_argument("--lattice", default="default")
+    parser.add_argument("--label", action="append", default=[])
+    parser.add_argument("--id", default=None)
+    parser.add_argument("--cache-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    labels = dict(item.split("=", 1) for item in args.label)
+    run_host(args.nats, args.lattice, labels, args.id, args.cache_dir)
+
+
+def run_host(
+    nats_url: str,
+    lattice: str = "default",
+    labels: Mapping[str, str] | None = None,
+    host_id: str | None = None,
+    cache_dir: Path | None = None,
+) -> None:
+    """Run a host agent in this process until interrupted (SIGINT/SIGTERM)."""
+    import signal
+
+    async def serve() -> None:
+        host = Host(nats_url, lattice, labels, host_id, cache_dir=cache_dir)
+        task = asyncio.create_task(host.run())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        print(f"host {host.host_id} on {nats_url}", flush=True)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

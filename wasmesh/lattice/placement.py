@@ -1,0 +1,88 @@
+"""Placement: which live hosts run each unit of an app. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+from wasmesh.lattice.schema import DesiredState, Heartbeat, HostAssignment, Placement, UnitSpec
+
+
+def _fits(unit: UnitSpec, host: Heartbeat) -> bool:
+    if unit.spread is not None and unit.spread not in host.labels:
+        return False
+    return all(host.labels.get(k) == v for k, v in unit.labels.items())
+
+
+def _why_short(unit: UnitSpec, eligible: int, hosts: Mapping[str, Heartbeat]) -> str:
+    need = [f"{k}={v}" for k, v in sorted(unit.labels.items())]
+    if unit.spread is not None:
+        need.append(f"a {unit.spread!r} label")
+    wanted = f"{unit.replicas} replica{'s' if unit.replicas != 1 else ''}"
+    if not hosts:
+        return f"no live host in the lattice for {wanted}; start a host with `wasmesh host`."
+    if eligible == 0:
+        return (
+            f"no live host has {', '.join(need)} (of {len(hosts)} live); "
+            "start a host with those labels or relax the unit's requirements."
+        )
+    return (
+        f"only {eligible} live host{'s' if eligible != 1 else ''} fit for {wanted}"
+        + (f" (need {', '.join(need)})" if need else "")
+        + "; start more hosts or lower the replicas."
+    )
+
+
+def place(
+    desired: DesiredState,
+    hosts: Mapping[str, Heartbeat],
+    previous: Placement | None = None,
+    load: Counter[str] | None = None,
+) -> Placement:
+    """Place each unit's replicas on distinct live hosts that carry its labels.
+
+    Hosts that already run a unit keep it (placement is stable across versions, so rolling
+    updates happen in place); new replicas go to the least loaded host, and with `spread` to a
+    host whose label value holds the fewest replicas so far. `load` counts units per host and
+    is updated, so placing several apps in turn balances across them.
+    """
+    load = load if load is not None else Counter()
+    units: dict[str, list[str]] = {}
+    reasons: dict[str, str] = {}
+    for unit in desired.units:
+        eligible = sorted(h for h, hb in hosts.items() if _fits(unit, hb))
+        before = previous.units.get(unit.name, []) if previous else []
+        chosen = [h for h in before if h in eligible][: unit.replicas]
+        while len(chosen) < unit.replicas:
+            free = [h for h in eligible if h not in chosen]
+            if not free:
+                break
+            if unit.spread is not None:
+                key = unit.spread
+                per_value = Counter(hosts[h].labels[key] for h in chosen)
+                pick = min(free, key=lambda h: (per_value[hosts[h].labels[key]], load[h], h))
+            else:
+                pick = min(free, key=lambda h: (load[h], h))
+            chosen.append(pick)
+        for h in chosen:
+            load[h] += 1
+        units[unit.name] = chosen
+        if len(chosen) < unit.replicas:
+            reasons[unit.name] = _why_short(unit, len(eligible), hosts)
+    return Placement(desired.app, desired.version, units, reasons)
+
+
+def assignments(
+    placed: Mapping[str, tuple[DesiredState, Placement]], hosts: Mapping[str, Heartbeat]
+) -> dict[str, HostAssignment]:
+    """Per live host, the unit specs it must run, from every app's placement."""
+    out: dict[str, dict[str, list[UnitSpec]]] = {h: {} for h in hosts}
+    for app, (desired, placement) in placed.items():
+        for unit in desired.units:
+            for h in placement.units.get(unit.name, []):
+                if h in out:
+                    out[h].setdefault(app, []).append(unit)
+    return {
+        h: HostAssignment(h, {app: tuple(specs) for app, specs in sorted(apps.items())})
+        for h, apps in out.items()
+    }

@@ -1,0 +1,66 @@
+"""One call to a remote unit over NATS: the request, the reply, and their failures."""
+
+from __future__ import annotations
+
+import json
+
+from nats.aio.client import Client as NATS
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+
+from wasmesh.lattice.errors import LatticeError, PayloadTooLarge, RemoteTrap, RemoteUnavailable
+from wasmesh.lattice.schema import H_CODEC, H_FUNC, H_STATUS
+
+CALL_TIMEOUT_S = 10.0
+
+OK = "ok"
+TRAP = "trap"
+ERROR = "error"
+
+
+def check_payload(nc: NATS, size: int, what: str) -> None:
+    """Refuse a payload the server would drop, with the limit in the message."""
+    limit = nc.max_payload
+    if limit and size > limit:
+        raise PayloadTooLarge(
+            f"the {what} is {size} bytes, over the NATS server's max_payload of {limit} bytes; "
+            "pass smaller values or raise max_payload in the server configuration."
+        )
+
+
+async def call(
+    nc: NATS,
+    subject: str,
+    func: str,
+    codec: str,
+    payload: bytes,
+    timeout: float = CALL_TIMEOUT_S,
+) -> bytes:
+    """Request `func` on `subject`; returns the encoded result or raises a clear error."""
+    check_payload(nc, len(payload), f"arguments of {func}")
+    try:
+        msg = await nc.request(
+            subject, payload, timeout=timeout, headers={H_FUNC: func, H_CODEC: codec}
+        )
+    except NoRespondersError:
+        raise RemoteUnavailable(
+            f"no host serves {subject} ({func}); deploy the unit or check `wasmesh status`."
+        ) from None
+    except (TimeoutError, NatsTimeout):
+        raise RemoteUnavailable(
+            f"no reply to {func} on {subject} within {timeout:g} s; check the hosts that run it."
+        ) from None
+    status = (msg.headers or {}).get(H_STATUS, OK)
+    if status == OK:
+        return bytes(msg.data)
+    body = json.loads(msg.data) if msg.data else {}
+    message = str(body.get("message", "the remote unit failed"))
+    if status == TRAP:
+        raise RemoteTrap(f"remote {func}: {message}", str(body.get("backtrace", "")))
+    raise LatticeError(f"remote {func}: {message}")
+
+
+def error_reply(kind: str, message: str, backtrace: str = "") -> tuple[bytes, dict[str, str]]:
+    """The body and headers of a failed call's reply."""
+    body = json.dumps({"message": message, "backtrace": backtrace}).encode()
+    return body, {H_STATUS: kind}

@@ -1,0 +1,191 @@
+"""The scheduler: one active per lattice, elected through a lease key in KV.
+
+Every host runs a candidate. The holder of the `lease` key renews it every `LEASE_RENEW_S`
+with a compare-and-set on its revision; a candidate that sees the revision unchanged for
+`LEASE_TTL_S` takes it over with the same compare-and-set, so exactly one wins. The active
+scheduler places every app's units on live hosts (those heard from within `HOST_TIMEOUT_S`)
+and writes each host's assignment, which hosts follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import Counter
+
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.errors import KeyNotFoundError, NoKeysError
+
+from wasmesh.lattice import schema
+from wasmesh.lattice.placement import assignments, place
+from wasmesh.lattice.schema import DesiredState, Heartbeat, Placement
+from wasmesh.lattice.store import LatticeStore, delete_key, get_value
+
+log = logging.getLogger("wasmesh.lattice.scheduler")
+
+HEARTBEAT_S = 0.25  # hosts beat this often
+RECONCILE_S = 0.2  # hosts re-read their assignment this often
+HOST_TIMEOUT_S = 1.5  # a host not heard from for this long is dead
+LEASE_TTL_S = 2.0  # an unrenewed lease is taken over after this long
+LEASE_RENEW_S = 0.5
+TICK_S = 0.25  # the active scheduler re-places this often
+UNIT_START_S = 2.0  # allowance for a host to fetch, load and subscribe a small unit
+
+# After a host dies, calls to a unit it alone ran succeed again within this bound: the dead
+# host is noticed (or, if it was the scheduler, the lease is taken over), the unit re-placed,
+# and the new host follows its assignment and starts the unit.
+FAILOVER_BOUND_S = (
+    max(HOST_TIMEOUT_S, LEASE_TTL_S + LEASE_RENEW_S) + TICK_S + RECONCILE_S + UNIT_START_S
+)
+
+
+class Scheduler:
+    """A scheduler candidate inside a host; active only while it holds the lease."""
+
+    def __init__(self, nc: NATS, store: LatticeStore, host_id: str) -> None:
+        self.nc = nc
+        self.store = store
+        self.host_id = host_id
+        self.active = False
+        self.seen: dict[str, tuple[Heartbeat, float]] = {}
+        self._lease_seen: tuple[int, float] = (0, 0.0)
+        self._sub: Subscription | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._sub = await self.nc.subscribe(self.store.subjects.heartbeat(), cb=self._on_beat)
+        now = time.monotonic()
+        try:
+            for host in await self.store.hosts.keys():
+                data, _ = await get_value(self.store.hosts, host)
+                if data:  # known but not yet heard: dead unless it beats within the timeout
+                    self.seen[host] = (schema.loads(Heartbeat, data), now)
+        except NoKeysError:
+            pass
+        self._tasks = [asyncio.create_task(self._lease_loop()), asyncio.create_task(self._loop())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+        if self.active:  # hand over at once rather than after the lease's TTL
+            with contextlib.suppress(Exception):
+                await delete_key(self.store.scheduler, "lease")
+            self.active = False
+
+    async def _on_beat(self, msg: Msg) -> None:
+        try:
+            beat = schema.loads(Heartbeat, msg.data)
+        except Exception:
+            return
+        self.seen[beat.host] = (beat, time.monotonic())
+
+    def live_hosts(self) -> dict[str, Heartbeat]:
+        now = time.monotonic()
+        return {h: hb for h, (hb, at) in self.seen.items() if now - at < HOST_TIMEOUT_S}
+
+    # -- the lease ----------------------------------------------------------------------------
+
+    async def _lease_loop(self) -> None:
+        while True:
+            try:
+                await self.campaign()
+            except Exception as exc:
+                log.debug("lease campaign failed: %s", exc)
+                self.active = False
+            await asyncio.sleep(LEASE_RENEW_S)
+
+    async def campaign(self) -> bool:
+        """Take, renew or observe the lease; returns whether this candidate is active."""
+        kv = self.store.scheduler
+        body = json.dumps({"holder": self.host_id}).encode()
+        try:
+            entry = await kv.get("lease")
+        except KeyNotFoundError:  # also a deleted lease
+            try:
+                await kv.create("lease", body)
+                self.active = True
+            except Exception:
+                self.active = False
+            return self.active
+        holder = json.loads(entry.value or b"{}").get("holder")
+        revision = entry.revision or 0
+        now = time.monotonic()
+        if holder != self.host_id:
+            self.active = False
+            if revision != self._lease_seen[0]:
+                self._lease_seen = (revision, now)
+                return False
+            if now - self._lease_seen[1] < LEASE_TTL_S:
+                return False
+        try:  # renew ours, or take over a lease whose holder stopped renewing it
+            await kv.update("lease", body, last=revision)
+            self.active = True
+        except Exception:
+            self.active = False
+        return self.active
+
+    # -- placing -------------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            if not self.active:
+                continue
+            try:
+                await self.schedule()
+            except Exception as exc:
+                log.warning("scheduling failed: %s", exc)
+
+    async def schedule(self) -> None:
+        """One pass: place every app on the live hosts and write what changed."""
+        hosts = self.live_hosts()
+        try:
+            apps = sorted(await self.store.apps.keys())
+        except NoKeysError:
+            apps = []
+        placed: dict[str, tuple[DesiredState, Placement]] = {}
+        load: Counter[str] = Counter()
+        for app in apps:
+            data, _ = await get_value(self.store.apps, app)
+            if not data:
+                continue
+            desired = schema.loads(DesiredState, data)
+            prev_data, _ = await get_value(self.store.placements, f"app.{app}")
+            previous = schema.loads(Placement, prev_data) if prev_data else None
+            placement = place(desired, hosts, previous, load)
+            placed[app] = (desired, placement)
+            if placement != previous:
+                await self.store.placements.put(f"app.{app}", schema.dumps(placement))
+                await self.store.status.put(app, schema.dumps(placement))
+        await self._drop_stale(set(placed), set(hosts))
+        for host, assignment in assignments(placed, hosts).items():
+            key = f"host.{host}"
+            body = schema.dumps(assignment)
+            current, _ = await get_value(self.store.placements, key)
+            if current != body:
+                await self.store.placements.put(key, body)
+
+    async def _drop_stale(self, apps: set[str], hosts: set[str]) -> None:
+        """Forget placements of undeployed apps and assignments of dead hosts."""
+        try:
+            keys = await self.store.placements.keys()
+        except NoKeysError:
+            return
+        for key in keys:
+            kind, _, name = key.partition(".")
+            if kind == "app" and name not in apps:
+                await delete_key(self.store.placements, key)
+                await delete_key(self.store.status, name)
+            elif kind == "host" and name not in hosts:
+                await delete_key(self.store.placements, key)

@@ -1,0 +1,228 @@
+"""The control-interface schema, shared by hosts, the scheduler and clients.
+
+Everything a lattice says lives under one prefix, `wasmesh.<lattice>`:
+
+| what | where |
+|---|---|
+| heartbeats | subject `wasmesh.<lattice>.heartbeat.<host>` (a `Heartbeat`) |
+| calls to an export interface | `wasmesh.<lattice>.rpc.<app>.<unit>.<interface>`, queue `rpc` |
+| host inventory | KV `wasmesh_<lattice>_hosts`, key `<host>` (the last `Heartbeat`) |
+| desired state | KV `wasmesh_<lattice>_apps`, key `<app>` (a `DesiredState`) |
+| desired state history | KV `wasmesh_<lattice>_history`, key `<app>.<version>` |
+| placements | KV `wasmesh_<lattice>_placements`, keys `app.<app>` and `host.<host>` |
+| status | KV `wasmesh_<lattice>_status`, keys `<app>` (scheduler) and `<app>.host.<host>` |
+| scheduler lease | KV `wasmesh_<lattice>_scheduler`, key `lease` |
+| artifacts | object store `wasmesh_<lattice>_artifacts`, name = sha256 hex digest |
+
+Every JSON document carries `"schema": SCHEMA_VERSION`; a reader refuses a newer major one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypeVar
+
+from wasmesh.lattice.errors import LatticeError
+
+SCHEMA_VERSION = 1
+RPC_QUEUE = "rpc"
+
+# Header names on RPC messages.
+H_FUNC = "wasmesh-func"
+H_CODEC = "wasmesh-codec"
+H_STATUS = "wasmesh-status"  # on replies: "ok", "trap" or "error"
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def check_name(kind: str, name: str) -> str:
+    """Lattice, app, unit and host names become subject tokens and KV keys."""
+    if not _NAME.match(name):
+        raise LatticeError(
+            f"{kind} name {name!r} is not valid; use letters, digits, '-' and '_' only."
+        )
+    return name
+
+
+def subject_token(name: str) -> str:
+    """An interface name as one subject token ('.', '*', '>' and ' ' are not allowed there)."""
+    out = name.replace("%", "%25").replace(".", "%2E").replace("*", "%2A").replace(">", "%3E")
+    return out.replace(" ", "%20") or "%root"
+
+
+@dataclass(frozen=True)
+class Subjects:
+    """Subject and bucket names of one lattice."""
+
+    lattice: str = "default"
+
+    def __post_init__(self) -> None:
+        check_name("lattice", self.lattice)
+
+    @property
+    def prefix(self) -> str:
+        return f"wasmesh.{self.lattice}"
+
+    def heartbeat(self, host: str = "*") -> str:
+        return f"{self.prefix}.heartbeat.{host}"
+
+    def rpc(self, app: str, unit: str, interface: str) -> str:
+        return f"{self.prefix}.rpc.{app}.{unit}.{subject_token(interface)}"
+
+    def bucket(self, what: str) -> str:
+        return f"wasmesh_{self.lattice}_{what}"
+
+    @property
+    def hosts(self) -> str:
+        return self.bucket("hosts")
+
+    @property
+    def apps(self) -> str:
+        return self.bucket("apps")
+
+    @property
+    def history(self) -> str:
+        return self.bucket("history")
+
+    @property
+    def placements(self) -> str:
+        return self.bucket("placements")
+
+    @property
+    def status(self) -> str:
+        return self.bucket("status")
+
+    @property
+    def scheduler(self) -> str:
+        return self.bucket("scheduler")
+
+    @property
+    def artifacts(self) -> str:
+        return self.bucket("artifacts")
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """One deployment unit of an app as the lattice runs it."""
+
+    name: str
+    digest: str  # sha256 hex of the component artifact
+    size: int = 0
+    exports: dict[str, list[str]] = field(default_factory=dict)  # interface -> functions
+    imports: dict[str, str] = field(default_factory=dict)  # interface -> providing unit
+    replicas: int = 1
+    labels: dict[str, str] = field(default_factory=dict)  # required host labels
+    spread: str | None = None  # spread replicas across the values of this host label
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """What should run for one app; `version` grows by one with every deploy or rollback."""
+
+    app: str
+    version: int
+    units: tuple[UnitSpec, ...]
+    source_version: int | None = None  # set by a rollback: the version whose units these are
+
+
+@dataclass(frozen=True)
+class RunningUnit:
+    """What a host runs, as its heartbeat reports it."""
+
+    app: str
+    unit: str
+    digest: str
+    state: str  # "running" | "starting" | "failed"
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A host's inventory, sent every heartbeat interval."""
+
+    host: str
+    labels: dict[str, str]
+    capacity: int  # how many more units it accepts
+    units: tuple[RunningUnit, ...] = ()
+    seq: int = 0
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Which hosts run each unit of an app, for one version of its desired state."""
+
+    app: str
+    version: int
+    units: dict[str, list[str]]  # unit -> hosts
+    reasons: dict[str, str] = field(default_factory=dict)  # unit -> why it is short of replicas
+
+
+@dataclass(frozen=True)
+class HostAssignment:
+    """The units one host must run: app -> unit specs."""
+
+    host: str
+    apps: dict[str, tuple[UnitSpec, ...]]
+
+
+@dataclass(frozen=True)
+class UnitStatus:
+    """How one unit fares on one host."""
+
+    unit: str
+    digest: str
+    state: str  # "running" | "starting" | "failed" | "stopped"
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class HostAppStatus:
+    """What one host reports about one app."""
+
+    app: str
+    host: str
+    units: tuple[UnitStatus, ...]
+
+
+T = TypeVar("T")
+
+_NESTED: dict[tuple[str, str], type] = {
+    ("DesiredState", "units"): UnitSpec,
+    ("Heartbeat", "units"): RunningUnit,
+    ("HostAppStatus", "units"): UnitStatus,
+}
+
+
+def dumps(doc: Any) -> bytes:
+    """A schema dataclass as versioned JSON bytes."""
+    body = asdict(doc)
+    body["schema"] = SCHEMA_VERSION
+    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+
+def loads(cls: type[T], data: bytes | None) -> T:
+    """Versioned JSON bytes back into a schema dataclass `cls`."""
+    if not data:
+        raise LatticeError(f"an empty {cls.__name__} document was found in the lattice.")
+    body = json.loads(data)
+    version = body.pop("schema", None)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise LatticeError(
+            f"a {cls.__name__} document has schema {version!r}, newer than this wasmesh "
+            f"understands ({SCHEMA_VERSION}); upgrade wasmesh on this machine."
+        )
+    return _build(cls, body)
+
+
+def _build(cls: type[T], body: dict[str, Any]) -> T:
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {k: v for k, v in body.items() if k in known}
+    for (owner, name), inner in _NESTED.items():
+        if owner == cls.__name__ and name in kwargs:
+            kwargs[name] = tuple(_build(inner, item) for item in kwargs[name])
+    if cls is HostAssignment:
+        kwargs["apps"] = {
+            app: tuple(_build(UnitSpec, u) for u in units) for app, units in kwargs["apps"].items()
+        }
+    return cls(**kwargs)

@@ -1,0 +1,100 @@
+"""The lattice's JetStream state: its KV buckets and its artifact object store."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from dataclasses import dataclass
+
+from nats.aio.client import Client as NATS
+from nats.js.client import JetStreamContext
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError, ObjectNotFoundError
+from nats.js.kv import KeyValue
+from nats.js.object_store import ObjectStore
+
+from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice.schema import Subjects
+
+HISTORY = {"apps": 16, "history": 1, "hosts": 1, "placements": 1, "status": 1, "scheduler": 1}
+
+
+@dataclass
+class LatticeStore:
+    """Handles on every bucket of one lattice."""
+
+    subjects: Subjects
+    js: JetStreamContext
+    hosts: KeyValue
+    apps: KeyValue
+    history: KeyValue
+    placements: KeyValue
+    status: KeyValue
+    scheduler: KeyValue
+    artifacts: ObjectStore
+
+
+async def _kv(js: JetStreamContext, subjects: Subjects, what: str) -> KeyValue:
+    name = subjects.bucket(what)
+    try:
+        return await js.key_value(name)
+    except BucketNotFoundError:
+        return await js.create_key_value(bucket=name, history=HISTORY[what])
+
+
+async def open_store(nc: NATS, subjects: Subjects) -> LatticeStore:
+    """Open the lattice's buckets, creating the missing ones (creation is idempotent)."""
+    js = nc.jetstream()
+    kvs = {what: await _kv(js, subjects, what) for what in HISTORY}
+    try:
+        artifacts = await js.object_store(subjects.artifacts)
+    except (BucketNotFoundError, NotFoundError):
+        artifacts = await js.create_object_store(bucket=subjects.artifacts)
+    return LatticeStore(subjects=subjects, js=js, artifacts=artifacts, **kvs)
+
+
+async def get_value(kv: KeyValue, key: str) -> tuple[bytes | None, int]:
+    """(value, revision) of `key`, or (None, 0) when it is missing or deleted."""
+    try:
+        entry = await kv.get(key)
+    except KeyNotFoundError:
+        return None, 0
+    return entry.value, entry.revision or 0
+
+
+async def delete_key(kv: KeyValue, key: str) -> None:
+    with contextlib.suppress(KeyNotFoundError):
+        await kv.delete(key)
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def put_artifact(store: LatticeStore, data: bytes) -> str:
+    """Publish an artifact under its sha256 digest (once); returns the digest."""
+    digest = digest_of(data)
+    try:
+        await store.artifacts.get_info(digest)
+    except (ObjectNotFoundError, NotFoundError):
+        await store.artifacts.put(digest, data)
+    return digest
+
+
+async def fetch_artifact(store: LatticeStore, digest: str) -> bytes:
+    """The artifact with `digest`, verified; a missing or corrupt one is a `LatticeError`."""
+    try:
+        result = await store.artifacts.get(digest)
+    except (ObjectNotFoundError, NotFoundError):
+        raise LatticeError(
+            f"artifact {digest[:12]} is not in the lattice's object store; deploy the app again."
+        ) from None
+    except Exception as exc:  # the object store's own checks (size, digest) fail here too
+        raise LatticeError(f"artifact {digest[:12]} could not be fetched: {exc}.") from None
+    data = bytes(result.data or b"")
+    actual = digest_of(data)
+    if actual != digest:
+        raise LatticeError(
+            f"artifact {digest[:12]} is corrupt: its bytes hash to {actual[:12]}; "
+            "deploy the app again to republish it."
+        )
+    return data
