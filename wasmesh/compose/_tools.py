@@ -1,0 +1,37 @@
+"""Running `wasm-tools` for composition, with one-sentence errors."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+from wasmesh.build.embed import wasm_tools, wasm_tools_version
+from wasmesh.errors import LinkError
+
+
+def run_wasm_tools(args: list[str | Path], what: str, cwd: Path | None = None) -> str:
+    """Run `wasm-tools ARGS`; a failure is a `LinkError` saying what was being done."""
+    argv = [wasm_tools(), *map(str, args)]
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, check=False)
+    if proc.returncode != 0:
+        detail = " ".join(proc.stderr.strip().splitlines()[-3:])
+        raise LinkError(f"wasm-tools failed {what}: {detail}")
+    return proc.stdout
+
+
+def digest(*parts: bytes | str) -> str:
+    """sha256 over `parts` and the wasm-tools version, for cache keys."""
+    h = hashlib.sha256(wasm_tools_version().encode())
+    for part in parts:
+        h.update(b"\0")
+        h.update(part.encode() if isinstance(part, str) else part)
+    return h.hexdigest()
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `path` so that readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)

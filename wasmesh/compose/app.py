@@ -1,0 +1,184 @@
+"""An application: `wasmesh.toml` built, wired, fused into units and ready to call.
+
+    app = App.load("examples/polyglot/wasmesh.toml")
+    app.call("shop:pricing/quote@0.1.0#quote", items)
+    app.exports["shop:pricing/quote"].quote(items)
+
+Loading builds every component from source (cached by content), reads each world, wires the
+imports (`wasmesh.compose.wiring`), plans the units (`wasmesh.compose.units`), fuses each unit
+(`wasmesh.compose.composer`) and makes it callable with the runtime, the unit under the grants
+the plan gives it. Units calling each other in one process are linked through the host
+(`wasmesh.compose.crossunit`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from wasmesh.api import Component, Function, Interface
+from wasmesh.build import ComponentSpec as BuildSpec
+from wasmesh.capabilities.wasip2 import WasiP2
+from wasmesh.compose.composer import compose_unit
+from wasmesh.compose.crossunit import Caller, CrossUnitLinks
+from wasmesh.compose.grants import Grants
+from wasmesh.compose.manifest import ComponentSpec, Manifest, load_manifest
+from wasmesh.compose.units import UnitPlan, plan_units
+from wasmesh.compose.wiring import WiringGraph, default_host, wire
+from wasmesh.engine.loader import load_component
+from wasmesh.errors import ExportNotFound
+from wasmesh.runtime import grants as rt
+from wasmesh.runtime.exports import resolve_export
+from wasmesh.runtime.instance import Runner
+
+
+def build_component(spec: ComponentSpec, out_dir: Path, *, quiet: bool = True) -> Path:
+    """The component file for `spec`: its `.wasm`, or the output of building its sources."""
+    source = spec.source
+    if source.is_prebuilt:
+        return source.path
+    assert source.language is not None
+    wit = source.wit
+    if wit is None and (source.path / "wit").is_dir():
+        wit = source.path / "wit"
+    options: dict[str, object] = {"adapter": source.adapter} if source.adapter else {}
+    build = BuildSpec(
+        spec.name, source.language, source.path.resolve(), source.world or spec.name,
+        wit.resolve() if wit else None, options,
+    )  # fmt: skip
+    return build.build(out_dir / f"{spec.name}.wasm", quiet=quiet).path
+
+
+def runtime_grants(grants: Grants) -> tuple[rt.Grants, rt.Limits]:
+    """The runtime's grants and limits for a unit whose plan grants `grants`."""
+    dirs = tuple(rt.DirGrant(d.host.resolve(), d.guest, not d.read_only) for d in grants.dirs)
+    return (
+        rt.Grants(
+            env=grants.env, env_inherit=grants.env_inherit, dirs=dirs, stdin=grants.stdin,
+            network=grants.network, outbound=grants.outbound,
+        ),
+        rt.Limits(grants.memory_limit, grants.timeout, grants.fuel),
+    )  # fmt: skip
+
+
+class App:
+    """A loaded application: one callable component per deployment unit."""
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        graph: WiringGraph,
+        plans: tuple[UnitPlan, ...],
+        units: Mapping[str, Component],
+        paths: Mapping[str, Path],
+    ) -> None:
+        self.manifest = manifest
+        self.graph = graph
+        self.plans = plans
+        self.units = dict(units)
+        self.paths = dict(paths)
+        self.exports = AppExports(self)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        host_interfaces: Iterable[str] = (),
+        cache: Path | None = None,
+        quiet: bool = True,
+    ) -> App:
+        """Build, wire, plan, compose and instantiate-on-demand the app of `path`."""
+        manifest = load_manifest(path)
+        cache = cache or _app_cache(manifest)
+        paths = {
+            spec.name: build_component(spec, cache / "build", quiet=quiet)
+            for spec in manifest.components
+        }
+        worlds = {name: load_component(p).world for name, p in paths.items()}
+        graph = wire(worlds, manifest.wiring, default_host(host_interfaces))
+        plans = plan_units(manifest, graph)
+        units: dict[str, Component] = {}
+        for plan in plans:
+            composed = compose_unit(plan, paths, worlds, cache)
+            units[plan.name] = _unit_component(plan, composed, units, plans)
+        return cls(manifest, graph, plans, units, paths)
+
+    def unit_of(self, component: str) -> UnitPlan:
+        return next(p for p in self.plans if component in p.components)
+
+    def call(self, target: str, *args: Any) -> Any:
+        """Call an export of the app (`pkg:ns/iface@ver#func`) in the unit that offers it."""
+        found: list[Component] = []
+        for unit in self.units.values():
+            try:
+                resolve_export(unit.world, target)
+            except ExportNotFound:
+                continue
+            found.append(unit)
+        if len(found) != 1:
+            names = ", ".join(self.exports)
+            how = "no unit exports" if not found else "several units export"
+            raise ExportNotFound(f"{how} `{target}` in app `{self.manifest.name}`; it has {names}")
+        return found[0].call(target, *args)
+
+    def close(self) -> None:
+        for unit in self.units.values():
+            unit.close()
+
+
+class AppExports(Mapping[str, "Interface | Function"]):
+    """Every unit's exports by name (interface names may omit their version)."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    def __getitem__(self, name: str) -> Interface | Function:
+        for unit in self._app.units.values():
+            try:
+                return unit.exports[name]
+            except ExportNotFound:
+                continue
+        raise ExportNotFound(f"app `{self._app.manifest.name}` has no export `{name}`")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([name for unit in self._app.units.values() for name in unit.exports])
+
+    def __len__(self) -> int:
+        return sum(len(unit.exports) for unit in self._app.units.values())
+
+
+def _app_cache(manifest: Manifest) -> Path:
+    cache = manifest.root / ".wasmesh"
+    cache.mkdir(exist_ok=True)
+    ignore = cache / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# build outputs of wasmesh\n*\n")
+    return cache
+
+
+def _unit_component(
+    plan: UnitPlan, composed: Path, units: Mapping[str, Component], plans: tuple[UnitPlan, ...]
+) -> Component:
+    grants, limits = runtime_grants(plan.grants)
+    loaded = load_component(composed, fuel=limits.fuel is not None)
+    capabilities: list[Any] = [WasiP2((), plan.name)]
+    if plan.remote:
+        entries = {p.entry: p.name for p in plans}
+        targets: dict[str, tuple[str, Caller]] = {}
+        for link in plan.remote:
+            assert link.provider is not None and link.export is not None
+            provider = units[entries[link.provider]]
+            targets[link.import_name] = (link.export, _caller(provider))
+        capabilities.append(CrossUnitLinks(loaded.world, targets))
+    runner = Runner(loaded, grants, limits, capabilities=capabilities)
+    return Component(loaded, runner)
+
+
+def _caller(unit: Component) -> Caller:
+    def call(target: str, args: tuple[Any, ...]) -> Any:
+        return unit.call(target, *args)
+
+    return call
+
