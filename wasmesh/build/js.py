@@ -51,7 +51,9 @@ class JsToolchain(Toolchain):
                 "add it or set the entry option"
             )
         wit = wasi.prepare_wit(job.wit_dir, job.scratch)
-        argv: list[str | Path] = [tool, "--wit", wit, "--world-name", job.world, "--out", job.out]
+        # The entry goes first: `-d` takes every following word as a feature name.
+        argv: list[str | Path] = [tool, entry, "--wit", wit, "--world-name", job.world]
+        argv += ["--out", job.out]
         for feature in job.option_list("disable"):
             argv += ["-d", feature]
-        job.run([*argv, entry], "componentize-js", cwd=job.source_dir)
+        job.run(argv, "componentize-js", cwd=job.source_dir)

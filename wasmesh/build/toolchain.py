@@ -92,7 +92,13 @@ class BuildJob:
         self.invocations.append(cmd)
         with progress.step(self.name, what, quiet=self.quiet):
             proc = subprocess.run(
-                cmd, cwd=cwd, capture_output=True, text=True, errors="replace", check=False
+                cmd,
+                cwd=cwd,
+                env={**os.environ, "RUST_BACKTRACE": "0"},
+                capture_output=True,
+                text=True,
+                errors="replace",
+                check=False,
             )
         if proc.returncode != 0:
             text = (proc.stderr.strip() + "\n" + proc.stdout.strip()).strip()
@@ -101,7 +107,12 @@ class BuildJob:
 
 
 def _tail(text: str) -> str:
-    lines = text.splitlines()[-_TAIL_LINES:]
+    # Rust tools append a long stack backtrace after the message itself: keep the message.
+    text = text.split("\nStack backtrace:", 1)[0].strip()
+    lines = text.splitlines()
+    if len(lines) > _TAIL_LINES:
+        # The first lines usually hold the error itself, the last ones where it happened.
+        lines = [*lines[:5], "...", *lines[-(_TAIL_LINES - 5) :]]
     return "\n".join(lines)[-_TAIL_CHARS:] or "(the tool printed nothing)"
 
 
