@@ -183,18 +183,17 @@ class LatticeClient:
             data = blobs[unit.name]
             digest = await put_artifact(self.store, data)
             exports = {i: sorted(f) for i, f in interfaces(worlds[unit.name].exports).items()}
-            specs.append(
-                UnitSpec(
-                    unit.name,
-                    digest,
-                    len(data),
-                    exports,
-                    wiring[unit.name],
-                    unit.replicas,
-                    dict(unit.labels),
-                    unit.spread,
-                )  # fmt: skip
+            spec = UnitSpec(
+                name=unit.name,
+                digest=digest,
+                size=len(data),
+                exports=exports,
+                imports=wiring[unit.name],
+                replicas=unit.replicas,
+                labels=dict(unit.labels),
+                spread=unit.spread,
             )
+            specs.append(spec)
         return await self._publish(app, tuple(specs), None)
 
     async def _publish(

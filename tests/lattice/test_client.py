@@ -1,0 +1,151 @@
+"""Deploying, invoking, status, undeploy and rollback against real hosts on a real NATS."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from wasmesh.errors import ExportNotFound
+from wasmesh.lattice import rpc, schema
+from wasmesh.lattice.client import AppStatus, LatticeClient, Topology, UnitDeployment
+from wasmesh.lattice.errors import LatticeError, RemoteTrap, RemoteUnavailable
+from wasmesh.lattice.host import Host
+from wasmesh.lattice.server import NatsServer
+from wasmesh.lattice.store import digest_of
+
+from .conftest import run
+
+
+@contextlib.asynccontextmanager
+async def lattice(
+    url: str, tmp: Path, *labels: dict[str, str]
+) -> AsyncIterator[tuple[LatticeClient, list[Host]]]:
+    hosts = [Host(url, labels=lab, host_id=f"h{i}", cache_dir=tmp / f"c{i}") for i, lab in
+             enumerate(labels or ({}, {}))]  # fmt: skip
+    try:
+        for h in hosts:
+            await h.start()
+        async with LatticeClient(url) as client:
+            yield client, hosts
+    finally:
+        for h in hosts:
+            await h.stop()
+
+
+def test_deploy_then_invoke_across_hosts(
+    nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
+) -> None:
+    async def scenario() -> None:
+        async with lattice(nats_server.url, tmp_path) as (client, _):
+            desired = await client.deploy("shop", shop())
+            assert desired.version == 1
+            assert desired.units[1].imports == {"wasmesh:lattice-test/math": "math"}
+            status = await client.wait_ready("shop", 20)
+            assert all(len(status.running(u)) == 1 for u in ("math", "front"))
+            assert await client.invoke("shop", "add", [2, 3]) == 5
+            # front's import of math is a stub making a NATS request to math's queue group
+            assert await client.invoke("shop", "front#sum3", [1, 2, 39]) == 42
+            assert await client.invoke("shop", "wasmesh:lattice-test/math#len", [b"abc"]) == 3
+            with pytest.raises(ExportNotFound, match="interface#function"):
+                await client.invoke("shop", "nope", [])
+
+    run(scenario())
+
+
+def test_traps_and_oversized_payloads_come_back_as_clear_errors(
+    nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
+) -> None:
+    async def scenario() -> None:
+        async with lattice(nats_server.url, tmp_path) as (client, _):
+            await client.deploy("shop", shop())
+            await client.wait_ready("shop", 20)
+            with pytest.raises(RemoteTrap, match="unreachable"):
+                await client.invoke("shop", "fail", [])
+            # a trap in the provider is a trap in the caller, carrying the remote message
+            with pytest.raises(RemoteTrap, match=r"remote fail.*unreachable"):
+                await client.invoke("shop", "fail-through", [])
+            assert await client.invoke("shop", "blob", [200_000]) == 200_000
+            with pytest.raises(RemoteTrap, match="over the NATS server's max_payload"):
+                await client.invoke("shop", "blob", [2_000_000])
+            assert await client.invoke("shop", "sum3", [1, 1, 1]) == 3  # hosts still serve
+
+    run(scenario())
+
+
+def test_corrupt_and_missing_artifacts_show_in_status(
+    nats_server: NatsServer, tmp_path: Path, guest: Callable[[str], Path]
+) -> None:
+    math = guest("lattice-math")
+
+    async def scenario() -> None:
+        async with lattice(nats_server.url, tmp_path, {}) as (client, hosts):
+            # other bytes stored under the real artifact's digest: the host must catch it
+            await client.store.artifacts.put(digest_of(math.read_bytes()), b"\0asm garbage")
+            await client.deploy("bad", Topology((UnitDeployment("math", math),)))
+            status = await _until(client, "bad", lambda s: bool(s.errors))
+            assert "math on h0: artifact" in status.errors[0] and "is corrupt" in status.errors[0]
+            missing = schema.UnitSpec("math", "0" * 64, exports={"x": ["f"]})
+            await client._publish("gone", (missing,), None)
+            status = await _until(client, "gone", lambda s: bool(s.errors))
+            assert "not in the lattice's object store" in status.errors[0]
+            assert hosts[0].scheduler is not None and hosts[0].served == {}
+
+    run(scenario())
+
+
+def test_unplaceable_units_report_why(
+    nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
+) -> None:
+    async def scenario() -> None:
+        async with lattice(nats_server.url, tmp_path, {"zone": "a"}) as (client, _):
+            await client.deploy("shop", shop(labels={"gpu": "yes"}))
+            status = await _until(client, "shop", lambda s: bool(s.errors))
+            assert status.errors == [
+                "math: no live host has gpu=yes (of 1 live); start a host with those labels "
+                "or relax the unit's requirements."
+            ]
+            with pytest.raises(LatticeError, match=r"not ready within 0\.3 s: math: no live host"):
+                await client.wait_ready("shop", 0.3)
+
+    run(scenario())
+
+
+def test_undeploy_stops_units_and_rollback_needs_a_known_version(
+    nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
+) -> None:
+    async def scenario() -> None:
+        async with lattice(nats_server.url, tmp_path) as (client, hosts):
+            await client.deploy("shop", shop())
+            await client.wait_ready("shop", 20)
+            with pytest.raises(LatticeError, match="has no version 7"):
+                await client.rollback("shop", 7)
+            await client.undeploy("shop")
+            with pytest.raises(LatticeError, match="'shop' is not deployed"):
+                await client.invoke("shop", "add", [1, 2])
+            for _ in range(100):
+                if not any(h.served for h in hosts):
+                    break
+                await asyncio.sleep(0.05)
+            assert not any(h.served for h in hosts)
+            subject = client.subjects.rpc("shop", "math", "wasmesh:lattice-test/math")
+            with pytest.raises(RemoteUnavailable, match="no host serves"):
+                await rpc.call(client.nc, subject, "add", "json", b"[1,2]")
+            again = await client.deploy("shop", shop())
+            assert again.version == 2  # versions keep growing across an undeploy
+
+    run(scenario())
+
+
+async def _until(
+    client: LatticeClient, app: str, ok: Callable[[AppStatus], bool], timeout: float = 10
+) -> AppStatus:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        status = await client.status(app)
+        if ok(status) or asyncio.get_running_loop().time() > deadline:
+            return status
+        await asyncio.sleep(0.05)
