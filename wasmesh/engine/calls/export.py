@@ -24,7 +24,7 @@ from wasmesh.engine.calls.lift import compile_lift
 from wasmesh.engine.calls.lower import compile_lower
 from wasmesh.engine.calls.resources import ResourceScope
 from wasmesh.engine.faults import guest_error
-from wasmesh.engine.types import FuncSig, sig_from_wasmtime
+from wasmesh.engine.types import FuncSig, ResourceNames, sig_from_wasmtime
 from wasmesh.errors import ExportNotFound, WitValueError
 
 _addressof = ctypes.addressof
@@ -60,8 +60,11 @@ class ExportFunc:
         if func is None:
             raise ExportNotFound(f"the component exports no function named {name}")
         if sig is None:
+            names = ResourceNames()
+            for res_name, hr in (resources or {}).items():
+                names.add(hr.type, res_name)  # an instance's types are the concrete host ones
             with func.type(store) as fty:
-                sig = sig_from_wasmtime(fty)
+                sig = sig_from_wasmtime(fty, names)
         self.sig = sig
         self._func = func._func  # the engine's handle struct, passed by address per call
         self._func_addr = _addressof(self._func)
