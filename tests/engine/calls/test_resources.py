@@ -114,7 +114,8 @@ def test_a_failing_destructor_traps_with_its_message(
     items = calls_component.type.imports(engine)[IFACE].ty.exports(engine)
     names = ResourceNames()
     names.add(items["blob"].ty, "blob")
-    sigs = {n: sig_from_wasmtime(it.ty, names) for n, it in items.items() if n != "blob"}
+    funcs = {n: it.ty for n, it in items.items() if isinstance(it.ty, wc.FuncType)}
+    sigs = {n: sig_from_wasmtime(fty, names) for n, fty in funcs.items()}
 
     def define(inst: wc.LinkerInstance) -> None:
         def dtor(b: Blob) -> None:
