@@ -1,0 +1,92 @@
+/* A command touching one capability per verb, for grant tests (deny by default, allow with a
+ * grant). Exit status: 0 ok, 2 usage, 3 env var unset, 4 file error, 5 socket error, else the
+ * status asked for. WASI 0.2's stable wasi:cli/exit carries success or failure only, so a host
+ * sees every non-zero status as 1; stderr says which failure it was.
+ *
+ *   cmd args A B...       print each argument on its own line
+ *   cmd env NAME          print $NAME
+ *   cmd read PATH         print the file's contents (PATH under a preopened directory)
+ *   cmd write PATH TEXT   write TEXT to the file
+ *   cmd connect IP PORT   TCP connect, send "ping\n", print the reply
+ *   cmd stdin             copy standard input to standard output
+ *   cmd exit N            exit with status N
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp.h"
+
+static int usage(void) {
+  fputs("usage: cmd args|env|read|write|connect|stdin|exit ...\n", stderr);
+  return 2;
+}
+
+static int cmd_read(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    fprintf(stderr, "cannot open %s: %s\n", path, strerror(errno));
+    return 4;
+  }
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stdout);
+  fclose(f);
+  return 0;
+}
+
+static int cmd_write(const char *path, const char *text) {
+  FILE *f = fopen(path, "wb");
+  if (f == NULL) {
+    fprintf(stderr, "cannot create %s: %s\n", path, strerror(errno));
+    return 4;
+  }
+  fputs(text, f);
+  return fclose(f) == 0 ? 0 : 4;
+}
+
+static int cmd_connect(const char *ip, const char *port) {
+  unsigned a[4];
+  if (sscanf(ip, "%u.%u.%u.%u", &a[0], &a[1], &a[2], &a[3]) != 4) return usage();
+  uint8_t addr[4] = {(uint8_t)a[0], (uint8_t)a[1], (uint8_t)a[2], (uint8_t)a[3]};
+  char reply[256];
+  int rc = tcp_request(addr, (uint16_t)atoi(port), "ping\n", reply, sizeof reply);
+  if (rc != 0) {
+    fprintf(stderr, "connect %s:%s failed: %s\n", ip, port, tcp_error_name(rc));
+    return 5;
+  }
+  fputs(reply, stdout);
+  return 0;
+}
+
+static int cmd_stdin(void) {
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) fwrite(buf, 1, n, stdout);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) return usage();
+  const char *verb = argv[1];
+  if (strcmp(verb, "args") == 0) {
+    for (int i = 2; i < argc; i++) puts(argv[i]);
+    return 0;
+  }
+  if (strcmp(verb, "env") == 0 && argc == 3) {
+    const char *value = getenv(argv[2]);
+    if (value == NULL) {
+      fprintf(stderr, "%s is not set\n", argv[2]);
+      return 3;
+    }
+    puts(value);
+    return 0;
+  }
+  if (strcmp(verb, "read") == 0 && argc == 3) return cmd_read(argv[2]);
+  if (strcmp(verb, "write") == 0 && argc == 4) return cmd_write(argv[2], argv[3]);
+  if (strcmp(verb, "connect") == 0 && argc == 4) return cmd_connect(argv[2], argv[3]);
+  if (strcmp(verb, "stdin") == 0) return cmd_stdin();
+  if (strcmp(verb, "exit") == 0 && argc == 3) return atoi(argv[2]);
+  return usage();
+}
