@@ -51,11 +51,21 @@ class Scheduler:
         self.nc = nc
         self.store = store
         self.host_id = host_id
-        self.active = False
+        self._active_until = 0.0
         self.seen: dict[str, tuple[Heartbeat, float]] = {}
         self._lease_seen: tuple[int, float] = (0, 0.0)
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def active(self) -> bool:
+        """Whether this candidate holds the lease. It believes so for less than the lease's
+        TTL after its last renewal, so it steps down before anyone may take the lease over."""
+        return time.monotonic() < self._active_until
+
+    def _set_active(self, held: bool) -> bool:
+        self._active_until = time.monotonic() + 0.75 * LEASE_TTL_S if held else 0.0
+        return held
 
     async def start(self) -> None:
         self._sub = await self.nc.subscribe(self.store.subjects.heartbeat(), cb=self._on_beat)
@@ -81,7 +91,7 @@ class Scheduler:
         if self.active:  # hand over at once rather than after the lease's TTL
             with contextlib.suppress(Exception):
                 await delete_key(self.store.scheduler, "lease")
-            self.active = False
+            self._set_active(False)
 
     async def _on_beat(self, msg: Msg) -> None:
         try:
@@ -102,7 +112,6 @@ class Scheduler:
                 await self.campaign()
             except Exception as exc:
                 log.debug("lease campaign failed: %s", exc)
-                self.active = False
             await asyncio.sleep(LEASE_RENEW_S)
 
     async def campaign(self) -> bool:
@@ -114,15 +123,14 @@ class Scheduler:
         except KeyNotFoundError:  # also a deleted lease
             try:
                 await kv.create("lease", body)
-                self.active = True
             except Exception:
-                self.active = False
-            return self.active
+                return self._set_active(False)
+            return self._set_active(True)
         holder = json.loads(entry.value or b"{}").get("holder")
         revision = entry.revision or 0
         now = time.monotonic()
         if holder != self.host_id:
-            self.active = False
+            self._set_active(False)
             if revision != self._lease_seen[0]:
                 self._lease_seen = (revision, now)
                 return False
@@ -130,10 +138,9 @@ class Scheduler:
                 return False
         try:  # renew ours, or take over a lease whose holder stopped renewing it
             await kv.update("lease", body, last=revision)
-            self.active = True
         except Exception:
-            self.active = False
-        return self.active
+            return self._set_active(False)
+        return self._set_active(True)
 
     # -- placing -------------------------------------------------------------------------------
 
