@@ -42,7 +42,9 @@ def build_component(spec: ComponentSpec, out_dir: Path, *, quiet: bool = True) -
     wit = source.wit
     if wit is None and (source.path / "wit").is_dir():
         wit = source.path / "wit"
-    options: dict[str, object] = {"adapter": source.adapter} if source.adapter else {}
+    options: dict[str, object] = dict(source.options)
+    if source.adapter:
+        options["adapter"] = source.adapter
     build = BuildSpec(
         spec.name, source.language, source.path.resolve(), source.world or spec.name,
         wit.resolve() if wit else None, options,
@@ -181,4 +183,3 @@ def _caller(unit: Component) -> Caller:
         return unit.call(target, *args)
 
     return call
-

@@ -54,7 +54,7 @@ def compose_unit(
     # JSON is YAML: no YAML writer needed, and no quoting surprises in interface names
     (work / "compose.yml").write_text(json.dumps(config, indent=2))
     run_wasm_tools(
-        ["compose", "-q", paths[plan.entry], "-c", "compose.yml", "-o", "unit.wasm"],
+        ["compose", "-q", paths[plan.entry].resolve(), "-c", "compose.yml", "-o", "unit.wasm"],
         f"composing unit `{plan.name}`",
         work,
     )

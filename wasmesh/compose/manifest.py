@@ -60,7 +60,9 @@ class Source:
     language: Language | None = None
     world: str | None = None
     wit: Path | None = None
-    adapter: Literal["reactor", "command"] | None = None
+    adapter: Literal["reactor", "command", "none"] | None = None
+    # toolchain options passed through to `wasmesh.build` (include, cflags, disable, entry...)
+    options: tuple[tuple[str, Any], ...] = ()
 
     @property
     def is_prebuilt(self) -> bool:
@@ -136,7 +138,7 @@ class Manifest:
         return f"{self.path.name}:{line}" if line else self.path.name
 
 
-_COMPONENT_KEYS = ("source", "language", "world", "wit", "adapter", *GRANT_KEYS)
+_COMPONENT_KEYS = ("source", "language", "world", "wit", "adapter", "build", *GRANT_KEYS)
 
 
 def load_manifest(path: str | Path) -> Manifest:
@@ -215,10 +217,11 @@ def _component(reader: Reader, name: str, body: Any, root: Path) -> ComponentSpe
             f'add `language = "python"|"js"|"c"|"wat"` to build it from source',
         )
     adapter = body.get("adapter")
-    if adapter is not None and (language != "c" or adapter not in ("reactor", "command")):
+    if adapter is not None and (language != "c" or adapter not in ("reactor", "command", "none")):
         raise reader.fail(
-            (*where, "adapter"), '`adapter` applies to C components: "reactor" or "command"'
+            (*where, "adapter"), '`adapter` applies to C components: "reactor", "command" or "none"'
         )
+    options = reader.typed(body.get("build", {}), (*where, "build"), dict, "a table of options")
     wit = body.get("wit")
     source = Source(
         path=source_path,
@@ -228,6 +231,7 @@ def _component(reader: Reader, name: str, body: Any, root: Path) -> ComponentSpe
         else None,
         wit=root / reader.typed(wit, (*where, "wit"), str, "a path") if wit is not None else None,
         adapter=adapter,
+        options=tuple(sorted(options.items())),
     )
     return ComponentSpec(name, source, read_grants(reader, where, body, root), _line(reader, where))
 
