@@ -1,0 +1,118 @@
+"""A `wasi:http/proxy` app for wasmesh's HTTP tests, written against the plain WASI bindings.
+
+Routes: /echo streams the request body back; /headers returns the request headers as
+response headers; /status/<code>; /fetch?url=... makes an outbound request; /trap, /loop,
+/oom and /silent misbehave on purpose.
+"""
+
+from componentize_py_types import Err, Ok
+from wit_world import exports
+from wit_world.imports import outgoing_handler, streams
+from wit_world.imports.types import (
+    Fields,
+    IncomingRequest,
+    Method_Get,
+    OutgoingBody,
+    OutgoingRequest,
+    OutgoingResponse,
+    ResponseOutparam,
+    Scheme_Http,
+)
+
+CHUNK = 16 * 1024
+
+
+def respond(out: ResponseOutparam, status: int, body: bytes, headers: list[tuple[str, bytes]]) -> None:
+    response = OutgoingResponse(Fields.from_list(headers))
+    response.set_status_code(status)
+    outgoing = response.body()
+    ResponseOutparam.set(out, Ok(response))
+    stream = outgoing.write()
+    offset = 0
+    while offset < len(body):
+        stream.blocking_write_and_flush(body[offset : offset + 4096])
+        offset += 4096
+    stream.__exit__(None, None, None)
+    OutgoingBody.finish(outgoing, None)
+
+
+def echo(request: IncomingRequest, out: ResponseOutparam) -> None:
+    content_type = request.headers().get("content-type") or [b"application/octet-stream"]
+    response = OutgoingResponse(Fields.from_list([("content-type", content_type[0])]))
+    outgoing = response.body()
+    ResponseOutparam.set(out, Ok(response))
+    body = request.consume()
+    source = body.stream()
+    sink = outgoing.write()
+    while True:
+        try:
+            chunk = source.blocking_read(CHUNK)
+        except Err as e:
+            if isinstance(e.value, streams.StreamError_Closed):
+                break
+            raise
+        if chunk:
+            sink.blocking_write_and_flush(chunk)
+    source.__exit__(None, None, None)
+    sink.__exit__(None, None, None)
+    OutgoingBody.finish(outgoing, None)
+
+
+def fetch(url: str, out: ResponseOutparam) -> None:
+    rest = url.split("://", 1)[1]
+    authority, _, path = rest.partition("/")
+    request = OutgoingRequest(Fields())
+    request.set_method(Method_Get())
+    request.set_scheme(Scheme_Http())
+    request.set_authority(authority)
+    request.set_path_with_query("/" + path)
+    try:
+        future = outgoing_handler.handle(request, None)
+    except Err as e:
+        respond(out, 502, f"denied: {type(e.value).__name__}".encode(), [])
+        return
+    future.subscribe().block()
+    result = future.get()
+    assert result is not None
+    inner = result.value
+    if isinstance(inner, Err):
+        respond(out, 502, f"error: {type(inner.value).__name__}".encode(), [])
+        return
+    incoming = inner.value
+    stream = incoming.consume().stream()
+    data = b""
+    while True:
+        try:
+            data += stream.blocking_read(CHUNK)
+        except Err:
+            break
+    respond(out, 200, f"{incoming.status()} ".encode() + data, [])
+
+
+class IncomingHandler(exports.IncomingHandler):
+    def handle(self, request: IncomingRequest, response_out: ResponseOutparam) -> None:
+        path = request.path_with_query() or "/"
+        route, _, query = path.partition("?")
+        if route == "/echo":
+            echo(request, response_out)
+        elif route == "/headers":
+            headers = [(k, v) for k, v in request.headers().entries() if k.startswith("x-")]
+            respond(response_out, 200, b"", headers)
+        elif route.startswith("/status/"):
+            respond(response_out, int(route[len("/status/") :]), b"status", [])
+        elif route == "/fetch":
+            fetch(query.removeprefix("url="), response_out)
+        elif route == "/trap":
+            raise RuntimeError("this route fails on purpose")
+        elif route == "/loop":
+            while True:
+                pass
+        elif route == "/oom":
+            hog = []
+            while True:
+                hog.append(bytearray(16 * 1024 * 1024))
+        elif route == "/silent":
+            return
+        else:
+            method = type(request.method()).__name__.removeprefix("Method_").upper()
+            respond(response_out, 200, f"hello {method} {path}".encode(), [("content-type", b"text/plain")])

@@ -1,0 +1,188 @@
+"""The HTTP server end to end: a componentize-py wasi:http/proxy app over loopback."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tests.triggers.http.servers import request, running
+from wasmesh.triggers.http import Limits, PoolSettings, Server
+
+
+def test_hello(echo_server: Server) -> None:
+    status, headers, body = request(echo_server, "GET", "/hello?x=1")
+    assert status == 200
+    assert headers["content-type"] == "text/plain"
+    assert body == b"hello GET /hello?x=1"
+
+
+def test_echo_streams_a_large_body_both_ways(echo_server: Server) -> None:
+    payload = os.urandom(200 * 1024 + 17)
+    status, headers, body = request(echo_server, "POST", "/echo", payload,
+                                    {"content-type": "application/x-test"})  # fmt: skip
+    assert status == 200
+    assert headers["content-type"] == "application/x-test"
+    # Larger than what the server holds back, so the response went out chunked.
+    assert headers.get("transfer-encoding") == "chunked"
+    assert body == payload
+
+
+def test_echo_of_a_chunked_upload(echo_server: Server) -> None:
+    conn = http.client.HTTPConnection(*echo_server.address, timeout=30)
+    chunks = [b"first,", b"second,", b"third"]
+    conn.request("PUT", "/echo", body=iter(chunks), encode_chunked=True)
+    resp = conn.getresponse()
+    assert resp.status == 200
+    assert resp.read() == b"".join(chunks)
+    conn.close()
+
+
+def test_headers_round_trip(echo_server: Server) -> None:
+    status, headers, _ = request(echo_server, "GET", "/headers",
+                                 headers={"X-One": "1", "X-Two": "two words"})  # fmt: skip
+    assert status == 200
+    assert headers["x-one"] == "1"
+    assert headers["x-two"] == "two words"
+
+
+def test_status_codes(echo_server: Server) -> None:
+    for code in (201, 404, 418, 503):
+        status, _, body = request(echo_server, "GET", f"/status/{code}")
+        assert status == code
+        assert body == b"status"
+
+
+def test_head_sends_no_body(echo_server: Server) -> None:
+    status, headers, body = request(echo_server, "HEAD", "/hello")
+    assert status == 200
+    assert headers["content-length"] == str(len(b"hello HEAD /hello"))
+    assert body == b""
+
+
+def test_keep_alive_serves_several_requests_on_one_connection(echo_server: Server) -> None:
+    conn = http.client.HTTPConnection(*echo_server.address, timeout=30)
+    for i in range(3):
+        conn.request("POST", "/echo", body=f"round {i}".encode())
+        resp = conn.getresponse()
+        assert resp.read() == f"round {i}".encode()
+    sock = conn.sock
+    assert sock is not None
+    conn.close()
+
+
+def test_malformed_http_gets_400_without_reaching_a_guest(echo_server: Server) -> None:
+    with socket.create_connection(echo_server.address, timeout=10) as sock:
+        sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n")
+        reply = sock.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 400")
+
+
+def test_oversized_body_gets_413(echo_py: Path) -> None:
+    with running({"/...": echo_py}, limits=Limits(max_body_bytes=1000)) as server:
+        status, _, _ = request(server, "POST", "/echo", b"x" * 5000)
+        assert status == 413
+
+
+class _Upstream(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = f"upstream saw {self.path}".encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_outbound_request_allowed_and_denied(echo_py: Path) -> None:
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    port = upstream.server_address[1]
+    try:
+        granted = PoolSettings(allow_outbound=(f"http://127.0.0.1:{port}",))
+        with running({"/...": echo_py}, pool=granted) as server:
+            status, _, body = request(server, "GET", f"/fetch?url=http://127.0.0.1:{port}/data")
+            assert (status, body) == (200, b"200 upstream saw /data")
+        denied = PoolSettings(allow_outbound=("http://example.com:*",))
+        with running({"/...": echo_py}, pool=denied) as server:
+            status, _, body = request(server, "GET", f"/fetch?url=http://127.0.0.1:{port}/data")
+            assert (status, body) == (502, b"denied: ErrorCode_HttpRequestDenied")
+    finally:
+        upstream.shutdown()
+        upstream.server_close()
+
+
+def test_each_fault_fails_alone_while_good_routes_keep_working(echo_server: Server) -> None:
+    results: dict[str, list[int]] = {"good": [], "trap": [], "loop": [], "oom": [], "silent": []}
+
+    def hit(kind: str, path: str, times: int) -> None:
+        for _ in range(times):
+            status, _, _ = request(echo_server, "GET", path)
+            results[kind].append(status)
+
+    threads = [
+        threading.Thread(target=hit, args=("good", "/hello", 20)),
+        threading.Thread(target=hit, args=("trap", "/trap", 3)),
+        threading.Thread(target=hit, args=("loop", "/loop", 1)),
+        threading.Thread(target=hit, args=("oom", "/oom", 2)),
+        threading.Thread(target=hit, args=("silent", "/silent", 3)),
+    ]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results["good"] == [200] * 20
+    assert results["trap"] == [500] * 3
+    assert results["loop"] == [504]
+    assert all(s in (500, 503) for s in results["oom"]) and len(results["oom"]) == 2
+    assert results["silent"] == [500] * 3
+    assert time.monotonic() - started < 30
+
+
+def test_warm_reuse_serves_many_requests(echo_py: Path) -> None:
+    with running({"/...": echo_py}, pool=PoolSettings(max_reuse=50)) as server:
+        for i in range(10):
+            status, _, body = request(server, "POST", "/echo", f"warm {i}".encode())
+            assert (status, body) == (200, f"warm {i}".encode())
+        time.sleep(0.2)  # the last lease returns to the pool just after its response is sent
+        pool = server.pools[0]
+        # Sequential requests: one or two warm instances served all ten.
+        assert 1 <= len(pool.idle) <= 2
+        assert sum(lease.uses for lease in pool.idle) == 10
+
+
+def test_routes_pick_the_longest_match(echo_py: Path) -> None:
+    with running({"/api/...": echo_py, "/exact": echo_py}) as server:
+        assert request(server, "GET", "/api/hello")[0] == 200
+        assert request(server, "GET", "/exact")[0] == 200
+        assert request(server, "GET", "/elsewhere")[0] == 404
+
+
+def test_shutdown_lets_in_flight_requests_finish(echo_py: Path) -> None:
+    server = Server({"/...": echo_py}, "127.0.0.1:0")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    conn = http.client.HTTPConnection(*server.address, timeout=30)
+    # Headers now, body later: the request is in flight while shutdown starts.
+    conn.putrequest("POST", "/echo")
+    conn.putheader("content-length", "4")
+    conn.endheaders()
+    time.sleep(0.3)
+    stopper = threading.Thread(target=server.shutdown)
+    stopper.start()
+    time.sleep(0.2)
+    conn.send(b"late")
+    resp = conn.getresponse()
+    assert (resp.status, resp.read()) == (200, b"late")
+    conn.close()
+    stopper.join(30)
+    thread.join(10)
+    with socket.socket() as probe:
+        assert probe.connect_ex(server.address) != 0

@@ -1,0 +1,83 @@
+"""Per-instance WASI state: the resource table, grants, stdio capture and the deadline.
+
+Host functions find the `WasiContext` of the instance they serve through `current()`: the
+host sets it (`with ctx.active():`) on the thread that calls into the guest, and wasm calls
+its imports on that same thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from wasmesh.capabilities.wasi._table import HostObject, ResourceTable
+from wasmesh.errors import GuestTimeout
+
+_local = threading.local()
+
+
+class DeadlinePassed(GuestTimeout):
+    """The request deadline passed while the guest waited in a host call."""
+
+
+@dataclass
+class WasiContext:
+    """What one instance may see: environment, arguments, outbound grants and its objects."""
+
+    name: str = "component"
+    env: list[tuple[str, str]] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)
+    deadline: float | None = None  # time.monotonic() after which host waits give up
+    allow_outbound: tuple[str, ...] = ()
+    table: ResourceTable = field(default_factory=ResourceTable)
+    logger: logging.Logger = field(init=False)
+    failure: BaseException | None = field(default=None, init=False)  # last host-call error
+
+    def __post_init__(self) -> None:
+        self.logger = logging.getLogger(f"wasmesh.guest.{self.name}")
+
+    @contextmanager
+    def active(self) -> Iterator[WasiContext]:
+        """Make this the context of host calls made on this thread."""
+        previous = getattr(_local, "ctx", None)
+        _local.ctx = self
+        try:
+            yield self
+        finally:
+            _local.ctx = previous
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (None when there is none)."""
+        if self.deadline is None:
+            return None
+        return self.deadline - time.monotonic()
+
+    def check_deadline(self) -> None:
+        left = self.remaining()
+        if left is not None and left <= 0:
+            raise DeadlinePassed("the guest ran past its time limit while waiting on the host")
+
+    def release(self) -> None:
+        """Drop every object the instance still holds (the store is going away)."""
+        for obj in self.table.clear():
+            try:
+                obj.on_drop()
+            except Exception:  # one failing release must not keep the others alive
+                self.logger.exception("releasing %s failed", obj.resource)
+
+
+def current() -> WasiContext:
+    """The context of the instance calling the host on this thread."""
+    ctx: WasiContext | None = getattr(_local, "ctx", None)
+    if ctx is None:
+        raise RuntimeError("a WASI host function ran outside WasiContext.active()")
+    return ctx
+
+
+def own(obj: HostObject) -> int:
+    """Put `obj` in the current instance's table; returns its rep."""
+    return current().table.push(obj)

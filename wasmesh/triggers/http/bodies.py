@@ -1,0 +1,174 @@
+"""Request and response bodies on an h11 connection, streamed in both directions.
+
+`RequestBody` feeds the component's `incoming-body` stream straight from the socket;
+`ResponseWriter` sends what the component writes, holding back only the first 64 KiB so a
+small response goes out with a Content-Length and a large one streams chunked.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+from http import HTTPStatus
+from typing import Any
+
+import h11
+
+from wasmesh.capabilities.wasi import Pollable, StreamClosed
+
+HOLD_BACK = 64 * 1024
+RECV_SIZE = 64 * 1024
+
+
+class BodyTooLarge(Exception):
+    """The client sent more body than the server accepts."""
+
+
+class RequestBody:
+    """The body of the request being served, read on demand from the connection."""
+
+    def __init__(self, conn: h11.Connection, sock: socket.socket, max_bytes: int) -> None:
+        self.conn = conn
+        self.sock = sock
+        self.max_bytes = max_bytes
+        self.buffer = b""
+        self.received = 0
+        self.done = False
+        self.too_large = False
+
+    def _pump(self, block: bool) -> None:
+        """Move at least one event from the socket into the buffer (or return if none)."""
+        while not self.buffer and not self.done:
+            event = self.conn.next_event()
+            if event is h11.NEED_DATA:
+                if not block and not select.select([self.sock], [], [], 0)[0]:
+                    return
+                data = self.sock.recv(RECV_SIZE)  # slow clients: the socket timeout applies
+                self.conn.receive_data(data)
+                if not data:
+                    raise StreamClosed()
+            elif isinstance(event, h11.Data):
+                self.received += len(event.data)
+                if self.received > self.max_bytes:
+                    self.too_large = True
+                    raise BodyTooLarge()
+                self.buffer = bytes(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                self.done = True
+            else:
+                raise StreamClosed()
+
+    def read(self, size: int, block: bool) -> bytes | None:
+        try:
+            self._pump(block)
+        except BodyTooLarge:
+            raise StreamClosed() from None
+        except (h11.RemoteProtocolError, TimeoutError):
+            raise StreamClosed() from None
+        if self.buffer:
+            out, self.buffer = self.buffer[:size], self.buffer[size:]
+            return out
+        return None if self.done else b""
+
+    def ready(self) -> bool:
+        return bool(self.buffer) or self.done or bool(select.select([self.sock], [], [], 0)[0])
+
+    def pollable(self) -> Pollable:
+        return Pollable(self.ready, fd=self.sock)
+
+    def drain(self, limit: int) -> bool:
+        """Read and discard the rest of the body; False when it is too long to bother."""
+        try:
+            while not self.done:
+                self.buffer = b""
+                if self.received > limit:
+                    return False
+                self._pump(True)
+            return True
+        except (StreamClosed, BodyTooLarge, h11.RemoteProtocolError, OSError):
+            return False
+
+
+class ResponseWriter:
+    """The response on the wire: headers once known, then the body as it is written."""
+
+    def __init__(self, conn: h11.Connection, sock: socket.socket, head_only: bool) -> None:
+        self.conn = conn
+        self.sock = sock
+        self.head_only = head_only
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.held: list[bytes] = []
+        self.held_size = 0
+        self.started = False  # headers are on the wire
+        self.finished = False
+        self.aborted: str | None = None
+        self.close_after = False
+
+    def _send(self, event: Any) -> None:
+        data = self.conn.send(event)
+        if data:
+            self.sock.sendall(data)
+
+    def begin(self, status: int, headers: list[tuple[str, bytes]]) -> None:
+        self.status = status
+        self.headers = [(n.encode("latin-1"), v) for n, v in headers]
+
+    def _start(self, length: int | None) -> None:
+        headers = list(self.headers)
+        has_length = any(n.lower() == b"content-length" for n, _ in headers)
+        if length is not None and not has_length:
+            headers.append((b"content-length", str(length).encode()))
+        if self.close_after:
+            headers.append((b"connection", b"close"))
+        try:
+            reason = HTTPStatus(self.status).phrase.encode()
+        except ValueError:
+            reason = b""
+        self._send(h11.Response(status_code=self.status, headers=headers, reason=reason))
+        self.started = True
+
+    def write(self, data: bytes) -> None:
+        if self.finished:
+            raise StreamClosed()
+        if not self.started:
+            if self.held_size + len(data) <= HOLD_BACK:
+                self.held.append(bytes(data))
+                self.held_size += len(data)
+                return
+            self._start(None)
+            for chunk in self.held:
+                self._data(chunk)
+            self.held.clear()
+        self._data(data)
+
+    def _data(self, data: bytes) -> None:
+        if data and not self.head_only:
+            try:
+                self._send(h11.Data(data=data))
+            except h11.LocalProtocolError as e:  # more bytes than its Content-Length said
+                raise OSError(str(e)) from None
+
+    def finish(self, trailers: list[tuple[str, bytes]] | None) -> None:
+        if self.finished:
+            return
+        if not self.started:
+            self._start(self.held_size)
+            for chunk in self.held:
+                self._data(chunk)
+            self.held.clear()
+        self.finished = True
+        try:
+            self._send(h11.EndOfMessage())
+        except h11.LocalProtocolError as e:  # fewer bytes than its Content-Length said
+            self.abort(str(e))
+
+    def abort(self, reason: str) -> None:
+        self.finished = True
+        self.aborted = reason
+
+    def simple(self, status: int, body: bytes) -> None:
+        """A whole response from the host itself (errors)."""
+        self.begin(status, [("content-type", b"text/plain; charset=utf-8")])
+        self.write(body)
+        self.finish(None)

@@ -1,0 +1,86 @@
+"""One request through one component instance, with the failure of either mapped to a status.
+
+A guest that traps gets 500, one that runs out of time 504, one that exhausts its memory 503,
+one that never sets a response 500, each for that request only. Once the response head is on
+the wire a failure can only cut the connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import wasmtime
+
+from wasmesh.capabilities.wasi import IncomingRequest, OutgoingResponse, ResponseOutparam
+from wasmesh.engine import guest_error
+from wasmesh.errors import GuestError, GuestExit, GuestOutOfMemory, GuestTimeout
+from wasmesh.triggers.http.bodies import RequestBody, ResponseWriter
+from wasmesh.triggers.http.instances import InstancePool
+
+log = logging.getLogger("wasmesh.http")
+
+
+def failure_status(exc: BaseException) -> tuple[int, str]:
+    """HTTP status and one-line reason for a failed guest call."""
+    err = guest_error(exc, memory_limited=True)
+    if isinstance(err, GuestTimeout):
+        return 504, "the component ran past its time limit"
+    if isinstance(err, GuestOutOfMemory):
+        return 503, "the component ran out of memory"
+    if isinstance(err, GuestExit):
+        return 500, f"the component exited with status {err.status}"
+    if isinstance(err, GuestError):
+        return 500, "the component failed"
+    return 500, "the component failed"
+
+
+def run(
+    pool: InstancePool,
+    request: IncomingRequest,
+    body: RequestBody,
+    writer: ResponseWriter,
+    timeout: float,
+) -> None:
+    """Serve `request` with an instance from `pool`, writing the response to `writer`."""
+    started = time.monotonic()
+    lease = pool.acquire(wait=timeout)
+    if lease is None:
+        writer.simple(503, b"the server is busy; try again\n")
+        return
+
+    def on_set(response: OutgoingResponse) -> None:
+        writer.begin(response.status, response.headers().entries())
+        response.deliver(writer)
+
+    outparam = ResponseOutparam(on_set=on_set)
+    try:
+        lease.handle(request, outparam, timeout - (time.monotonic() - started))
+    except (wasmtime.WasmtimeError, wasmtime.Trap, GuestError) as e:
+        cause = lease.ctx.failure or e
+        status, reason = failure_status(cause)
+        log.warning("%s %s: %s (%s)", pool.name, request.path_with_query(), reason,
+                    str(guest_error(cause)).splitlines()[0])  # fmt: skip
+        if writer.started:
+            writer.abort(reason)
+        else:
+            writer.finished = False
+            writer.held.clear()
+            writer.held_size = 0
+            writer.simple(status, reason.encode() + b"\n")
+        return
+    finally:
+        pool.release(lease)
+    if body.too_large:
+        writer.close_after = True
+    if not outparam.is_set or outparam.response is None:
+        reason = "the component did not set a response"
+        if outparam.error is not None:
+            reason = f"the component answered with error {getattr(outparam.error, 'tag', '')}"
+        writer.simple(500, reason.encode() + b"\n")
+        return
+    taken = outparam.response.taken_body()
+    if taken is None:
+        writer.finish(None)
+    elif not writer.finished:
+        writer.abort("the component returned before finishing the response body")

@@ -1,0 +1,135 @@
+"""Instances of one `wasi:http/proxy` component: a fresh one per request by default, or warm
+instances reused up to a count, with a cap on how many run at once and an idle timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+import wasmtime.component as wc
+
+from wasmesh.capabilities.wasi import WasiContext, link_wasi
+from wasmesh.engine import deadline_ticks, load_component, shared_engine
+from wasmesh.errors import ComponentError
+
+HANDLER = "wasi:http/incoming-handler"
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """How instances are made and reused."""
+
+    memory_limit: int | None = None  # bytes per instance
+    max_reuse: int = 1  # requests per instance; 1 = a fresh instance per request
+    max_concurrent: int = (os.cpu_count() or 1) + 1
+    idle_timeout: float = 30.0  # seconds a warm instance waits before it is discarded
+    allow_outbound: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+
+
+class Lease:
+    """One instance, lent to one request at a time."""
+
+    def __init__(self, pool: InstancePool) -> None:
+        self.pool = pool
+        self.ctx = WasiContext(
+            name=pool.name, env=list(pool.settings.env),
+            allow_outbound=pool.settings.allow_outbound,
+        )  # fmt: skip
+        self.store = wasmtime.Store(pool.engine)
+        if pool.settings.memory_limit is not None:
+            self.store.set_limits(memory_size=pool.settings.memory_limit)
+        self.uses = 0
+        self.idle_since = 0.0
+        self.broken = False
+        self.store.set_epoch_deadline(deadline_ticks(pool.instantiate_timeout))
+        with self.ctx.active():
+            instance = pool.linker.instantiate(self.store, pool.component)
+        iface = instance.get_export_index(self.store, pool.handler_name)
+        index = instance.get_export_index(self.store, "handle", iface) if iface else None
+        func = instance.get_func(self.store, index) if index else None
+        if func is None:
+            raise ComponentError(f"{pool.name} exports no {pool.handler_name}#handle function.")
+        self.func: wc.Func = func
+
+    def handle(self, request: Any, outparam: Any, timeout: float) -> None:
+        """Call the component's handler; raises what the guest or the host call raised."""
+        self.uses += 1
+        ctx = self.ctx
+        ctx.failure = None
+        ctx.deadline = time.monotonic() + timeout
+        self.store.set_epoch_deadline(deadline_ticks(timeout))
+        try:
+            with ctx.active():
+                req = wc.ResourceHost.own(ctx.table.push(request), request.type_id)
+                out = wc.ResourceHost.own(ctx.table.push(outparam), outparam.type_id)
+                self.func(self.store, req, out)
+                self.func.post_return(self.store)
+        except BaseException:
+            self.broken = True
+            raise
+
+
+class InstancePool:
+    """Makes and recycles instances of one component."""
+
+    instantiate_timeout = 10.0
+
+    def __init__(self, path: str | Path, settings: PoolSettings | None = None) -> None:
+        self.settings = settings or PoolSettings()
+        self.engine = shared_engine()
+        loaded = load_component(path)
+        self.component = loaded.component
+        self.name = Path(path).stem
+        names = [n for n in self.component.type.exports(self.engine) if n.startswith(HANDLER)]
+        if not names:
+            raise ComponentError(
+                f"{path} does not export {HANDLER}; build it for the wasi:http/proxy world."
+            )
+        self.handler_name = names[0]
+        self.linker = wc.Linker(self.engine)
+        link_wasi(self.linker, self.component, self.engine)
+        self.slots = threading.BoundedSemaphore(self.settings.max_concurrent)
+        self.idle: deque[Lease] = deque()
+        self.lock = threading.Lock()
+
+    def acquire(self, wait: float | None = None) -> Lease | None:
+        """A ready instance, or None when none frees up within `wait` seconds."""
+        if not self.slots.acquire(timeout=wait):
+            return None
+        try:
+            with self.lock:
+                now = time.monotonic()
+                while self.idle:
+                    lease = self.idle.pop()
+                    if now - lease.idle_since < self.settings.idle_timeout:
+                        return lease
+                    lease.ctx.release()
+            return Lease(self)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def release(self, lease: Lease) -> None:
+        """Return `lease` after a request; reused only if healthy and under its reuse count."""
+        try:
+            if lease.broken or lease.uses >= self.settings.max_reuse:
+                lease.ctx.release()
+                return
+            lease.idle_since = time.monotonic()
+            with self.lock:
+                self.idle.append(lease)
+        finally:
+            self.slots.release()
+
+    def close(self) -> None:
+        with self.lock:
+            while self.idle:
+                self.idle.pop().ctx.release()
