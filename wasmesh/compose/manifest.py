@@ -243,7 +243,7 @@ def _line(reader: Reader, where: Path_) -> int:
 def _reference(reader: Reader, where: Path_, value: Any, names: tuple[str, ...]) -> str:
     reader.typed(value, where, str, "a component name")
     if value not in names:
-        guess = difflib.get_close_matches(value, names, n=1)
+        guess = difflib.get_close_matches(value, names, n=1, cutoff=0.5)
         hint = f"did you mean `{guess[0]}`?" if guess else f"components: {', '.join(names)}"
         raise reader.fail(where, f"no component named `{value}`; {hint}")
     return str(value)
