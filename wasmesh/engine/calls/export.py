@@ -24,7 +24,7 @@ from wasmesh.engine.calls.lift import compile_lift
 from wasmesh.engine.calls.lower import compile_lower
 from wasmesh.engine.calls.resources import ResourceScope
 from wasmesh.engine.faults import guest_error
-from wasmesh.engine.types import FuncSig, ResourceNames, sig_from_wasmtime
+from wasmesh.engine.types import SCALARS, FuncSig, ResourceNames, sig_from_wasmtime
 from wasmesh.errors import ExportNotFound, WitValueError
 
 _addressof = ctypes.addressof
@@ -73,7 +73,15 @@ class ExportFunc:
         self._names = tuple(p.name for p in sig.params)
         self._lowers = tuple(compile_lower(p.type, resources) for p in sig.params)
         self._lift = compile_lift(sig.result) if sig.result is not None else None
+        # Argument and result storage is reused across calls (a fresh one if a call is
+        # already in flight); only values that own memory are deleted after a call.
         self._argv_type = capi.VAL * len(self._lowers)
+        self._argv = self._argv_type()
+        self._argv_base = _addressof(self._argv)
+        self._owned = tuple(i for i, p in enumerate(sig.params) if p.type.kind not in SCALARS)
+        self._res = capi.VAL()
+        self._res_owned = sig.result is not None and sig.result.kind not in SCALARS
+        self._busy = False
 
     def __repr__(self) -> str:
         return f"ExportFunc({self.name!r})"
@@ -86,11 +94,19 @@ class ExportFunc:
                 f"{self.name} takes {n} argument{'s' if n != 1 else ''} "
                 f"({', '.join(self._names)}), got {len(args)}"
             )
+        if self._busy:  # re-entered from a host function: use storage of our own
+            return self._call(store, args, self._argv_type(), capi.VAL())
+        self._busy = True
+        try:
+            return self._call(store, args, self._argv, self._res)
+        finally:
+            self._busy = False
+
+    def _call(self, store: wasmtime.Store, args: tuple[Any, ...], argv: Any, res: Any) -> Any:
         cx = self._cx if store is self._store else capi.as_address(store._context())
-        argv = self._argv_type()
         i = 0
         try:
-            for i, low in enumerate(lowers):
+            for i, low in enumerate(self._lowers):
                 low(argv[i], args[i], cx)
         except WitValueError as exc:
             self._free(argv, i)
@@ -99,26 +115,33 @@ class ExportFunc:
             self._free(argv, i)
             raise
         lift = self._lift
+        n = len(args)
         if lift is None:
             err = capi.func_call(self._func_addr, cx, argv, n, None, 0)
             self._free(argv, n)
             if err:
                 self._raise(err)
             return None
-        res = capi.VAL()
+        # The engine drops what `res` holds before writing the result: it must be plain.
+        res.kind = 0
         err = capi.func_call(self._func_addr, cx, argv, n, ctypes.byref(res), 1)
         self._free(argv, n)
         if err:
             self._raise(err)
+        if not self._res_owned:
+            return lift(res, cx)
         try:
             return lift(res, cx)
         finally:
             capi.val_delete(_addressof(res))
+            res.kind = 0
 
-    @staticmethod
-    def _free(argv: Any, n: int) -> None:
+    def _free(self, argv: Any, upto: int) -> None:
+        """Delete the lowered arguments before index `upto` that own memory."""
         base = _addressof(argv)
-        for i in range(n):
+        for i in self._owned:
+            if i >= upto:
+                break
             capi.val_delete(base + i * capi.VAL_SIZE)
 
     def _raise(self, err: int) -> None:
