@@ -1,0 +1,60 @@
+"""Units fused with `wasm-tools compose`: one component answering through its dependency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.compose.wat_parts import consumer, provider
+from wasmesh.compose.app import App
+from wasmesh.compose.composer import compose_unit
+from wasmesh.engine import load_component
+
+
+def write_app(tmp_path: Path, deploy: str = "") -> Path:
+    manifest = tmp_path / "wasmesh.toml"
+    manifest.write_text(f"""
+[app]
+name = "calc"
+
+[components.app]
+source = "{consumer("app:c/run@0.1.0", "t:x/calc@1.0.0")}"
+
+[components.calc]
+source = "{provider("t:x/calc@1.2.0", bias=1)}"
+
+{deploy}
+""")
+    return manifest
+
+
+def test_two_components_answer_through_one_composed_component(tmp_path: Path) -> None:
+    app = App.load(write_app(tmp_path), cache=tmp_path / "cache")
+    (unit,) = app.units.values()
+    world = load_component(unit.loaded.path or "").world
+    assert [item.name for item in world.imports] == []
+    assert [item.name for item in world.exports] == ["app:c/run@0.1.0"]
+    assert app.call("app:c/run@0.1.0#twice", 20) == 41  # add(20, 20) + bias, inside wasm
+    assert app.exports["app:c/run"].twice(1) == 3
+
+
+def test_per_component_units_link_through_the_host(tmp_path: Path) -> None:
+    app = App.load(write_app(tmp_path, '[deploy]\nstrategy = "per-component"'), cache=tmp_path)
+    assert [p.name for p in app.plans] == ["calc", "app"]  # providers first
+    (link,) = app.unit_of("app").remote
+    assert (link.import_name, link.provider) == ("t:x/calc@1.0.0", "calc")
+    world = app.units["app"].world
+    assert [item.name for item in world.imports] == ["t:x/calc@1.0.0"]
+    assert app.call("app:c/run@0.1.0#twice", 20) == 41
+    assert app.call("t:x/calc#add", 2, 3) == 6  # the provider unit answers directly too
+
+
+def test_composition_is_cached_by_its_inputs(tmp_path: Path) -> None:
+    app = App.load(write_app(tmp_path), cache=tmp_path / "cache")
+    (plan,) = app.plans
+    worlds = {name: load_component(path).world for name, path in app.paths.items()}
+    first = compose_unit(plan, app.paths, worlds, tmp_path / "cache")
+    stamp = first.stat().st_mtime_ns
+    again = compose_unit(plan, app.paths, worlds, tmp_path / "cache")
+    assert again == first and again.stat().st_mtime_ns == stamp
+    paths = dict(app.paths, calc=provider("t:x/calc@1.2.0", bias=2))
+    assert compose_unit(plan, paths, worlds, tmp_path / "cache") != first
