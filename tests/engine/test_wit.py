@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,15 @@ def test_names_from_a_file_that_is_not_a_component(tmp_path: Path) -> None:
     bad.write_bytes(b"not wasm")
     with pytest.raises(ComponentError, match="cannot read the WIT"):
         names_from_wasm_tools(bad)
+
+
+@pytest.mark.parametrize("name", ["kinds-py", "http-echo-py"])
+def test_wasi_worlds_of_real_guests_print_and_rebuild(
+    guest: Callable[[str], Path], name: str, tmp_path: Path
+) -> None:
+    path = guest(name)
+    world = annotate(load_component(path).world, names_from_wasm_tools(path))
+    text = world_to_wit(world)
+    assert "use poll.{pollable};" in text  # wasi:io/streams uses wasi:io/poll's resource
+    rebuilt = build_from_wit(text, "root", tmp_path / "rebuilt.wasm")
+    assert signatures(load_component(rebuilt).world) == signatures(world)
