@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from wasmesh.api import Component
 from wasmesh.cli import options as opt
+from wasmesh.cli.output import print_json
+from wasmesh.engine.codec.json import from_json, to_json
+from wasmesh.engine.codec.wave import format_wave, parse_call, parse_wave
 from wasmesh.engine.loader import load_component
+from wasmesh.engine.types import WitType
+from wasmesh.engine.wit import annotate, names_from_wasm_tools, world_to_json, world_to_wit
+from wasmesh.errors import WasmeshError
 from wasmesh.runtime.command import run_command
+from wasmesh.runtime.exports import resolve_export
 from wasmesh.runtime.grants import RunConfig
+from wasmesh.runtime.instance import Runner
 
 ComponentPath = Annotated[Path, typer.Argument(metavar="COMPONENT", help="A .wasm component.")]
 
@@ -44,5 +55,106 @@ def run(
         raise typer.Exit(status)
 
 
+def parse_arg(text: str, ty: WitType, name: str) -> Any:
+    """One argument, in WAVE, or in JSON when it is not valid WAVE for its type."""
+    try:
+        return parse_wave(text, ty)
+    except WasmeshError as wave_error:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise WasmeshError(f"argument `{name}`: {wave_error}") from None
+        try:
+            return from_json(data, ty)
+        except WasmeshError:
+            raise WasmeshError(f"argument `{name}`: {wave_error}") from None
+
+
+def invoke(
+    component: ComponentPath,
+    export: Annotated[
+        str,
+        typer.Argument(
+            metavar="EXPORT",
+            help="`pkg:ns/iface@ver#func`, `iface#func`, a unique bare `func`, "
+            "or a whole call such as 'add(1, 2)'.",
+        ),
+    ],
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[ARG]...", help="One value per parameter, in WAVE or JSON."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    env: opt.Env = None,
+    env_inherit: opt.EnvInherit = None,
+    dirs: opt.Dirs = None,
+    stdin: opt.Stdin = False,
+    allow_network: opt.Network = False,
+    memory_limit: opt.MemoryLimit = None,
+    timeout: opt.Timeout = None,
+    fuel: opt.Fuel = None,
+) -> None:
+    """Call an export of a component with typed values and print the result.
+
+    Values are written in WAVE, the notation of wasm-tools and `wasmtime run --invoke`:
+    numbers, "strings", 'c'hars, [lists], (tuples), {field: value} records, case(payload)
+    variants, enum names, {flag, names}, some(x)/none, ok(x)/err(e). JSON works too.
+
+    Examples:
+
+      wasmesh invoke calc.wasm 'demo:calc/math@0.1.0#add' 1 2
+
+      wasmesh invoke calc.wasm 'greet("wasm")'
+    """
+    values = list(args or ())
+    if "(" in export and export.rstrip().endswith(")"):
+        if values:
+            raise WasmeshError("give arguments either inside the call or after it, not both.")
+        export, values = parse_call(export)
+    grants = opt.grants_from(env, env_inherit, dirs, stdin, allow_network)
+    limits = opt.limits_from(memory_limit, timeout, fuel)
+    loaded = load_component(component, fuel=fuel is not None)
+    target = resolve_export(loaded.world, export, str(component))
+    params = target.func.sig.params
+    if len(values) != len(params):
+        names = ", ".join(f"{p.name}: {p.type.kind}" for p in params) or "none"
+        raise WasmeshError(
+            f"`{target.qualified}` takes {len(params)} argument{'s' if len(params) != 1 else ''} "
+            f"({names}), got {len(values)}."
+        )
+    parsed = [parse_arg(v, p.type, p.name) for v, p in zip(values, params, strict=True)]
+    app = Component(loaded, Runner(loaded, grants, limits))
+    result = app.call(target, *parsed)
+    ty = target.func.sig.result
+    if ty is None:
+        if as_json:
+            print_json(None)
+        return
+    if as_json:
+        print_json(to_json(result, ty))
+    else:
+        sys.stdout.write(format_wave(result, ty) + "\n")
+
+
+def inspect(
+    component: ComponentPath,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the world as JSON.")] = False,
+) -> None:
+    """Show a component's world: every import and export with its full WIT types.
+
+    Example: wasmesh inspect calc.wasm --json | jq '.exports[].name'
+    """
+    loaded = load_component(component)
+    world = annotate(loaded.world, names_from_wasm_tools(component))
+    if as_json:
+        data = world_to_json(world)
+        data = {"component": str(component), "digest": loaded.digest, **data}
+        print_json(data)
+    else:
+        sys.stdout.write(world_to_wit(world).rstrip() + "\n")
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(inspect)
     app.command(context_settings={"allow_interspersed_args": False})(run)
+    app.command()(invoke)

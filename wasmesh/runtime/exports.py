@@ -71,7 +71,8 @@ def resolve_export(world: World, target: str, label: str = "the component") -> E
         hint = "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
     elif names:
         shown = ", ".join(f"`{n}`" for n in names[:6])
-        hint = f"it exports {shown}{', …' if len(names) > 6 else ''}."
+        more = f" and {len(names) - 6} more" if len(names) > 6 else ""
+        hint = f"it exports {shown}{more}."
     else:
         hint = "it exports no functions."
     raise ExportNotFound(f"{label} has no export `{target}`; {hint}")
