@@ -56,6 +56,11 @@ class CToolchain(Toolchain):
         for i, inc in enumerate(_str_list(options.get("include", []))):
             roots[f"include{i}"] = (source_dir / inc).resolve()
         adapter = str(options.get("adapter", "reactor"))
+        if adapter not in _TARGETS:
+            raise BuildError(
+                f"component {source_dir.name!r} has adapter {adapter!r}; use reactor, command "
+                "or none"
+            )
         if adapter in embed.ADAPTER_KINDS:
             roots["adapter"] = wasi.adapter_path(adapter)
         return roots

