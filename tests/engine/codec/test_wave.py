@@ -24,7 +24,14 @@ from tests.engine.codec.codec_samples import (
     variant,
 )
 from tests.engine.codec.echo_component import echo_component, wasmtime_echo
-from wasmesh.engine.codec.wave import WaveSyntaxError, format_wave, parse_call, parse_wave
+from wasmesh.engine.codec.wave import (
+    WaveSyntaxError,
+    format_wave,
+    parse_arguments,
+    parse_call,
+    parse_wave,
+)
+from wasmesh.engine.types import Param
 from wasmesh.engine.values import Err, Ok, Record, Some, Variant
 from wasmesh.errors import WitValueError
 
@@ -155,3 +162,15 @@ def test_parse_call_splits_top_level_arguments() -> None:
         parse_call("add 1 2")
     with pytest.raises(WaveSyntaxError, match="expected an argument"):
         parse_call("add(1, , 2)")
+
+
+def test_parse_arguments_per_parameter() -> None:
+    params = [Param("a", W("u32")), Param("b", option(W("string"))), Param("c", option(W("u8")))]
+    assert parse_arguments(["1", '"x"'], params) == [1, "x", None]
+    assert parse_arguments(["1"], params) == [1, None, None]
+    with pytest.raises(WitValueError, match=r"add takes 3 arguments \(a, b, c\); a missing"):
+        parse_arguments([], params, "add")
+    with pytest.raises(WitValueError, match=r"takes 3 arguments \(a, b, c\), got 4"):
+        parse_arguments(["1", "2", "3", "4"], params)
+    with pytest.raises(WitValueError, match='argument "a": invalid WAVE value at column 1: -1 is'):
+        parse_arguments(["-1"], params)

@@ -9,7 +9,13 @@ from __future__ import annotations
 from wasmesh.engine.codec.binary import compile_decoder, compile_encoder
 from wasmesh.engine.codec.check import check, compile_checker
 from wasmesh.engine.codec.json import from_json, to_json
-from wasmesh.engine.codec.wave import WaveSyntaxError, format_wave, parse_call, parse_wave
+from wasmesh.engine.codec.wave import (
+    WaveSyntaxError,
+    format_wave,
+    parse_arguments,
+    parse_call,
+    parse_wave,
+)
 
 __all__ = [
     "WaveSyntaxError",
@@ -19,6 +25,7 @@ __all__ = [
     "compile_encoder",
     "format_wave",
     "from_json",
+    "parse_arguments",
     "parse_call",
     "parse_wave",
     "to_json",

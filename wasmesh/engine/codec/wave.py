@@ -11,7 +11,7 @@ name and the text of each argument, as `wasmtime run --invoke` takes a call.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -28,11 +28,11 @@ from wasmesh.engine.codec._wave_text import (
     unescape,
 )
 from wasmesh.engine.codec.check import build
-from wasmesh.engine.types import INT_RANGES, WitType
+from wasmesh.engine.types import INT_RANGES, Param, WitType
 from wasmesh.engine.values import Err, Ok, Record, Some, Variant
 from wasmesh.errors import WitValueError
 
-__all__ = ["WaveSyntaxError", "format_wave", "parse_call", "parse_wave"]
+__all__ = ["WaveSyntaxError", "format_wave", "parse_arguments", "parse_call", "parse_wave"]
 
 Fmt = Callable[[Any], str]
 
@@ -150,6 +150,26 @@ def parse_call(text: str) -> tuple[str, list[str]]:
             if depth < 0:
                 raise WaveSyntaxError(text, offset + token.start, f"unmatched {token.text!r}")
     return name, args
+
+
+def parse_arguments(texts: Sequence[str], params: Sequence[Param], func: str = "") -> list[Any]:
+    """Parse one WAVE text per parameter; trailing option parameters may be left out (none)."""
+    label = f"{func} takes" if func else "the function takes"
+    names = ", ".join(p.name for p in params)
+    if len(texts) > len(params):
+        message = f"{label} {len(params)} arguments ({names}), got {len(texts)}"
+        raise WitValueError(message)
+    missing = [p.name for p in params[len(texts) :] if p.type.kind != "option"]
+    if missing:
+        message = f"{label} {len(params)} arguments ({names}); {', '.join(missing)} missing"
+        raise WitValueError(message)
+    values: list[Any] = []
+    for param, text in zip(params, texts, strict=False):
+        try:
+            values.append(parse_wave(text, param.type))
+        except WitValueError as exc:
+            raise WitValueError(f'argument "{param.name}": {exc}') from None
+    return values + [None] * (len(params) - len(texts))
 
 
 _PARSED = frozenset(
