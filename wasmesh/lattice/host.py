@@ -53,6 +53,7 @@ class Served:
     app: str
     spec: UnitSpec
     runner: UnitRunner
+    pool: ThreadPoolExecutor  # its own threads: a unit's calls never wait behind another's
     subs: list[Subscription] = field(default_factory=list)
     inflight: set[asyncio.Task[None]] = field(default_factory=set)
     codecs: dict[tuple[str, str, str], SigCodec] = field(default_factory=dict)
@@ -70,7 +71,7 @@ class Host:
         capacity: int = 64,
         cache_dir: Path | None = None,
         loader: UnitLoader = ComponentUnit,
-        workers: int = 4,
+        workers: int = 8,
     ) -> None:
         self.nats_url = nats_url
         self.subjects = Subjects(lattice)
@@ -81,7 +82,8 @@ class Host:
         self.loader = loader
         self.served: dict[tuple[str, str], Served] = {}  # (app, unit) -> serving version
         self.failed: dict[tuple[str, str], tuple[str, str, float]] = {}  # -> (digest, error, at)
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix=f"wasmesh-{self.host_id}")
+        self.workers = workers  # threads per unit; wasm runs with the GIL released
+        self._pool = ThreadPoolExecutor(2, thread_name_prefix=f"wasmesh-{self.host_id}-load")
         self._tasks: list[asyncio.Task[None]] = []
         self._assignment_rev = -1
         self._seq = 0
@@ -238,7 +240,8 @@ class Host:
         imports = {iface: remote.provider(unit) for iface, unit in spec.imports.items()}
         loop = asyncio.get_running_loop()
         runner = await loop.run_in_executor(self._pool, self.loader, path, imports)
-        served = Served(app, spec, runner)
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"wasmesh-{spec.name}")
+        served = Served(app, spec, runner, pool)
         for iface in runner.exports:
             subject = self.subjects.rpc(app, spec.name, iface)
             handler = self._handler(served, iface)
@@ -263,6 +266,7 @@ class Host:
         if served.inflight:
             await asyncio.wait(served.inflight, timeout=rpc.CALL_TIMEOUT_S)
         served.runner.close()
+        served.pool.shutdown(wait=False)
 
     async def _report(self, app: str) -> None:
         units = [
@@ -305,7 +309,7 @@ class Host:
                 codec = served.codecs[(iface, func, codec_name)] = SigCodec(sig, codec_name)
             args = json_decode(msg.data) if codec_name == JSON else codec.decode_args(msg.data)
             loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self._pool, served.runner.call, iface, func, args)
+            result = await loop.run_in_executor(served.pool, served.runner.call, iface, func, args)
             body = json_encode([result]) if codec_name == JSON else codec.encode_result(result)
             rpc.check_payload(self.nc, len(body), f"result of {func}")
             headers_out = {H_STATUS: rpc.OK}
