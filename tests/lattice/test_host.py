@@ -1,0 +1,75 @@
+"""Host agents: inventory in heartbeats, and reconnecting after nats-server restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from wasmesh.lattice import schema
+from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.server import NatsServer
+
+from .conftest import HostProcesses, run
+
+
+def test_heartbeats_report_labels_and_running_units(
+    host_processes: HostProcesses, shop: Callable[..., Topology]
+) -> None:
+    host_processes.start("h0", "zone=a", "disk=ssd")
+
+    async def scenario() -> None:
+        async with LatticeClient(host_processes.url) as client:
+            await client.deploy("shop", shop())
+            await client.wait_ready("shop", 30)
+            await asyncio.sleep(0.5)  # one more beat after the units started
+            beat = schema.loads(schema.Heartbeat, (await client.store.hosts.get("h0")).value)
+            assert beat.labels == {"zone": "a", "disk": "ssd"}
+            assert sorted((u.unit, u.state) for u in beat.units) == [
+                ("front", "running"),
+                ("math", "running"),
+            ]
+
+    run(scenario())
+
+
+def test_hosts_reconnect_after_the_server_restarts(
+    nats_server: NatsServer, host_processes: HostProcesses, shop: Callable[..., Topology]
+) -> None:
+    host_processes.start("h0")
+    host_processes.start("h1")
+
+    async def deploy() -> None:
+        async with LatticeClient(nats_server.url) as client:
+            await client.deploy("shop", shop(replicas=2))
+            await client.wait_ready("shop", 30)
+            assert await client.invoke("shop", "sum3", [1, 2, 3]) == 6
+
+    run(deploy())
+    nats_server.stop()
+    time.sleep(0.5)
+    nats_server.start()  # same port, same JetStream store
+
+    async def calls_work_again() -> float:
+        started = time.monotonic()
+        async with LatticeClient(nats_server.url) as client:
+            while True:
+                try:
+                    if await client.invoke("shop", "sum3", [1, 2, 3], timeout=1) == 6:
+                        break
+                except Exception:
+                    await asyncio.sleep(0.1)
+            assert (await client.status("shop")).ready
+        return time.monotonic() - started
+
+    assert run(calls_work_again(), 30) < 10
+    assert all(p.poll() is None for p in host_processes.procs.values())
+
+
+def test_a_host_process_stops_cleanly_on_sigterm(host_processes: HostProcesses) -> None:
+    proc = host_processes.start("h0")
+    deadline = time.monotonic() + 20
+    while "host h0 on" not in host_processes.log("h0") and time.monotonic() < deadline:
+        time.sleep(0.05)  # the line is printed once its signal handlers are installed
+    host_processes.stop_all()
+    assert proc.returncode == 0, host_processes.log("h0")
