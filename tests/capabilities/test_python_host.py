@@ -22,12 +22,21 @@ from wasmesh.engine.calls import ExportFunc
 from wasmesh.errors import GuestTrap, LinkError
 
 SINK = "demo:log/sink@0.1.0"
+TYPES = "demo:log/types@0.1.0"
 RUN = "demo:log/app@0.1.0#run"
+STAMP = "demo:log/app@0.1.0#stamp-run"
 
 WIT = """
 package demo:log@0.1.0;
 
+interface types {
+  resource token;
+}
+
 interface sink {
+  use types.{token};
+  issue: func(name: string) -> token;
+  stamp: func(t: borrow<token>) -> string;
   resource buffer {
     constructor(prefix: string);
     append: func(s: string);
@@ -39,6 +48,7 @@ interface sink {
 
 interface app {
   run: func(n: u32) -> string;
+  stamp-run: func() -> string;
 }
 
 world logger {
@@ -57,6 +67,9 @@ WAT = f"""
   (import "{SINK}" "[method]buffer.append" (func $append (param i32 i32 i32)))
   (import "{SINK}" "[method]buffer.contents" (func $contents (param i32 i32)))
   (import "{SINK}" "[resource-drop]buffer" (func $drop (param i32)))
+  (import "{SINK}" "issue" (func $issue (param i32 i32) (result i32)))
+  (import "{SINK}" "stamp" (func $stamp (param i32 i32)))
+  (import "{TYPES}" "[resource-drop]token" (func $drop_token (param i32)))
   (memory (export "memory") 1)
   (global $bump (mut i32) (i32.const 4096))
   (data (i32.const 1024) "hello")
@@ -78,6 +91,12 @@ WAT = f"""
     (call $append (local.get $h) (i32.const 1024) (i32.const 5))
     (call $contents (local.get $h) (i32.const 64))
     (call $drop (local.get $h))
+    (i32.const 64))
+  (func (export "{STAMP}") (result i32) (local $t i32)
+    (global.set $bump (i32.const 4096))
+    (local.set $t (call $issue (i32.const 1024) (i32.const 5)))
+    (call $stamp (local.get $t) (i32.const 64))
+    (call $drop_token (local.get $t))
     (i32.const 64))
 )
 """
@@ -142,13 +161,44 @@ class Sink:
     def buffer_drop(self, buf: Buffer) -> None:
         self.dropped.append("".join(buf.parts))
 
+    def issue(self, name: str) -> Token:
+        return Token(name)
 
-def run(engine: wasmtime.Engine, component: wc.Component, hosts: dict[str, object], n: int) -> Any:
+    def stamp(self, token: Token) -> str:
+        return f"stamped {token.name}"
+
+
+class Token:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+@implements(TYPES)
+class Types:
+    def __init__(self) -> None:
+        self.dropped: list[str] = []
+
+    def token_drop(self, token: Token) -> None:
+        self.dropped.append(token.name)
+
+
+def run(
+    engine: wasmtime.Engine, component: wc.Component, hosts: dict[str, object], *args: Any
+) -> Any:
+    hosts = {TYPES: Types(), **hosts}
     linker = wc.Linker(engine)
     link_python_hosts(linker, component, hosts)
     store = wasmtime.Store(engine)
     instance = linker.instantiate(store, component)
-    return ExportFunc(store, instance, RUN)(store, n)
+    return ExportFunc(store, instance, STAMP if not args else RUN)(store, *args)
+
+
+def test_a_resource_of_one_interface_crosses_the_functions_of_another(
+    engine: wasmtime.Engine, logger: wc.Component
+) -> None:
+    types = Types()
+    assert run(engine, logger, {SINK: Sink(), TYPES: types}) == "stamped hello"
+    assert types.dropped == ["hello"]
 
 
 def test_a_class_serves_an_interface_with_its_resource(
@@ -202,8 +252,10 @@ def test_the_imports_mapping_can_be_given_directly(
     engine: wasmtime.Engine, logger: wc.Component
 ) -> None:
     linker = wc.Linker(engine)
-    resources = link_python_hosts(linker, logger.type.imports(engine), {SINK: Sink()})
-    assert list(resources[SINK]) == ["buffer"]
+    hosts = {SINK: Sink(), TYPES: Types()}
+    resources = link_python_hosts(linker, logger.type.imports(engine), hosts)
+    assert sorted(resources[SINK]) == ["buffer", "token"] and list(resources[TYPES]) == ["token"]
+    assert resources[SINK]["token"] is resources[TYPES]["token"]  # one resource, used twice
 
 
 def test_implements_marks_the_class() -> None:

@@ -84,24 +84,49 @@ def link_python_hosts(
     `component` is a `LoadedComponent`, a `wasmtime.component.Component`, or the mapping
     `Component.type.imports(engine)` returns. `hosts` maps interface names to the objects
     implementing them. Returns the host resources defined, by interface then resource name.
+    A resource declared by one of these interfaces may appear in the functions of another.
     Raises `LinkError` when a host object lacks a method for one of the interface's functions.
     """
     engine: wasmtime.Engine = linker.engine
     imports = _imports_of(component, engine)
     chosen: list[tuple[str, object]] = []
     for key, host in hosts.items():
-        names = [n for n in imports if n == key or n.split("@", 1)[0] == key]
-        if not names:
+        matched = [n for n in imports if n == key or n.split("@", 1)[0] == key]
+        if not matched:
             raise LinkError(
                 f"the component does not import {key}; remove it from the Python hosts "
                 f"(imports: {', '.join(sorted(imports)) or 'none'})"
             )
-        chosen += [(n, host) for n in names]
+        chosen += [(n, host) for n in matched]
+    # Resources first, for every interface: a function of one interface may take or return
+    # a resource another one declares (wasi:http/types uses wasi:io/streams).
+    names = ResourceNames()
+    scope: dict[str, HostResource] = {}
     defined: dict[str, dict[str, HostResource]] = {}
+    exports: dict[str, dict[str, ComponentExtern]] = {}
+    for name, host in chosen:
+        exports[name] = _exports_of(name, imports[name], engine)
+        defined[name] = {}
+        for res_name, ext in exports[name].items():
+            rty = ext.ty
+            if not isinstance(rty, wc.ResourceType):
+                continue
+            drop = getattr(host, f"{_snake(res_name)}_drop", None)
+            seen = names.name_of(rty)  # the same resource, `use`d from another interface
+            if seen is not None:
+                hr = scope[seen]
+                hr.dtor = hr.dtor or drop
+            else:
+                hr = HostResource(res_name, drop)
+                names.add(rty, f"{name}#{res_name}")
+                scope[f"{name}#{res_name}"] = hr
+            defined[name][res_name] = hr
     with linker.root() as root:
         for name, host in chosen:
             with root.add_instance(name) as inst:
-                defined[name] = _link_interface(inst, name, imports[name], host, engine)
+                for hr in defined[name].values():
+                    define_resource(inst, hr)
+                _link_funcs(inst, name, exports[name], host, names, scope)
     return defined
 
 
@@ -115,21 +140,21 @@ def _imports_of(component: Any, engine: wasmtime.Engine) -> Imports:
     return imports
 
 
-def _link_interface(
-    inst: wc.LinkerInstance, name: str, item: ComponentExtern, host: object, engine: Any
-) -> dict[str, HostResource]:
+def _exports_of(name: str, item: ComponentExtern, engine: Any) -> dict[str, ComponentExtern]:
     ty = item.ty
     if not isinstance(ty, wc.ComponentInstanceType):
         raise LinkError(f"import {name} is not an interface, so a Python class cannot serve it")
-    exports = ty.exports(engine)
-    names = ResourceNames()
-    resources: dict[str, HostResource] = {}
-    for res_name, ext in exports.items():
-        rty = ext.ty
-        if isinstance(rty, wc.ResourceType):
-            names.add(rty, res_name)
-            drop = getattr(host, f"{_snake(res_name)}_drop", None)
-            resources[res_name] = define_resource(inst, res_name, drop)
+    return dict(ty.exports(engine))
+
+
+def _link_funcs(
+    inst: wc.LinkerInstance,
+    name: str,
+    exports: Mapping[str, ComponentExtern],
+    host: object,
+    names: ResourceNames,
+    scope: Mapping[str, HostResource],
+) -> None:
     for func_name, ext in exports.items():
         fty = ext.ty
         if not isinstance(fty, wc.FuncType):
@@ -143,5 +168,4 @@ def _link_interface(
             )
         sig = sig_from_wasmtime(fty, names)
         label = f"{name}#{func_name}"
-        define_func(inst, func_name, sig, impl, resources=resources, label=label)
-    return resources
+        define_func(inst, func_name, sig, impl, resources=scope, label=label)

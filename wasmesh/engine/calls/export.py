@@ -148,5 +148,5 @@ class ExportFunc:
         exc = wasmtime.WasmtimeError._from_ptr(
             ctypes.cast(ctypes.c_void_p(err), ctypes.POINTER(ffi.wasmtime_error_t))
         )
-        cause = take_host_error()
+        cause = take_host_error(str(exc))
         raise guest_error(exc) from (cause if cause is not None else exc)

@@ -36,15 +36,20 @@ _KEYS = itertools.count(1)
 _last_host_error = threading.local()
 
 
-def take_host_error() -> BaseException | None:
-    """The Python exception behind the last host-function trap on this thread, if any."""
-    exc: BaseException | None = getattr(_last_host_error, "exc", None)
-    _last_host_error.exc = None
-    return exc
+def take_host_error(message: str) -> BaseException | None:
+    """The Python exception behind the host-function trap reported as `message`, if any.
+
+    Only the last trap raised on this thread is kept, and only returned when `message` (the
+    engine's error text) carries that trap's own message.
+    """
+    last: tuple[str, BaseException] | None = getattr(_last_host_error, "last", None)
+    _last_host_error.last = None
+    if last is not None and last[0] in message:
+        return last[1]
+    return None
 
 
 def _trap(where: str, exc: BaseException, result: bool = False) -> int:
-    _last_host_error.exc = exc
     text = str(exc) or type(exc).__name__
     if result:
         msg = f"host function {where} returned a bad value: {text}"
@@ -52,6 +57,7 @@ def _trap(where: str, exc: BaseException, result: bool = False) -> int:
         if not isinstance(exc, WitValueError):
             text = f"{type(exc).__name__}: {text}"
         msg = f"host function {where} failed: {text}"
+    _last_host_error.last = (msg, exc)
     return capi.error_new(msg.encode("utf-8", "replace")) or 0
 
 

@@ -156,18 +156,19 @@ _no_finalizer = capi.FINALIZER(_no_finalizer_impl)
 
 
 def define_resource(
-    linker_instance: wc.LinkerInstance, name: str, dtor: Dtor | None = None
+    linker_instance: wc.LinkerInstance, name: str | HostResource, dtor: Dtor | None = None
 ) -> HostResource:
     """Define resource type `name` in `linker_instance`, implemented by Python objects.
 
-    `dtor(obj)` runs when a guest drops its last owned handle to `obj`.
+    `dtor(obj)` runs when a guest drops its last owned handle to `obj`. Given a
+    `HostResource` made beforehand, defines that one (under its own name).
     """
-    hr = HostResource(name, dtor)
-    raw = name.encode("utf-8")
-    dtor = ctypes.cast(_on_guest_drop, ffi.wasmtime_component_resource_destructor_t)
+    hr = name if isinstance(name, HostResource) else HostResource(name, dtor)
+    raw = hr.name.encode("utf-8")
+    on_drop = ctypes.cast(_on_guest_drop, ffi.wasmtime_component_resource_destructor_t)
     fin = ctypes.cast(_no_finalizer, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
     err = ffi.wasmtime_component_linker_instance_add_resource(
-        linker_instance.ptr(), raw, len(raw), hr.type.ptr(), dtor, hr.type_id, fin
+        linker_instance.ptr(), raw, len(raw), hr.type.ptr(), on_drop, hr.type_id, fin
     )
     if err:
         raise wasmtime.WasmtimeError._from_ptr(err)
