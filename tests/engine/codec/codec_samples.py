@@ -71,6 +71,7 @@ TYPES: list[WitType] = [
     result(W("string"), None),
     result(),
     list_of(SHAPE),
+    list_of(POINT),
     record(("inner", record(("deep", list_of(option(W("char")))))), ("res", result(POINT))),
 ]
 

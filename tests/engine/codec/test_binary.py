@@ -111,3 +111,14 @@ def test_bulk_scalars_are_fast() -> None:
     for _ in range(20):
         assert decode(encode(values))[1] == Record(x=1, y=2)
     assert (time.perf_counter() - start) / 20 < 0.02
+
+
+def test_fixed_signature_fast_path_still_checks() -> None:
+    encode = compile_encoder([W("bool"), W("u8"), W("f32")], names=["on", "n", "x"])
+    assert compile_decoder([W("bool"), W("u8"), W("f32")])(encode([True, 3, 2])) == [True, 3, 2.0]
+    with pytest.raises(WitValueError, match=r'argument "on": expected bool \(True or False\)'):
+        encode(["yes", 3, 2.0])
+    with pytest.raises(WitValueError, match='argument "n": 256 is out of range for u8'):
+        encode([True, 256, 2.0])
+    with pytest.raises(WitValueError, match="expected 3 values, got 2"):
+        encode([True, 1])

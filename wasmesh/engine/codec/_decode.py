@@ -129,7 +129,10 @@ def _list_dec(ty: WitType) -> Dec:
             return list(struct.unpack_from(fmt % n, buf, pos)), pos + n * size
 
         return decode_scalars
-    dec = decoder(ty.element)
+    element = ty.element
+    if element.kind == "record" and all(t.kind in CODES for _, t in element.fields):
+        return _fixed_records_dec(element)
+    dec = decoder(element)
 
     def decode_list(buf: bytes, pos: int) -> tuple[Any, int]:
         n, pos = _read_count(buf, pos)
@@ -140,6 +143,22 @@ def _list_dec(ty: WitType) -> Dec:
         return out, pos
 
     return decode_list
+
+
+def _fixed_records_dec(ty: WitType) -> Dec:
+    """list<record of scalars>: one `struct.iter_unpack` over the whole run."""
+    names = [n for n, _ in ty.fields]
+    st = struct.Struct("<" + "".join(CODES[t.kind] for _, t in ty.fields))
+    iter_unpack, size = st.iter_unpack, st.size
+
+    def decode_records(buf: bytes, pos: int) -> tuple[Any, int]:
+        n, pos = _read_count(buf, pos)
+        end = pos + n * size
+        if end > len(buf):
+            raise Problem(f"a list of {n} records at byte {pos} runs past the end of the data")
+        return [Record(zip(names, row, strict=True)) for row in iter_unpack(buf[pos:end])], end
+
+    return decode_records
 
 
 def _tuple_dec(ty: WitType) -> Dec:
@@ -156,7 +175,16 @@ def _tuple_dec(ty: WitType) -> Dec:
 
 def _record_dec(ty: WitType) -> Dec:
     names = [n for n, _ in ty.fields]
-    steps = sequence_decoder([t for _, t in ty.fields])
+    types = [t for _, t in ty.fields]
+    if all(t.kind in CODES for t in types):
+        st = struct.Struct("<" + "".join(CODES[t.kind] for t in types))
+        unpack_from, size = st.unpack_from, st.size
+
+        def decode_fixed(buf: bytes, pos: int) -> tuple[Any, int]:
+            return Record(zip(names, unpack_from(buf, pos), strict=True)), pos + size
+
+        return decode_fixed
+    steps = sequence_decoder(types)
 
     def decode_record(buf: bytes, pos: int) -> tuple[Any, int]:
         out: list[Any] = []

@@ -19,6 +19,8 @@ Enc = Callable[[Any, bytearray], None]
 """`enc(value, out)` appends the encoding of `value` to `out`."""
 
 _LEB_SMALL = [bytes((i,)) for i in range(128)]
+ENCODE_CODES = {**CODES, "bool": "B"}
+"""As `CODES`, but a bool packs as "B": struct's "?" would take any object as true."""
 
 
 def _leb(n: int) -> bytes:
@@ -36,7 +38,7 @@ def sequence_encoder(keys: list[Any], types: list[WitType]) -> Enc:
     steps: list[Enc] = []
     for start, end in runs(types):
         if types[start].kind in CODES:
-            st = struct.Struct("<" + "".join(CODES[t.kind] for t in types[start:end]))
+            st = struct.Struct("<" + "".join(ENCODE_CODES[t.kind] for t in types[start:end]))
             steps.append(_struct_step(st, keys[start:end]))
         else:
             steps.append(_item_step(keys[start], encoder(types[start])))
@@ -78,7 +80,7 @@ def encoder(ty: WitType) -> Enc:
     """The encoder closure for one type: `enc(value, out)` appends to `out`."""
     kind = ty.kind
     if kind in CODES:
-        pack = struct.Struct("<" + CODES[kind]).pack
+        pack = struct.Struct("<" + ENCODE_CODES[kind]).pack
 
         def encode_scalar(v: Any, out: bytearray) -> None:
             out += pack(v)
@@ -116,7 +118,7 @@ def _list_enc(ty: WitType) -> Enc:
             out += v
 
         return encode_bytes
-    code = CODES.get(ty.element.kind)
+    code = ENCODE_CODES.get(ty.element.kind)
     if code is not None:
         fmt = "<%d" + code
 

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from wasmesh.engine.codec._decode import sequence_decoder
-from wasmesh.engine.codec._encode import sequence_encoder
+from wasmesh.engine.codec._encode import ENCODE_CODES, sequence_encoder
 from wasmesh.engine.codec._problem import Problem
 from wasmesh.engine.codec.check import compile_checker
 from wasmesh.engine.types import WitType
@@ -62,6 +62,8 @@ def compile_encoder(
     fast = sequence_encoder(list(range(count)), list(types))
     where = [f'argument "{n}"' for n in names] if names else [f"value {i}" for i in range(count)]
     checkers = [compile_checker(t, w) for t, w in zip(types, where, strict=True)]
+    if types and all(t.kind in ENCODE_CODES for t in types):
+        return _fixed_encoder(types, checkers)
 
     def encode(values: Sequence[Any]) -> bytes:
         if len(values) != count:
@@ -79,6 +81,24 @@ def compile_encoder(
         return bytes(out)
 
     return encode
+
+
+def _fixed_encoder(
+    types: Sequence[WitType], checkers: list[Callable[[Any], Any]]
+) -> Callable[[Sequence[Any]], bytes]:
+    """A signature of fixed-size scalars only (`add(u32, u32)`) is one `struct.pack`."""
+    pack = struct.Struct("<" + "".join(ENCODE_CODES[t.kind] for t in types)).pack
+    count = len(types)
+
+    def encode_fixed(values: Sequence[Any]) -> bytes:
+        try:
+            return pack(*values)
+        except _FAST_ERRORS:
+            if len(values) != count:
+                raise WitValueError(f"expected {count} values, got {len(values)}") from None
+            return pack(*[c(v) for c, v in zip(checkers, values, strict=True)])
+
+    return encode_fixed
 
 
 def compile_decoder(types: Sequence[WitType]) -> Callable[[bytes], list[Any]]:
