@@ -10,7 +10,7 @@ from wasmesh.runtime.grants import DirGrant, Grants, Limits, parse_size
 
 Env = Annotated[
     list[str] | None,
-    typer.Option("--env", "-e", metavar="KEY=VALUE", help="Grant an environment variable."),
+    typer.Option("--env", metavar="KEY=VALUE", help="Grant an environment variable."),
 ]
 EnvInherit = Annotated[
     list[str] | None,
