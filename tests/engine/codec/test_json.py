@@ -86,5 +86,7 @@ def test_errors_name_the_path(obj: object, ty: W, message: str) -> None:
 
 
 def test_handles_have_no_json_form() -> None:
-    with pytest.raises(WitValueError, match="no JSON form"):
+    with pytest.raises(
+        WitValueError, match="own<counter> is a resource handle type, which has no JSON form"
+    ):
         from_json(1, W("own", resource="counter"))

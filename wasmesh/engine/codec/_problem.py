@@ -45,3 +45,12 @@ def element_step(index: int) -> str:
 
 def case_step(name: str) -> str:
     return f'case "{name}"'
+
+
+def handle_refusal(kind: str, resource: str | None, form: str) -> str:
+    """The message for a handle that a codec cannot carry."""
+    what = f"{kind}<{resource}>" if resource else kind
+    return (
+        f"{what} is a resource handle type, which has no {form} form; "
+        "pass handles between components or in Python code, not as data"
+    )

@@ -30,7 +30,14 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from wasmesh.engine.codec._problem import Problem, case_step, describe, element_step, field_step
+from wasmesh.engine.codec._problem import (
+    Problem,
+    case_step,
+    describe,
+    element_step,
+    field_step,
+    handle_refusal,
+)
 from wasmesh.engine.codec.check import build
 from wasmesh.engine.types import INT_RANGES, WitType
 from wasmesh.engine.values import Err, Ok, Record, Some, Variant
@@ -57,7 +64,7 @@ def from_json(obj: Any, ty: WitType, where: str = "") -> Any:
 
 
 def _refuse(ty: WitType) -> WitValueError:
-    return WitValueError(f"values of type {ty.kind} (resource handles) have no JSON form")
+    return WitValueError(handle_refusal(ty.kind, ty.resource, "JSON"))
 
 
 @lru_cache(maxsize=256)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from wasmesh.engine.codec._problem import Problem
+from wasmesh.engine.codec._problem import Problem, handle_refusal
 from wasmesh.engine.codec._wave_text import (
     KEYWORDS,
     Token,
@@ -91,7 +91,7 @@ def _formatter(ty: WitType) -> Fmt:
             if type(v) is Ok
             else (_with_payload("err", err, v.value))
         )
-    raise WitValueError(f"values of type {kind} cannot be written as text")
+    raise WitValueError(handle_refusal(kind, ty.resource, "text"))
 
 
 def _label(name: str) -> str:
@@ -233,7 +233,7 @@ class _Parser:
             return self._int(ty)
         method = getattr(self, "_" + kind, None) if kind in _PARSED else None
         if method is None:
-            raise WitValueError(f"values of type {kind} cannot be written as text")
+            raise WitValueError(handle_refusal(kind, ty.resource, "text"))
         return method(ty)
 
     def _bool(self, ty: WitType) -> bool:
