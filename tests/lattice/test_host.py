@@ -8,13 +8,14 @@ from collections.abc import Callable
 
 from wasmesh.lattice import schema
 from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer
 
-from .conftest import HostProcesses, run
+from .conftest import run
 
 
 def test_heartbeats_report_labels_and_running_units(
-    host_processes: HostProcesses, shop: Callable[..., Topology]
+    host_processes: LocalHosts, shop: Callable[..., Topology]
 ) -> None:
     host_processes.start("h0", "zone=a", "disk=ssd")
 
@@ -34,7 +35,7 @@ def test_heartbeats_report_labels_and_running_units(
 
 
 def test_hosts_reconnect_after_the_server_restarts(
-    nats_server: NatsServer, host_processes: HostProcesses, shop: Callable[..., Topology]
+    nats_server: NatsServer, host_processes: LocalHosts, shop: Callable[..., Topology]
 ) -> None:
     host_processes.start("h0")
     host_processes.start("h1")
@@ -66,7 +67,7 @@ def test_hosts_reconnect_after_the_server_restarts(
     assert all(p.poll() is None for p in host_processes.procs.values())
 
 
-def test_a_host_process_stops_cleanly_on_sigterm(host_processes: HostProcesses) -> None:
+def test_a_host_process_stops_cleanly_on_sigterm(host_processes: LocalHosts) -> None:
     proc = host_processes.start("h0")
     deadline = time.monotonic() + 20
     while "host h0 on" not in host_processes.log("h0") and time.monotonic() < deadline:

@@ -7,12 +7,13 @@ from collections import Counter
 from collections.abc import Callable
 
 from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.local import LocalHosts
 
-from .conftest import HostProcesses, run
+from .conftest import run
 
 
 def test_rolling_update_and_rollback_fail_no_call(
-    host_processes: HostProcesses, shop: Callable[..., Topology]
+    host_processes: LocalHosts, shop: Callable[..., Topology]
 ) -> None:
     for name in ("h0", "h1", "h2"):
         host_processes.start(name)

@@ -11,12 +11,13 @@ from typing import Any
 import nats
 
 from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.scheduler import FAILOVER_BOUND_S, LEASE_TTL_S, Scheduler
 from wasmesh.lattice.schema import Subjects
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.store import open_store
 
-from .conftest import HostProcesses, run
+from .conftest import run
 
 
 def test_one_candidate_holds_the_lease_and_another_takes_over(nats_server: NatsServer) -> None:
@@ -56,7 +57,7 @@ async def _until_call_works(client: LatticeClient, bound: float) -> float:
 
 
 def test_calls_succeed_again_within_the_bound_after_kill_9(
-    host_processes: HostProcesses, shop: Callable[..., Topology]
+    host_processes: LocalHosts, shop: Callable[..., Topology]
 ) -> None:
     for name in ("h0", "h1", "h2"):
         host_processes.start(name)

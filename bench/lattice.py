@@ -1,0 +1,161 @@
+"""Lattice benchmark: rollout time of a new version, and the cost of a call crossing hosts.
+
+Run: `.venv/bin/python bench/lattice.py` (starts its own nats-server and host processes on
+loopback; builds the lattice guests from tests/guests once, cached).
+
+Prints, in one run:
+1. the time from `deploy` of a new version until all N hosts serve it (N = 3 and 10; the
+   math unit has one replica per host), median of a few rollouts;
+2. calls/s of `front.sum3` (two calls into `math.add` each) with math fused into the same
+   component (`wasm-tools compose`), linked through an in-process Python host function, and
+   on another host through the lattice; ratios against the fused peer measured in this run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import nats  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from wasmesh.build import load_guest  # noqa: E402
+from wasmesh.engine.types import FuncSig  # noqa: E402
+from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment  # noqa: E402
+from wasmesh.lattice.local import LocalHosts  # noqa: E402
+from wasmesh.lattice.schema import Subjects  # noqa: E402
+from wasmesh.lattice.server import start_server  # noqa: E402
+from wasmesh.lattice.stub import LoopThread, RemoteImports  # noqa: E402
+from wasmesh.lattice.unit import ComponentUnit, HostFunc  # noqa: E402
+
+MATH = "wasmesh:lattice-test/math"
+FRONT = "wasmesh:lattice-test/front"
+ROLLOUTS = 3
+
+
+def build(name: str) -> Path:
+    spec = load_guest(ROOT / "tests" / "guests" / name)
+    return spec.build(ROOT / ".cache" / "guests" / f"{name}.wasm", quiet=True).path
+
+
+def fuse(front: Path, math: Path, out: Path) -> Path:
+    subprocess.run(
+        [str(Path(sys.executable).parent / "wasm-tools"), "compose", str(front), "-d", str(math),
+         "-o", str(out)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return out
+
+
+async def rollout_times(url: str, hosts: int, math: list[Path]) -> list[float]:
+    """Seconds from deploy of each new version until every host serves it."""
+    times: list[float] = []
+    async with LatticeClient(url) as client:
+        for i in range(ROLLOUTS + 1):
+            topology = Topology((UnitDeployment("math", math[i % 2], replicas=hosts),))
+            started = time.monotonic()
+            await client.deploy("bench", topology)
+            await client.wait_ready("bench", 60)
+            if i:  # the first deploy is a cold start, not a rollout
+                times.append(time.monotonic() - started)
+        await client.undeploy("bench")
+    return times
+
+
+def calls_per_second(call: Callable[[], Any], seconds: float = 1.5) -> float:
+    call()
+    n, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        for _ in range(50):
+            call()
+        n += 50
+    return n / elapsed
+
+
+def main() -> None:
+    console = Console()
+    math_v1, math_v2, front = (
+        build("lattice-math"),
+        build("lattice-math-v2"),
+        build("lattice-front"),
+    )
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        server = start_server(0, tmp / "js")
+        try:
+            rollout = Table(title="deploy of a new version until all N hosts serve it")
+            for col in ("hosts", "median", "min", "max"):
+                rollout.add_column(col, justify="right")
+            for n in (3, 10):
+                procs = LocalHosts(server.url, tmp / f"hosts{n}")
+                try:
+                    for i in range(n):
+                        procs.start(f"n{n}h{i}")
+                    times = asyncio.run(rollout_times(server.url, n, [math_v1, math_v2]))
+                finally:
+                    procs.stop_all()
+                rollout.add_row(
+                    str(n), *(f"{f(times) * 1000:.0f} ms" for f in (statistics.median, min, max))
+                )
+            console.print(rollout)
+            console.print(call_table(server.url, tmp, front, math_v1))
+        finally:
+            server.stop()
+
+
+def call_table(url: str, tmp: Path, front: Path, math: Path) -> Table:
+    fused = ComponentUnit(fuse(front, math, tmp / "fused.wasm"))
+    math_unit = ComponentUnit(math)
+
+    def local(interface: str, func: str, sig: FuncSig) -> HostFunc:
+        return lambda *args: math_unit.call(interface, func, args)
+
+    linked = ComponentUnit(front, {MATH: local})
+    procs = LocalHosts(url, tmp / "calls")
+    loop = LoopThread()
+    try:
+        procs.start("provider")
+
+        async def deploy() -> None:
+            async with LatticeClient(url) as client:
+                await client.deploy("calls", Topology((UnitDeployment("math", math),)))
+                await client.wait_ready("calls", 60)
+
+        asyncio.run(deploy())
+        nc = loop.run(nats.connect(url), 10)
+        remote = RemoteImports(nc, loop.loop, Subjects(), "calls")
+        spread = ComponentUnit(front, {MATH: remote.provider("math")})
+        rows = [
+            ("fused (wasm-tools compose, one component)", fused),
+            ("linked in-process through a Python host function", linked),
+            ("math on another host, over the lattice", spread),
+        ]
+        results = [(name, calls_per_second(lambda u=u: u.call(FRONT, "sum3", [1, 2, 3])))
+                   for name, u in rows]  # fmt: skip
+        loop.run(nc.close(), 10)
+    finally:
+        loop.close()
+        procs.stop_all()
+    table = Table(title="front.sum3 (2 calls into math.add each), one caller thread")
+    for col in ("math placed", "calls/s", "µs/call", "vs fused"):
+        table.add_column(col, justify="right")
+    peer = results[0][1]
+    for name, rate in results:
+        table.add_row(name, f"{rate:,.0f}", f"{1e6 / rate:,.1f}", f"{peer / rate:,.1f}x slower"
+                      if rate < peer else "1.0x")  # fmt: skip
+    return table
+
+
+if __name__ == "__main__":
+    main()
