@@ -23,7 +23,7 @@ from wasmesh.capabilities.wasip2 import WasiP2
 from wasmesh.compose.composer import compose_unit
 from wasmesh.compose.crossunit import Caller, CrossUnitLinks
 from wasmesh.compose.grants import Grants
-from wasmesh.compose.manifest import ComponentSpec, Manifest, load_manifest
+from wasmesh.compose.manifest import ComponentSpec, Manifest, load_manifest, with_strategy
 from wasmesh.compose.units import UnitPlan, plan_units
 from wasmesh.compose.wiring import WiringGraph, default_host, wire
 from wasmesh.engine.loader import load_component
@@ -89,10 +89,17 @@ class App:
         *,
         host_interfaces: Iterable[str] = (),
         cache: Path | None = None,
+        strategy: str | None = None,
         quiet: bool = True,
     ) -> App:
-        """Build, wire, plan, compose and instantiate-on-demand the app of `path`."""
+        """Build, wire, plan and compose the app of `path`; units instantiate on first call.
+
+        `strategy` ("monolith" or "per-component") overrides the manifest's `[deploy]`;
+        `host_interfaces` names interfaces the host serves besides `wasi:*`.
+        """
         manifest = load_manifest(path)
+        if strategy is not None:
+            manifest = with_strategy(manifest, strategy)
         cache = cache or _app_cache(manifest)
         paths = {
             spec.name: build_component(spec, cache / "build", quiet=quiet)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -139,6 +139,18 @@ class Manifest:
 
 
 _COMPONENT_KEYS = ("source", "language", "world", "wit", "adapter", "build", *GRANT_KEYS)
+
+
+def with_strategy(manifest: Manifest, strategy: str) -> Manifest:
+    """`manifest` deployed as one unit (`monolith`) or one unit per component instead."""
+    names = tuple(c.name for c in manifest.components)
+    if strategy == "monolith":
+        units: tuple[Unit, ...] = (Unit(MONOLITH_UNIT, names),)
+    elif strategy == "per-component":
+        units = tuple(Unit(n, (n,)) for n in names)
+    else:
+        raise ManifestError(f'unknown strategy `{strategy}`; use "monolith" or "per-component"')
+    return replace(manifest, units=units, strategy=strategy)
 
 
 def load_manifest(path: str | Path) -> Manifest:
