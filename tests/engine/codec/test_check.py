@@ -137,3 +137,13 @@ def test_compiled_checker_is_cheap() -> None:
         checker(value)
     per_call = (time.perf_counter() - start) / 2000
     assert per_call < 200e-6, per_call
+
+
+def test_lists_of_scalars_are_checked_in_bulk() -> None:
+    floats = [float(i) for i in range(1000)]
+    assert check(floats, list_of(W("f64"))) is floats
+    assert check([1, 2.5], list_of(W("f64"))) == [1.0, 2.5]
+    with pytest.raises(WitValueError, match="element 2: 70000 is out of range for u16"):
+        check([1, 2, 70000], list_of(W("u16")))
+    with pytest.raises(WitValueError, match=r"element 1: expected s32 \(an integer\), got True"):
+        check([1, True], list_of(W("s32")))

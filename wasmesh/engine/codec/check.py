@@ -167,10 +167,13 @@ def _list(ty: WitType) -> Check:
     if ty.is_bytes:
         return _bytes
     inner = build(ty.element)
+    bulk = _bulk_scalars(ty.element.kind)
 
     def check_list(v: Any) -> list[Any]:
         if isinstance(v, str | bytes | Mapping) or not isinstance(v, Iterable):
             raise Problem(f"expected a list, got {describe(v)}")
+        if bulk is not None and type(v) is list and bulk(v):
+            return v
         out = []
         for i, item in enumerate(v):
             try:
@@ -181,6 +184,21 @@ def _list(ty: WitType) -> Check:
         return out
 
     return check_list
+
+
+def _bulk_scalars(kind: str) -> Callable[[list[Any]], bool] | None:
+    """A whole-list test for lists of ints or f64 that are already canonical (no copy)."""
+    if kind in INT_RANGES:
+        lo, hi = INT_RANGES[kind]
+
+        def ints(v: list[Any]) -> bool:
+            # set() of the element types is one C-level pass; bool is not an int here.
+            return not v or ({type(x) for x in v} == {int} and lo <= min(v) and max(v) <= hi)
+
+        return ints
+    if kind == "f64":
+        return lambda v: not v or {type(x) for x in v} == {float}
+    return None
 
 
 def _tuple(ty: WitType) -> Check:
