@@ -231,7 +231,19 @@ def _record(ty: WitType) -> Check:
     known = {n for n, _, _, _ in fields} | {alias for _, alias, _, _ in fields}
     label = f"record {ty.name}" if ty.name else "a record"
 
+    names = [n for n, _ in ty.fields]
+    inners = [inner for _, _, inner, _ in fields]
+
     def check_record(v: Any) -> Record:
+        if type(v) is Record and len(v) == len(names) and all(n in v for n in names):
+            out = Record()
+            for name, inner in zip(names, inners, strict=True):
+                try:
+                    out[name] = inner(v[name])
+                except Problem as problem:
+                    problem.steps.append(field_step(name))
+                    raise
+            return out
         if isinstance(v, Mapping):
             extra = [k for k in v if k not in known]
             if extra:
