@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from typing import Any
 
 from wasmesh.engine.codec._problem import Problem, handle_refusal
+from wasmesh.engine.codec._wave_format import formatter, label
 from wasmesh.engine.codec._wave_text import (
     KEYWORDS,
     Token,
     WaveSyntaxError,
-    escape,
-    format_float,
     multiline,
     to_f32,
     tokenize,
@@ -34,8 +32,6 @@ from wasmesh.errors import WitValueError
 
 __all__ = ["WaveSyntaxError", "format_wave", "parse_arguments", "parse_call", "parse_wave"]
 
-Fmt = Callable[[Any], str]
-
 
 def format_wave(value: Any, ty: WitType) -> str:
     """The WAVE text of `value` (normalized first, so lenient input is fine)."""
@@ -43,74 +39,7 @@ def format_wave(value: Any, ty: WitType) -> str:
         normalized = build(ty)(value)
     except Problem as problem:
         raise problem.error() from None
-    return _formatter(ty)(normalized)
-
-
-@lru_cache(maxsize=256)
-def _formatter(ty: WitType) -> Fmt:
-    kind = ty.kind
-    if kind == "bool":
-        return lambda v: "true" if v else "false"
-    if kind in INT_RANGES:
-        return str
-    if kind in ("f32", "f64"):
-        is_f32 = kind == "f32"
-        return lambda v: format_float(v, is_f32)
-    if kind == "char":
-        return lambda v: f"'{escape(v)}'"
-    if kind == "string":
-        return lambda v: f'"{escape(v)}"'
-    if kind == "list":
-        assert ty.element is not None
-        item = _formatter(ty.element)
-        return lambda v: "[" + ", ".join(item(x) for x in v) + "]"
-    if kind == "tuple":
-        items = [_formatter(t) for t in ty.elements]
-        return lambda v: "(" + ", ".join(f(x) for f, x in zip(items, v, strict=True)) + ")"
-    if kind == "record":
-        return _record_formatter(ty)
-    if kind == "variant":
-        cases = {n: (_label(n), _formatter(t) if t else None) for n, t in ty.cases}
-        return lambda v: _with_payload(*cases[v.tag], v.value)
-    if kind == "enum":
-        return _label
-    if kind == "flags":
-        order = ty.names
-        return lambda v: "{" + ", ".join(n for n in order if n in v) + "}"
-    if kind == "option":
-        assert ty.element is not None
-        inner = _formatter(ty.element)
-        if ty.element.kind == "option":
-            return lambda v: "none" if v is None else f"some({inner(v.value)})"
-        return lambda v: "none" if v is None else f"some({inner(v)})"
-    if kind == "result":
-        ok = _formatter(ty.ok) if ty.ok else None
-        err = _formatter(ty.err) if ty.err else None
-        return lambda v: (
-            _with_payload("ok", ok, v.value)
-            if type(v) is Ok
-            else (_with_payload("err", err, v.value))
-        )
-    raise WitValueError(handle_refusal(kind, ty.resource, "text"))
-
-
-def _label(name: str) -> str:
-    return f"%{name}" if name in KEYWORDS else name
-
-
-def _with_payload(label: str, fmt: Fmt | None, payload: Any) -> str:
-    return label if fmt is None else f"{label}({fmt(payload)})"
-
-
-def _record_formatter(ty: WitType) -> Fmt:
-    fields = [(n, _formatter(t), t.kind == "option") for n, t in ty.fields]
-
-    def fmt_record(v: Any) -> str:
-        # Option fields holding none are left out, as wasm-wave does.
-        parts = [f"{n}: {f(v[n])}" for n, f, opt in fields if not (opt and v[n] is None)]
-        return "{" + ", ".join(parts) + "}" if parts else "{:}"
-
-    return fmt_record
+    return formatter(ty)(normalized)
 
 
 def parse_wave(text: str, ty: WitType) -> Any:
@@ -341,7 +270,7 @@ class _Parser:
         raw = self.label(what)
         name = raw.removeprefix("%")
         if name not in names or (raw == name and name in KEYWORDS):
-            raise self.fail(token, f"{what} ({', '.join(_label(n) for n in names)})")
+            raise self.fail(token, f"{what} ({', '.join(label(n) for n in names)})")
         return token, name
 
     def _variant(self, ty: WitType) -> Variant:
