@@ -14,6 +14,7 @@ the plan gives it. Units calling each other in one process are linked through th
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,39 @@ def runtime_grants(grants: Grants) -> tuple[rt.Grants, rt.Limits]:
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class AppPlan:
+    """An application built, wired and planned into units, not yet composed."""
+
+    manifest: Manifest
+    graph: WiringGraph
+    plans: tuple[UnitPlan, ...]
+    paths: Mapping[str, Path]
+    cache: Path
+
+
+def plan_app(
+    path: str | Path,
+    *,
+    host_interfaces: Iterable[str] = (),
+    cache: Path | None = None,
+    strategy: str | None = None,
+    quiet: bool = True,
+) -> AppPlan:
+    """Build every component of the app at `path`, wire them and plan the units."""
+    manifest = load_manifest(path)
+    if strategy is not None:
+        manifest = with_strategy(manifest, strategy)
+    cache = cache or _app_cache(manifest)
+    paths = {
+        spec.name: build_component(spec, cache / "build", quiet=quiet)
+        for spec in manifest.components
+    }
+    worlds = {name: load_component(p).world for name, p in paths.items()}
+    graph = wire(worlds, manifest.wiring, default_host(host_interfaces))
+    return AppPlan(manifest, graph, plan_units(manifest, graph), paths, cache)
+
+
 class App:
     """A loaded application: one callable component per deployment unit."""
 
@@ -97,22 +131,14 @@ class App:
         `strategy` ("monolith" or "per-component") overrides the manifest's `[deploy]`;
         `host_interfaces` names interfaces the host serves besides `wasi:*`.
         """
-        manifest = load_manifest(path)
-        if strategy is not None:
-            manifest = with_strategy(manifest, strategy)
-        cache = cache or _app_cache(manifest)
-        paths = {
-            spec.name: build_component(spec, cache / "build", quiet=quiet)
-            for spec in manifest.components
-        }
-        worlds = {name: load_component(p).world for name, p in paths.items()}
-        graph = wire(worlds, manifest.wiring, default_host(host_interfaces))
-        plans = plan_units(manifest, graph)
+        plan = plan_app(path, host_interfaces=host_interfaces, cache=cache, strategy=strategy,
+                        quiet=quiet)  # fmt: skip
+        worlds = plan.graph.worlds
         units: dict[str, Component] = {}
-        for plan in plans:
-            composed = compose_unit(plan, paths, worlds, cache)
-            units[plan.name] = _unit_component(plan, composed, units, plans)
-        return cls(manifest, graph, plans, units, paths)
+        for unit in plan.plans:
+            composed = compose_unit(unit, plan.paths, worlds, plan.cache)
+            units[unit.name] = _unit_component(unit, composed, units, plan.plans)
+        return cls(plan.manifest, plan.graph, plan.plans, units, plan.paths)
 
     def unit_of(self, component: str) -> UnitPlan:
         return next(p for p in self.plans if component in p.components)

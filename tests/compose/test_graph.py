@@ -1,0 +1,68 @@
+"""`wasmesh graph`: the wiring as a terminal tree, DOT clusters per unit, and SVG."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from tests.compose.wat_parts import consumer, provider
+from wasmesh.compose.app import AppPlan, plan_app
+from wasmesh.compose.graph import render_dot, render_svg, render_tree
+from wasmesh.compose.units import UnitPlan
+from wasmesh.compose.wiring import WiringGraph
+from wasmesh.errors import WasmeshError
+
+
+def planned(tmp_path: Path, strategy: str) -> AppPlan:
+    manifest = tmp_path / "wasmesh.toml"
+    manifest.write_text(f"""
+[app]
+name = "calc"
+
+[components.app]
+source = "{consumer("app:c/run@0.1.0", "t:x/calc@1.0.0")}"
+
+[components.calc]
+source = "{provider("t:x/calc@1.0.0")}"
+""")
+    return plan_app(manifest, cache=tmp_path / "cache", strategy=strategy)
+
+
+def test_the_tree_shows_units_components_and_links(tmp_path: Path) -> None:
+    plan = planned(tmp_path, "monolith")
+    console = Console(width=100, record=True, color_system=None)
+    console.print(render_tree("calc", plan.graph, plan.plans))
+    assert console.export_text().splitlines() == [
+        "calc",
+        "└── unit main (entry app)",
+        "    ├── app exports app:c/run@0.1.0",
+        "    │   └── t:x/calc@1.0.0 → calc (composed)",
+        "    └── calc exports t:x/calc@1.0.0",
+    ]
+
+
+def test_dot_outlines_units_and_dashes_remote_links(tmp_path: Path) -> None:
+    fused = render_dot("calc", *_graph_and_plans(planned(tmp_path, "monolith")))
+    assert fused.count("subgraph cluster_") == 1
+    assert '"app" -> "calc" [label="t:x/calc"];' in fused
+    split = render_dot("calc", *_graph_and_plans(planned(tmp_path, "per-component")))
+    assert split.count("subgraph cluster_") == 2
+    assert 'label="unit calc"' in split and 'label="unit app"' in split
+    assert '"app" -> "calc" [label="t:x/calc", style=dashed];' in split
+
+
+def _graph_and_plans(plan: AppPlan) -> tuple[WiringGraph, tuple[UnitPlan, ...]]:
+    return plan.graph, plan.plans
+
+
+def test_svg_is_drawn_by_graphviz(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dot = render_dot("calc", *_graph_and_plans(planned(tmp_path, "per-component")))
+    assert shutil.which("dot"), "graphviz is part of the toolchain (toolchain.toml [debian])"
+    svg = render_svg(dot)
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "unit app" in svg
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` here: the error says what to do
+    with pytest.raises(WasmeshError, match=r"SVG output needs `dot` from Graphviz; install it"):
+        render_svg(dot)
