@@ -71,6 +71,6 @@ def test_a_host_process_stops_cleanly_on_sigterm(host_processes: LocalHosts) -> 
     proc = host_processes.start("h0")
     deadline = time.monotonic() + 20
     while "host h0 on" not in host_processes.log("h0") and time.monotonic() < deadline:
-        time.sleep(0.05)  # the line is printed once its signal handlers are installed
+        time.sleep(0.05)  # printed once the host has joined the lattice
     host_processes.stop_all()
     assert proc.returncode == 0, host_processes.log("h0")

@@ -125,15 +125,16 @@ class Host:
         for key in list(self.served):
             await self._retire(self.served.pop(key))
         if self._nc is not None and self._nc.is_connected:
-            with contextlib.suppress(Exception):
-                await delete_key(self.store.hosts, self.host_id)
+            if self._store is not None:
+                with contextlib.suppress(Exception):
+                    await delete_key(self._store.hosts, self.host_id)
             await self._nc.drain()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def run(self) -> None:
         """Start and serve until cancelled."""
-        await self.start()
         try:
+            await self.start()
             await asyncio.Event().wait()
         finally:
             await self.stop()
@@ -349,13 +350,16 @@ def run_host(
 
     async def serve() -> None:
         host = Host(nats_url, lattice, labels, host_id, cache_dir=cache_dir)
-        task = asyncio.create_task(host.run())
+        stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
-        print(f"host {host.host_id} on {nats_url}", flush=True)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a signal while starting stops after it
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await host.start()
+            print(f"host {host.host_id} on {nats_url}", flush=True)
+            await stop.wait()
+        finally:
+            await host.stop()
 
     asyncio.run(serve())
 
