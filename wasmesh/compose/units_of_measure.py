@@ -10,14 +10,11 @@ import re
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 
-# Binary and decimal units; a bare `K`/`M`/`G` is binary, as in most runtimes' flags.
-_UNITS: dict[str, int] = {
-    "": 1, "b": 1, "byte": 1, "bytes": 1,
-    "k": 1024, "kib": 1024, "kb": 1000,
-    "m": 1024**2, "mib": 1024**2, "mb": 1000**2,
-    "g": 1024**3, "gib": 1024**3, "gb": 1000**3,
-    "t": 1024**4, "tib": 1024**4, "tb": 1000**4,
-}  # fmt: skip
+# `Ki`/`KiB` are 1024s, `K`/`KB` 1000s, as `wasmesh.runtime.grants.parse_size` reads them.
+_UNITS: dict[str, int] = {"": 1, "b": 1, "byte": 1, "bytes": 1}
+for _power, _prefix in enumerate("kmgt", start=1):
+    _UNITS.update({_prefix: 1000**_power, f"{_prefix}b": 1000**_power})
+    _UNITS.update({f"{_prefix}i": 1024**_power, f"{_prefix}ib": 1024**_power})
 
 
 def parse_size(text: str | int) -> int:
@@ -36,7 +33,7 @@ def parse_size(text: str | int) -> int:
     if match is None or unit not in _UNITS:
         raise ValueError(
             f"{text!r} is not a size; write bytes or a number with a unit "
-            "(B, KiB, MiB, GiB, KB, MB, GB, K, M, G), like 64MiB"
+            "(B, KiB, MiB, GiB, K, M, G), like 64MiB"
         )
     assert unit is not None
     return int(float(match.group(1)) * _UNITS[unit])

@@ -1,0 +1,40 @@
+"""Sizes as people write them in wasmesh.toml."""
+
+from __future__ import annotations
+
+import pytest
+
+from wasmesh.compose.units_of_measure import format_size, parse_size
+from wasmesh.runtime.grants import parse_size as runtime_parse_size
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("64MiB", 64 * 2**20),
+        ("1G", 10**9),
+        ("1GiB", 2**30),
+        ("512k", 512_000),
+        ("512Ki", 512 * 1024),
+        ("1.5MiB", 3 * 2**19),
+        ("4096", 4096),
+        (65536, 65536),
+        ("10 MB", 10**7),
+    ],
+)
+def test_sizes(text: str | int, size: int) -> None:
+    assert parse_size(text) == size
+    if text not in ("10 MB",):
+        assert runtime_parse_size(text) == size  # one meaning of `1G` across wasmesh
+
+
+@pytest.mark.parametrize("text", ["64 parsecs", "", "-1", "MiB", True])
+def test_not_sizes(text: str | bool) -> None:
+    with pytest.raises(ValueError, match="is not a size"):
+        parse_size(text)  # type: ignore[arg-type]
+
+
+def test_format_size() -> None:
+    assert [format_size(n) for n in (512, 2048, 64 * 2**20, 3 * 2**29)] == [
+        "512B", "2KiB", "64MiB", "1.5GiB",
+    ]  # fmt: skip
