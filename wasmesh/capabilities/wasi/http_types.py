@@ -101,7 +101,8 @@ class IncomingRequest(HostObject):
     ) -> None:
         self._method = method_variant(method)
         self._path = path_with_query
-        self._scheme = Variant(scheme) if scheme in ("http", "https") else Variant("other", scheme)
+        known = scheme.upper() in ("HTTP", "HTTPS")
+        self._scheme = Variant(scheme.upper()) if known else Variant("other", scheme)
         self._authority = authority
         self._headers = Fields(headers, mutable=False)
         self._body: IncomingBody | None = IncomingBody(body)

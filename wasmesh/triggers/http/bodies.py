@@ -71,7 +71,12 @@ class RequestBody:
         return None if self.done else b""
 
     def ready(self) -> bool:
-        return bool(self.buffer) or self.done or bool(select.select([self.sock], [], [], 0)[0])
+        # h11 may already hold body bytes that came with the head: look there first.
+        try:
+            self._pump(False)
+        except Exception:
+            return True  # the next read reports the problem
+        return bool(self.buffer) or self.done
 
     def pollable(self) -> Pollable:
         return Pollable(self.ready, fd=self.sock)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 import time
 
-import wasmtime
-
 from wasmesh.capabilities.wasi import IncomingRequest, OutgoingResponse, ResponseOutparam
 from wasmesh.engine import guest_error
 from wasmesh.errors import GuestError, GuestExit, GuestOutOfMemory, GuestTimeout
@@ -56,7 +54,7 @@ def run(
     outparam = ResponseOutparam(on_set=on_set)
     try:
         lease.handle(request, outparam, timeout - (time.monotonic() - started))
-    except (wasmtime.WasmtimeError, wasmtime.Trap, GuestError) as e:
+    except Exception as e:  # a guest failure, or a host bug: either way this request only
         cause = lease.ctx.failure or e
         status, reason = failure_status(cause)
         log.warning("%s %s: %s (%s)", pool.name, request.path_with_query(), reason,
