@@ -40,7 +40,8 @@ def wasmesh(*args: str | Path) -> Outcome:
 
 def wasmesh_process(*args: str | Path, timeout: float = 120, **kw: object) -> Outcome:
     """Run `wasmesh ARGS` as a separate process."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    base = kw.pop("env", None) or os.environ
+    env = {**base, "PATH": f"{BIN}{os.pathsep}{base.get('PATH', '')}"}  # type: ignore[attr-defined]
     proc = subprocess.run(
         [str(BIN / "wasmesh"), *map(str, args)],
         capture_output=True,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from wasmesh.engine.loader import LoadedComponent
+from wasmesh.engine.values import Ok
 from wasmesh.engine.world import InterfaceItem
 from wasmesh.errors import ExportNotFound, GuestExit
+from wasmesh.runtime.exports import ExportTarget
 from wasmesh.runtime.grants import RunConfig
 from wasmesh.runtime.instance import Runner
 
@@ -21,23 +21,16 @@ def run_command(loaded: LoadedComponent, config: RunConfig) -> int:
         ),
         None,
     )
-    if export is None:
+    run = export.func("run") if export is not None else None
+    if export is None or run is None:
         raise ExportNotFound(
             f"{loaded.label} is not a command (it exports no `wasi:cli/run`); "
             "call one of its exports with `wasmesh invoke` instead."
         )
     runner = Runner(loaded, config.grants, config.limits, argv=config.argv)
     instance = runner.instantiate()
-    func, _ = instance.func(export.name, "run")
-
-    def call(store: Any) -> Any:
-        result = func(store)
-        func.post_return(store)
-        return result
-
     try:
-        result = instance.run_guest(call)
+        result = instance.call(ExportTarget(export.name, run), ())
     except GuestExit as e:
         return e.status
-    # `run: func() -> result`; wasmtime-py lifts `ok` as None and `err` as a Variant.
-    return 0 if result is None else 1
+    return 0 if isinstance(result, Ok) else 1
