@@ -156,6 +156,6 @@ def inspect(
 
 def register(app: typer.Typer) -> None:
     app.command()(inspect)
-    app.command(context_settings={"allow_interspersed_args": False})(run)
+    app.command()(run)
     # Unknown "options" are values: `invoke calc.wasm add -1 -2` needs no `--`.
     app.command(context_settings={"ignore_unknown_options": True})(invoke)
