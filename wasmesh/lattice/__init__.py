@@ -1,1 +1,68 @@
-"""wasmesh lattice."""
+"""The distributed mode: hosts, placement, cross-host calls, desired state and rolling updates.
+
+A lattice is a NATS (JetStream) server or cluster; every host agent joins it, heartbeats and
+runs the units the active scheduler places on it. Clients deploy apps (artifacts go to the
+object store by digest, the desired state to KV, versioned) and call their exports.
+
+    server = start_server(4222, ".wasmesh/nats")        # `wasmesh lattice up`
+    run_host(server.url, labels={"zone": "a"})          # `wasmesh host` (blocks)
+    deploy("shop", server.url, topology)                # `wasmesh deploy`
+    invoke("shop", "shop:pricing/quote#quote", [items, "fr"], server.url)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wasmesh.lattice.client import (
+    AppStatus,
+    LatticeClient,
+    Topology,
+    UnitDeployment,
+    deploy,
+    invoke,
+    rollback,
+    status,
+    undeploy,
+)
+from wasmesh.lattice.errors import LatticeError, PayloadTooLarge, RemoteTrap, RemoteUnavailable
+from wasmesh.lattice.host import Host, run_host
+from wasmesh.lattice.local import LocalHosts
+from wasmesh.lattice.scheduler import FAILOVER_BOUND_S
+from wasmesh.lattice.server import NatsServer, serve_forever, start_server
+
+
+
+def __getattr__(name: str) -> Any:
+    # The manifest adapter pulls in the compose layer, which host processes never need.
+    if name in ("Placement", "topology_from_manifest"):
+        from wasmesh.lattice import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module 'wasmesh.lattice' has no attribute {name!r}")
+
+
+__all__ = [
+    "FAILOVER_BOUND_S",
+    "AppStatus",
+    "Host",
+    "LatticeClient",
+    "LatticeError",
+    "LocalHosts",
+    "NatsServer",
+    "PayloadTooLarge",
+    "Placement",
+    "RemoteTrap",
+    "RemoteUnavailable",
+    "Topology",
+    "UnitDeployment",
+    "deploy",
+    "invoke",
+    "rollback",
+    "run_host",
+    "serve_forever",
+    "start_server",
+    "status",
+    "topology_from_manifest",
+    "undeploy",
+]

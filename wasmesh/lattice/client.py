@@ -37,7 +37,8 @@ class UnitDeployment:
     """One unit of an app as the user deploys it: a component and where it may run.
 
     `imports` maps an imported interface to the unit that provides it; imports left out are
-    wired to the one unit of the app that exports the interface.
+    wired to the one unit of the app that exports the interface. `import_exports` names the
+    provider's export where it differs from the import (a semver-compatible version).
     """
 
     name: str
@@ -46,6 +47,7 @@ class UnitDeployment:
     labels: Mapping[str, str] = field(default_factory=dict)
     spread: str | None = None
     imports: Mapping[str, str] = field(default_factory=dict)
+    import_exports: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,9 @@ def _wire(units: Sequence[UnitDeployment], worlds: dict[str, Any]) -> dict[str, 
                     "which cannot cross hosts; put its provider in the same unit."
                 )
             provider = unit.imports.get(iface) or _provider(unit.name, iface, exported)
-            if iface not in exported.get(provider, {}):
-                raise LinkError(f"unit {provider} does not export {iface} for {unit.name}.")
+            export = unit.import_exports.get(iface, iface)
+            if export not in exported.get(provider, {}):
+                raise LinkError(f"unit {provider} does not export {export} for {unit.name}.")
             wiring[unit.name][iface] = provider
     return wiring
 
@@ -192,6 +195,7 @@ class LatticeClient:
                 replicas=unit.replicas,
                 labels=dict(unit.labels),
                 spread=unit.spread,
+                import_exports=dict(unit.import_exports),
             )
             specs.append(spec)
         return await self._publish(app, tuple(specs), None)

@@ -197,13 +197,10 @@ class Host:
         apps = {app for app, _ in wanted} | {app for app, _ in self.served}
         for key, spec in wanted.items():
             current = self.served.get(key)
-            if current is None or (current.spec.digest, current.spec.imports) != (
-                spec.digest,
-                spec.imports,
-            ):
+            if current is None or _needs_restart(current.spec, spec):
                 await self._roll(key[0], spec)
             else:
-                current.spec = spec
+                current.spec = spec  # replicas or labels changed: nothing to restart here
         for key in [k for k in self.served if k not in wanted]:
             await self._retire(self.served.pop(key))
         for key in [k for k in self.failed if k not in wanted]:
@@ -238,7 +235,7 @@ class Host:
     async def _start_unit(self, app: str, spec: UnitSpec) -> Served:
         path = await self._artifact_path(spec.digest)
         remote = RemoteImports(self.nc, asyncio.get_running_loop(), self.subjects, app)
-        imports = {iface: remote.provider(unit) for iface, unit in spec.imports.items()}
+        imports = {iface: remote.provider(*spec.target(iface)) for iface in spec.imports}
         loop = asyncio.get_running_loop()
         runner = await loop.run_in_executor(self._pool, self.loader, path, imports)
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"wasmesh-{spec.name}")
@@ -321,6 +318,15 @@ class Host:
         if msg.reply:
             with contextlib.suppress(Exception):
                 await self.nc.publish(msg.reply, body, headers=headers_out)
+
+
+def _needs_restart(old: UnitSpec, new: UnitSpec) -> bool:
+    """A new artifact or new wiring needs a new instance; placement-only changes do not."""
+    return (old.digest, old.imports, old.import_exports) != (
+        new.digest,
+        new.imports,
+        new.import_exports,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

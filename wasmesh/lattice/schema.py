@@ -115,6 +115,13 @@ class UnitSpec:
     replicas: int = 1
     labels: dict[str, str] = field(default_factory=dict)  # required host labels
     spread: str | None = None  # spread replicas across the values of this host label
+    # imported interface -> the provider's export serving it, where the names differ
+    # (a semver-compatible version)
+    import_exports: dict[str, str] = field(default_factory=dict)
+
+    def target(self, interface: str) -> tuple[str, str]:
+        """(unit, export interface) serving this unit's import `interface`."""
+        return self.imports[interface], self.import_exports.get(interface, interface)
 
 
 @dataclass(frozen=True)

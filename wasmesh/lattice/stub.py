@@ -82,12 +82,13 @@ class RemoteImports:
         self.app = app
         self.timeout = timeout
 
-    def provider(self, unit: str) -> ImportProvider:
-        """The provider for imports satisfied by `unit` of the app."""
+    def provider(self, unit: str, export: str | None = None) -> ImportProvider:
+        """The provider for imports satisfied by `unit` of the app (its interface `export`,
+        when that is named differently from the import)."""
 
         def provide(interface: str, func: str, sig: FuncSig) -> HostFunc:
             codec = SigCodec(sig)
-            subject = self.subjects.rpc(self.app, unit, interface)
+            subject = self.subjects.rpc(self.app, unit, export or interface)
 
             def remote(*args: Any) -> Any:
                 payload = codec.encode_args(args)

@@ -1,0 +1,64 @@
+"""From a `wasmesh.toml` app to the units the lattice deploys.
+
+The compose layer builds, wires and plans the app into deployment units and fuses each into
+one component; every *remote* link of a unit (an import served by another unit) becomes a
+stub on the host that runs it, calling the provider unit's queue group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wasmesh.compose.app import plan_app
+from wasmesh.compose.composer import compose_unit
+from wasmesh.lattice.client import Topology, UnitDeployment
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a unit may run: replicas, required host labels, a label to spread across."""
+
+    replicas: int = 1
+    labels: Mapping[str, str] = field(default_factory=dict)
+    spread: str | None = None
+
+
+def topology_from_manifest(
+    path: str | Path,
+    placements: Mapping[str, Placement] | None = None,
+    *,
+    strategy: str | None = None,
+    cache: Path | None = None,
+) -> tuple[str, Topology]:
+    """(app name, topology) of the app at `path`, one lattice unit per deployment unit.
+
+    `placements` gives per-unit replicas and labels (default: one replica anywhere);
+    `strategy` ("monolith" or "per-component") overrides the manifest's `[deploy]`.
+    """
+    plan = plan_app(path, strategy=strategy, cache=cache)
+    home = {component: unit.name for unit in plan.plans for component in unit.components}
+    units: list[UnitDeployment] = []
+    for unit in plan.plans:
+        composed = compose_unit(unit, plan.paths, plan.graph.worlds, plan.cache)
+        imports: dict[str, str] = {}
+        exports: dict[str, str] = {}
+        for link in unit.remote:
+            assert link.provider is not None and link.export is not None
+            imports[link.import_name] = home[link.provider]
+            if link.export != link.import_name:
+                exports[link.import_name] = link.export
+        where = (placements or {}).get(unit.name, Placement())
+        units.append(
+            UnitDeployment(
+                name=unit.name,
+                component=composed,
+                replicas=where.replicas,
+                labels=dict(where.labels),
+                spread=where.spread,
+                imports=imports,
+                import_exports=exports,
+            )
+        )
+    return plan.manifest.name, Topology(tuple(units))
