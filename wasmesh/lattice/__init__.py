@@ -32,7 +32,6 @@ from wasmesh.lattice.scheduler import FAILOVER_BOUND_S
 from wasmesh.lattice.server import NatsServer, serve_forever, start_server
 
 
-
 def __getattr__(name: str) -> Any:
     # The manifest adapter pulls in the compose layer, which host processes never need.
     if name in ("Placement", "topology_from_manifest"):
