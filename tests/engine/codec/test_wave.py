@@ -24,6 +24,7 @@ from tests.engine.codec.codec_samples import (
     variant,
 )
 from tests.engine.codec.echo_component import echo_component, wasmtime_echo
+from wasmesh.engine.codec._wave_escapes import ENDS, STARTS
 from wasmesh.engine.codec.wave import (
     WaveSyntaxError,
     format_wave,
@@ -58,6 +59,9 @@ CLI_CASES: list[tuple[W, list[str]]] = [
 ]
 
 
+CHAR_LIST_INDEX = next(i for i, (ty, _) in enumerate(CLI_CASES) if ty.kind == "char")
+
+
 @pytest.fixture(scope="module")
 def echo() -> object:
     return echo_component([list_of(ty) for ty, _ in CLI_CASES])
@@ -79,6 +83,19 @@ def test_output_matches_wasmtime_cli(echo: object, index: int) -> None:
     printed = wasmtime_echo(echo, index, argument)  # type: ignore[arg-type]
     assert format_wave(parse_wave(argument, list_ty), list_ty) == printed
     assert all(same(a, b) for a, b in zip(parse_wave(printed, list_ty), values, strict=False))
+
+
+def test_character_escapes_match_wasmtime_at_every_range_boundary(echo: object) -> None:
+    around = {
+        c + d for lo, hi in zip(STARTS, ENDS, strict=True) for c in (lo, hi) for d in (-1, 0, 1)
+    }
+    codes = sorted(c for c in around if 0 <= c <= 0x10FFFF and not 0xD800 <= c <= 0xDFFF)
+    index = CHAR_LIST_INDEX
+    for start in range(0, len(codes), 3000):
+        chunk = [chr(c) for c in codes[start : start + 3000]]
+        argument = "[" + ", ".join(f"'\\u{{{ord(c):x}}}'" for c in chunk) + "]"
+        printed = wasmtime_echo(echo, index, argument)  # type: ignore[arg-type]
+        assert format_wave(chunk, list_of(W("char"))) == printed
 
 
 def test_records_omit_none_fields_and_parse_them_back() -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 import re
 import struct
-import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 
+from wasmesh.engine.codec._wave_escapes import escaped
 from wasmesh.errors import WitValueError
 
 KEYWORDS = frozenset({"true", "false", "some", "none", "ok", "err", "inf", "nan"})
@@ -109,15 +109,6 @@ def multiline(token: str, text: str, start: int) -> str:
 
 _SIMPLE_ESCAPES = {"\\": "\\\\", '"': '\\"', "'": "\\'", "\t": "\\t", "\r": "\\r", "\n": "\\n"}
 _NEEDS_LOOK = re.compile(r"""[\\"'\t\r\n]|[^\x20-\x7e]""")
-# PropList.txt Other_Grapheme_Extend: Grapheme_Extend = Mn + Me + these.
-_OTHER_GRAPHEME_EXTEND = (
-    (0x09BE, 0x09BE), (0x09D7, 0x09D7), (0x0B3E, 0x0B3E), (0x0B57, 0x0B57), (0x0BBE, 0x0BBE),
-    (0x0BD7, 0x0BD7), (0x0CC2, 0x0CC2), (0x0CD5, 0x0CD6), (0x0D3E, 0x0D3E), (0x0D57, 0x0D57),
-    (0x0DCF, 0x0DCF), (0x0DDF, 0x0DDF), (0x1B35, 0x1B35), (0x200C, 0x200C), (0x302E, 0x302F),
-    (0xFF9E, 0xFF9F), (0x1133E, 0x1133E), (0x11357, 0x11357), (0x114B0, 0x114B0),
-    (0x114BD, 0x114BD), (0x115AF, 0x115AF), (0x1D165, 0x1D165), (0x1D16E, 0x1D172),
-    (0xE0020, 0xE007F),
-)  # fmt: skip
 
 
 def _escape_one(m: re.Match[str]) -> str:
@@ -126,11 +117,7 @@ def _escape_one(m: re.Match[str]) -> str:
     if simple is not None:
         return simple
     code = ord(ch)
-    if not ch.isprintable() or unicodedata.category(ch) in ("Mn", "Me"):
-        return f"\\u{{{code:x}}}"
-    if any(lo <= code <= hi for lo, hi in _OTHER_GRAPHEME_EXTEND):
-        return f"\\u{{{code:x}}}"
-    return ch
+    return f"\\u{{{code:x}}}" if escaped(code) else ch
 
 
 def escape(text: str) -> str:
