@@ -46,6 +46,7 @@ def test_deploy_then_invoke_across_hosts(
             assert desired.units[1].imports == {"wasmesh:lattice-test/math": "math"}
             status = await client.wait_ready("shop", 20)
             assert all(len(status.running(u)) == 1 for u in ("math", "front"))
+            assert [h.host for h in await client.hosts()] == ["h0", "h1"]
             assert await client.invoke("shop", "add", [2, 3]) == 5
             # front's import of math is a stub making a NATS request to math's queue group
             assert await client.invoke("shop", "front#sum3", [1, 2, 39]) == 42
@@ -136,6 +137,14 @@ def test_undeploy_stops_units_and_rollback_needs_a_known_version(
                 await rpc.call(client.nc, subject, "add", "json", b"[1,2]")
             again = await client.deploy("shop", shop())
             assert again.version == 2  # versions keep growing across an undeploy
+            # a deploy that read version 2 as the latest just before another client took 3
+            async def stale(app: str, current: object) -> int:
+                return 2
+
+            await client.deploy("shop", shop())
+            client._latest_version = stale  # type: ignore[method-assign, assignment]
+            with pytest.raises(LatticeError, match="deployed by someone else"):
+                await client.deploy("shop", shop())
 
     run(scenario())
 

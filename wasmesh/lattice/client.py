@@ -17,14 +17,21 @@ from typing import Any, TypeVar
 
 import nats
 from nats.aio.client import Client as NATS
-from nats.js.errors import NoKeysError
+from nats.js.errors import KeyWrongLastSequenceError, NoKeysError
 
 from wasmesh.engine.loader import load_component
 from wasmesh.engine.world import split_interface_name
 from wasmesh.errors import ExportNotFound, LinkError
 from wasmesh.lattice import rpc, schema
 from wasmesh.lattice.errors import LatticeError
-from wasmesh.lattice.schema import DesiredState, HostAppStatus, Placement, Subjects, UnitSpec
+from wasmesh.lattice.schema import (
+    DesiredState,
+    Heartbeat,
+    HostAppStatus,
+    Placement,
+    Subjects,
+    UnitSpec,
+)
 from wasmesh.lattice.store import LatticeStore, delete_key, get_value, open_store, put_artifact
 from wasmesh.lattice.unit import interfaces
 from wasmesh.lattice.wire import JSON, json_decode, json_encode
@@ -207,7 +214,13 @@ class LatticeClient:
         version = await self._latest_version(app, current)
         desired = DesiredState(app, version + 1, units, source)
         body = schema.dumps(desired)
-        await self.store.history.put(f"{app}.{desired.version}", body)
+        try:  # claiming the version number first makes concurrent deploys of an app safe
+            await self.store.history.create(f"{app}.{desired.version}", body)
+        except KeyWrongLastSequenceError:
+            raise LatticeError(
+                f"app {app} was deployed by someone else at the same time (version "
+                f"{desired.version}); check `wasmesh status` and deploy again."
+            ) from None
         await self.store.apps.put(app, body)
         return desired
 
@@ -227,6 +240,16 @@ class LatticeClient:
                 return None
             raise LatticeError(f"app {app!r} is not deployed in lattice {self.subjects.lattice}.")
         return schema.loads(DesiredState, data)
+
+    async def hosts(self) -> list[Heartbeat]:
+        """The last inventory of every host that joined the lattice and did not leave it."""
+        out: list[Heartbeat] = []
+        with contextlib.suppress(NoKeysError):
+            for key in await self.store.hosts.keys():
+                data, _ = await get_value(self.store.hosts, key)
+                if data:
+                    out.append(schema.loads(Heartbeat, data))
+        return sorted(out, key=lambda h: h.host)
 
     async def status(self, app: str) -> AppStatus:
         """The app's desired state, placement and per-host unit states."""
@@ -326,6 +349,12 @@ def deploy(app: str, nats_url: str, topology: Topology, lattice: str = "default"
 def status(app: str, nats_url: str, lattice: str = "default") -> AppStatus:
     """The app's status in the lattice."""
     result: AppStatus = _run(_with_client(nats_url, lattice, "status", app))
+    return result
+
+
+def hosts(nats_url: str, lattice: str = "default") -> list[Heartbeat]:
+    """Every host's last inventory."""
+    result: list[Heartbeat] = _run(_with_client(nats_url, lattice, "hosts"))
     return result
 
 
