@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.engine.calls.memory import heap_in_use, rss
 from wasmesh.engine.calls import _capi as capi
 from wasmesh.engine.calls import compile_lift, compile_lower
 from wasmesh.engine.types import WitType
@@ -95,21 +96,15 @@ def test_a_failure_deep_inside_frees_what_was_built() -> None:
     assert v.kind == 0  # the target is untouched: still a plain bool, nothing to delete
 
 
-def _rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096
-
-
-# A leaked value here is several hundred bytes of engine allocations, so 20k iterations of a
-# leak would grow RSS by well over the 4 MB bound.
 def test_lowering_and_lifting_does_not_leak() -> None:
     for _ in range(2000):
         roundtrip(NESTED, NESTED_VALUE)
-    before = _rss()
+    before, heap_before = rss(), heap_in_use()
     for _ in range(20_000):
         roundtrip(NESTED, NESTED_VALUE)
-    grown = _rss() - before
+    grown, heap_grown = rss() - before, heap_in_use() - heap_before
     assert grown < 4 * 2**20, f"RSS grew by {grown / 2**20:.1f} MB"
+    assert heap_grown < 20_000, f"the C heap grew by {heap_grown} bytes"  # < 1 byte a value
 
 
 def test_failed_lowerings_do_not_leak() -> None:
@@ -118,8 +113,9 @@ def test_failed_lowerings_do_not_leak() -> None:
     for _ in range(2000):
         with pytest.raises(WitValueError):
             low(capi.VAL(), bad, 0)
-    before = _rss()
+    before, heap_before = rss(), heap_in_use()
     for _ in range(20_000):
         with contextlib.suppress(WitValueError):
             low(capi.VAL(), bad, 0)
-    assert _rss() - before < 4 * 2**20
+    assert rss() - before < 4 * 2**20
+    assert heap_in_use() - heap_before < 20_000

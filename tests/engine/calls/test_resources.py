@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
 import wasmtime.component as wc
 
 from tests.engine.calls.calls_guest import API, IFACE
+from tests.engine.calls.memory import heap_in_use, rss
 from wasmesh.engine.calls import ExportFunc, HostResource, define_func, define_resource
 from wasmesh.engine.types import FuncSig, ResourceNames, sig_from_wasmtime
 from wasmesh.errors import GuestTrap, WitValueError
@@ -140,3 +142,26 @@ def test_borrowing_an_object_no_guest_holds_is_refused() -> None:
     rep = res.insert(obj)
     assert res.rep_of(obj) == rep and res.get(rep) is obj and len(res) == 1
     assert res.take(rep) is obj and len(res) == 0
+
+
+def test_handles_do_not_leak_over_many_calls(blob_host: Any) -> None:
+    store, inst, blob, events = blob_host
+    roundtrip = ExportFunc(store, inst, f"{API}#blob-roundtrip", resources={"blob": blob})
+    hand_out = ExportFunc(store, inst, f"{API}#hand-out", resources={"blob": blob})
+    take_back = ExportFunc(store, inst, f"{API}#take-back", resources={"blob": blob})
+    for _ in range(1000):  # let every table reach its steady size before measuring
+        roundtrip(store, "warm")
+        hand_out(store, "warm")
+        take_back(store, Blob("warm"))
+    blobs = [Blob(str(i)) for i in range(10_000)]
+    before, heap_before, log_before = rss(), heap_in_use(), sys.getsizeof(events)
+    for b in blobs:
+        roundtrip(store, "x" * 64)
+        assert hand_out(store, "y").text == "y"
+        take_back(store, b)
+    grown = rss() - before
+    # The test's own event log grows on the C heap too; that is not the call path's.
+    heap_grown = heap_in_use() - heap_before - (sys.getsizeof(events) - log_before)
+    assert grown < 8 * 2**20, f"RSS grew by {grown / 2**20:.1f} MB over 30k calls"
+    assert heap_grown < 30_000, f"the C heap grew by {heap_grown} bytes over 30k calls"
+    assert len(blob) == 0
