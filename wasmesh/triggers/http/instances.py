@@ -59,6 +59,11 @@ class Lease:
             raise ComponentError(f"{pool.name} exports no {pool.handler_name}#handle function.")
         self.func: wc.Func = func
 
+    def discard(self) -> None:
+        """Free the instance now: its pooled memory slot goes back for the next one."""
+        self.ctx.release()
+        self.store.close()
+
     def handle(self, request: Any, outparam: Any, timeout: float) -> None:
         """Call the component's handler; raises what the guest or the host call raised."""
         self.uses += 1
@@ -111,7 +116,7 @@ class InstancePool:
                     lease = self.idle.pop()
                     if now - lease.idle_since < self.settings.idle_timeout:
                         return lease
-                    lease.ctx.release()
+                    lease.discard()
             return Lease(self)
         except BaseException:
             self.slots.release()
@@ -121,7 +126,7 @@ class InstancePool:
         """Return `lease` after a request; reused only if healthy and under its reuse count."""
         try:
             if lease.broken or lease.uses >= self.settings.max_reuse:
-                lease.ctx.release()
+                lease.discard()
                 return
             lease.idle_since = time.monotonic()
             with self.lock:
@@ -132,4 +137,4 @@ class InstancePool:
     def close(self) -> None:
         with self.lock:
             while self.idle:
-                self.idle.pop().ctx.release()
+                self.idle.pop().discard()
