@@ -147,6 +147,12 @@ class Toolchain(ABC):
             roots["wit"] = wit_dir
         return roots
 
+    def settings(
+        self, source_dir: Path, wit_dir: Path | None, options: Mapping[str, object]
+    ) -> Mapping[str, object]:
+        """Settings derived from the inputs that change the output (part of the key)."""
+        return {}
+
     def build(
         self,
         source_dir: Path,
@@ -181,6 +187,7 @@ class Toolchain(ABC):
             "world": world,
             "options": opts,
             "tools": dict(self.tool_versions()),
+            "settings": dict(self.settings(source_dir, wit_dir, opts)),
         }
         key = cache.compute_key(cache.InputSet(self.inputs(source_dir, wit_dir, opts)), recipe)
         if cache.is_fresh(out_path, key):

@@ -10,6 +10,7 @@ import functools
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 from wasmesh.build.toolchain import MissingToolError
@@ -29,6 +30,10 @@ def jco_dir() -> Path:
         for parent in Path(exe).resolve().parents:
             if (parent / "package.json").is_file() and (parent / "lib").is_dir():
                 return parent
+    # scripts/setup.py installs npm packages inside the venv, which may not be on PATH.
+    in_venv = Path(sys.prefix) / "lib" / "node" / "node_modules" / "@bytecodealliance" / "jco"
+    if (in_venv / "package.json").is_file():
+        return in_venv
     raise MissingToolError.for_tool("jco", "the WASI adapters and WIT")
 
 
