@@ -39,8 +39,13 @@ from wasmesh.errors import WitValueError
 KEYWORDY = variant(("ok", None), ("err", W("string")), ("none", None), ("plain", W("u8")))
 OPTIONAL = record(("a", option(W("u8"))), ("b", option(option(W("string")))))
 
-F32_SPECIALS = [0.1, 1 / 3, 1e-45, 1.17549435e-38, 3.4028235e38, 16777217.0, 1e10, -0.0, 2.5]
-F64_SPECIALS = [0.1, 1 / 3, 5e-324, 1.7976931348623157e308, 1e21, 1e22, 2.0**53 + 2, 1e-7, -0.0]
+# Powers of two have lopsided rounding intervals, where the shortest digits are hardest.
+F32_SPECIALS = [0.1, 1 / 3, 1e-45, 1.17549435e-38, 3.4028235e38, 16777217.0, 1e10, -0.0, 2.5] + [
+    2.0**k for k in range(-149, 128)
+]
+F64_SPECIALS = [0.1, 1 / 3, 5e-324, 1.7976931348623157e308, 1e21, 1e22, 2.0**53 + 2, -0.0] + [
+    2.0**k for k in range(-1074, 1024, 7)
+]
 
 # (type, extra spellings of element values the CLI must read and print as we do)
 CLI_CASES: list[tuple[W, list[str]]] = [

@@ -11,7 +11,7 @@ import math
 import re
 import struct
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Context, Decimal
 
 from wasmesh.engine.codec._wave_escapes import escaped
 from wasmesh.errors import WitValueError
@@ -126,6 +126,7 @@ def escape(text: str) -> str:
 
 
 _F32 = struct.Struct("<f")
+_WIDE = Context(prec=800)  # exact arithmetic on the decimal expansion of any double
 
 
 def to_f32(x: float) -> float:
@@ -139,8 +140,9 @@ def to_f32(x: float) -> float:
 def format_float(x: float, f32: bool) -> str:
     """Rust `Display` for f32/f64: shortest round-trip digits, plain positional notation.
 
-    Among the shortest digit strings that read back as `x` Rust picks the closest, rounding a
-    tie away from zero (Python's own formatting rounds ties to even, so it cannot be used).
+    Among the shortest digit strings that read back as `x` Rust picks the closest, a tie going
+    away from zero; Python's own formatting rounds ties to even and picks the nearest p-digit
+    number even where that one does not read back, so it cannot be used.
     """
     if f32:
         x = to_f32(x)
@@ -158,8 +160,12 @@ def format_float(x: float, f32: bool) -> str:
         precisions = range(shortest, 18)
     digits = exact
     for precision in precisions:
-        digits = Context(prec=precision, rounding=ROUND_HALF_UP).plus(exact)
-        back = to_f32(float(digits)) if f32 else float(digits)
-        if back == x:
+        # The two p-digit neighbours of x; the nearer one may fall outside the rounding
+        # interval where it is lopsided (at powers of two) while the farther one is inside.
+        down = Context(prec=precision, rounding=ROUND_DOWN).plus(exact)
+        up = Context(prec=precision, rounding=ROUND_UP).plus(exact)
+        fits = [d for d in (up, down) if (to_f32(float(d)) if f32 else float(d)) == x]
+        if fits:
+            digits = min(fits, key=lambda d: _WIDE.abs(_WIDE.subtract(d, exact)))  # tie: `up`
             break
     return format(digits.normalize(Context(prec=40)), "f")
