@@ -4,13 +4,15 @@ A `HostResource` is one resource type implemented by the host (`output-stream`, 
 `incoming-request`...). It keeps a table from a 32-bit *rep* to the Python object; the guest
 only ever sees an opaque handle that wasmtime maps to that rep, so it cannot forge one.
 
-    streams = define_resource(linker_instance, "output-stream", dtor=lambda s: s.close())
+    streams = define_resource(inst, "output-stream", dtor=Stream.close)
+    scope = {"output-stream": streams}  # the names the signatures' own<>/borrow<> carry
+    # `own<output-stream>` result: return the object, it enters the table.
+    define_func(inst, "get-stdout", get_stdout_sig, lambda: Stream(1), resources=scope)
+    # `borrow<output-stream>` parameter: the method receives the object itself.
+    define_func(inst, "[method]output-stream.write", write_sig, Stream.write, resources=scope)
 
-    # a host function returning `own<output-stream>` just returns the object:
-    def get_stdout() -> Stream: return Stream(sys.stdout.buffer)
-
-    # a host function taking `borrow<output-stream>` receives the object itself:
-    def write(stream: Stream, data: bytes) -> None: ...
+Signatures carry resource names when read with `sig_from_wasmtime(fty, ResourceNames)`;
+`wasmesh.capabilities.python_host` does all of this from a class, for whole interfaces.
 
 How values cross, in both directions (host functions and export calls alike):
 
@@ -23,8 +25,9 @@ How values cross, in both directions (host functions and export calls alike):
   calls `.drop(store)` when done with an owned one).
 
 The destructor runs when the guest drops its last `own` handle (`resource.drop`); the
-object leaves the table then. Objects still in the table when a store is discarded are not
-destroyed by wasmtime: `HostResource.clear()` releases them (the runtime does so per instance).
+object leaves the table then. The table belongs to the resource type, shared by every store
+instantiated from the linker; wasmtime does not run destructors for handles still held when
+a store is discarded, so `HostResource.clear()` exists to release what is left.
 """
 
 from __future__ import annotations
