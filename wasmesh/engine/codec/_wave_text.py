@@ -137,6 +137,33 @@ def to_f32(x: float) -> float:
         return float("inf") if x > 0 else float("-inf")
 
 
+_U32 = struct.Struct("<I")
+
+
+def parse_f32(text: str) -> float:
+    """The f32 nearest to decimal `text`, ties to even, as Rust's `str::parse::<f32>`.
+
+    Going through a double first can round twice; the exact decimal settles the few cases.
+    """
+    approx = to_f32(float(text))
+    if approx == 0 or not math.isfinite(approx):
+        return approx
+    exact = Decimal(text)
+    bits = _U32.unpack(_F32.pack(approx))[0]
+    best = approx
+    for other_bits in (bits - 1, bits + 1):
+        other = float(_F32.unpack(_U32.pack(other_bits))[0])
+        if not math.isfinite(other) or (other < 0) != (approx < 0):
+            continue
+        gap, best_gap = (
+            _WIDE.abs(_WIDE.subtract(Decimal(other), exact)),
+            _WIDE.abs(_WIDE.subtract(Decimal(best), exact)),
+        )
+        if gap < best_gap or (gap == best_gap and other_bits % 2 == 0):
+            best = other
+    return best
+
+
 def format_float(x: float, f32: bool) -> str:
     """Rust `Display` for f32/f64: shortest round-trip digits, plain positional notation.
 

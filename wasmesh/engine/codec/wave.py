@@ -21,7 +21,7 @@ from wasmesh.engine.codec._wave_text import (
     Token,
     WaveSyntaxError,
     multiline,
-    to_f32,
+    parse_f32,
     tokenize,
     unescape,
 )
@@ -185,10 +185,8 @@ class _Parser:
     def _f64(self, ty: WitType) -> float:
         token = self.take()
         if token.kind == "number" or (token.kind == "label" and token.text in ("nan", "inf")):
-            value = float(token.text)
-        else:
-            raise self.fail(token, f"a number ({ty.kind}), nan, inf or -inf")
-        return to_f32(value) if ty.kind == "f32" else value
+            return parse_f32(token.text) if ty.kind == "f32" else float(token.text)
+        raise self.fail(token, f"a number ({ty.kind}), nan, inf or -inf")
 
     _f32 = _f64
 
