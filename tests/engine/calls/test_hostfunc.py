@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import threading
 import time
 from typing import Any
 
@@ -219,3 +220,41 @@ def test_scalar_calls_cost_within_twice_a_bare_ctypes_callback(
             assert loop(store, 10_000) == 10_000
             runs[label] = min(runs[label], time.perf_counter() - t0)
     assert runs["ours"] < 2 * runs["bare"], runs
+
+
+def test_host_functions_serve_several_threads_at_once(
+    instantiate: Any, sigs: dict[str, FuncSig]
+) -> None:
+    # Guest code runs with the GIL released, so callbacks of different stores interleave.
+    threads_seen: set[int] = set()
+
+    def add(a: int, b: int) -> int:
+        threads_seen.add(threading.get_ident())
+        return a + b
+
+    def fail_on_odd(s: str) -> str:
+        if int(s) % 2:
+            raise ValueError(f"odd {s}")
+        return s
+
+    results: dict[int, Any] = {}
+    together = threading.Barrier(4)  # all alive at once, so thread ids are distinct
+
+    def work(k: int) -> None:
+        together.wait()
+        store, inst = instantiate(echo_host(sigs, {"add": add, "echo-string": fail_on_odd}))
+        total = export(store, inst, "loop-add")(store, 5000)
+        try:
+            echoed = export(store, inst, "echo-string")(store, str(k))
+        except GuestTrap as exc:
+            echoed = str(exc.__cause__)
+        results[k] = (total, echoed)
+        together.wait()
+
+    pool = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert results == {k: (5000, str(k) if k % 2 == 0 else f"odd {k}") for k in range(4)}
+    assert len(threads_seen) == 4
