@@ -137,6 +137,7 @@ def test_undeploy_stops_units_and_rollback_needs_a_known_version(
                 await rpc.call(client.nc, subject, "add", "json", b"[1,2]")
             again = await client.deploy("shop", shop())
             assert again.version == 2  # versions keep growing across an undeploy
+
             # a deploy that read version 2 as the latest just before another client took 3
             async def stale(app: str, current: object) -> int:
                 return 2

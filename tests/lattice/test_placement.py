@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from wasmesh.lattice.placement import assignments, place
-from wasmesh.lattice.schema import DesiredState, Heartbeat, UnitSpec
+from wasmesh.lattice.schema import DesiredState, Heartbeat, Placement, UnitSpec
 
 
 def hosts(**labels: dict[str, str]) -> dict[str, Heartbeat]:
@@ -61,3 +61,13 @@ def test_assignments_list_each_hosts_units() -> None:
     out = assignments({"shop": (desired, place(desired, live))}, live)
     names = {h: sorted(s.name for s in a.apps.get("shop", ())) for h, a in out.items()}
     assert sorted(names["a"] + names["b"]) == ["u", "u", "v"]
+
+
+def test_full_hosts_keep_their_units_but_take_no_new_ones() -> None:
+    live = {"a": Heartbeat("a", {}, 0), "b": Heartbeat("b", {}, 3)}
+    first = place(app(UnitSpec("u", "d", replicas=2)), live)
+    assert first.units["u"] == ["b"] and "only 1 live host fit" in first.reasons["u"]
+    kept = place(app(UnitSpec("u", "d")), {"a": live["a"]}, Placement("shop", 1, {"u": ["a"]}))
+    assert kept.units["u"] == ["a"]
+    full = place(app(UnitSpec("u", "d")), {"a": live["a"]})
+    assert full.units["u"] == [] and "every fitting host is at capacity (a)" in full.reasons["u"]

@@ -14,21 +14,26 @@ def _fits(unit: UnitSpec, host: Heartbeat) -> bool:
     return all(host.labels.get(k) == v for k, v in unit.labels.items())
 
 
-def _why_short(unit: UnitSpec, eligible: int, hosts: Mapping[str, Heartbeat]) -> str:
+def _why_short(unit: UnitSpec, eligible: list[str], hosts: Mapping[str, Heartbeat]) -> str:
     need = [f"{k}={v}" for k, v in sorted(unit.labels.items())]
     if unit.spread is not None:
         need.append(f"a {unit.spread!r} label")
     wanted = f"{unit.replicas} replica{'s' if unit.replicas != 1 else ''}"
     if not hosts:
         return f"no live host in the lattice for {wanted}; start a host with `wasmesh host`."
-    if eligible == 0:
+    if not eligible:
         return (
             f"no live host has {', '.join(need)} (of {len(hosts)} live); "
             "start a host with those labels or relax the unit's requirements."
         )
+    usable = [h for h in eligible if hosts[h].capacity > 0]
+    full = sorted(set(eligible) - set(usable))
+    if not usable:
+        return f"every fitting host is at capacity ({', '.join(full)}); add hosts."
     return (
-        f"only {eligible} live host{'s' if eligible != 1 else ''} fit for {wanted}"
+        f"only {len(usable)} live host{'s' if len(usable) != 1 else ''} fit for {wanted}"
         + (f" (need {', '.join(need)})" if need else "")
+        + (f" ({', '.join(full)} at capacity)" if full else "")
         + "; start more hosts or lower the replicas."
     )
 
@@ -54,7 +59,8 @@ def place(
         before = previous.units.get(unit.name, []) if previous else []
         chosen = [h for h in before if h in eligible][: unit.replicas]
         while len(chosen) < unit.replicas:
-            free = [h for h in eligible if h not in chosen]
+            # a full host keeps what it runs but takes no new replica
+            free = [h for h in eligible if h not in chosen and hosts[h].capacity > 0]
             if not free:
                 break
             if unit.spread is not None:
@@ -68,7 +74,7 @@ def place(
             load[h] += 1
         units[unit.name] = chosen
         if len(chosen) < unit.replicas:
-            reasons[unit.name] = _why_short(unit, len(eligible), hosts)
+            reasons[unit.name] = _why_short(unit, eligible, hosts)
     return Placement(desired.app, desired.version, units, reasons)
 
 
