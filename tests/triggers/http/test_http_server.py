@@ -22,7 +22,7 @@ def test_hello(echo_server: Server) -> None:
 
 
 def test_echo_streams_a_large_body_both_ways(echo_server: Server) -> None:
-    payload = os.urandom(200 * 1024 + 17)
+    payload = os.urandom(3 * 1024 * 1024 + 17)
     status, headers, body = request(echo_server, "POST", "/echo", payload,
                                     {"content-type": "application/x-test"})  # fmt: skip
     assert status == 200

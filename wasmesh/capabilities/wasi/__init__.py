@@ -5,15 +5,15 @@ outbound requests, so the whole set (io, clocks, random, cli, filesystem, socket
 implemented here on host resources, and grants are enforced in one place.
 
     linker = wasmtime.component.Linker(engine)
-    link_wasi(linker, component, engine)
+    link = link_wasi(linker, component, engine)
     ctx = WasiContext(name="app", allow_outbound=("http://127.0.0.1:*",))
     with ctx.active():
         instance = linker.instantiate(store, component)
-        ...
-    ctx.release()
+        handler(store, link.own(request), link.own(outparam))
+    link.release(ctx.created)
 """
 
-from wasmesh.capabilities.wasi.binding import link_wasi, wasi_imports
+from wasmesh.capabilities.wasi.binding import WasiLink, link_wasi, wasi_imports
 from wasmesh.capabilities.wasi.context import DeadlinePassed, WasiContext, current
 from wasmesh.capabilities.wasi.http_fields import Fields
 from wasmesh.capabilities.wasi.http_outgoing import origin_allowed
@@ -36,6 +36,7 @@ __all__ = [
     "ResponseOutparam",
     "StreamClosed",
     "WasiContext",
+    "WasiLink",
     "current",
     "link_wasi",
     "origin_allowed",

@@ -1,8 +1,8 @@
 """Registering the Python WASI implementation on a component linker.
 
-This is the one place that knows how host functions are called: today through wasmtime-py's
-generic `LinkerInstance.add_func` / `add_resource` with converters built once per function
-type (`_convert`). Every versioned name the component imports (`wasi:io/streams@0.2.12`,
+This is the one place that knows how host functions are called: through the engine's fast
+call path (`wasmesh.engine.calls.define_func` / `define_resource`), converters compiled once
+per function. Every versioned name the component imports (`wasi:io/streams@0.2.12`,
 `wasi:cli/environment@0.2.9`...) is served by the same unversioned implementation.
 """
 
@@ -14,57 +14,86 @@ from typing import Any
 import wasmtime
 import wasmtime.component as wc
 
-from wasmesh.capabilities.wasi._convert import CallScope, lifter, lowerer
+from wasmesh.capabilities.wasi._table import HostObject
 from wasmesh.capabilities.wasi.context import current
-from wasmesh.capabilities.wasi.interfaces import INTERFACES, Interface
-from wasmesh.engine.types import FuncSig, sig_from_wasmtime
+from wasmesh.capabilities.wasi.interfaces import INTERFACES
+from wasmesh.engine.calls import HostResource, define_func, define_resource
+from wasmesh.engine.types import ResourceNames, sig_from_wasmtime
+from wasmesh.engine.values import Err, Ok, Some
+from wasmesh.errors import WitValueError
 
 
 def unversioned(name: str) -> str:
     return name.partition("@")[0]
 
 
-def _dtor(store: Any, rep: int) -> None:
-    obj = current().table.take(rep)
-    if obj is not None:
-        obj.on_drop()
+def _on_drop(obj: Any) -> None:
+    obj.on_drop()
 
 
-def _host_func(impl: Callable[..., Any], sig: FuncSig) -> Callable[..., Any]:
-    lifts = [lifter(p.type) for p in sig.params]
-    lower = lowerer(sig.result) if sig.result is not None else None
+def _collect(value: Any, out: list[HostObject]) -> None:
+    """Note the host objects in a result: they now belong to the calling instance."""
+    if isinstance(value, HostObject):
+        out.append(value)
+    elif isinstance(value, (Ok, Err, Some)):
+        _collect(value.value, out)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _collect(item, out)
 
-    def call(store: Any, *args: Any) -> Any:
+
+def _host_func(impl: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
         ctx = current()
-        scope = CallScope(store, ctx)
         try:
-            result = impl(*[f(a, scope) for f, a in zip(lifts, args, strict=True)])
-            return lower(result, scope) if lower is not None else None
+            result = impl(*args)
         except BaseException as e:
-            # wasmtime-py keeps the exception in a process-wide slot; keep ours per instance.
-            ctx.failure = e
+            ctx.failure = e  # the engine reports a trap; the host keeps the real cause
             raise
-        finally:
-            for handle in scope.owned:
-                handle.drop(store)
+        if result is not None:
+            _collect(result, ctx.created)
+        return result
 
     return call
 
 
-def _link_interface(
-    root: wc.LinkerInstance, name: str, ty: wc.ComponentInstanceType, iface: Interface,
-    engine: wasmtime.Engine,
-) -> None:  # fmt: skip
-    exports = ty.exports(engine)
-    with root.add_instance(name) as li:
-        for cls in iface.resources:
-            if cls.resource in exports:
-                li.add_resource(cls.resource, cls.resource_type(), _dtor)
-        for fname, item in exports.items():
-            fty = item.ty
-            impl = iface.funcs.get(fname)
-            if impl is not None and isinstance(fty, wc.FuncType):
-                li.add_func(fname, _host_func(impl, sig_from_wasmtime(fty)))
+class WasiLink:
+    """The WASI resource tables of one linker, to hand objects to its instances."""
+
+    def __init__(self, resources: dict[str, HostResource], served: list[str]) -> None:
+        self.resources = resources
+        self.served = served
+
+    def own(self, obj: HostObject) -> wc.ResourceHost:
+        """An owned handle to `obj` for the current instance."""
+        current().created.append(obj)
+        return self.resources[obj.resource].own(obj)
+
+    def release(self, objects: list[HostObject]) -> None:
+        """Take `objects` back from the guest tables (their instance is going away)."""
+        for obj in objects:
+            table = self.resources.get(obj.resource)
+            if table is None:
+                continue
+            try:
+                table.take(table.rep_of(obj))
+            except WitValueError:
+                continue  # the guest dropped it or handed it back already
+            obj.on_drop()
+
+    def live(self, objects: list[HostObject]) -> list[HostObject]:
+        """The `objects` a guest still holds."""
+        out = []
+        for obj in objects:
+            table = self.resources.get(obj.resource)
+            if table is None:
+                continue
+            try:
+                table.rep_of(obj)
+            except WitValueError:
+                continue
+            out.append(obj)
+        return out
 
 
 def wasi_imports(component: wc.Component, engine: wasmtime.Engine) -> list[str]:
@@ -72,20 +101,43 @@ def wasi_imports(component: wc.Component, engine: wasmtime.Engine) -> list[str]:
     return [n for n in component.type.imports(engine) if unversioned(n) in INTERFACES]
 
 
-def link_wasi(linker: wc.Linker, component: wc.Component, engine: wasmtime.Engine) -> list[str]:
-    """Define on `linker` every WASI interface `component` imports; returns the names.
+def link_wasi(linker: wc.Linker, component: wc.Component, engine: wasmtime.Engine) -> WasiLink:
+    """Define on `linker` every WASI interface `component` imports.
 
     Imports wasmesh does not implement become functions that trap when called, so a
     component that merely links against them (filesystem, sockets) still instantiates.
     """
-    served: list[str] = []
+    imports: list[tuple[str, wc.ComponentInstanceType]] = []
+    for name, item in component.type.imports(engine).items():
+        ty = item.ty
+        if unversioned(name) in INTERFACES and isinstance(ty, wc.ComponentInstanceType):
+            imports.append((name, ty))
+    names = ResourceNames()
+    exports = {name: ty.exports(engine) for name, ty in imports}
+    for items in exports.values():
+        for export, item in items.items():
+            if isinstance(item.ty, wc.ResourceType):
+                names.add(item.ty, export)
+    # One table per resource name, made up front: a function may return a resource that
+    # another interface defines (streams hand out pollables).
+    resources: dict[str, HostResource] = {}
+    for name, _ in imports:
+        for cls in INTERFACES[unversioned(name)].resources:
+            if cls.resource in exports[name] and cls.resource not in resources:
+                resources[cls.resource] = HostResource(cls.resource, _on_drop)
     with linker.root() as root:
-        for name, item in component.type.imports(engine).items():
-            iface = INTERFACES.get(unversioned(name))
-            ty = item.ty
-            if iface is None or not isinstance(ty, wc.ComponentInstanceType):
-                continue
-            _link_interface(root, name, ty, iface, engine)
-            served.append(name)
+        for name, _ in imports:
+            iface = INTERFACES[unversioned(name)]
+            with root.add_instance(name) as li:
+                for cls in iface.resources:
+                    if cls.resource in exports[name]:
+                        define_resource(li, resources[cls.resource])
+                for fname, item in exports[name].items():
+                    fty = item.ty
+                    impl = iface.funcs.get(fname)
+                    if impl is not None and isinstance(fty, wc.FuncType):
+                        sig = sig_from_wasmtime(fty, names)
+                        define_func(li, fname, sig, _host_func(impl), resources=resources,
+                                    label=f"{name}#{fname}")  # fmt: skip
     linker.define_unknown_imports_as_traps(component)
-    return served
+    return WasiLink(resources, [name for name, _ in imports])

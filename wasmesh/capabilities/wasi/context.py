@@ -1,4 +1,4 @@
-"""Per-instance WASI state: the resource table, grants, stdio capture and the deadline.
+"""Per-instance WASI state: the objects it holds, grants, stdio capture and the deadline.
 
 Host functions find the `WasiContext` of the instance they serve through `current()`: the
 host sets it (`with ctx.active():`) on the thread that calls into the guest, and wasm calls
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from wasmesh.capabilities.wasi._table import HostObject, ResourceTable
+from wasmesh.capabilities.wasi._table import HostObject
 from wasmesh.errors import GuestTimeout
 
 _local = threading.local()
@@ -33,7 +33,7 @@ class WasiContext:
     args: list[str] = field(default_factory=list)
     deadline: float | None = None  # time.monotonic() after which host waits give up
     allow_outbound: tuple[str, ...] = ()
-    table: ResourceTable = field(default_factory=ResourceTable)
+    created: list[HostObject] = field(default_factory=list)  # handed to the instance
     logger: logging.Logger = field(init=False)
     failure: BaseException | None = field(default=None, init=False)  # last host-call error
 
@@ -61,14 +61,6 @@ class WasiContext:
         if left is not None and left <= 0:
             raise DeadlinePassed("the guest ran past its time limit while waiting on the host")
 
-    def release(self) -> None:
-        """Drop every object the instance still holds (the store is going away)."""
-        for obj in self.table.clear():
-            try:
-                obj.on_drop()
-            except Exception:  # one failing release must not keep the others alive
-                self.logger.exception("releasing %s failed", obj.resource)
-
 
 def current() -> WasiContext:
     """The context of the instance calling the host on this thread."""
@@ -76,8 +68,3 @@ def current() -> WasiContext:
     if ctx is None:
         raise RuntimeError("a WASI host function ran outside WasiContext.active()")
     return ctx
-
-
-def own(obj: HostObject) -> int:
-    """Put `obj` in the current instance's table; returns its rep."""
-    return current().table.push(obj)

@@ -61,7 +61,8 @@ class Lease:
 
     def discard(self) -> None:
         """Free the instance now: its pooled memory slot goes back for the next one."""
-        self.ctx.release()
+        self.pool.link.release(self.ctx.created)
+        self.ctx.created = []
         self.store.close()
 
     def handle(self, request: Any, outparam: Any, timeout: float) -> None:
@@ -73,13 +74,14 @@ class Lease:
         self.store.set_epoch_deadline(deadline_ticks(timeout))
         try:
             with ctx.active():
-                req = wc.ResourceHost.own(ctx.table.push(request), request.type_id)
-                out = wc.ResourceHost.own(ctx.table.push(outparam), outparam.type_id)
-                self.func(self.store, req, out)
+                link = self.pool.link
+                self.func(self.store, link.own(request), link.own(outparam))
                 self.func.post_return(self.store)
         except BaseException:
             self.broken = True
             raise
+        if self.pool.settings.max_reuse > 1:
+            ctx.created = self.pool.link.live(ctx.created)  # forget what the guest dropped
 
 
 class InstancePool:
@@ -100,7 +102,7 @@ class InstancePool:
             )
         self.handler_name = names[0]
         self.linker = wc.Linker(self.engine)
-        link_wasi(self.linker, self.component, self.engine)
+        self.link = link_wasi(self.linker, self.component, self.engine)
         self.slots = threading.BoundedSemaphore(self.settings.max_concurrent)
         self.idle: deque[Lease] = deque()
         self.lock = threading.Lock()
