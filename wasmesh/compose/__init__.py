@@ -13,7 +13,8 @@ with an isolation adapter per member whose grants differ from the unit's; `rende
 
 from __future__ import annotations
 
-from wasmesh.compose.app import App, AppPlan, plan_app
+from typing import TYPE_CHECKING, Any
+
 from wasmesh.compose.composer import compose_unit
 from wasmesh.compose.grants import DirGrant, Grants
 from wasmesh.compose.graph import render_dot, render_svg, render_tree
@@ -21,6 +22,21 @@ from wasmesh.compose.manifest import Manifest, load_manifest, parse_manifest, wi
 from wasmesh.compose.units import PlanError, UnitPlan, plan_units
 from wasmesh.compose.units_of_measure import format_size, parse_size
 from wasmesh.compose.wiring import Link, WiringError, WiringGraph, default_host, wire
+
+if TYPE_CHECKING:
+    from wasmesh.compose.app import App, AppPlan, plan_app
+
+# `app` needs the runtime, which itself reads sizes from this package: import it on first use.
+_LAZY = {"App", "AppPlan", "plan_app"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from wasmesh.compose import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module 'wasmesh.compose' has no attribute {name!r}")
+
 
 __all__ = [
     "App",
