@@ -128,7 +128,12 @@ class Host:
             if self._store is not None:
                 with contextlib.suppress(Exception):
                     await delete_key(self._store.hosts, self.host_id)
-            await self._nc.drain()
+            # units were drained one by one above; draining the connection would also wait on
+            # KV watchers cut short by the cancellation, so close it instead
+            with contextlib.suppress(Exception):
+                await self._nc.flush(timeout=2)
+        if self._nc is not None:
+            await self._nc.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def run(self) -> None:
