@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
 import threading
 import time
 import zlib
@@ -101,29 +102,46 @@ def test_command_denied_without_grants(guest: Callable[[str], Path], tmp_path: P
 def test_command_tcp_connect_is_denied_by_default(
     guest: Callable[[str], Path], tmp_path: Path
 ) -> None:
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(5)
-    port = server.getsockname()[1]
-    accepted: list[bool] = []
-
-    def serve() -> None:
-        try:
-            conn, _ = server.accept()
-            accepted.append(True)
-            conn.close()
-        except OSError:
-            pass
-
-    thread = threading.Thread(target=serve)
-    thread.start()
-    wasi_err = tmp_path / "stderr.txt"
-    running, _ = _command(guest("cmd-c"), ["connect", "127.0.0.1", str(port)], tmp_path)
-    running.store.set_wasi(_with_stderr(["cmd", "connect", "127.0.0.1", str(port)], wasi_err))
-    assert _run_command(running) == 1
-    server.close()
-    thread.join()
-    assert accepted == []
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        wasi_err = tmp_path / "stderr.txt"
+        running = instantiate(
+            guest("cmd-c"), _with_stderr(["cmd", "connect", "127.0.0.1", str(port)], wasi_err)
+        )
+        assert _run_command(running) == 1
+        server.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            server.accept()  # nothing reached the listener
     assert "access-denied" in wasi_err.read_text()
+
+
+def test_command_tcp_connect_when_granted(guest: Callable[[str], Path]) -> None:
+    # wasmtime-py cannot grant sockets; the wasmtime CLI (the benchmark peer) can.
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        replies: list[bytes] = []
+
+        def serve() -> None:
+            conn, _ = server.accept()
+            with conn:
+                data = conn.recv(64)
+                replies.append(data)
+                conn.sendall(b"pong:" + data)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        cli = [str(shutil.which("wasmtime")), "run", "-S", "inherit-network"]
+        proc = subprocess.run(
+            [*cli, str(guest("cmd-c")), "connect", "127.0.0.1", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        thread.join(timeout=10)
+    assert proc.returncode == 0, proc.stderr
+    assert replies == [b"ping\n"]
+    assert proc.stdout == "pong:ping\n"
 
 
 def _with_stderr(argv: list[str], path: Path) -> wasmtime.WasiConfig:
@@ -219,3 +237,18 @@ def test_unknown_adapter(tmp_path: Path) -> None:
         toolchain_for("c").build(
             spec.source_dir, tmp_path / "o.wasm", "calc", spec.wit_dir, options=opts
         )
+
+
+def test_command_stdin_and_exit_status(guest: Callable[[str], Path], tmp_path: Path) -> None:
+    cmd = guest("cmd-c")
+    (tmp_path / "in.txt").write_text("from stdin\n")
+    wasi = wasmtime.WasiConfig()
+    wasi.argv = ["cmd", "stdin"]
+    wasi.stdin_file = str(tmp_path / "in.txt")
+    wasi.stdout_file = str(tmp_path / "out.txt")
+    assert _run_command(instantiate(cmd, wasi)) == 0
+    assert (tmp_path / "out.txt").read_text() == "from stdin\n"
+    running, _ = _command(cmd, ["exit", "0"], tmp_path)
+    assert _run_command(running) == 0
+    running, _ = _command(cmd, ["exit", "7"], tmp_path)
+    assert _run_command(running) == 1, "WASI 0.2 exit carries failure, not the number"
