@@ -1,4 +1,4 @@
-"""Helpers for build tests: instantiate a built component and call its exports."""
+"""Shared fixtures for build tests: instantiate a built component and call its exports."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -72,7 +72,6 @@ class BuildJob:
     scratch: Path
     options: Mapping[str, object]
     quiet: bool
-    invocations: list[list[str]] = field(default_factory=list)
 
     def option_str(self, key: str, default: str) -> str:
         value = self.options.get(key, default)
@@ -89,7 +88,6 @@ class BuildJob:
     def run(self, argv: Sequence[str | Path], what: str, *, cwd: Path | None = None) -> str:
         """Run one tool; raise `ToolchainFailure` with its output's tail if it fails."""
         cmd = [str(a) for a in argv]
-        self.invocations.append(cmd)
         with progress.step(self.name, what, quiet=self.quiet):
             proc = subprocess.run(
                 cmd,
