@@ -14,6 +14,7 @@ from wasmesh.lattice import rpc, schema
 from wasmesh.lattice.client import AppStatus, LatticeClient, Topology, UnitDeployment
 from wasmesh.lattice.errors import LatticeError, RemoteTrap, RemoteUnavailable
 from wasmesh.lattice.host import Host
+from wasmesh.lattice.scheduler import HOST_TIMEOUT_S
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.store import digest_of
 
@@ -159,3 +160,26 @@ async def _until(
         if ok(status) or asyncio.get_running_loop().time() > deadline:
             return status
         await asyncio.sleep(0.05)
+
+
+def test_a_host_that_stops_hands_its_units_over_without_waiting_for_a_timeout(
+    nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
+) -> None:
+    async def scenario() -> float:
+        async with lattice(nats_server.url, tmp_path, {}, {}, {}) as (client, hosts):
+            await client.deploy("shop", shop())
+            status = await client.wait_ready("shop", 20)
+            (runs_math,) = status.running("math")
+            leaving = next(h for h in hosts if h.host_id == runs_math)
+            await leaving.stop()
+            hosts.remove(leaving)
+            started = asyncio.get_running_loop().time()
+            while True:
+                try:
+                    assert await client.invoke("shop", "add", [1, 2], timeout=0.5) == 3
+                    return asyncio.get_running_loop().time() - started
+                except RemoteUnavailable:
+                    await asyncio.sleep(0.02)
+
+    elapsed = run(scenario())
+    assert elapsed < HOST_TIMEOUT_S, f"{elapsed:.2f} s"

@@ -16,7 +16,7 @@ import os
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +122,9 @@ class Host:
                 await task
         if self.scheduler is not None:
             await self.scheduler.stop()
+        if self._nc is not None and self._nc.is_connected:
+            with contextlib.suppress(Exception):  # the scheduler re-places our units at once
+                await self._heartbeat(leaving=True)
         for key in list(self.served):
             await self._retire(self.served.pop(key))
         if self._nc is not None and self._nc.is_connected:
@@ -163,9 +166,9 @@ class Host:
             seq=self._seq,
         )
 
-    async def _heartbeat(self) -> None:
+    async def _heartbeat(self, leaving: bool = False) -> None:
         self._seq += 1
-        body = schema.dumps(self.heartbeat())
+        body = schema.dumps(replace(self.heartbeat(), leaving=leaving))
         await self.nc.publish(self.subjects.heartbeat(self.host_id), body)
         await self.store.hosts.put(self.host_id, body)
 

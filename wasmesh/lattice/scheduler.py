@@ -98,7 +98,10 @@ class Scheduler:
             beat = schema.loads(Heartbeat, msg.data)
         except Exception:
             return
-        self.seen[beat.host] = (beat, time.monotonic())
+        if beat.leaving:
+            self.seen.pop(beat.host, None)
+        else:
+            self.seen[beat.host] = (beat, time.monotonic())
 
     def live_hosts(self) -> dict[str, Heartbeat]:
         now = time.monotonic()

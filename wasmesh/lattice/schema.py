@@ -153,6 +153,7 @@ class Heartbeat:
     capacity: int  # how many more units it accepts
     units: tuple[RunningUnit, ...] = ()
     seq: int = 0
+    leaving: bool = False  # the host is stopping: place its units elsewhere now
 
 
 @dataclass(frozen=True)
