@@ -37,7 +37,16 @@ def cache_dir() -> Path:
 
 @functools.cache
 def wasmtime_version() -> str:
-    return metadata.version("wasmtime")
+    """Identifies the engine build: the native library's size and mtime (cheap, exact enough).
+
+    `importlib.metadata` would cost tens of milliseconds on every start.
+    """
+    lib_dir = Path(wasmtime.__file__).parent
+    libs = sorted(lib_dir.glob("*/_libwasmtime.*")) or sorted(lib_dir.glob("**/*wasmtime*.so"))
+    if not libs:
+        return metadata.version("wasmtime")
+    st = libs[0].stat()
+    return f"{st.st_size}-{st.st_mtime_ns}"
 
 
 def artifact_key(digest: str, settings: EngineSettings) -> str:
