@@ -83,7 +83,11 @@ class ComponentUnit:
     def __init__(self, path: Path, providers: Mapping[str, ImportProvider] | None = None) -> None:
         self.path = path
         loaded = load_component(path)
-        capabilities = (WasiP2(program=path.name), ProvidedImports(loaded.world, providers or {}))
+        provided = ProvidedImports(loaded.world, providers or {})
+        wasi = WasiP2(program=path.name)
+        # a WASI context per call costs time; only components importing WASI get one
+        uses_wasi = any(wasi.provides(item.name) for item in loaded.world.imports)
+        capabilities = (wasi, provided) if uses_wasi else (provided,)
         self.runner = Runner(
             loaded, Grants(), Limits(timeout=CALL_TIMEOUT_S), capabilities=capabilities
         )
