@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import nats
@@ -37,3 +43,27 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     port = free_port()
     with NatsServer(port, tmp_path / "a"), pytest.raises(LatticeError, match="port"):
         NatsServer(port, tmp_path / "b").start(timeout=5)
+
+
+def test_lattice_up_prints_the_url_and_stops_its_server_on_sigterm(tmp_path: Path) -> None:
+    code = "from wasmesh.lattice import serve_forever; serve_forever(0, {!r})"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code.format(str(tmp_path / "js"))],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().decode().strip()
+        assert url.startswith("nats://127.0.0.1:")
+        port = int(url.rsplit(":", 1)[1])
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(10) == 0
+        with socket.socket() as s:  # the port is free again: the server went with it
+            s.bind(("127.0.0.1", port))
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()

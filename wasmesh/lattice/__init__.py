@@ -27,18 +27,23 @@ from wasmesh.lattice.client import (
     undeploy,
 )
 from wasmesh.lattice.errors import LatticeError, PayloadTooLarge, RemoteTrap, RemoteUnavailable
-from wasmesh.lattice.host import Host, run_host
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.scheduler import FAILOVER_BOUND_S
 from wasmesh.lattice.server import NatsServer, serve_forever, start_server
 
 
 def __getattr__(name: str) -> Any:
-    # The manifest adapter pulls in the compose layer, which host processes never need.
+    # Loaded on first use: the manifest adapter pulls in the compose layer, which host
+    # processes never need, and `python -m wasmesh.lattice.host` must not find its module
+    # already imported by this package.
     if name in ("Placement", "topology_from_manifest"):
         from wasmesh.lattice import app
 
         return getattr(app, name)
+    if name in ("Host", "run_host"):
+        from wasmesh.lattice import host
+
+        return getattr(host, name)
     raise AttributeError(f"module 'wasmesh.lattice' has no attribute {name!r}")
 
 

@@ -128,6 +128,11 @@ def start_server(port: int = 0, store_dir: Path | str | None = None) -> NatsServ
 
 def serve_forever(port: int = 4222, store_dir: Path | str | None = None) -> None:
     """`wasmesh lattice up`: start the server, print its URL, run until interrupted."""
+
+    def leave(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, leave)  # the server runs in its own group: stop it ourselves
     server = start_server(port, store_dir)
     print(server.url, flush=True)
     try:
