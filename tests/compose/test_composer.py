@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.compose.wat_parts import consumer, provider
 from wasmesh.compose.app import App
 from wasmesh.compose.composer import compose_unit
+from wasmesh.compose.wiring import WiringError
 from wasmesh.engine import load_component
 
 
@@ -58,3 +61,19 @@ def test_composition_is_cached_by_its_inputs(tmp_path: Path) -> None:
     assert again == first and again.stat().st_mtime_ns == stamp
     paths = dict(app.paths, calc=provider("t:x/calc@1.2.0", bias=2))
     assert compose_unit(plan, paths, worlds, tmp_path / "cache") != first
+
+
+def test_wiring_errors_point_at_the_component_in_the_manifest(tmp_path: Path) -> None:
+    manifest = tmp_path / "wasmesh.toml"
+    manifest.write_text(f"""[app]
+name = "calc"
+
+[components.app]
+source = "{consumer("app:c/run@0.1.0", "t:x/calc@1.0.0")}"
+""")
+    with pytest.raises(WiringError) as err:
+        App.load(manifest, cache=tmp_path / "cache")
+    assert str(err.value) == (
+        "wasmesh.toml:4: `app` imports `t:x/calc@1.0.0`, which no component exports and the "
+        "host does not provide; add a component exporting it to wasmesh.toml"
+    )

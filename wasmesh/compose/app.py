@@ -94,7 +94,8 @@ def plan_app(
         for spec in manifest.components
     }
     worlds = {name: load_component(p).world for name, p in paths.items()}
-    graph = wire(worlds, manifest.wiring, default_host(host_interfaces))
+    where = {c.name: manifest.where(("components", c.name)) for c in manifest.components}
+    graph = wire(worlds, manifest.wiring, default_host(host_interfaces), where)
     return AppPlan(manifest, graph, plan_units(manifest, graph), paths, cache)
 
 

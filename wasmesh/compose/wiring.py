@@ -77,14 +77,24 @@ def wire(
     worlds: Mapping[str, World],
     rules: Iterable[WiringRule] = (),
     host: Callable[[str], bool] | None = None,
+    where: Mapping[str, str] | None = None,
 ) -> WiringGraph:
-    """Wire every import of every component in `worlds`, or raise `WiringError`."""
+    """Wire every import of every component in `worlds`, or raise `WiringError`.
+
+    `where` maps component names to their place in the manifest (`wasmesh.toml:12`), which
+    then starts the message of an error about that component's imports.
+    """
     host = host or default_host()
     rules = tuple(rules)
     links: list[Link] = []
     for consumer, world in worlds.items():
         for item in world.imports:
-            links.append(_satisfy(consumer, item, worlds, rules, host))
+            try:
+                links.append(_satisfy(consumer, item, worlds, rules, host))
+            except WiringError as exc:
+                if where is None or consumer not in where or str(exc).startswith("wasmesh.toml"):
+                    raise
+                raise WiringError(f"{where[consumer]}: {exc}") from None
     for rule in rules:
         if not any(
             link.consumer == rule.consumer and _names_match(rule.import_name, link.import_name)
