@@ -1,14 +1,16 @@
 """A `wasi:http/proxy` app for wasmesh's HTTP tests, written against the plain WASI bindings.
 
 Routes: /echo streams the request body back; /headers returns the request headers as
-response headers; /status/<code>; /fetch?url=... makes an outbound request; /trap, /loop,
-/oom and /silent misbehave on purpose.
+response headers; /status/<code>; /fetch?url=... makes an outbound request; /wasi probes
+clocks, files and sockets; /trap, /loop, /oom and /silent misbehave on purpose.
 """
 
 from componentize_py_types import Err, Ok
 from wit_world import exports
-from wit_world.imports import outgoing_handler, streams
-from wit_world.imports.types import (
+from wit_world.imports import monotonic_clock, outgoing_handler, preopens, streams
+from wit_world.imports import tcp_create_socket
+from wit_world.imports.network import IpAddressFamily
+from wit_world.imports.wasi_http_types import (
     Fields,
     IncomingRequest,
     Method_Get,
@@ -89,6 +91,21 @@ def fetch(url: str, out: ResponseOutparam) -> None:
     respond(out, 200, f"{incoming.status()} ".encode() + data, [])
 
 
+def probe_wasi(out: ResponseOutparam) -> None:
+    start = monotonic_clock.now()
+    monotonic_clock.subscribe_duration(50_000_000).block()
+    waited_ms = (monotonic_clock.now() - start) // 1_000_000
+    dirs = len(preopens.get_directories())
+    try:
+        tcp_create_socket.create_tcp_socket(IpAddressFamily.IPV4)
+        socket = "created"
+    except Err as e:
+        socket = e.value.name.lower()
+    print("wasi probe ran")
+    body = f"waited_ms={waited_ms} preopens={dirs} socket={socket}"
+    respond(out, 200, body.encode(), [])
+
+
 class IncomingHandler(exports.IncomingHandler):
     def handle(self, request: IncomingRequest, response_out: ResponseOutparam) -> None:
         path = request.path_with_query() or "/"
@@ -102,6 +119,8 @@ class IncomingHandler(exports.IncomingHandler):
             respond(response_out, int(route[len("/status/") :]), b"status", [])
         elif route == "/fetch":
             fetch(query.removeprefix("url="), response_out)
+        elif route == "/wasi":
+            probe_wasi(response_out)
         elif route == "/trap":
             raise RuntimeError("this route fails on purpose")
         elif route == "/loop":

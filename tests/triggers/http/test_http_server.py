@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import http.client
+import logging
 import os
 import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import pytest
 
 from tests.triggers.http.servers import request, running
 from wasmesh.triggers.http import Limits, PoolSettings, Server
@@ -186,3 +189,16 @@ def test_shutdown_lets_in_flight_requests_finish(echo_py: Path) -> None:
     thread.join(10)
     with socket.socket() as probe:
         assert probe.connect_ex(server.address) != 0
+
+
+def test_wasi_clocks_wait_files_and_sockets_are_denied_stdout_is_logged(
+    echo_server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="wasmesh.guest"):
+        status, _, body = request(echo_server, "GET", "/wasi")
+    assert status == 200
+    fields = dict(item.split("=") for item in body.decode().split())
+    assert 50 <= int(fields["waited_ms"]) < 1000
+    assert fields["preopens"] == "0"
+    assert fields["socket"] == "access_denied"
+    assert any("stdout: wasi probe ran" in r.getMessage() for r in caplog.records)
