@@ -122,8 +122,12 @@ class NatsServer:
 
 def start_server(port: int = 0, store_dir: Path | str | None = None) -> NatsServer:
     """Start a local nats-server with JetStream on `port` (0: a free one); returns it running."""
+    return _server(port, store_dir).start()
+
+
+def _server(port: int, store_dir: Path | str | None) -> NatsServer:
     store = Path(store_dir) if store_dir is not None else Path(".wasmesh") / "nats"
-    return NatsServer(port=port or free_port(), store_dir=store.resolve()).start()
+    return NatsServer(port=port or free_port(), store_dir=store.resolve())
 
 
 def serve_forever(port: int = 4222, store_dir: Path | str | None = None) -> None:
@@ -133,9 +137,10 @@ def serve_forever(port: int = 4222, store_dir: Path | str | None = None) -> None
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, leave)  # the server runs in its own group: stop it ourselves
-    server = start_server(port, store_dir)
-    print(server.url, flush=True)
+    server = _server(port, store_dir)
     try:
+        server.start()
+        print(server.url, flush=True)
         assert server.process is not None
         server.process.wait()
     except KeyboardInterrupt:
