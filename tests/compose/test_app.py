@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from wasmesh.api import Interface
 from wasmesh.compose.app import App
 from wasmesh.engine.values import Err, Ok, Record, Variant
 from wasmesh.errors import ExportNotFound
@@ -52,7 +53,9 @@ def test_a_quote_is_added_up_in_python_discounted_in_js_and_taxed_in_c(shop: App
             }
         )
     )
-    offer = shop.exports["shop:pricing/quote"].quote(ITEMS[:1], "us-ny")
+    quote = shop.exports["shop:pricing/quote"]
+    assert isinstance(quote, Interface)
+    offer = quote.quote(ITEMS[:1], "us-ny")
     # 13.50 at 8.87% is 1.19745: 1.20 in cents; no discount under 10 items
     assert offer.value.tax_cents == 120 and offer.value.summary == "3 items, $14.70 incl. tax"
 

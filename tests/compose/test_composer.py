@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.compose.wat_parts import consumer, provider
+from wasmesh.api import Interface
 from wasmesh.compose.app import App
 from wasmesh.compose.composer import compose_unit
 from wasmesh.compose.wiring import WiringError
@@ -37,7 +38,8 @@ def test_two_components_answer_through_one_composed_component(tmp_path: Path) ->
     assert [item.name for item in world.imports] == []
     assert [item.name for item in world.exports] == ["app:c/run@0.1.0"]
     assert app.call("app:c/run@0.1.0#twice", 20) == 41  # add(20, 20) + bias, inside wasm
-    assert app.exports["app:c/run"].twice(1) == 3
+    run = app.exports["app:c/run"]
+    assert isinstance(run, Interface) and run.twice(1) == 3
 
 
 def test_per_component_units_link_through_the_host(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import wasmesh
+from wasmesh.api import Interface
 from wasmesh.compose.app import App
 from wasmesh.compose.units import PlanError
 from wasmesh.engine import load_component
@@ -67,6 +68,7 @@ def test_a_dependency_is_denied_what_its_neighbour_was_granted(
     app = App.load(write_app(tmp_path, guest, deploy), cache=tmp_path / "cache")
     assert len(app.units) == (1 if not deploy else 2)
     call = app.exports[VIEWS]
+    assert isinstance(call, Interface)
     assert call["own-env"]("SECRET") == "s3cret"
     assert call["own-file"]("/data/secret.txt") == "the recipe"
     assert call["dep-env"]("SECRET") is None
@@ -98,4 +100,4 @@ def test_grants_an_adapter_cannot_separate_are_refused(
         "composed unit cannot keep apart; put them in different units in [deploy]"
     )
     split = write_app(tmp_path, guest, '[deploy]\nstrategy = "per-component"', probe="stdin = true")
-    assert App.load(split, cache=tmp_path / "cache").exports[VIEWS]["dep-env"]("SECRET") is None
+    assert App.load(split, cache=tmp_path / "cache").call(f"{VIEWS}#dep-env", "SECRET") is None

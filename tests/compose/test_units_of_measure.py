@@ -31,7 +31,7 @@ def test_sizes(text: str | int, size: int) -> None:
 @pytest.mark.parametrize("text", ["64 parsecs", "", "-1", "MiB", True])
 def test_not_sizes(text: str | bool) -> None:
     with pytest.raises(ValueError, match="is not a size"):
-        parse_size(text)  # type: ignore[arg-type]
+        parse_size(text)
 
 
 def test_format_size() -> None:
