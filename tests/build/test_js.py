@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.build.conftest import instantiate
-from tests.conftest import GUESTS
-from wasmesh.build import ToolchainFailure, toolchain_for
+from tests.conftest import GUESTS, guest_cache_dir
+from wasmesh.build import MissingToolError, ToolchainFailure, load_guest, toolchain_for
 from wasmesh.engine import load_component
 from wasmesh.errors import BuildError
 
@@ -77,3 +77,20 @@ def test_missing_entry(tmp_path: Path) -> None:
     shutil.copytree(GUESTS / "kinds-js" / "wit", src / "wit")
     with pytest.raises(BuildError, match=r"no app\.js"):
         toolchain_for("js").build(src, tmp_path / "e.wasm", "kinds", src / "wit")
+
+
+def test_up_to_date_build_leaves_the_output_alone(guest: Callable[[str], Path]) -> None:
+    built = guest("kinds-js")
+    before = built.stat()
+    result = load_guest(GUESTS / "kinds-js").build(guest_cache_dir() / "kinds-js.wasm")
+    assert not result.rebuilt
+    assert result.seconds < 1.0
+    assert (built.stat().st_ino, built.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_missing_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "kinds"
+    shutil.copytree(GUESTS / "kinds-js", src)
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    with pytest.raises(MissingToolError, match=r"^componentize-js is not installed"):
+        toolchain_for("js").build(src, tmp_path / "k.wasm", "kinds", src / "wit")
