@@ -18,7 +18,7 @@ from wasmesh.capabilities.wasi._table import HostObject
 from wasmesh.capabilities.wasi.context import current
 from wasmesh.capabilities.wasi.interfaces import INTERFACES
 from wasmesh.engine.calls import HostResource, define_func, define_resource
-from wasmesh.engine.types import ResourceNames, sig_from_wasmtime
+from wasmesh.engine.types import FuncSig, ResourceNames, sig_from_wasmtime
 from wasmesh.engine.values import Err, Ok, Some
 from wasmesh.errors import WitValueError
 
@@ -42,16 +42,15 @@ def _collect(value: Any, out: list[HostObject]) -> None:
             _collect(item, out)
 
 
-def _host_func(impl: Callable[..., Any]) -> Callable[..., Any]:
+def _host_func(impl: Callable[..., Any], sig: FuncSig) -> Callable[..., Any]:
+    """`impl`, noting the host objects it hands out when its result can hold any."""
+    if sig.result is None or not sig.result.has_handles:
+        return impl
+
     def call(*args: Any) -> Any:
-        ctx = current()
-        try:
-            result = impl(*args)
-        except BaseException as e:
-            ctx.failure = e  # the engine reports a trap; the host keeps the real cause
-            raise
+        result = impl(*args)
         if result is not None:
-            _collect(result, ctx.created)
+            _collect(result, current().created)
         return result
 
     return call
@@ -137,7 +136,7 @@ def link_wasi(linker: wc.Linker, component: wc.Component, engine: wasmtime.Engin
                     impl = iface.funcs.get(fname)
                     if impl is not None and isinstance(fty, wc.FuncType):
                         sig = sig_from_wasmtime(fty, names)
-                        define_func(li, fname, sig, _host_func(impl), resources=resources,
+                        define_func(li, fname, sig, _host_func(impl, sig), resources=resources,
                                     label=f"{name}#{fname}")  # fmt: skip
     linker.define_unknown_imports_as_traps(component)
     return WasiLink(resources, [name for name, _ in imports])

@@ -17,6 +17,8 @@ import wasmtime.component as wc
 
 from wasmesh.capabilities.wasi import WasiContext, link_wasi
 from wasmesh.engine import deadline_ticks, load_component, shared_engine
+from wasmesh.engine.calls import ExportFunc
+from wasmesh.engine.types import FuncSig
 from wasmesh.errors import ComponentError
 
 HANDLER = "wasi:http/incoming-handler"
@@ -52,12 +54,9 @@ class Lease:
         self.store.set_epoch_deadline(deadline_ticks(pool.instantiate_timeout))
         with self.ctx.active():
             instance = pool.linker.instantiate(self.store, pool.component)
-        iface = instance.get_export_index(self.store, pool.handler_name)
-        index = instance.get_export_index(self.store, "handle", iface) if iface else None
-        func = instance.get_func(self.store, index) if index else None
-        if func is None:
-            raise ComponentError(f"{pool.name} exports no {pool.handler_name}#handle function.")
-        self.func: wc.Func = func
+        self.func = ExportFunc(self.store, instance, f"{pool.handler_name}#handle",
+                               sig=pool.handler_sig, resources=pool.link.resources)  # fmt: skip
+        pool.handler_sig = self.func.sig
 
     def discard(self) -> None:
         """Free the instance now: its pooled memory slot goes back for the next one."""
@@ -74,11 +73,12 @@ class Lease:
         self.store.set_epoch_deadline(deadline_ticks(timeout))
         try:
             with ctx.active():
-                link = self.pool.link
-                self.func(self.store, link.own(request), link.own(outparam))
-                self.func.post_return(self.store)
-        except BaseException:
+                ctx.created += (request, outparam)
+                self.func(self.store, request, outparam)
+        except BaseException as e:
             self.broken = True
+            if ctx.failure is None and isinstance(e.__cause__, Exception):
+                ctx.failure = e.__cause__  # the host function's exception behind a trap
             raise
         if self.pool.settings.max_reuse > 1:
             ctx.created = self.pool.link.live(ctx.created)  # forget what the guest dropped
@@ -101,6 +101,7 @@ class InstancePool:
                 f"{path} does not export {HANDLER}; build it for the wasi:http/proxy world."
             )
         self.handler_name = names[0]
+        self.handler_sig: FuncSig | None = None
         self.linker = wc.Linker(self.engine)
         self.link = link_wasi(self.linker, self.component, self.engine)
         self.slots = threading.BoundedSemaphore(self.settings.max_concurrent)
