@@ -15,7 +15,7 @@ from wasmesh.engine import load_component
 from wasmesh.errors import BuildError
 
 RT = "demo:kinds/roundtrip@0.1.0"
-SHAPE = {
+SHAPE: dict[str, object] = {
     "name": "sq",
     "origin": {"x": -1, "y": 2},
     "tags": ["a", "b"],
