@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wasmesh.lattice.server import die_with_parent
+
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -43,7 +45,12 @@ class LocalHosts:
         log = (self.workdir / f"{host_id}.log").open("ab")
         try:
             proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
+                preexec_fn=die_with_parent,
             )
         finally:
             log.close()

@@ -7,6 +7,7 @@ existing NATS cluster instead.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -20,6 +21,14 @@ from pathlib import Path
 from wasmesh.lattice.errors import LatticeError
 
 READY_TIMEOUT_S = 10.0
+
+
+def die_with_parent() -> None:
+    """In a child before exec: have Linux kill it when the thread that started it dies, so a
+    killed test run or `lattice up` leaves no server or host behind."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def nats_server_binary() -> str:
@@ -68,7 +77,11 @@ class NatsServer:
         log = self.log_path.open("wb")
         try:
             self.process = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         finally:
             log.close()
