@@ -38,7 +38,10 @@ async def lattice(
 
 
 def test_deploy_then_invoke_across_hosts(
-    nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
+    nats_server: NatsServer,
+    tmp_path: Path,
+    shop: Callable[..., Topology],
+    guest: Callable[[str], Path],
 ) -> None:
     async def scenario() -> None:
         async with lattice(nats_server.url, tmp_path) as (client, _):
@@ -48,12 +51,20 @@ def test_deploy_then_invoke_across_hosts(
             status = await client.wait_ready("shop", 20)
             assert all(len(status.running(u)) == 1 for u in ("math", "front"))
             assert [h.host for h in await client.hosts()] == ["h0", "h1"]
+            summary = status.as_dict()
+            assert summary["ready"] and summary["version"] == 1 and summary["errors"] == []
+            assert summary["units"]["front"]["imports"] == {"wasmesh:lattice-test/math": "math"}
             assert await client.invoke("shop", "add", [2, 3]) == 5
             # front's import of math is a stub making a NATS request to math's queue group
             assert await client.invoke("shop", "front#sum3", [1, 2, 39]) == 42
             assert await client.invoke("shop", "wasmesh:lattice-test/math#len", [b"abc"]) == 3
             with pytest.raises(ExportNotFound, match="interface#function"):
                 await client.invoke("shop", "nope", [])
+            # a function exported at world level, outside any interface
+            add = Topology((UnitDeployment("add", guest("add-wat")),))
+            await client.deploy("solo", add)
+            await client.wait_ready("solo", 20)
+            assert await client.invoke("solo", "add", [-5, 3]) == -2
 
     run(scenario())
 

@@ -94,6 +94,28 @@ class AppStatus:
                 return False
         return True
 
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary: version, and per unit its digest, placement and hosts."""
+        placed = self.placement.units if self.placement else {}
+        return {
+            "app": self.desired.app,
+            "version": self.desired.version,
+            "rolled_back_to": self.desired.source_version,
+            "ready": self.ready,
+            "units": {
+                u.name: {
+                    "digest": u.digest,
+                    "replicas": u.replicas,
+                    "placed": placed.get(u.name, []),
+                    "running": self.running(u.name),
+                    "exports": u.exports,
+                    "imports": u.imports,
+                }
+                for u in self.desired.units
+            },
+            "errors": self.errors,
+        }
+
     @property
     def errors(self) -> list[str]:
         """Placement reasons and unit failures, one line each."""
