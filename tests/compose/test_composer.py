@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from wasmesh.compose.app import App
 from wasmesh.compose.composer import compose_unit
 from wasmesh.compose.wiring import WiringError
 from wasmesh.engine import load_component
+from wasmesh.errors import LinkError
 
 
 def write_app(tmp_path: Path, deploy: str = "") -> Path:
@@ -78,4 +80,52 @@ source = "{consumer("app:c/run@0.1.0", "t:x/calc@1.0.0")}"
     assert str(err.value) == (
         "wasmesh.toml:4: `app` imports `t:x/calc@1.0.0`, which no component exports and the "
         "host does not provide; add a component exporting it to wasmesh.toml"
+    )
+
+
+def test_a_unit_with_several_entries_is_fused_behind_a_shell(
+    guest: Callable[[str], Path], tmp_path: Path
+) -> None:
+    manifest = tmp_path / "wasmesh.toml"
+    manifest.write_text(f"""[app]
+name = "two"
+
+[components.probe]
+source = "{guest("app-probe-c")}"
+env = {{ WHO = "probe" }}
+
+[components.calc]
+source = "{provider("t:x/calc@1.0.0", bias=7)}"
+""")
+    app = App.load(manifest, cache=tmp_path / "cache")
+    (plan,) = app.plans
+    assert plan.entries == ("probe", "calc")
+    (unit,) = app.units.values()
+    exports = {item.name for item in unit.world.exports}
+    assert exports == {"test:isolation/probe@0.1.0", "t:x/calc@1.0.0"}
+    assert app.call("t:x/calc#add", 1, 2) == 10
+    # strings in, option<string> out through the shell's memory, many times over
+    for _ in range(200):
+        assert app.call("test:isolation/probe#read-env", "WHO") == "probe"
+    assert app.call("test:isolation/probe#read-env", "NOBODY") is None
+
+
+def test_world_level_functions_cannot_be_re_exported(
+    guest: Callable[[str], Path], tmp_path: Path
+) -> None:
+    manifest = tmp_path / "wasmesh.toml"
+    manifest.write_text(f"""[app]
+name = "two"
+
+[components.calc]
+source = "{guest("calc-c")}"
+
+[components.probe]
+source = "{guest("app-probe-c")}"
+""")
+    with pytest.raises(LinkError) as err:
+        App.load(manifest, cache=tmp_path / "cache")
+    assert str(err.value) == (
+        "`calc` exports the function `version` outside any interface, which a unit with several "
+        "entries cannot re-export; give it a unit of its own"
     )

@@ -27,14 +27,14 @@ def plan(components: dict[str, Path], tail: str = "") -> object:
     return plan_units(manifest(dict(components), tail), wire(worlds))
 
 
-def test_a_unit_has_one_entry() -> None:
-    with pytest.raises(PlanError) as err:
-        plan({"a": provider("t:x/a@1.0.0"), "b": provider("t:x/b@1.0.0")})
-    assert str(err.value) == (
-        "unit `main` has 2 entry components (a, b): a unit is composed behind the one component "
-        'no other member imports; split it into units (`[deploy] strategy = "per-component"` '
-        "or `units = {...}`)"
-    )
+def test_members_nothing_else_imports_are_the_entries() -> None:
+    components = {
+        "a": provider("t:x/a@1.0.0"),
+        "app": consumer("app:c/run@0.1.0", "t:x/calc@1.0.0"),
+        "calc": provider("t:x/calc@1.0.0"),
+    }
+    (unit,) = plan(components)  # type: ignore[misc]
+    assert unit.entries == ("a", "app") and unit.components == ("a", "calc", "app")
 
 
 def test_only_an_entry_can_serve_another_unit() -> None:

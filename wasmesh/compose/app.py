@@ -201,7 +201,7 @@ def _unit_component(
     loaded = load_component(composed, fuel=limits.fuel is not None)
     capabilities: list[Any] = [WasiP2((), plan.name)]
     if plan.remote:
-        entries = {p.entry: p.name for p in plans}
+        entries = {e: p.name for p in plans for e in p.entries}
         targets: dict[str, tuple[str, Caller]] = {}
         for link in plan.remote:
             assert link.provider is not None and link.export is not None

@@ -1,6 +1,7 @@
 """Fusing a deployment unit into one component with `wasm-tools compose`.
 
-The unit's entry is the root of the composition; every other member is instantiated once
+The unit's entry is the root of the composition (with several entries, a generated shell
+re-exporting them is, see `wasmesh.compose.shell`); every other member is instantiated once
 and passed to its consumers by an explicit instantiation graph (never by wasm-compose's
 search by name), and members that must not see the host's WASI get their isolation adapter
 (`wasmesh.compose.isolation`). Imports left over, the host's and other units', stay imports of
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from wasmesh.compose._tools import digest, run_wasm_tools, write_atomically
 from wasmesh.compose.isolation import Adapter, build_adapter
+from wasmesh.compose.shell import Shell, build_shell
 from wasmesh.compose.units import UnitPlan
 from wasmesh.engine.world import World
 
@@ -39,10 +41,15 @@ def compose_unit(
             adapters[name] = adapter
     if len(plan.components) == 1 and not adapters:
         return paths[plan.entry]
+    shell = None
+    if len(plan.entries) > 1:
+        shell = build_shell([(e, paths[e], worlds[e]) for e in plan.entries], cache)
+    root = shell.path if shell else paths[plan.entry]
 
-    config = _config(plan, paths, adapters)
+    config = _config(plan, paths, adapters, shell)
     key = digest(
         json.dumps(config, sort_keys=True),
+        file_digest(root),
         *(file_digest(paths[c]) for c in plan.components),
         *(file_digest(a.path) for a in adapters.values()),
     )
@@ -54,7 +61,7 @@ def compose_unit(
     # JSON is YAML: no YAML writer needed, and no quoting surprises in interface names
     (work / "compose.yml").write_text(json.dumps(config, indent=2))
     run_wasm_tools(
-        ["compose", "-q", paths[plan.entry].resolve(), "-c", "compose.yml", "-o", "unit.wasm"],
+        ["compose", "-q", root.resolve(), "-c", "compose.yml", "-o", "unit.wasm"],
         f"composing unit `{plan.name}`",
         work,
     )
@@ -66,13 +73,19 @@ ROOT = "root"  # the name wasm-compose gives the root instantiation
 
 
 def _config(
-    plan: UnitPlan, paths: Mapping[str, Path], adapters: Mapping[str, Adapter]
+    plan: UnitPlan, paths: Mapping[str, Path], adapters: Mapping[str, Adapter], shell: Shell | None
 ) -> dict[str, object]:
     dependencies: dict[str, str] = {}
     instantiations: dict[str, dict[str, object]] = {}
+    if shell is not None:
+        instantiations[ROOT] = {
+            "arguments": {
+                name: {"instance": entry, "export": name} for name, entry in shell.imports
+            }
+        }
     for name in plan.components:
-        instance = ROOT if name == plan.entry else name
-        if name != plan.entry:
+        instance = ROOT if shell is None and name == plan.entry else name
+        if instance != ROOT:
             dependencies[name] = str(paths[name].resolve())
         arguments: dict[str, object] = {}
         for link in plan.internal:

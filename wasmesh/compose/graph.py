@@ -23,7 +23,8 @@ def render_tree(app_name: str, graph: WiringGraph, plans: Sequence[UnitPlan]) ->
     """A rich `Tree`: app → units → components → their imports and where each is served."""
     root = Tree(f"[bold]{app_name}[/]")
     for plan in plans:
-        unit = root.add(f"[bold cyan]unit {plan.name}[/] (entry [bold]{plan.entry}[/])")
+        entries = ", ".join(plan.entries)
+        unit = root.add(f"[bold cyan]unit {plan.name}[/] (entry [bold]{entries}[/])")
         for name in reversed(plan.components):  # the entry first, as a reader follows calls
             exports = ", ".join(e.name for e in graph.worlds[name].exports)
             node = unit.add(f"[bold]{name}[/] exports {exports or 'nothing'}")
@@ -56,7 +57,7 @@ def render_dot(app_name: str, graph: WiringGraph, plans: Sequence[UnitPlan]) -> 
         lines.append(f"  subgraph cluster_{index} {{")
         lines.append(f"    label={_quote('unit ' + plan.name)}; style=dashed;")
         for name in plan.components:
-            bold = ", penwidth=2" if name == plan.entry else ""
+            bold = ", penwidth=2" if name in plan.entries else ""
             lines.append(f"    {_quote(name)} [label={_quote(name)}{bold}];")
         lines.append("  }")
     uses_host = False

@@ -1,7 +1,8 @@
 """Deployment units: which components are fused together, and what crosses between units.
 
-A unit is composed into one component whose exports are those of its *entry*: the one member
-no other member imports. Imports served by another unit are *remote* links: the lattice stubs
+A unit is composed into one component whose exports are those of its *entries*: the members
+no other member imports (with several entries, a generated shell re-exports them all, see
+`wasmesh.compose.shell`). Imports served by another unit are *remote* links: the lattice stubs
 them, and in one process they are linked through the host. Handles (resources, streams)
 cannot cross units, so a link carrying them must stay inside one unit.
 
@@ -28,13 +29,18 @@ class PlanError(WiringError):
 @dataclass(frozen=True)
 class UnitPlan:
     name: str
-    entry: str
-    components: tuple[str, ...]  # providers first, the entry last
+    entries: tuple[str, ...]
+    components: tuple[str, ...]  # providers first, entries last
     internal: tuple[Link, ...]
     remote: tuple[Link, ...]
     host: tuple[Link, ...]
     grants: Grants = field(default_factory=Grants)
     isolation: Mapping[str, AdapterRequest] = field(default_factory=dict)
+
+    @property
+    def entry(self) -> str:
+        """The first entry: the root of the composition when the unit has only one."""
+        return self.entries[0]
 
     @property
     def imports_from(self) -> tuple[str, ...]:
@@ -46,7 +52,7 @@ def plan_units(manifest: Manifest, graph: WiringGraph) -> tuple[UnitPlan, ...]:
     """One `UnitPlan` per `[deploy]` unit, in the order units must be instantiated."""
     home = {c: unit.name for unit in manifest.units for c in unit.components}
     plans = {unit.name: _plan(manifest, graph, unit, home) for unit in manifest.units}
-    entries = {plan.entry: plan.name for plan in plans.values()}
+    entries = {e: plan.name for plan in plans.values() for e in plan.entries}
     for plan in plans.values():
         for link in plan.remote:
             assert link.provider is not None
@@ -54,8 +60,8 @@ def plan_units(manifest: Manifest, graph: WiringGraph) -> tuple[UnitPlan, ...]:
                 raise PlanError(
                     f"`{link.consumer}` (unit `{plan.name}`) imports `{link.import_name}` from "
                     f"`{link.provider}`, which is inside unit `{home[link.provider]}` behind "
-                    f"`{plans[home[link.provider]].entry}`; put `{link.provider}` in a unit of "
-                    "its own or in the same unit as its consumer"
+                    f"{_names(plans[home[link.provider]].entries)}; put `{link.provider}` in a "
+                    "unit of its own or in the same unit as its consumer"
                 )
             if graph.has_handles(link):
                 raise PlanError(
@@ -71,7 +77,8 @@ def plan_units(manifest: Manifest, graph: WiringGraph) -> tuple[UnitPlan, ...]:
             unit = plans[home[trigger.component]]
             raise PlanError(
                 f"wasmesh.toml:{trigger.line}: a trigger targets `{trigger.component}`, which is "
-                f"inside unit `{unit.name}` behind `{unit.entry}`; give it a unit of its own"
+                f"inside unit `{unit.name}` behind {_names(unit.entries)}; "
+                "give it a unit of its own"
             )
     return _ordered(plans)
 
@@ -83,23 +90,21 @@ def _plan(manifest: Manifest, graph: WiringGraph, unit: Unit, home: dict[str, st
     remote = [link for link in links if link.kind == "component" and link.provider not in members]
     host = [link for link in links if link.kind == "host"]
     consumed = {link.provider for link in internal}
-    entries = [c for c in unit.components if c not in consumed]
-    if len(entries) != 1:
-        raise PlanError(
-            f"unit `{unit.name}` has {len(entries)} entry components ({', '.join(entries)}): "
-            "a unit is composed behind the one component no other member imports; split it "
-            'into units (`[deploy] strategy = "per-component"` or `units = {...}`)'
-        )
-    order = _providers_first(entries[0], internal)
+    entries = tuple(c for c in unit.components if c not in consumed)
+    order = _providers_first(entries, internal)
     imports = {c: {link.import_name for link in graph.links_of(c)} for c in unit.components}
     grants, isolation = _isolate(manifest, unit, entries[0], order, imports)
     return UnitPlan(
-        unit.name, entries[0], order, tuple(internal), tuple(remote), tuple(host),
+        unit.name, entries, order, tuple(internal), tuple(remote), tuple(host),
         grants, isolation,
     )  # fmt: skip
 
 
-def _providers_first(entry: str, internal: list[Link]) -> tuple[str, ...]:
+def _names(names: tuple[str, ...]) -> str:
+    return " and ".join(f"`{n}`" for n in names)
+
+
+def _providers_first(entries: tuple[str, ...], internal: list[Link]) -> tuple[str, ...]:
     order: list[str] = []
 
     def visit(node: str) -> None:
@@ -109,7 +114,8 @@ def _providers_first(entry: str, internal: list[Link]) -> tuple[str, ...]:
         if node not in order:
             order.append(node)
 
-    visit(entry)
+    for entry in entries:
+        visit(entry)
     return tuple(order)
 
 
@@ -193,7 +199,7 @@ def _unit_grants(
 
 def _ordered(plans: dict[str, UnitPlan]) -> tuple[UnitPlan, ...]:
     """Units that provide first: a unit is instantiated after every unit it calls."""
-    entries = {plan.entry: plan for plan in plans.values()}
+    entries = {e: plan for plan in plans.values() for e in plan.entries}
     done: list[UnitPlan] = []
 
     def visit(plan: UnitPlan) -> None:
