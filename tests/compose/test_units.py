@@ -8,7 +8,7 @@ import pytest
 
 from tests.compose.wat_parts import both, consumer, provider
 from wasmesh.compose.manifest import Manifest, parse_manifest
-from wasmesh.compose.units import PlanError, plan_units
+from wasmesh.compose.units import PlanError, UnitPlan, plan_units
 from wasmesh.compose.wiring import wire
 from wasmesh.engine import load_component
 from wasmesh.engine.types import FuncSig, Param, WitType
@@ -22,7 +22,7 @@ def manifest(components: dict[str, Path | str], tail: str = "") -> Manifest:
     return parse_manifest(text + tail, Path("/srv/t/wasmesh.toml"))
 
 
-def plan(components: dict[str, Path], tail: str = "") -> object:
+def plan(components: dict[str, Path], tail: str = "") -> tuple[UnitPlan, ...]:
     worlds = {name: load_component(path).world for name, path in components.items()}
     return plan_units(manifest(dict(components), tail), wire(worlds))
 
@@ -33,7 +33,7 @@ def test_members_nothing_else_imports_are_the_entries() -> None:
         "app": consumer("app:c/run@0.1.0", "t:x/calc@1.0.0"),
         "calc": provider("t:x/calc@1.0.0"),
     }
-    (unit,) = plan(components)  # type: ignore[misc]
+    (unit,) = plan(components)
     assert unit.entries == ("a", "app") and unit.components == ("a", "calc", "app")
 
 
@@ -50,7 +50,7 @@ def test_only_an_entry_can_serve_another_unit() -> None:
         "behind `b`; put `c` in a unit of its own or in the same unit as its consumer"
     )
     plans = plan(components, '\n[deploy]\nunits = { front = ["a"], mid = ["b"], back = ["c"] }\n')
-    assert [p.name for p in plans] == ["back", "front", "mid"]  # type: ignore[attr-defined]
+    assert [p.name for p in plans] == ["back", "front", "mid"]
 
 
 def test_a_trigger_must_target_an_entry() -> None:
