@@ -53,6 +53,7 @@ def test_per_component_units_link_through_the_host(tmp_path: Path) -> None:
     assert [item.name for item in world.imports] == ["t:x/calc@1.0.0"]
     assert app.call("app:c/run@0.1.0#twice", 20) == 41
     assert app.call("t:x/calc#add", 2, 3) == 6  # the provider unit answers directly too
+    assert app.serving("calc").call("t:x/calc#add", 2, 3) == 6
 
 
 def test_composition_is_cached_by_its_inputs(tmp_path: Path) -> None:

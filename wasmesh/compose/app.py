@@ -142,7 +142,12 @@ class App:
         return cls(plan.manifest, plan.graph, plan.plans, units, plan.paths)
 
     def unit_of(self, component: str) -> UnitPlan:
+        """The plan of the unit holding `component`."""
         return next(p for p in self.plans if component in p.components)
+
+    def serving(self, component: str) -> Component:
+        """The running unit that answers for `component` (what a trigger targeting it calls)."""
+        return self.units[self.unit_of(component).name]
 
     def call(self, target: str, *args: Any) -> Any:
         """Call an export of the app (`pkg:ns/iface@ver#func`) in the unit that offers it."""
