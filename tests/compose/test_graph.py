@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
+import wasmesh.cli as cli
 from tests.compose.wat_parts import consumer, provider
 from wasmesh.compose.app import AppPlan, plan_app
 from wasmesh.compose.graph import render_dot, render_svg, render_tree
@@ -66,3 +68,23 @@ def test_svg_is_drawn_by_graphviz(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` here: the error says what to do
     with pytest.raises(WasmeshError, match=r"SVG output needs `dot` from Graphviz; install it"):
         render_svg(dot)
+
+
+def test_the_graph_command(tmp_path: Path) -> None:
+    planned(tmp_path, "monolith")  # writes wasmesh.toml
+    cli._register()
+    runner = CliRunner()
+    tree = runner.invoke(cli.app, ["graph", str(tmp_path)])
+    assert tree.exit_code == 0 and "unit main (entry app)" in tree.output
+    dot = runner.invoke(
+        cli.app, ["graph", str(tmp_path), "-f", "dot", "--strategy", "per-component"]
+    )
+    assert dot.exit_code == 0 and dot.output.count("subgraph cluster_") == 2
+    svg = tmp_path / "wiring.svg"
+    assert (
+        runner.invoke(cli.app, ["graph", str(tmp_path), "-f", "svg", "-o", str(svg)]).exit_code == 0
+    )
+    assert "<svg" in svg.read_text()
+    bad = runner.invoke(cli.app, ["graph", str(tmp_path), "-f", "png"])
+    assert isinstance(bad.exception, WasmeshError)
+    assert str(bad.exception) == "unknown format `png`; use tree, dot or svg"

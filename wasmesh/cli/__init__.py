@@ -31,9 +31,10 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from wasmesh.cli import component
+    from wasmesh.cli import component, graph
 
     component.register(app)
+    graph.register(app)
 
 
 def main() -> None:
