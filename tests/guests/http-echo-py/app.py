@@ -1,6 +1,6 @@
 """A `wasi:http/proxy` app for wasmesh's HTTP tests, written against the plain WASI bindings.
 
-Routes: /echo streams the request body back; /headers returns the request headers as
+Routes: /echo streams the request body (and trailers) back; /headers returns the request headers as
 response headers; /status/<code>; /fetch?url=... makes an outbound request; /wasi probes
 clocks, files and sockets; /trap, /loop, /oom and /silent misbehave on purpose.
 """
@@ -12,6 +12,7 @@ from wit_world.imports import tcp_create_socket
 from wit_world.imports.network import IpAddressFamily
 from wit_world.imports.wasi_http_types import (
     Fields,
+    IncomingBody,
     IncomingRequest,
     Method_Get,
     OutgoingBody,
@@ -57,7 +58,12 @@ def echo(request: IncomingRequest, out: ResponseOutparam) -> None:
             sink.blocking_write_and_flush(chunk)
     source.__exit__(None, None, None)
     sink.__exit__(None, None, None)
-    OutgoingBody.finish(outgoing, None)
+    # Request trailers come back as response trailers.
+    future = IncomingBody.finish(body)
+    future.subscribe().block()
+    got = future.get()
+    trailers = got.value.value if got is not None and isinstance(got.value, Ok) else None
+    OutgoingBody.finish(outgoing, trailers)
 
 
 def fetch(url: str, out: ResponseOutparam) -> None:

@@ -202,3 +202,37 @@ def test_wasi_clocks_wait_files_and_sockets_are_denied_stdout_is_logged(
     assert fields["preopens"] == "0"
     assert fields["socket"] == "access_denied"
     assert any("stdout: wasi probe ran" in r.getMessage() for r in caplog.records)
+
+
+def test_request_trailers_come_back_as_response_trailers(echo_server: Server) -> None:
+    with socket.create_connection(echo_server.address, timeout=10) as sock:
+        sock.sendall(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            b"Connection: close\r\n\r\n5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n"
+        )
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert b"transfer-encoding: chunked" in head.lower()
+    assert body == b"5\r\nhello\r\n0\r\nx-checksum: abc\r\n\r\n"
+
+
+def test_slow_clients_are_cut_off(echo_py: Path) -> None:
+    with running({"/...": echo_py}, limits=Limits(client_timeout=0.5)) as server:
+        sock = socket.create_connection(server.address, timeout=10)
+        with sock:
+            sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n")  # and then nothing
+            started = time.monotonic()
+            assert sock.recv(1024) == b""  # the server hung up
+            assert time.monotonic() - started < 5
+
+
+def test_oversized_headers_get_431(echo_py: Path) -> None:
+    big = b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 4096 + b"\r\n\r\n"
+    with running({"/...": echo_py}, limits=Limits(max_header_bytes=2048)) as server:
+        sock = socket.create_connection(server.address, timeout=10)
+        with sock:
+            sock.sendall(big)
+            assert sock.recv(1024).startswith(b"HTTP/1.1 431")

@@ -84,7 +84,8 @@ class IncomingBody(HostObject):
 
     @staticmethod
     def finish(this: IncomingBody) -> FutureTrailers:
-        return FutureTrailers()
+        # Sources that know trailers (an HTTP/1.1 chunked body) expose them once read.
+        return FutureTrailers(getattr(this.source, "trailers", None))
 
 
 class IncomingRequest(HostObject):

@@ -35,6 +35,7 @@ class RequestBody:
         self.received = 0
         self.done = False
         self.too_large = False
+        self.trailers: list[tuple[str, bytes]] | None = None
 
     def _pump(self, block: bool) -> None:
         """Move at least one event from the socket into the buffer (or return if none)."""
@@ -55,6 +56,8 @@ class RequestBody:
                 self.buffer = bytes(event.data)
             elif isinstance(event, h11.EndOfMessage):
                 self.done = True
+                if event.headers:
+                    self.trailers = [(n.decode("latin-1"), bytes(v)) for n, v in event.headers]
             else:
                 raise StreamClosed()
 
@@ -109,6 +112,7 @@ class ResponseWriter:
         self.finished = False
         self.aborted: str | None = None
         self.close_after = False
+        self.sized = False  # the head carried a Content-Length (so no trailers)
 
     def _send(self, event: Any) -> None:
         data = self.conn.send(event)
@@ -124,6 +128,7 @@ class ResponseWriter:
         has_length = any(n.lower() == b"content-length" for n, _ in headers)
         if length is not None and not has_length:
             headers.append((b"content-length", str(length).encode()))
+        self.sized = has_length or length is not None
         if self.close_after:
             headers.append((b"connection", b"close"))
         try:
@@ -158,13 +163,16 @@ class ResponseWriter:
         if self.finished:
             return
         if not self.started:
-            self._start(self.held_size)
+            # Trailers need chunked framing; otherwise the whole body is known: size it.
+            self._start(None if trailers else self.held_size)
             for chunk in self.held:
                 self._data(chunk)
             self.held.clear()
         self.finished = True
+        sendable = trailers and not self.sized and not self.head_only
+        headers = [(n.encode("latin-1"), v) for n, v in trailers or ()] if sendable else []
         try:
-            self._send(h11.EndOfMessage())
+            self._send(h11.EndOfMessage(headers=headers))
         except h11.LocalProtocolError as e:  # fewer bytes than its Content-Length said
             self.abort(str(e))
 

@@ -157,6 +157,11 @@ class Server:
         body = RequestBody(h, sock, self.limits.max_body_bytes)
         length = next((v for n, v in headers if n == "content-length"), None)
         match = self.router.match(target) if target.startswith("/") else None
+        head_size = len(req.target) + sum(len(n) + len(v) + 4 for n, v in req.headers)
+        if head_size > self.limits.max_header_bytes:
+            writer.close_after = True
+            writer.simple(431, b"the request headers are larger than the server accepts\n")
+            return False
         if match is None:
             writer.simple(404, b"no route matches this path\n")
         elif length is not None and int(length) > self.limits.max_body_bytes:
@@ -244,6 +249,9 @@ def serve(
             stop.start()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    # Guests call back into Python dozens of times per request; a thread coming back from
+    # wasm should not wait the default 5 ms for the GIL.
+    sys.setswitchinterval(0.0002)
     print(f"Serving HTTP on {server.url}/", flush=True, file=sys.stdout)
     try:
         server.serve_forever()
