@@ -13,7 +13,7 @@ the plan gives it. Units calling each other in one process are linked through th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from wasmesh.compose.grants import Grants
 from wasmesh.compose.manifest import ComponentSpec, Manifest, load_manifest, with_strategy
 from wasmesh.compose.units import UnitPlan, plan_units
 from wasmesh.compose.wiring import WiringGraph, default_host, wire
-from wasmesh.engine.loader import load_component
+from wasmesh.engine.loader import LoadedComponent, load_component
 from wasmesh.errors import ExportNotFound
 from wasmesh.runtime import grants as rt
 from wasmesh.runtime.exports import resolve_export
@@ -213,8 +213,31 @@ def _unit_component(
             provider = units[entries[link.provider]]
             targets[link.import_name] = (link.export, _caller(provider))
         capabilities.append(CrossUnitLinks(loaded.world, targets))
-    runner = Runner(loaded, grants, limits, capabilities=capabilities)
-    return Component(loaded, runner)
+    return UnitComponent(loaded, lambda: Runner(loaded, grants, limits, capabilities=capabilities))
+
+
+class UnitComponent(Component):
+    """A unit, callable from Python; its linker is made on the first call.
+
+    A unit only a trigger can serve (it imports `wasi:http`) still loads, so its file can be
+    handed to the HTTP trigger; calling it from Python says which host to use.
+    """
+
+    def __init__(self, loaded: LoadedComponent, make_runner: Callable[[], Runner]) -> None:
+        self._make_runner = make_runner
+        self._runner: Runner | None = None
+        super().__init__(loaded, None)  # type: ignore[arg-type]
+
+    @property
+    def runner(self) -> Runner:
+        if self._runner is None:
+            self._runner = self._make_runner()
+        return self._runner
+
+    @runner.setter
+    def runner(self, value: Runner | None) -> None:
+        if value is not None:
+            self._runner = value
 
 
 def _caller(unit: Component) -> Caller:

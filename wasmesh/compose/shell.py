@@ -54,8 +54,11 @@ def build_shell(entries: Sequence[tuple[str, Path, World]], cache: Path) -> Shel
                 f"`{name}` exports the function `{bare[0]}` outside any interface, which a unit "
                 "with several entries cannot re-export; give it a unit of its own"
             )
+        printed = dict(_interfaces(run_wasm_tools(["component", "wit", path], "reading a world")))
         for item in exported_interfaces(world):
-            if item.resources:
+            block = printed.get(_package_of(InterfaceName.parse(item.name)), "")
+            # resources `use`d from imports forward as handles; ones defined here cannot
+            if re.search(r"^    resource ", block, re.MULTILINE):
                 raise LinkError(
                     f"`{name}` exports `{item.name}` with resources of its own, which a unit "
                     "with several entries cannot re-export; give it a unit of its own"
@@ -65,7 +68,7 @@ def build_shell(entries: Sequence[tuple[str, Path, World]], cache: Path) -> Shel
                     f"two entries of one unit export `{item.name}`; put them in different units"
                 )
             exports.append((name, item))
-        for key, text in _interfaces(run_wasm_tools(["component", "wit", path], "reading a world")):
+        for key, text in printed.items():
             texts.setdefault(key, text)
     wit = _wit([item.name for _, item in exports], texts)
     wat = _wat([item for _, item in exports])
