@@ -236,3 +236,30 @@ def test_oversized_headers_get_431(echo_py: Path) -> None:
         with sock:
             sock.sendall(big)
             assert sock.recv(1024).startswith(b"HTTP/1.1 431")
+
+
+def test_a_stalled_upload_ends_at_the_request_deadline(echo_py: Path) -> None:
+    limits = Limits(request_timeout=1.0, client_timeout=30.0)
+    with running({"/...": echo_py}, limits=limits) as server:
+        sock = socket.create_connection(server.address, timeout=10)
+        with sock:
+            sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+            started = time.monotonic()
+            reply = sock.recv(1024)
+            assert reply.startswith(b"HTTP/1.1 504")
+            assert time.monotonic() - started < 5
+
+
+def test_expect_100_continue(echo_server: Server) -> None:
+    sock = socket.create_connection(echo_server.address, timeout=10)
+    with sock:
+        sock.sendall(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+            b"Expect: 100-continue\r\nConnection: close\r\n\r\n"
+        )
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100")
+        sock.sendall(b"ping")
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"\r\n\r\nping")

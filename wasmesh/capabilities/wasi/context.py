@@ -62,6 +62,12 @@ class WasiContext:
             raise DeadlinePassed("the guest ran past its time limit while waiting on the host")
 
 
+def active_context() -> WasiContext | None:
+    """The context of the instance calling the host on this thread, if any."""
+    ctx: WasiContext | None = getattr(_local, "ctx", None)
+    return ctx
+
+
 def current() -> WasiContext:
     """The context of the instance calling the host on this thread."""
     ctx: WasiContext | None = getattr(_local, "ctx", None)

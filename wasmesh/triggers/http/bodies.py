@@ -15,6 +15,7 @@ from typing import Any
 import h11
 
 from wasmesh.capabilities.wasi import Pollable, StreamClosed
+from wasmesh.capabilities.wasi.context import active_context
 
 HOLD_BACK = 64 * 1024
 RECV_SIZE = 64 * 1024
@@ -27,9 +28,12 @@ class BodyTooLarge(Exception):
 class RequestBody:
     """The body of the request being served, read on demand from the connection."""
 
-    def __init__(self, conn: h11.Connection, sock: socket.socket, max_bytes: int) -> None:
+    def __init__(
+        self, conn: h11.Connection, sock: socket.socket, max_bytes: int, client_timeout: float
+    ) -> None:
         self.conn = conn
         self.sock = sock
+        self.client_timeout = client_timeout
         self.max_bytes = max_bytes
         self.buffer = b""
         self.received = 0
@@ -42,9 +46,13 @@ class RequestBody:
         while not self.buffer and not self.done:
             event = self.conn.next_event()
             if event is h11.NEED_DATA:
+                if self.conn.they_are_waiting_for_100_continue:
+                    self.sock.sendall(
+                        self.conn.send(h11.InformationalResponse(status_code=100, headers=[]))
+                    )
                 if not block and not select.select([self.sock], [], [], 0)[0]:
                     return
-                data = self.sock.recv(RECV_SIZE)  # slow clients: the socket timeout applies
+                data = self._recv()
                 self.conn.receive_data(data)
                 if not data:
                     raise StreamClosed()
@@ -60,6 +68,24 @@ class RequestBody:
                     self.trailers = [(n.decode("latin-1"), bytes(v)) for n, v in event.headers]
             else:
                 raise StreamClosed()
+
+    def _recv(self) -> bytes:
+        """Bytes from the client, waiting no longer than the slow-client timeout allows nor
+        past the deadline of the request being served."""
+        ctx = active_context()
+        left = ctx.remaining() if ctx is not None else None
+        if left is not None and left < self.client_timeout:
+            if left <= 0:
+                ctx.check_deadline()  # type: ignore[union-attr]
+            self.sock.settimeout(left)
+            try:
+                return self.sock.recv(RECV_SIZE)
+            except TimeoutError:
+                ctx.check_deadline()  # type: ignore[union-attr]
+                raise
+            finally:
+                self.sock.settimeout(self.client_timeout)
+        return self.sock.recv(RECV_SIZE)
 
     def read(self, size: int, block: bool) -> bytes | None:
         try:

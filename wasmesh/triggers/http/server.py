@@ -154,7 +154,7 @@ class Server:
         writer = ResponseWriter(h, sock, head_only=method == "HEAD")
         writer.close_after = self.stopping.is_set()
         headers = [(n.decode("latin-1").lower(), bytes(v)) for n, v in req.headers]
-        body = RequestBody(h, sock, self.limits.max_body_bytes)
+        body = RequestBody(h, sock, self.limits.max_body_bytes, self.limits.client_timeout)
         length = next((v for n, v in headers if n == "content-length"), None)
         match = self.router.match(target) if target.startswith("/") else None
         head_size = len(req.target) + sum(len(n) + len(v) + 4 for n, v in req.headers)
