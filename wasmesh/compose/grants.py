@@ -1,7 +1,8 @@
 """Grants: what a component may use of the host. Everything not granted is denied.
 
-Read from a `[components.NAME]` table of `wasmesh.toml`; the runtime turns them into a
-WASI context, the composer into deny adapters for components without them.
+Read from a `[components.NAME]` table of `wasmesh.toml`. The unit plan decides which grants
+the host serves a unit (`wasmesh.runtime.grants` turns them into a WASI context) and which
+members get an isolation adapter instead (`wasmesh.compose.isolation`).
 """
 
 from __future__ import annotations
@@ -44,16 +45,9 @@ class Grants:
     timeout: float | None = None
     fuel: int | None = None
 
-    @property
-    def has_ambient(self) -> bool:
-        """True when the component may see anything of the host (env, files, stdin, net)."""
-        return bool(
-            self.env or self.env_inherit or self.dirs or self.stdin or self.network
-            or self.outbound
-        )  # fmt: skip
-
 
 def read_grants(reader: Reader, where: Path_, body: dict[str, Any], root: Path) -> Grants:
+    """The grants of the component table `body` at `where`; relative dirs from `root`."""
     env = reader.typed(body.get("env", {}), (*where, "env"), dict, "a table of strings")
     for key, value in env.items():
         reader.typed(value, (*where, "env", key), str, "a string")
