@@ -44,9 +44,8 @@ component = "web"
         LinkError, match=r"imports `wasi:http/types@0.2.12`, which nothing provides"
     ):
         app.call("test:isolation/probe#read-env", "WHO")  # the HTTP trigger serves this unit
-    unit = app.serving("web").loaded.path
-    assert unit is not None
-    server = Server({"/...": unit}, "127.0.0.1:0")
+    assert app.http_routes() == {"/...": app.serving("web").loaded.path}
+    server = Server(app.http_routes(), "127.0.0.1:0")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

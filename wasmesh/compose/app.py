@@ -149,6 +149,15 @@ class App:
         """The running unit that answers for `component` (what a trigger targeting it calls)."""
         return self.units[self.unit_of(component).name]
 
+    def http_routes(self) -> dict[str, Path]:
+        """Each `[[triggers.http]]` route → the composed unit file serving its component."""
+        routes: dict[str, Path] = {}
+        for trigger in self.manifest.http_triggers:
+            path = self.serving(trigger.component).loaded.path
+            assert path is not None  # units are always loaded from a file
+            routes[trigger.route] = path
+        return routes
+
     def call(self, target: str, *args: Any) -> Any:
         """Call an export of the app (`pkg:ns/iface@ver#func`) in the unit that offers it."""
         found: list[Component] = []
