@@ -27,6 +27,7 @@ from wasmesh.compose.grants import Grants
 from wasmesh.compose.manifest import ComponentSpec, Manifest, load_manifest, with_strategy
 from wasmesh.compose.units import UnitPlan, plan_units
 from wasmesh.compose.wiring import WiringGraph, default_host, wire
+from wasmesh.compose.worlds import world_of
 from wasmesh.engine.loader import LoadedComponent, load_component
 from wasmesh.errors import ExportNotFound
 from wasmesh.runtime import grants as rt
@@ -93,7 +94,7 @@ def plan_app(
         spec.name: build_component(spec, cache / "build", quiet=quiet)
         for spec in manifest.components
     }
-    worlds = {name: load_component(p).world for name, p in paths.items()}
+    worlds = {name: world_of(p, cache) for name, p in paths.items()}
     where = {c.name: manifest.where(("components", c.name)) for c in manifest.components}
     graph = wire(worlds, manifest.wiring, default_host(host_interfaces), where)
     return AppPlan(manifest, graph, plan_units(manifest, graph), paths, cache)
