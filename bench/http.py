@@ -122,20 +122,23 @@ def main() -> None:
     apps = {"python echo": build_guest("http-echo-py"), "js echo": js_echo()}
     print(f"wrk {' '.join(WRK[1:])} -d{seconds}s GET {path}; {os.cpu_count()} cores\n")
     header = f"{'app':<12} {'instances':<12} {'server':<9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
-    print(header + f" {'ratio':>7}")
-    print("-" * (len(header) + 8))
+    print(header + f" {'ratio':>7} {'vs 1st':>7}")
+    print("-" * (len(header) + 16))
     for app, wasm in apps.items():
+        baseline = 0.0  # wasmtime serve, fresh instance per request
         for mode, reuse in (("per-request", 1), ("warm", WARM_REUSE)):
             results = {}
             for server, make in (("wasmtime", wasmtime_cmd), ("wasmesh", wasmesh_cmd)):
                 port = free_port()
                 results[server] = measure(make(wasm, port, reuse), port, seconds, path)
+            baseline = baseline or results["wasmtime"][0]
             for server in ("wasmtime", "wasmesh"):
                 rps, p50, p99 = results[server]
                 ratio = rps / results["wasmtime"][0] if server == "wasmesh" else 1.0
                 print(f"{app:<12} {mode:<12} {server:<9} {rps:>8.0f} {p50:>8.1f} {p99:>8.1f}"
-                      f" {ratio:>6.2f}x")  # fmt: skip
-    print("\nratio = wasmesh req/s / wasmtime serve req/s on the same component and load")
+                      f" {ratio:>6.2f}x {rps / baseline:>6.2f}x")  # fmt: skip
+    print("\nratio  = wasmesh req/s / wasmtime serve req/s, same component, same mode and load")
+    print("vs 1st = req/s / wasmtime serve req/s with a fresh instance per request")
 
 
 if __name__ == "__main__":
