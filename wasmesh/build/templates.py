@@ -61,7 +61,7 @@ def manifest_snippet(name: str, lang: str, source: Path) -> str:
         f'source = "{source.as_posix()}"',
         f'language = "{lang}"',
         f'world = "{name}"',
-        'wit = "wit"',
+        f'wit = "{(source / "wit").as_posix()}"',  # manifest paths are relative to the manifest
         *(f'{key} = "{value}"' for key, value in _EXTRA_OPTIONS.get(lang, {}).items()),
     ]
     return "\n".join(lines) + "\n"

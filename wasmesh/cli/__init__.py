@@ -31,9 +31,10 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from wasmesh.cli import component, graph
+    from wasmesh.cli import build, component, graph
 
     component.register(app)
+    build.register(app)
     graph.register(app)
 
 

@@ -17,9 +17,9 @@ from wasmesh.engine.codec.wave import format_wave, parse_call, parse_wave
 from wasmesh.engine.loader import load_component
 from wasmesh.engine.types import WitType
 from wasmesh.engine.wit import annotate, names_from_wasm_tools, world_to_json, world_to_wit
-from wasmesh.errors import WasmeshError
+from wasmesh.errors import ExportNotFound, WasmeshError
 from wasmesh.runtime.command import run_command
-from wasmesh.runtime.exports import resolve_export
+from wasmesh.runtime.exports import ExportTarget, resolve_export
 from wasmesh.runtime.grants import RunConfig
 from wasmesh.runtime.instance import Runner
 
@@ -71,18 +71,32 @@ def parse_arg(text: str, ty: WitType, name: str) -> Any:
 
 
 def invoke(
-    component: ComponentPath,
-    export: Annotated[
+    component: Annotated[
         str,
+        typer.Argument(
+            metavar="COMPONENT",
+            help="A .wasm component (omit it with --app).",
+        ),
+    ],
+    export: Annotated[
+        str | None,
         typer.Argument(
             metavar="EXPORT",
             help="`pkg:ns/iface@ver#func`, `iface#func`, a unique bare `func`, "
             "or a whole call such as 'add(1, 2)'.",
         ),
-    ],
+    ] = None,
     args: Annotated[
         list[str] | None,
         typer.Argument(metavar="[ARG]...", help="One value per parameter, in WAVE or JSON."),
+    ] = None,
+    app: Annotated[
+        Path | None,
+        typer.Option("--app", metavar="DIR", help="Call an export of the app in DIR instead."),
+    ] = None,
+    topology: Annotated[
+        str | None,
+        typer.Option("--topology", metavar="monolith|per-component", help="With --app."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     env: opt.Env = None,
@@ -94,7 +108,7 @@ def invoke(
     timeout: opt.Timeout = None,
     fuel: opt.Fuel = None,
 ) -> None:
-    """Call an export of a component with typed values and print the result.
+    """Call an export of a component (or of an app) with typed values and print the result.
 
     Values are written in WAVE, the notation of wasm-tools and `wasmtime run --invoke`:
     numbers, "strings", 'c'hars, [lists], (tuples), {field: value} records, case(payload)
@@ -105,16 +119,57 @@ def invoke(
       wasmesh invoke calc.wasm 'demo:calc/math@0.1.0#add' 1 2
 
       wasmesh invoke calc.wasm 'greet("wasm")'
+
+      wasmesh invoke --app examples/polyglot 'shop:pricing/quote#quote' '[...]' '"fr"'
     """
     values = list(args or ())
+    if app is not None:
+        # With --app there is no component: the first positional is the export.
+        if export is not None:
+            values.insert(0, export)
+        export = component
+    elif export is None:
+        raise WasmeshError("name the export to call after the component, e.g. `add 1 2`.")
     if "(" in export and export.rstrip().endswith(")"):
         if values:
             raise WasmeshError("give arguments either inside the call or after it, not both.")
         export, values = parse_call(export)
+    if app is not None:
+        _invoke_app(app, topology, export, values, as_json)
+        return
     grants = opt.grants_from(env, env_inherit, dirs, stdin, allow_network)
     limits = opt.limits_from(memory_limit, timeout, fuel)
-    loaded = load_component(component, fuel=fuel is not None)
+    loaded = load_component(Path(component), fuel=fuel is not None)
     target = resolve_export(loaded.world, export, str(component))
+    parsed = parse_args(target, values)
+    result = Component(loaded, Runner(loaded, grants, limits)).call(target, *parsed)
+    print_result(result, target.func.sig.result, as_json)
+
+
+def _invoke_app(
+    app: Path, topology: str | None, export: str, values: list[str], as_json: bool
+) -> None:
+    from wasmesh.compose import App
+
+    loaded = App.load(app, strategy=topology, quiet=as_json)
+    found = []
+    for unit in loaded.units.values():
+        try:
+            found.append((unit, resolve_export(unit.world, export, unit.loaded.label)))
+        except ExportNotFound:
+            continue
+    if len(found) != 1:
+        names = ", ".join(f"`{name}`" for name in loaded.exports)
+        how = "no unit of" if not found else "several units of"
+        raise ExportNotFound(
+            f"{how} app `{loaded.manifest.name}` export `{export}`; it has {names}."
+        )
+    unit, target = found[0]
+    result = unit.call(target, *parse_args(target, values))
+    print_result(result, target.func.sig.result, as_json)
+
+
+def parse_args(target: ExportTarget, values: list[str]) -> list[Any]:
     params = target.func.sig.params
     if len(values) != len(params):
         names = ", ".join(f"{p.name}: {p.type.kind}" for p in params) or "none"
@@ -122,10 +177,10 @@ def invoke(
             f"`{target.qualified}` takes {len(params)} argument{'s' if len(params) != 1 else ''} "
             f"({names}), got {len(values)}."
         )
-    parsed = [parse_arg(v, p.type, p.name) for v, p in zip(values, params, strict=True)]
-    app = Component(loaded, Runner(loaded, grants, limits))
-    result = app.call(target, *parsed)
-    ty = target.func.sig.result
+    return [parse_arg(v, p.type, p.name) for v, p in zip(values, params, strict=True)]
+
+
+def print_result(result: Any, ty: WitType | None, as_json: bool) -> None:
     if ty is None:
         if as_json:
             print_json(None)

@@ -23,7 +23,12 @@ def graph(
     ] = "tree",
     strategy: Annotated[
         str | None,
-        typer.Option(help='Plan as "monolith" or "per-component" instead of [deploy].'),
+        typer.Option(
+            "--topology",
+            "--strategy",
+            metavar="monolith|per-component",
+            help="Plan with this topology instead of the manifest's [deploy].",
+        ),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file.")

@@ -1,0 +1,75 @@
+"""`wasmesh new`, `build` and `invoke --app`: from an empty directory to an answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import wasmesh
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "polyglot"
+
+
+@pytest.fixture
+def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("WASMESH_CACHE_DIR", os.environ.get("WASMESH_CACHE_DIR", str(tmp_path)))
+    return tmp_path
+
+
+@pytest.mark.parametrize("lang", ["c", "python", "js"])
+def test_new_build_invoke(tmp_path: Path, lang: str) -> None:
+    r = wasmesh("new", f"hello-{lang}", "--lang", lang, "--app", tmp_path)
+    assert r.code == 0, r.err
+    manifest = tomllib.loads((tmp_path / "wasmesh.toml").read_text())
+    assert manifest["app"]["name"] == tmp_path.name
+    assert f"hello-{lang}" in manifest["components"]
+
+    built = wasmesh("build", tmp_path, "--json")
+    assert built.code == 0, built.err
+    assert list(json.loads(built.out)["units"]) == ["main"]
+
+    r = wasmesh("invoke", "--app", tmp_path, "greet", '"mesh"')
+    assert r.code == 0, r.err
+    assert "mesh" in r.out
+
+    # A second build with no change rebuilds nothing and is quick.
+    again = wasmesh("build", tmp_path, "--json")
+    assert json.loads(again.out)["seconds"] < 5
+
+
+def test_new_adds_to_an_existing_manifest(tmp_path: Path) -> None:
+    assert wasmesh("new", "one", "--lang", "c", "--app", tmp_path).code == 0
+    assert wasmesh("new", "two", "--lang", "c", "--app", tmp_path).code == 0
+    components = tomllib.loads((tmp_path / "wasmesh.toml").read_text())["components"]
+    assert set(components) == {"one", "two"}
+
+
+def test_new_rejects_bad_names_and_languages(tmp_path: Path) -> None:
+    r = wasmesh("new", "Bad_Name", "--app", tmp_path)
+    assert r.code == 2 and "valid component name" in r.err
+    r = wasmesh("new", "ok", "--lang", "cobol", "--app", tmp_path)
+    assert r.code == 2 and "cobol" in r.err
+
+
+def test_polyglot_example_fused_and_split_answer_alike() -> None:
+    items = (
+        '[{sku: "tea", quantity: 3, unit-cents: 450}, {sku: "cup", quantity: 2, unit-cents: 999}]'
+    )
+    fused = wasmesh("invoke", "--app", EXAMPLE, "shop:pricing/quote#quote", items, '"fr"')
+    assert fused.code == 0, fused.err
+    assert fused.out.startswith("ok({subtotal-cents: 3348,")
+    split = wasmesh(
+        "invoke", "--app", EXAMPLE, "--topology", "per-component", "quote", items, '"fr"'
+    )
+    assert split.out == fused.out
+
+
+def test_invoke_app_errors(tmp_path: Path) -> None:
+    r = wasmesh("invoke", "--app", EXAMPLE, "nope")
+    assert r.code == 2 and "export `nope`" in r.err
+    r = wasmesh("invoke", "--app", tmp_path / "missing", "quote")
+    assert r.code == 2 and "cannot read" in r.err
