@@ -20,8 +20,11 @@ def test_scaffolded_component_builds_and_greets(lang: str, tmp_path: Path) -> No
     )
     table = tomllib.loads(snippet)["components"]["hello-app"]
     assert table["source"] == "components/hello-app"
-    assert (table["language"], table["world"], table["wit"]) == (lang, "hello-app", "wit")
-    spec = ComponentSpec.from_table("hello-app", table, tmp_path)
+    # Manifest paths are relative to the manifest's directory.
+    wit = "components/hello-app/wit"
+    assert (table["language"], table["world"], table["wit"]) == (lang, "hello-app", wit)
+    source = tmp_path / table["source"]
+    spec = ComponentSpec("hello-app", lang, source, table["world"], tmp_path / wit)
     # Same sources give the same key wherever they are, so later runs reuse this output.
     result = spec.build(guest_cache_dir() / f"template-{lang}.wasm", quiet=True)
     greeter = instantiate(result.path)
