@@ -20,8 +20,8 @@ from wasmesh.compose.grants import DirGrant, Grants
 from wasmesh.compose.graph import render_dot, render_svg, render_tree
 from wasmesh.compose.manifest import Manifest, load_manifest, parse_manifest, with_strategy
 from wasmesh.compose.units import PlanError, UnitPlan, plan_units
-from wasmesh.compose.units_of_measure import format_size, parse_size
 from wasmesh.compose.wiring import Link, WiringError, WiringGraph, default_host, wire
+from wasmesh.sizes import format_size, parse_size
 
 if TYPE_CHECKING:
     from wasmesh.compose.app import App, AppPlan, plan_app

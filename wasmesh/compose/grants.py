@@ -14,7 +14,7 @@ from typing import Any
 
 from wasmesh.compose._positions import Path_
 from wasmesh.compose._reader import Reader
-from wasmesh.compose.units_of_measure import parse_size
+from wasmesh.sizes import parse_size
 
 GRANT_KEYS = (
     "env", "env-inherit", "dirs", "stdin", "network", "outbound",

@@ -7,34 +7,13 @@ vocabulary serves `wasmesh run`/`invoke` flags, the Python API and the manifest.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmesh.errors import WasmeshError
+from wasmesh.sizes import parse_size
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4}
-
-
-def parse_size(text: str | int) -> int:
-    """`64MiB`, `1G`, `512k` or a number of bytes → bytes (K/M/G are 1000s, Ki/Mi/Gi 1024s)."""
-    if isinstance(text, int):
-        if text <= 0:
-            raise WasmeshError(f"size {text} must be a positive number of bytes.")
-        return text
-    m = _SIZE.match(text)
-    if m is None:
-        raise WasmeshError(f"size `{text}` is not understood; write e.g. `64MiB`, `1G` or `65536`.")
-    number, unit = float(m[1]), (m[2] or "").lower()
-    if len(unit) > 1 and unit.endswith("b"):
-        unit = unit[:-1]
-    scale = 1024 ** ("kmgt".index(unit[0]) + 1) if unit.endswith("i") else _UNITS[unit]
-    size = int(number * scale)
-    if size <= 0:
-        raise WasmeshError(f"size `{text}` must be more than zero bytes.")
-    return size
-
+__all__ = ["DirGrant", "Grants", "Limits", "RunConfig", "parse_size"]
 
 @dataclass(frozen=True)
 class DirGrant:
