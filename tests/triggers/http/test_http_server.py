@@ -263,3 +263,27 @@ def test_expect_100_continue(echo_server: Server) -> None:
         while chunk := sock.recv(65536):
             reply += chunk
     assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"\r\n\r\nping")
+
+
+def test_no_host_objects_outlive_their_instances(echo_py: Path) -> None:
+    for reuse in (1, 5):
+        with running({"/...": echo_py}, pool=PoolSettings(max_reuse=reuse)) as server:
+            for i in range(12):
+                assert request(server, "POST", "/echo", b"x" * i)[0] == 200
+                assert request(server, "GET", "/trap")[0] == 500
+            pool = server.pools[0]
+            time.sleep(0.3)  # the last lease returns just after its response is sent
+            held_by_idle = sum(len(lease.ctx.created) for lease in pool.idle)
+            live = sum(len(table) for table in pool.link.resources.values())
+            assert live == held_by_idle
+        assert sum(len(table) for table in pool.link.resources.values()) == 0
+
+
+def test_a_client_that_hangs_up_mid_response_does_not_disturb_others(echo_server: Server) -> None:
+    for _ in range(3):
+        sock = socket.create_connection(echo_server.address, timeout=10)
+        with sock:
+            sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n")
+            sock.sendall(b"y" * 300_000)
+            sock.recv(10)  # the response has started; leave now
+    assert request(echo_server, "GET", "/hello")[0] == 200

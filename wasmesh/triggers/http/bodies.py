@@ -141,9 +141,17 @@ class ResponseWriter:
         self.sized = False  # the head carried a Content-Length (so no trailers)
 
     def _send(self, event: Any) -> None:
-        data = self.conn.send(event)
-        if data:
-            self.sock.sendall(data)
+        if self.aborted is not None:
+            raise StreamClosed()
+        try:
+            data = self.conn.send(event)
+            if data:
+                self.sock.sendall(data)
+        except (OSError, h11.LocalProtocolError) as e:
+            # The client went away (or h11 refused): the response cannot continue.
+            self.finished = True
+            self.aborted = f"the client connection failed ({e})"
+            raise StreamClosed() from None
 
     def begin(self, status: int, headers: list[tuple[str, bytes]]) -> None:
         self.status = status
@@ -180,34 +188,41 @@ class ResponseWriter:
 
     def _data(self, data: bytes) -> None:
         if data and not self.head_only:
-            try:
-                self._send(h11.Data(data=data))
-            except h11.LocalProtocolError as e:  # more bytes than its Content-Length said
-                raise OSError(str(e)) from None
+            self._send(h11.Data(data=data))
 
     def finish(self, trailers: list[tuple[str, bytes]] | None) -> None:
+        """End the response; never raises (a failure is recorded in `aborted`)."""
         if self.finished:
             return
-        if not self.started:
-            # Trailers need chunked framing; otherwise the whole body is known: size it.
-            self._start(None if trailers else self.held_size)
-            for chunk in self.held:
-                self._data(chunk)
-            self.held.clear()
-        self.finished = True
-        sendable = trailers and not self.sized and not self.head_only
-        headers = [(n.encode("latin-1"), v) for n, v in trailers or ()] if sendable else []
         try:
+            if not self.started:
+                # Trailers need chunked framing; otherwise the whole body is known: size it.
+                self._start(None if trailers else self.held_size)
+                for chunk in self.held:
+                    self._data(chunk)
+                self.held.clear()
+            self.finished = True
+            sendable = trailers and not self.sized and not self.head_only
+            headers = [(n.encode("latin-1"), v) for n, v in trailers or ()] if sendable else []
             self._send(h11.EndOfMessage(headers=headers))
-        except h11.LocalProtocolError as e:  # fewer bytes than its Content-Length said
-            self.abort(str(e))
+        except StreamClosed:
+            self.finished = True  # `aborted` says why
 
     def abort(self, reason: str) -> None:
         self.finished = True
         self.aborted = reason
 
     def simple(self, status: int, body: bytes) -> None:
-        """A whole response from the host itself (errors)."""
+        """A whole response from the host itself (errors); only before the head went out."""
+        if self.started:
+            if not self.finished:  # cut short: the client must see the connection drop
+                self.abort("the response failed after it had started")
+            return
+        if self.aborted is not None:
+            return
+        self.finished = False
+        self.held.clear()
+        self.held_size = 0
         self.begin(status, [("content-type", b"text/plain; charset=utf-8")])
         self.write(body)
         self.finish(None)

@@ -59,13 +59,7 @@ def run(
         status, reason = failure_status(cause)
         log.warning("%s %s: %s (%s)", pool.name, request.path_with_query(), reason,
                     str(guest_error(cause)).splitlines()[0])  # fmt: skip
-        if writer.started:
-            writer.abort(reason)
-        else:
-            writer.finished = False
-            writer.held.clear()
-            writer.held_size = 0
-            writer.simple(status, reason.encode() + b"\n")
+        writer.simple(status, reason.encode() + b"\n")
         return
     finally:
         pool.release(lease)
