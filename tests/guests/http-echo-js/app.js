@@ -1,5 +1,6 @@
 // A fetch-event HTTP app: /echo streams the request body back, /headers returns the x-*
-// request headers, /status/<code> answers with that status, anything else says hello.
+// request headers, /status/<code> answers with that status, /fetch?url=... fetches url,
+// anything else says hello.
 
 addEventListener("fetch", (event) => event.respondWith(handle(event.request)));
 
@@ -17,6 +18,14 @@ async function handle(request) {
       if (name.startsWith("x-")) headers.set(name, value);
     }
     return new Response("", { headers });
+  }
+  if (url.pathname === "/fetch") {
+    try {
+      const upstream = await fetch(url.searchParams.get("url"));
+      return new Response(`${upstream.status} ${await upstream.text()}`);
+    } catch (e) {
+      return new Response(`fetch failed: ${e}`, { status: 502 });
+    }
   }
   if (url.pathname.startsWith("/status/")) {
     return new Response("status", { status: Number(url.pathname.slice(8)) });

@@ -6,6 +6,7 @@ import http.client
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from wasmesh.triggers.http import Server
@@ -37,3 +38,17 @@ def request(
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     finally:
         conn.close()
+
+
+class Upstream(BaseHTTPRequestHandler):
+    """A plain HTTP server for components to call out to: says which path it saw."""
+
+    def do_GET(self) -> None:
+        body = f"upstream saw {self.path}".encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass

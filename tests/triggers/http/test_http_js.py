@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from tests.triggers.http.servers import request, running
+from tests.triggers.http.servers import Upstream, request, running
+from wasmesh.triggers.http import PoolSettings
 
 
 def test_fetch_event_app(echo_js: Path) -> None:
@@ -22,3 +25,20 @@ def test_fetch_event_app(echo_js: Path) -> None:
         assert (status, headers["x-js"]) == (200, "yes")
 
         assert request(server, "GET", "/status/404")[0] == 404
+
+
+def test_fetch_from_js_goes_through_the_grant(echo_js: Path) -> None:
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    port = upstream.server_address[1]
+    target = f"/fetch?url=http://127.0.0.1:{port}/from-js"
+    try:
+        granted = PoolSettings(allow_outbound=(f"http://127.0.0.1:{port}",))
+        with running({"/...": echo_js}, pool=granted) as server:
+            assert request(server, "GET", target)[2] == b"200 upstream saw /from-js"
+        with running({"/...": echo_js}) as server:
+            status, _, body = request(server, "GET", target)
+            assert status == 502 and body.startswith(b"fetch failed")
+    finally:
+        upstream.shutdown()
+        upstream.server_close()

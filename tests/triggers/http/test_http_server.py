@@ -8,12 +8,12 @@ import os
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.triggers.http.servers import request, running
+from tests.triggers.http.servers import Upstream, request, running
 from wasmesh.triggers.http import Limits, PoolSettings, Server
 
 
@@ -91,20 +91,8 @@ def test_oversized_body_gets_413(echo_py: Path) -> None:
         assert status == 413
 
 
-class _Upstream(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = f"upstream saw {self.path}".encode()
-        self.send_response(200)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_outbound_request_allowed_and_denied(echo_py: Path) -> None:
-    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     port = upstream.server_address[1]
     try:
