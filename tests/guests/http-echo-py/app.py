@@ -1,8 +1,9 @@
 """A `wasi:http/proxy` app for wasmesh's HTTP tests, written against the plain WASI bindings.
 
-Routes: /echo streams the request body (and trailers) back; /headers returns the request headers as
-response headers; /status/<code>; /fetch?url=... makes an outbound request; /wasi probes
-clocks, files and sockets; /trap, /loop, /oom and /silent misbehave on purpose.
+Routes: /echo streams the request body (and trailers) back; /headers (at any depth)
+returns the x-* and wasmesh-* request headers as response headers; /status/<code>;
+/fetch?url=... makes an outbound request; /wasi probes clocks, files and sockets; /trap,
+/loop, /oom and /silent misbehave on purpose.
 """
 
 from componentize_py_types import Err, Ok
@@ -118,8 +119,9 @@ class IncomingHandler(exports.IncomingHandler):
         route, _, query = path.partition("?")
         if route == "/echo":
             echo(request, response_out)
-        elif route == "/headers":
-            headers = [(k, v) for k, v in request.headers().entries() if k.startswith("x-")]
+        elif route.endswith("/headers"):
+            entries = request.headers().entries()
+            headers = [(k, v) for k, v in entries if k.startswith(("x-", "wasmesh-"))]
             respond(response_out, 200, b"", headers)
         elif route.startswith("/status/"):
             respond(response_out, int(route[len("/status/") :]), b"status", [])

@@ -275,3 +275,24 @@ def test_a_client_that_hangs_up_mid_response_does_not_disturb_others(echo_server
             sock.sendall(b"y" * 300_000)
             sock.recv(10)  # the response has started; leave now
     assert request(echo_server, "GET", "/hello")[0] == 200
+
+
+def test_path_params_and_prefix_rest_reach_the_component_unforged(echo_py: Path) -> None:
+    with running({"/users/:id/...": echo_py}) as server:
+        forged = {"X-Keep": "1", "wasmesh-path-param-id": "forged"}
+        status, got, _ = request(server, "GET", "/users/42/headers", headers=forged)
+    assert status == 200
+    assert got["x-keep"] == "1"
+    assert got["wasmesh-path-param-id"] == "42"
+    assert got["wasmesh-path-info"] == "/headers"
+
+
+def test_connections_beyond_the_limit_get_503(echo_py: Path) -> None:
+    with running({"/...": echo_py}, limits=Limits(max_connections=1)) as server:
+        first = socket.create_connection(server.address, timeout=10)
+        with first:
+            first.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert first.recv(1024).startswith(b"HTTP/1.1 200")  # keeps its connection
+            second = socket.create_connection(server.address, timeout=10)
+            with second:
+                assert second.recv(1024).startswith(b"HTTP/1.1 503")

@@ -38,6 +38,7 @@ class Limits:
     max_header_bytes: int = 64 * 1024
     max_body_bytes: int = 64 * 1024 * 1024
     client_timeout: float = 30.0  # seconds a client may stay silent mid-request or idle
+    max_connections: int = 1024  # open connections; more are answered 503 and closed
 
 
 @dataclass(eq=False)
@@ -95,6 +96,9 @@ class Server:
             except OSError:
                 break
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if len(self.connections) >= self.limits.max_connections:
+                _refuse(client)
+                continue
             conn = _Connection(client)
             conn.thread = threading.Thread(target=self._serve_connection, args=(conn,),
                                            name="wasmesh-http", daemon=True)  # fmt: skip
@@ -154,6 +158,8 @@ class Server:
         writer = ResponseWriter(h, sock, head_only=method == "HEAD")
         writer.close_after = self.stopping.is_set()
         headers = [(n.decode("latin-1").lower(), bytes(v)) for n, v in req.headers]
+        # Routing facts travel as wasmesh-* headers; a client must not be able to forge them.
+        headers = [(n, v) for n, v in headers if not n.startswith("wasmesh-")]
         body = RequestBody(h, sock, self.limits.max_body_bytes, self.limits.client_timeout)
         length = next((v for n, v in headers if n == "content-length"), None)
         match = self.router.match(target) if target.startswith("/") else None
@@ -209,6 +215,15 @@ def _reject(h: h11.Connection, sock: socket.socket, status: int, reason: str) ->
         sock.sendall(h.send(h11.EndOfMessage()) or b"")
     except (OSError, h11.LocalProtocolError):
         pass
+
+
+def _refuse(sock: socket.socket) -> None:
+    body = b"the server has too many open connections; try again\n"
+    head = b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: %d\r\n\r\n"
+    with contextlib.suppress(OSError):
+        sock.settimeout(1.0)
+        sock.sendall(head % len(body) + body)
+    _hang_up(sock)
 
 
 def _hang_up(sock: socket.socket) -> None:
