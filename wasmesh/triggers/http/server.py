@@ -243,10 +243,14 @@ def serve(
     max_concurrent: int | None = None,
     idle_timeout: float = 30.0,
     routes: Mapping[str, str | Path] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> None:
     """Serve a component (or `routes` of components) until SIGINT/SIGTERM.
 
     Like `wasmtime serve`: prints the address once accepting; in-flight requests finish.
+    `max_reuse` > 1 keeps warm instances (up to `max_concurrent` at once, each dropped after
+    `idle_timeout` seconds unused); `allow_outbound` lists `scheme://host:port` patterns
+    (`*` wildcards) the components may call; `env` is what `wasi:cli/environment` returns.
     """
     pool = PoolSettings(
         memory_limit=memory_limit,
@@ -254,6 +258,7 @@ def serve(
         idle_timeout=idle_timeout,
         allow_outbound=tuple(allow_outbound),
         max_concurrent=max_concurrent or PoolSettings().max_concurrent,
+        env=tuple((env or {}).items()),
     )
     server = Server(routes or {"/...": component_path}, listen,
                     limits=Limits(request_timeout=request_timeout), pool=pool)  # fmt: skip
