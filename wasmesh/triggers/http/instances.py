@@ -38,6 +38,38 @@ class PoolSettings:
     env: tuple[tuple[str, str], ...] = ()
 
 
+class Slots:
+    """A counting semaphore that serves waiters first come, first served (bounded tail
+    latency: a request never loses its turn to one that arrived later)."""
+
+    def __init__(self, count: int) -> None:
+        self.free = count
+        self.waiters: deque[threading.Event] = deque()
+        self.lock = threading.Lock()
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        with self.lock:
+            if self.free > 0 and not self.waiters:
+                self.free -= 1
+                return True
+            turn = threading.Event()
+            self.waiters.append(turn)
+        if turn.wait(timeout):
+            return True
+        with self.lock:
+            if turn.is_set():  # handed over just as the wait ran out
+                return True
+            self.waiters.remove(turn)
+            return False
+
+    def release(self) -> None:
+        with self.lock:
+            if self.waiters:
+                self.waiters.popleft().set()  # the slot passes straight to the oldest waiter
+            else:
+                self.free += 1
+
+
 class Lease:
     """One instance, lent to one request at a time."""
 
@@ -106,7 +138,7 @@ class InstancePool:
         self.handler_sig: FuncSig | None = None
         self.linker = wc.Linker(self.engine)
         self.link = link_wasi(self.linker, self.component, self.engine)
-        self.slots = threading.BoundedSemaphore(self.settings.max_concurrent)
+        self.slots = Slots(self.settings.max_concurrent)
         self.idle: deque[Lease] = deque()
         self.lock = threading.Lock()
 
