@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterator
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
-from wasmesh.lattice.client import Topology, UnitDeployment
+from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment
+from wasmesh.lattice.host import Host
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer, start_server
 
@@ -19,6 +21,23 @@ T = TypeVar("T")
 def run(coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
     """Run a coroutine to completion, bounded in time."""
     return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+@contextlib.asynccontextmanager
+async def lattice(
+    url: str, tmp: Path, *labels: dict[str, str]
+) -> AsyncIterator[tuple[LatticeClient, list[Host]]]:
+    """In-process hosts h0, h1... (one per labels dict; two by default) and a client."""
+    hosts = [Host(url, labels=lab, host_id=f"h{i}", cache_dir=tmp / f"c{i}") for i, lab in
+             enumerate(labels or ({}, {}))]  # fmt: skip
+    try:
+        for h in hosts:
+            await h.start()
+        async with LatticeClient(url) as client:
+            yield client, hosts
+    finally:
+        for h in hosts:
+            await h.stop()
 
 
 @pytest.fixture

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,28 +12,11 @@ from wasmesh.errors import ExportNotFound
 from wasmesh.lattice import rpc, schema
 from wasmesh.lattice.client import AppStatus, LatticeClient, Topology, UnitDeployment
 from wasmesh.lattice.errors import LatticeError, RemoteTrap, RemoteUnavailable
-from wasmesh.lattice.host import Host
 from wasmesh.lattice.scheduler import HOST_TIMEOUT_S
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.store import digest_of
 
-from .conftest import run
-
-
-@contextlib.asynccontextmanager
-async def lattice(
-    url: str, tmp: Path, *labels: dict[str, str]
-) -> AsyncIterator[tuple[LatticeClient, list[Host]]]:
-    hosts = [Host(url, labels=lab, host_id=f"h{i}", cache_dir=tmp / f"c{i}") for i, lab in
-             enumerate(labels or ({}, {}))]  # fmt: skip
-    try:
-        for h in hosts:
-            await h.start()
-        async with LatticeClient(url) as client:
-            yield client, hosts
-    finally:
-        for h in hosts:
-            await h.stop()
+from .conftest import lattice, run
 
 
 def test_deploy_then_invoke_across_hosts(

@@ -1,15 +1,17 @@
-"""Rolling updates: v1 -> v2 -> rollback on 3 host processes with zero failed calls under load."""
+"""Rolling updates: new versions replace old ones on every host with zero failed calls."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 from wasmesh.lattice.client import LatticeClient, Topology
 from wasmesh.lattice.local import LocalHosts
+from wasmesh.lattice.server import NatsServer
 
-from .conftest import run
+from .conftest import lattice, run
 
 
 def test_rolling_update_and_rollback_fail_no_call(
@@ -55,3 +57,46 @@ def test_rolling_update_and_rollback_fail_no_call(
             assert versions[1] > 0 and versions[2] > 0 and calls > 100
 
     run(scenario(), 120)
+
+
+def test_a_version_that_cannot_start_leaves_the_old_one_serving(
+    nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
+) -> None:
+    async def scenario() -> None:
+        async with lattice(nats_server.url, tmp_path) as (client, _):
+            await client.deploy("shop", shop(replicas=2))
+            await client.wait_ready("shop", 20)
+            failures: list[str] = []
+            answers: Counter[int] = Counter()
+            stop = asyncio.Event()
+
+            async def load() -> None:
+                while not stop.is_set():
+                    try:
+                        answers[await client.invoke("shop", "version", [], timeout=5)] += 1
+                    except Exception as exc:
+                        failures.append(repr(exc))
+
+            worker = asyncio.create_task(load())
+            await client.deploy("shop", shop("lattice-math-broken", replicas=2))
+            status = await client.status("shop")
+            for _ in range(200):
+                status = await client.status("shop")
+                if len(status.errors) == 2:
+                    break
+                await asyncio.sleep(0.05)
+            assert sorted(status.errors) == [
+                f"math on {h}: the guest trapped: wasm trap: wasm `unreachable` instruction "
+                "executed"
+                for h in ("h0", "h1")
+            ]
+            assert not status.ready and status.running("math") == []
+            await asyncio.sleep(0.3)
+            await client.deploy("shop", shop("lattice-math-v2", replicas=2))
+            await client.wait_ready("shop", 20)
+            assert [await client.invoke("shop", "version", []) for _ in range(5)] == [2] * 5
+            stop.set()
+            await worker
+            assert failures == [] and answers[1] > 0 and 99 not in answers
+
+    run(scenario())

@@ -3,8 +3,11 @@
 `python -m wasmesh.lattice.host --nats URL --label zone=a` (or `wasmesh host`). A host
 heartbeats its inventory, follows its assignment in KV, fetches unit artifacts by digest,
 verifies and precompiles them, and serves each export interface of each unit on a queue group
-subject. A new version of a unit is started and subscribed before the old one is drained, so
-calls never find the interface unserved. Every host is also a scheduler candidate.
+subject. A new version of a unit is started (and instantiated once) while the old one serves;
+then the unit's subscriptions switch to it in one step and the old version finishes its calls
+in flight before it stops. Subscriptions outlive versions: unsubscribing is where NATS can drop
+a message already on its way, so a rolling update never does it. Every host is also a scheduler
+candidate.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from wasmesh.lattice.wire import JSON, SigCodec, json_decode, json_encode
 log = logging.getLogger("wasmesh.lattice.host")
 
 RETRY_FAILED_S = 5.0  # a unit that failed to start is retried after this long
+SLOW_CALL_S = 1.0  # calls slower than this are logged
 
 UnitLoader = Callable[[Path, Mapping[str, ImportProvider]], UnitRunner]
 
@@ -48,13 +52,12 @@ def default_cache_dir() -> Path:
 
 @dataclass
 class Served:
-    """One unit version this host runs, with its subscriptions and calls in flight."""
+    """One unit version this host runs, with its calls in flight."""
 
     app: str
     spec: UnitSpec
     runner: UnitRunner
     pool: ThreadPoolExecutor  # its own threads: a unit's calls never wait behind another's
-    subs: list[Subscription] = field(default_factory=list)
     inflight: set[asyncio.Task[None]] = field(default_factory=set)
     codecs: dict[tuple[str, str, str], SigCodec] = field(default_factory=dict)
 
@@ -81,6 +84,7 @@ class Host:
         self.cache_dir = cache_dir or default_cache_dir()
         self.loader = loader
         self.served: dict[tuple[str, str], Served] = {}  # (app, unit) -> serving version
+        self.subs: dict[tuple[str, str], dict[str, Subscription]] = {}  # -> interface -> sub
         self.failed: dict[tuple[str, str], tuple[str, str, float]] = {}  # -> (digest, error, at)
         self.workers = workers  # threads per unit; wasm runs with the GIL released
         self._pool = ThreadPoolExecutor(2, thread_name_prefix=f"wasmesh-{self.host_id}-load")
@@ -126,7 +130,7 @@ class Host:
             with contextlib.suppress(Exception):  # the scheduler re-places our units at once
                 await self._heartbeat(leaving=True)
         for key in list(self.served):
-            await self._retire(self.served.pop(key))
+            await self._remove(key)
         if self._nc is not None and self._nc.is_connected:
             if self._store is not None:
                 with contextlib.suppress(Exception):
@@ -210,7 +214,7 @@ class Host:
             else:
                 current.spec = spec  # replicas or labels changed: nothing to restart here
         for key in [k for k in self.served if k not in wanted]:
-            await self._retire(self.served.pop(key))
+            await self._remove(key)
         for key in [k for k in self.failed if k not in wanted]:
             del self.failed[key]
         for app in apps:
@@ -222,7 +226,7 @@ class Host:
         return [(now, at) for _, _, at in self.failed.values()]
 
     async def _roll(self, app: str, spec: UnitSpec) -> None:
-        """Start `spec`, subscribe it, then drain and stop the version it replaces."""
+        """Start `spec`, switch the unit's calls to it, then stop the version it replaces."""
         key = (app, spec.name)
         failed = self.failed.get(key)
         now = asyncio.get_running_loop().time()
@@ -236,9 +240,12 @@ class Host:
             return
         self.failed.pop(key, None)
         old = self.served.get(key)
-        self.served[key] = new
+        self.served[key] = new  # from here every call to the unit reaches the new version
+        await self._subscribe(key, new)
+        log.info("serving %s/%s %s", app, spec.name, spec.digest[:12])
         if old is not None:
-            await self._retire(old)
+            await self._finish(old)
+            log.info("retired %s/%s %s", app, spec.name, old.spec.digest[:12])
 
     async def _start_unit(self, app: str, spec: UnitSpec) -> Served:
         path = await self._artifact_path(spec.digest)
@@ -247,13 +254,20 @@ class Host:
         loop = asyncio.get_running_loop()
         runner = await loop.run_in_executor(self._pool, self.loader, path, imports)
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"wasmesh-{spec.name}")
-        served = Served(app, spec, runner, pool)
-        for iface in runner.exports:
-            subject = self.subjects.rpc(app, spec.name, iface)
-            handler = self._handler(served, iface)
-            served.subs.append(await self.nc.subscribe(subject, queue=RPC_QUEUE, cb=handler))
-        await self.nc.flush()  # the server knows the subscriptions before the old ones drain
-        return served
+        return Served(app, spec, runner, pool)
+
+    async def _subscribe(self, key: tuple[str, str], served: Served) -> None:
+        """Serve exactly the export interfaces of the unit's current version."""
+        subs = self.subs.setdefault(key, {})
+        for iface in served.runner.exports:
+            if iface not in subs:
+                subject = self.subjects.rpc(key[0], key[1], iface)
+                subs[iface] = await self.nc.subscribe(
+                    subject, queue=RPC_QUEUE, cb=self._handler(key, iface)
+                )
+        for iface in [i for i in subs if i not in served.runner.exports]:
+            await _drain(subs.pop(iface))
+        await self.nc.flush()
 
     async def _artifact_path(self, digest: str) -> Path:
         path = self.cache_dir / f"{digest}.wasm"
@@ -265,10 +279,15 @@ class Host:
             tmp.replace(path)
         return path
 
-    async def _retire(self, served: Served) -> None:
-        for sub in served.subs:
-            with contextlib.suppress(Exception):
-                await sub.drain()  # type: ignore[no-untyped-call]
+    async def _remove(self, key: tuple[str, str]) -> None:
+        """Stop serving a unit placed elsewhere now."""
+        for sub in self.subs.pop(key, {}).values():
+            await _drain(sub)
+        await self._finish(self.served.pop(key))
+
+    @staticmethod
+    async def _finish(served: Served) -> None:
+        """Stop a version once its calls in flight are answered."""
         if served.inflight:
             await asyncio.wait(served.inflight, timeout=rpc.CALL_TIMEOUT_S)
         served.runner.close()
@@ -294,8 +313,12 @@ class Host:
 
     # -- serving calls -----------------------------------------------------------------------
 
-    def _handler(self, served: Served, iface: str) -> Callable[[Msg], Any]:
+    def _handler(self, key: tuple[str, str], iface: str) -> Callable[[Msg], Any]:
         async def on_message(msg: Msg) -> None:
+            served = self.served.get(key)
+            if served is None:  # removed while this message was on its way
+                await self._reply(msg, *rpc.error_reply(rpc.ERROR, f"{key[1]} stopped here"))
+                return
             task = asyncio.create_task(self._serve(served, iface, msg))
             served.inflight.add(task)
             task.add_done_callback(served.inflight.discard)
@@ -315,7 +338,10 @@ class Host:
                 codec = served.codecs[(iface, func, codec_name)] = SigCodec(sig, codec_name)
             args = json_decode(msg.data) if codec_name == JSON else codec.decode_args(msg.data)
             loop = asyncio.get_running_loop()
+            started = loop.time()
             result = await loop.run_in_executor(served.pool, served.runner.call, iface, func, args)
+            if loop.time() - started > SLOW_CALL_S:
+                log.warning("%s#%s took %.2f s", iface, func, loop.time() - started)
             body = json_encode([result]) if codec_name == JSON else codec.encode_result(result)
             rpc.check_payload(self.nc, len(body), f"result of {func}")
             headers_out = {H_STATUS: rpc.OK}
@@ -323,9 +349,19 @@ class Host:
             body, headers_out = rpc.error_reply(rpc.TRAP, str(exc), exc.backtrace)
         except Exception as exc:
             body, headers_out = rpc.error_reply(rpc.ERROR, str(exc))
+        await self._reply(msg, body, headers_out)
+
+    async def _reply(self, msg: Msg, body: bytes, headers: dict[str, str]) -> None:
         if msg.reply:
-            with contextlib.suppress(Exception):
-                await self.nc.publish(msg.reply, body, headers=headers_out)
+            try:
+                await self.nc.publish(msg.reply, body, headers=headers)
+            except Exception as exc:  # the caller times out; say why here
+                log.warning("a reply on %s was lost: %s", msg.subject, exc)
+
+
+async def _drain(sub: Subscription) -> None:
+    with contextlib.suppress(Exception):
+        await sub.drain()  # type: ignore[no-untyped-call]
 
 
 def _needs_restart(old: UnitSpec, new: UnitSpec) -> bool:
@@ -348,6 +384,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--id", default=None)
     parser.add_argument("--cache-dir", type=Path, default=None)
     args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("WASMESH_LOG", "WARNING").upper(),
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     labels = dict(item.split("=", 1) for item in args.label)
     run_host(args.nats, args.lattice, labels, args.id, args.cache_dir)
 

@@ -35,6 +35,7 @@ LEASE_TTL_S = 2.0  # an unrenewed lease is taken over after this long
 LEASE_RENEW_S = 0.5
 TICK_S = 0.25  # the active scheduler re-places this often
 UNIT_START_S = 2.0  # allowance for a host to fetch, load and subscribe a small unit
+FORGET_HOST_S = 30.0  # a dead host's assignment and inventory are deleted after this long
 
 # After a host dies, calls to a unit it alone ran succeed again within this bound: the dead
 # host is noticed (or, if it was the scheduler, the lease is taken over), the unit re-placed,
@@ -56,6 +57,7 @@ class Scheduler:
         self._lease_seen: tuple[int, float] = (0, 0.0)
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._last_pass = 0.0
 
     @property
     def active(self) -> bool:
@@ -103,9 +105,12 @@ class Scheduler:
         else:
             self.seen[beat.host] = (beat, time.monotonic())
 
-    def live_hosts(self) -> dict[str, Heartbeat]:
+    def live_hosts(self, stalled: float = 0.0) -> dict[str, Heartbeat]:
+        """Hosts heard from within the timeout, stretched by `stalled`: when this scheduler
+        itself was held up, the heartbeats it has not processed yet are not the hosts' fault."""
         now = time.monotonic()
-        return {h: hb for h, (hb, at) in self.seen.items() if now - at < HOST_TIMEOUT_S}
+        limit = HOST_TIMEOUT_S + stalled
+        return {h: hb for h, (hb, at) in self.seen.items() if now - at < limit}
 
     # -- the lease ----------------------------------------------------------------------------
 
@@ -143,6 +148,8 @@ class Scheduler:
             await kv.update("lease", body, last=revision)
         except Exception:
             return self._set_active(False)
+        if holder != self.host_id:
+            log.info("took over the scheduler lease from %s", holder)
         return self._set_active(True)
 
     # -- placing -------------------------------------------------------------------------------
@@ -159,7 +166,10 @@ class Scheduler:
 
     async def schedule(self) -> None:
         """One pass: place every app on the live hosts and write what changed."""
-        hosts = self.live_hosts()
+        now = time.monotonic()
+        stalled = max(0.0, now - self._last_pass - 2 * TICK_S) if self._last_pass else 0.0
+        self._last_pass = now
+        hosts = self.live_hosts(stalled)
         try:
             apps = sorted(await self.store.apps.keys())
         except NoKeysError:
@@ -176,6 +186,7 @@ class Scheduler:
             placement = place(desired, hosts, previous, load)
             placed[app] = (desired, placement)
             if placement != previous:
+                log.info("%s v%d placed: %s", app, placement.version, placement.units)
                 await self.store.placements.put(f"app.{app}", schema.dumps(placement))
                 await self.store.status.put(app, schema.dumps(placement))
         await self._drop_stale(set(placed), set(hosts))
@@ -187,7 +198,20 @@ class Scheduler:
                 await self.store.placements.put(key, body)
 
     async def _drop_stale(self, apps: set[str], hosts: set[str]) -> None:
-        """Forget placements of undeployed apps and assignments of dead hosts."""
+        """Forget placements of undeployed apps, and hosts dead for `FORGET_HOST_S`.
+
+        A host presumed dead keeps its assignment meanwhile: if it was only slow, it goes on
+        serving until the units moved elsewhere run, instead of leaving a gap.
+        """
+        now = time.monotonic()
+        gone = {h for h, (_, at) in self.seen.items() if now - at > FORGET_HOST_S}
+        for host in gone:
+            del self.seen[host]
+            await delete_key(self.store.hosts, host)
+            with contextlib.suppress(NoKeysError):
+                for key in await self.store.status.keys():
+                    if key.endswith(f".host.{host}"):
+                        await delete_key(self.store.status, key)
         try:
             keys = await self.store.placements.keys()
         except NoKeysError:
@@ -197,5 +221,5 @@ class Scheduler:
             if kind == "app" and name not in apps:
                 await delete_key(self.store.placements, key)
                 await delete_key(self.store.status, name)
-            elif kind == "host" and name not in hosts:
+            elif kind == "host" and name not in hosts and name not in self.seen:
                 await delete_key(self.store.placements, key)

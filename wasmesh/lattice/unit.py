@@ -93,6 +93,8 @@ class ComponentUnit:
         )
         self._exports = interfaces(loaded.world.exports)
         self._targets: dict[tuple[str, str], ExportTarget] = {}
+        # ready means instantiable: a start function that traps fails here, not on a call
+        self.runner.instantiate()
 
     @property
     def exports(self) -> Interfaces:
