@@ -60,7 +60,7 @@ def test_hosts_reconnect_after_the_server_restarts(
                         break
                 except Exception:
                     await asyncio.sleep(0.1)
-            assert (await client.status("shop")).ready
+            await client.wait_ready("shop", 10)
         return time.monotonic() - started
 
     assert run(calls_work_again(), 30) < 10

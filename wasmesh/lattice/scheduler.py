@@ -58,6 +58,7 @@ class Scheduler:
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._last_pass = 0.0
+        self._grace_until = 0.0
 
     @property
     def active(self) -> bool:
@@ -100,15 +101,23 @@ class Scheduler:
             beat = schema.loads(Heartbeat, msg.data)
         except Exception:
             return
+        now = time.monotonic()
         if beat.leaving:
             self.seen.pop(beat.host, None)
-        else:
-            self.seen[beat.host] = (beat, time.monotonic())
+            return
+        before = self.seen.get(beat.host)
+        if beat.host == self.host_id and before and now - before[1] > HOST_TIMEOUT_S:
+            # our own beats stopped coming back: we were cut off from NATS, not the others
+            self._grace_until = now + HOST_TIMEOUT_S
+        self.seen[beat.host] = (beat, now)
 
     def live_hosts(self, stalled: float = 0.0) -> dict[str, Heartbeat]:
         """Hosts heard from within the timeout, stretched by `stalled`: when this scheduler
         itself was held up, the heartbeats it has not processed yet are not the hosts' fault."""
         now = time.monotonic()
+        own = self.seen.get(self.host_id)
+        if (own and now - own[1] > 2 * HEARTBEAT_S) or now < self._grace_until:
+            return {h: hb for h, (hb, _) in self.seen.items()}  # blind: judge nobody dead
         limit = HOST_TIMEOUT_S + stalled
         return {h: hb for h, (hb, at) in self.seen.items() if now - at < limit}
 
