@@ -161,6 +161,7 @@ def get_directories() -> list[tuple[Descriptor, str]]:
 
 
 def filesystem_error_code(err: HostObject) -> str | None:
+    """No stream error carries a filesystem (or network) error code here."""
     return None
 
 

@@ -96,7 +96,9 @@ INTERFACES: dict[str, Interface] = {
         {"filesystem-error-code": b.filesystem_error_code},
     ),
     "wasi:filesystem/preopens": Interface((), {"get-directories": b.get_directories}),
-    "wasi:sockets/network": Interface((b.Network,)),
+    "wasi:sockets/network": Interface(
+        (b.Network,), {"network-error-code": b.filesystem_error_code}
+    ),
     "wasi:sockets/instance-network": Interface((), {"instance-network": b.instance_network}),
     "wasi:sockets/tcp": Interface((b.TcpSocket,)),
     "wasi:sockets/udp": Interface(
