@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from wasmesh.capabilities.wasi import Fields, origin_allowed
-from wasmesh.capabilities.wasi.http_types import OutgoingResponse
+from wasmesh.capabilities.wasi.http_types import OutgoingBody, OutgoingResponse
 from wasmesh.engine.values import Err, Ok, Variant
+from wasmesh.errors import GuestTrap
 
 
 def test_fields_are_case_insensitive_and_ordered() -> None:
@@ -45,3 +48,14 @@ def test_origin_patterns() -> None:
     assert origin_allowed("http://api.test:8080", grants)
     assert not origin_allowed("http://api.test:8081", grants)
     assert not origin_allowed("http://10.0.0.1:80", ())
+
+
+def test_a_body_cannot_finish_while_its_stream_is_alive() -> None:
+    body = OutgoingBody()
+    stream = body.write_stream()
+    assert isinstance(stream, Ok)
+    with pytest.raises(GuestTrap, match="output-stream is still alive"):
+        OutgoingBody.finish(body, None)
+    stream.value.on_drop()  # the guest drops the stream
+    assert OutgoingBody.finish(body, None) == Ok(None)
+    assert body.write_stream() == Err(None)  # one stream per body

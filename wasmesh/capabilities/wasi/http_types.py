@@ -15,6 +15,7 @@ from wasmesh.capabilities.wasi._table import HostObject
 from wasmesh.capabilities.wasi.http_fields import Fields
 from wasmesh.capabilities.wasi.io import ByteSource, InputStream, OutputStream, Pollable
 from wasmesh.engine.values import Err, Ok, Variant
+from wasmesh.errors import GuestTrap
 
 METHODS = ("get", "head", "post", "put", "delete", "connect", "options", "trace", "patch")
 
@@ -48,6 +49,12 @@ class BodyTarget(Protocol):
     def abort(self, reason: str) -> None: ...
 
 
+def _no_live_child(child: InputStream | OutputStream | None, where: str) -> None:
+    """A body's stream is its child: the guest must drop it before finishing the body."""
+    if child is not None and not child.dropped:
+        raise GuestTrap(f"{where} called while the body's {child.resource} is still alive")
+
+
 # --- incoming ---------------------------------------------------------------------------------
 
 
@@ -74,16 +81,17 @@ class IncomingBody(HostObject):
 
     def __init__(self, source: ByteSource) -> None:
         self.source = source
-        self.streamed = False
+        self.child: InputStream | None = None
 
     def stream(self) -> Ok | Err:
-        if self.streamed:
+        if self.child is not None:
             return Err(None)
-        self.streamed = True
-        return Ok(InputStream(self.source))
+        self.child = InputStream(self.source)
+        return Ok(self.child)
 
     @staticmethod
     def finish(this: IncomingBody) -> FutureTrailers:
+        _no_live_child(this.child, "incoming-body.finish")
         # Sources that know trailers (an HTTP/1.1 chunked body) expose them once read.
         return FutureTrailers(getattr(this.source, "trailers", None))
 
@@ -140,7 +148,7 @@ class OutgoingBody(HostObject):
         self.target: BodyTarget | None = None
         self.early: list[bytes] = []
         self.written = 0
-        self.stream_taken = False
+        self.child: OutputStream | None = None
         self.finished = False
         self.trailers: list[tuple[str, bytes]] | None = None
 
@@ -164,13 +172,14 @@ class OutgoingBody(HostObject):
         """Writes reach the target as they are made."""
 
     def write_stream(self) -> Ok | Err:
-        if self.stream_taken:
+        if self.child is not None:
             return Err(None)
-        self.stream_taken = True
-        return Ok(OutputStream(self))
+        self.child = OutputStream(self)
+        return Ok(self.child)
 
     @staticmethod
     def finish(this: OutgoingBody, trailers: Fields | None) -> Ok | Err:
+        _no_live_child(this.child, "outgoing-body.finish")
         this.finished = True
         this.trailers = trailers.entries() if trailers is not None else None
         if this.target is not None:

@@ -129,6 +129,10 @@ class InputStream(HostObject):
 
     def __init__(self, source: ByteSource) -> None:
         self.source = source
+        self.dropped = False
+
+    def on_drop(self) -> None:
+        self.dropped = True
 
     def read(self, size: int) -> Ok | Err:
         return self._read(size, block=False)
@@ -165,6 +169,10 @@ class OutputStream(HostObject):
     def __init__(self, sink: ByteSink) -> None:
         self.sink = sink
         self.error: str | None = None
+        self.dropped = False
+
+    def on_drop(self) -> None:
+        self.dropped = True
 
     def check_write(self) -> Ok | Err:
         return failed(self.error) if self.error else Ok(MAX_WRITE)
