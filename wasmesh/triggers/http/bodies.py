@@ -139,14 +139,20 @@ class ResponseWriter:
         self.aborted: str | None = None
         self.close_after = False
         self.sized = False  # the head carried a Content-Length (so no trailers)
+        self.out: list[bytes] = []  # framed bytes not yet sent: one send per write
 
-    def _send(self, event: Any) -> None:
+    def _send(self, event: Any, flush: bool = True) -> None:
+        """Frame `event`; with `flush`, put everything framed so far on the wire at once."""
         if self.aborted is not None:
             raise StreamClosed()
         try:
             data = self.conn.send(event)
             if data:
-                self.sock.sendall(data)
+                self.out.append(data)
+            if flush and self.out:
+                payload = b"".join(self.out)
+                self.out.clear()
+                self.sock.sendall(payload)
         except (OSError, h11.LocalProtocolError) as e:
             # The client went away (or h11 refused): the response cannot continue.
             self.finished = True
@@ -169,7 +175,9 @@ class ResponseWriter:
             reason = HTTPStatus(self.status).phrase.encode()
         except ValueError:
             reason = b""
-        self._send(h11.Response(status_code=self.status, headers=headers, reason=reason))
+        self._send(
+            h11.Response(status_code=self.status, headers=headers, reason=reason), flush=False
+        )
         self.started = True
 
     def write(self, data: bytes) -> None:
@@ -182,13 +190,13 @@ class ResponseWriter:
                 return
             self._start(None)
             for chunk in self.held:
-                self._data(chunk)
+                self._data(chunk, flush=False)
             self.held.clear()
         self._data(data)
 
-    def _data(self, data: bytes) -> None:
+    def _data(self, data: bytes, flush: bool = True) -> None:
         if data and not self.head_only:
-            self._send(h11.Data(data=data))
+            self._send(h11.Data(data=data), flush)
 
     def finish(self, trailers: list[tuple[str, bytes]] | None) -> None:
         """End the response; never raises (a failure is recorded in `aborted`)."""
@@ -199,7 +207,7 @@ class ResponseWriter:
                 # Trailers need chunked framing; otherwise the whole body is known: size it.
                 self._start(None if trailers else self.held_size)
                 for chunk in self.held:
-                    self._data(chunk)
+                    self._data(chunk, flush=False)
                 self.held.clear()
             self.finished = True
             sendable = trailers and not self.sized and not self.head_only
