@@ -3,11 +3,9 @@
 `python -m wasmesh.lattice.host --nats URL --label zone=a` (or `wasmesh host`). A host
 heartbeats its inventory, follows its assignment in KV, fetches unit artifacts by digest,
 verifies and precompiles them, and serves each export interface of each unit on a queue group
-subject. A new version of a unit is started (and instantiated once) while the old one serves;
-then the unit's subscriptions switch to it in one step and the old version finishes its calls
-in flight before it stops. Subscriptions outlive versions: unsubscribing is where NATS can drop
-a message already on its way, so a rolling update never does it. Every host is also a scheduler
-candidate.
+subject (see `wasmesh.lattice.endpoint`). A new version of a unit is started (and instantiated
+once) while the old one serves; then the unit's calls switch to it in one step and the old
+version finishes its calls in flight before it stops. Every host is also a scheduler candidate.
 """
 
 from __future__ import annotations
@@ -19,47 +17,29 @@ import os
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import nats
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 
-from wasmesh.errors import GuestError
-from wasmesh.lattice import rpc, schema
-from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice import schema
+from wasmesh.lattice.endpoint import Endpoint, Version
 from wasmesh.lattice.scheduler import HEARTBEAT_S, RECONCILE_S, Scheduler
-from wasmesh.lattice.schema import H_CODEC, H_FUNC, H_STATUS, RPC_QUEUE, Subjects, UnitSpec
+from wasmesh.lattice.schema import Subjects, UnitSpec
 from wasmesh.lattice.store import LatticeStore, delete_key, fetch_artifact, get_value, open_store
 from wasmesh.lattice.stub import RemoteImports
 from wasmesh.lattice.unit import ComponentUnit, ImportProvider, UnitRunner
-from wasmesh.lattice.wire import JSON, SigCodec, json_decode, json_encode
 
 log = logging.getLogger("wasmesh.lattice.host")
 
 RETRY_FAILED_S = 5.0  # a unit that failed to start is retried after this long
-SLOW_CALL_S = 1.0  # calls slower than this are logged
 
 UnitLoader = Callable[[Path, Mapping[str, ImportProvider]], UnitRunner]
 
 
 def default_cache_dir() -> Path:
     return Path(os.environ.get("WASMESH_CACHE", Path.home() / ".cache" / "wasmesh")) / "artifacts"
-
-
-@dataclass
-class Served:
-    """One unit version this host runs, with its calls in flight."""
-
-    app: str
-    spec: UnitSpec
-    runner: UnitRunner
-    pool: ThreadPoolExecutor  # its own threads: a unit's calls never wait behind another's
-    inflight: set[asyncio.Task[None]] = field(default_factory=set)
-    codecs: dict[tuple[str, str, str], SigCodec] = field(default_factory=dict)
 
 
 class Host:
@@ -83,8 +63,7 @@ class Host:
         self.capacity = capacity
         self.cache_dir = cache_dir or default_cache_dir()
         self.loader = loader
-        self.served: dict[tuple[str, str], Served] = {}  # (app, unit) -> serving version
-        self.subs: dict[tuple[str, str], dict[str, Subscription]] = {}  # -> interface -> sub
+        self.endpoints: dict[tuple[str, str], Endpoint] = {}  # (app, unit) -> its endpoint
         self.failed: dict[tuple[str, str], tuple[str, str, float]] = {}  # -> (digest, error, at)
         self.workers = workers  # threads per unit; wasm runs with the GIL released
         self._pool = ThreadPoolExecutor(2, thread_name_prefix=f"wasmesh-{self.host_id}-load")
@@ -94,6 +73,11 @@ class Host:
         self._nc: NATS | None = None
         self._store: LatticeStore | None = None
         self.scheduler: Scheduler | None = None
+
+    @property
+    def served(self) -> dict[tuple[str, str], Version]:
+        """(app, unit) -> the version of it this host serves."""
+        return {k: e.current for k, e in self.endpoints.items() if e.current is not None}
 
     @property
     def nc(self) -> NATS:
@@ -129,8 +113,8 @@ class Host:
         if self._nc is not None and self._nc.is_connected:
             with contextlib.suppress(Exception):  # the scheduler re-places our units at once
                 await self._heartbeat(leaving=True)
-        for key in list(self.served):
-            await self._remove(key)
+        for key in list(self.endpoints):
+            await self.endpoints.pop(key).close()
         if self._nc is not None and self._nc.is_connected:
             if self._store is not None:
                 with contextlib.suppress(Exception):
@@ -213,8 +197,8 @@ class Host:
                 await self._roll(key[0], spec)
             else:
                 current.spec = spec  # replicas or labels changed: nothing to restart here
-        for key in [k for k in self.served if k not in wanted]:
-            await self._remove(key)
+        for key in [k for k in self.endpoints if k not in wanted]:
+            await self.endpoints.pop(key).close()
         for key in [k for k in self.failed if k not in wanted]:
             del self.failed[key]
         for app in apps:
@@ -239,35 +223,23 @@ class Host:
             self.failed[key] = (spec.digest, str(exc), now)
             return
         self.failed.pop(key, None)
-        old = self.served.get(key)
-        self.served[key] = new  # from here every call to the unit reaches the new version
-        await self._subscribe(key, new)
+        endpoint = self.endpoints.get(key)
+        if endpoint is None:
+            endpoint = self.endpoints[key] = Endpoint(self.nc, self.subjects, app, spec.name)
+        old = await endpoint.switch(new)  # from here every call to the unit reaches `new`
         log.info("serving %s/%s %s", app, spec.name, spec.digest[:12])
         if old is not None:
-            await self._finish(old)
+            await old.finish()
             log.info("retired %s/%s %s", app, spec.name, old.spec.digest[:12])
 
-    async def _start_unit(self, app: str, spec: UnitSpec) -> Served:
+    async def _start_unit(self, app: str, spec: UnitSpec) -> Version:
         path = await self._artifact_path(spec.digest)
         remote = RemoteImports(self.nc, asyncio.get_running_loop(), self.subjects, app)
         imports = {iface: remote.provider(*spec.target(iface)) for iface in spec.imports}
         loop = asyncio.get_running_loop()
         runner = await loop.run_in_executor(self._pool, self.loader, path, imports)
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"wasmesh-{spec.name}")
-        return Served(app, spec, runner, pool)
-
-    async def _subscribe(self, key: tuple[str, str], served: Served) -> None:
-        """Serve exactly the export interfaces of the unit's current version."""
-        subs = self.subs.setdefault(key, {})
-        for iface in served.runner.exports:
-            if iface not in subs:
-                subject = self.subjects.rpc(key[0], key[1], iface)
-                subs[iface] = await self.nc.subscribe(
-                    subject, queue=RPC_QUEUE, cb=self._handler(key, iface)
-                )
-        for iface in [i for i in subs if i not in served.runner.exports]:
-            await _drain(subs.pop(iface))
-        await self.nc.flush()
+        return Version(spec, runner, pool)
 
     async def _artifact_path(self, digest: str) -> Path:
         path = self.cache_dir / f"{digest}.wasm"
@@ -278,20 +250,6 @@ class Host:
             tmp.write_bytes(data)
             tmp.replace(path)
         return path
-
-    async def _remove(self, key: tuple[str, str]) -> None:
-        """Stop serving a unit placed elsewhere now."""
-        for sub in self.subs.pop(key, {}).values():
-            await _drain(sub)
-        await self._finish(self.served.pop(key))
-
-    @staticmethod
-    async def _finish(served: Served) -> None:
-        """Stop a version once its calls in flight are answered."""
-        if served.inflight:
-            await asyncio.wait(served.inflight, timeout=rpc.CALL_TIMEOUT_S)
-        served.runner.close()
-        served.pool.shutdown(wait=False)
 
     async def _report(self, app: str) -> None:
         units = [
@@ -310,58 +268,6 @@ class Host:
             await self.store.status.put(key, schema.dumps(doc))
         else:
             await delete_key(self.store.status, key)
-
-    # -- serving calls -----------------------------------------------------------------------
-
-    def _handler(self, key: tuple[str, str], iface: str) -> Callable[[Msg], Any]:
-        async def on_message(msg: Msg) -> None:
-            served = self.served.get(key)
-            if served is None:  # removed while this message was on its way
-                await self._reply(msg, *rpc.error_reply(rpc.ERROR, f"{key[1]} stopped here"))
-                return
-            task = asyncio.create_task(self._serve(served, iface, msg))
-            served.inflight.add(task)
-            task.add_done_callback(served.inflight.discard)
-
-        return on_message
-
-    async def _serve(self, served: Served, iface: str, msg: Msg) -> None:
-        headers = msg.headers or {}
-        func = headers.get(H_FUNC, "")
-        codec_name = headers.get(H_CODEC, JSON)
-        try:
-            sig = served.runner.exports[iface].get(func)
-            if sig is None:
-                raise LatticeError(f"{served.spec.name} has no function {func!r} in {iface}.")
-            codec = served.codecs.get((iface, func, codec_name))
-            if codec is None:
-                codec = served.codecs[(iface, func, codec_name)] = SigCodec(sig, codec_name)
-            args = json_decode(msg.data) if codec_name == JSON else codec.decode_args(msg.data)
-            loop = asyncio.get_running_loop()
-            started = loop.time()
-            result = await loop.run_in_executor(served.pool, served.runner.call, iface, func, args)
-            if loop.time() - started > SLOW_CALL_S:
-                log.warning("%s#%s took %.2f s", iface, func, loop.time() - started)
-            body = json_encode([result]) if codec_name == JSON else codec.encode_result(result)
-            rpc.check_payload(self.nc, len(body), f"result of {func}")
-            headers_out = {H_STATUS: rpc.OK}
-        except GuestError as exc:
-            body, headers_out = rpc.error_reply(rpc.TRAP, str(exc), exc.backtrace)
-        except Exception as exc:
-            body, headers_out = rpc.error_reply(rpc.ERROR, str(exc))
-        await self._reply(msg, body, headers_out)
-
-    async def _reply(self, msg: Msg, body: bytes, headers: dict[str, str]) -> None:
-        if msg.reply:
-            try:
-                await self.nc.publish(msg.reply, body, headers=headers)
-            except Exception as exc:  # the caller times out; say why here
-                log.warning("a reply on %s was lost: %s", msg.subject, exc)
-
-
-async def _drain(sub: Subscription) -> None:
-    with contextlib.suppress(Exception):
-        await sub.drain()  # type: ignore[no-untyped-call]
 
 
 def _needs_restart(old: UnitSpec, new: UnitSpec) -> bool:
