@@ -167,6 +167,7 @@ class LatticeClient:
         self._store: LatticeStore | None = None
 
     async def connect(self) -> LatticeClient:
+        """Connect to NATS and open the lattice's buckets (creating missing ones)."""
         try:
             self._nc = await nats.connect(self.nats_url, max_reconnect_attempts=3)
         except Exception as exc:
@@ -178,6 +179,7 @@ class LatticeClient:
         return self
 
     async def close(self) -> None:
+        """Disconnect."""
         if self._nc is not None:
             await self._nc.close()
             self._nc = None
@@ -256,6 +258,7 @@ class LatticeClient:
         return latest
 
     async def desired(self, app: str, missing_ok: bool = False) -> DesiredState | None:
+        """The app's current desired state (None when `missing_ok` and it is not deployed)."""
         data, _ = await get_value(self.store.apps, app)
         if data is None:
             if missing_ok:

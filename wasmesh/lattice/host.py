@@ -39,6 +39,7 @@ UnitLoader = Callable[[Path, Mapping[str, ImportProvider]], UnitRunner]
 
 
 def default_cache_dir() -> Path:
+    """Where hosts keep verified artifacts: `$WASMESH_CACHE/artifacts` or ~/.cache/wasmesh."""
     return Path(os.environ.get("WASMESH_CACHE", Path.home() / ".cache" / "wasmesh")) / "artifacts"
 
 
@@ -138,6 +139,7 @@ class Host:
     # -- heartbeats --------------------------------------------------------------------------
 
     def heartbeat(self) -> schema.Heartbeat:
+        """This host's inventory: labels, free capacity, units running or failed."""
         units = [
             schema.RunningUnit(app, unit, s.spec.digest, "running")
             for (app, unit), s in self.served.items()

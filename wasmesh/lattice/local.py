@@ -58,6 +58,7 @@ class LocalHosts:
         return proc
 
     def log(self, host_id: str) -> str:
+        """What host `host_id` printed so far."""
         return (self.workdir / f"{host_id}.log").read_text(errors="replace")
 
     def kill9(self, host_id: str) -> None:

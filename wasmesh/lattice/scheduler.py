@@ -71,6 +71,7 @@ class Scheduler:
         return held
 
     async def start(self) -> None:
+        """Follow heartbeats and campaign for the lease."""
         self._sub = await self.nc.subscribe(self.store.subjects.heartbeat(), cb=self._on_beat)
         now = time.monotonic()
         try:
@@ -83,6 +84,7 @@ class Scheduler:
         self._tasks = [asyncio.create_task(self._lease_loop()), asyncio.create_task(self._loop())]
 
     async def stop(self) -> None:
+        """Stop; an active scheduler hands the lease over at once."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -63,6 +63,7 @@ class NatsServer:
 
     @property
     def url(self) -> str:
+        """`nats://host:port` for clients."""
         return f"nats://{self.host}:{self.port}"
 
     def start(self, timeout: float = READY_TIMEOUT_S) -> NatsServer:

@@ -62,11 +62,13 @@ async def get_value(kv: KeyValue, key: str) -> tuple[bytes | None, int]:
 
 
 async def delete_key(kv: KeyValue, key: str) -> None:
+    """Delete `key`; a missing one is fine."""
     with contextlib.suppress(KeyNotFoundError):
         await kv.delete(key)
 
 
 def digest_of(data: bytes) -> str:
+    """The sha256 hex digest artifacts are named by."""
     return hashlib.sha256(data).hexdigest()
 
 

@@ -41,6 +41,7 @@ class LoopThread:
         return run_blocking(self.loop, coro, timeout)
 
     def close(self) -> None:
+        """Stop the loop and its thread."""
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
         self.loop.close()

@@ -110,4 +110,5 @@ class ComponentUnit:
         return self.runner.instantiate().call(target, args)
 
     def close(self) -> None:
+        """Forget cached export targets; instances are per call, so nothing else lives on."""
         self._targets.clear()

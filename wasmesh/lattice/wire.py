@@ -115,8 +115,10 @@ class SigCodec:
             self._decode_results = json_decode
 
     def encode_result(self, result: Any) -> bytes:
+        """The function's result as bytes (nothing for a function without one)."""
         return self._encode_results([result] if self.sig.result is not None else [])
 
     def decode_result(self, data: bytes) -> Any:
+        """The result back from bytes (None for a function without one)."""
         values = self._decode_results(data)
         return values[0] if self.sig.result is not None else None
