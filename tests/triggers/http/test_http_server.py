@@ -296,3 +296,12 @@ def test_connections_beyond_the_limit_get_503(echo_py: Path) -> None:
             second = socket.create_connection(server.address, timeout=10)
             with second:
                 assert second.recv(1024).startswith(b"HTTP/1.1 503")
+
+
+def test_an_instance_that_cannot_start_gets_500(echo_py: Path) -> None:
+    # componentize-py needs far more than 1 MiB of linear memory just to instantiate.
+    with running({"/...": echo_py}, pool=PoolSettings(memory_limit=1 << 20)) as server:
+        status, _, body = request(server, "GET", "/hello")
+        assert (status, body) == (500, b"the component could not be started\n")
+        pool = server.pools[0]
+        assert sum(len(table) for table in pool.link.resources.values()) == 0

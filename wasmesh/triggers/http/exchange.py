@@ -12,7 +12,7 @@ import time
 
 from wasmesh.capabilities.wasi import IncomingRequest, OutgoingResponse, ResponseOutparam
 from wasmesh.engine import guest_error
-from wasmesh.errors import GuestError, GuestExit, GuestOutOfMemory, GuestTimeout
+from wasmesh.errors import GuestExit, GuestOutOfMemory, GuestTimeout
 from wasmesh.triggers.http.bodies import RequestBody, ResponseWriter
 from wasmesh.triggers.http.instances import InstancePool
 
@@ -28,9 +28,7 @@ def failure_status(exc: BaseException) -> tuple[int, str]:
         return 503, "the component ran out of memory"
     if isinstance(err, GuestExit):
         return 500, f"the component exited with status {err.status}"
-    if isinstance(err, GuestError):
-        return 500, "the component failed"
-    return 500, "the component failed"
+    return 500, "the component failed"  # a trap, or a bug in a host function
 
 
 def run(
@@ -42,7 +40,12 @@ def run(
 ) -> None:
     """Serve `request` with an instance from `pool`, writing the response to `writer`."""
     started = time.monotonic()
-    lease = pool.acquire(wait=timeout)
+    try:
+        lease = pool.acquire(wait=timeout)
+    except Exception as e:  # the component's start-up trapped or could not link
+        log.warning("%s: instantiating failed: %s", pool.name, e)
+        writer.simple(500, b"the component could not be started\n")
+        return
     if lease is None:
         writer.simple(503, b"the server is busy; try again\n")
         return
@@ -57,8 +60,8 @@ def run(
     except Exception as e:  # a guest failure, or a host bug: either way this request only
         cause = lease.ctx.failure or e
         status, reason = failure_status(cause)
-        log.warning("%s %s: %s (%s)", pool.name, request.path_with_query(), reason,
-                    str(guest_error(cause)).splitlines()[0])  # fmt: skip
+        detail = (str(guest_error(cause)).splitlines() or [type(cause).__name__])[0]
+        log.warning("%s %s: %s (%s)", pool.name, request.path_with_query(), reason, detail)
         writer.simple(status, reason.encode() + b"\n")
         return
     finally:

@@ -86,10 +86,14 @@ class Lease:
         self.idle_since = 0.0
         self.broken = False
         self.store.set_epoch_deadline(deadline_ticks(pool.instantiate_timeout))
-        with self.ctx.active():
-            instance = pool.linker.instantiate(self.store, pool.component)
-        self.func = ExportFunc(self.store, instance, f"{pool.handler_name}#handle",
-                               sig=pool.handler_sig, resources=pool.link.resources)  # fmt: skip
+        try:
+            with self.ctx.active():
+                instance = pool.linker.instantiate(self.store, pool.component)
+            self.func = ExportFunc(self.store, instance, f"{pool.handler_name}#handle",
+                                   sig=pool.handler_sig, resources=pool.link.resources)  # fmt: skip
+        except BaseException:
+            self.discard()
+            raise
         pool.handler_sig = self.func.sig
 
     def discard(self) -> None:
