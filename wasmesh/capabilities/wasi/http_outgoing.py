@@ -198,7 +198,7 @@ def _error_code(exc: BaseException) -> Variant:
         return Variant("connection-refused")
     if isinstance(exc, socket.gaierror):
         return Variant("DNS-error", Record({"rcode": str(exc), "info-code": None}))
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, (TimeoutError, queue.Empty)):
         return Variant("connection-timeout")
     return Variant("internal-error", str(exc))
 
@@ -221,7 +221,8 @@ def _send(request: OutgoingRequest, host: str, port: int, scheme: str, timeout: 
             if not sized:
                 conn.putheader("Transfer-Encoding", "chunked")
             conn.endheaders()
-            while (chunk := pipe.chunks.get()) is not None:
+            # A component that never finishes its request body must not pin this thread.
+            while (chunk := pipe.chunks.get(timeout=timeout)) is not None:
                 if isinstance(chunk, Exception):
                     raise chunk
                 conn.send(chunk if sized else b"%x\r\n%s\r\n" % (len(chunk), chunk))
