@@ -182,7 +182,10 @@ class Server:
             request = IncomingRequest(method, target, "http", authority, headers + extra, body)
             exchange.run(match.target, request, body, writer, self.limits.request_timeout)
         if writer.aborted is not None:
-            log.warning("%s %s: response cut short: %s", method, target, writer.aborted)
+            # A client hanging up is routine; a component cutting its response short is not.
+            client = writer.aborted.startswith("the client")
+            log.log(logging.INFO if client else logging.WARNING,
+                    "%s %s: response cut short: %s", method, target, writer.aborted)  # fmt: skip
             return False
         if not writer.finished:
             writer.finish(None)
