@@ -246,6 +246,7 @@ class LatticeClient:
                 f"{desired.version}); check `wasmesh status` and deploy again."
             ) from None
         await self.store.apps.put(app, body)
+        await self.nc.publish(self.subjects.changed, app.encode())
         return desired
 
     async def _latest_version(self, app: str, current: DesiredState | None) -> int:
@@ -311,6 +312,7 @@ class LatticeClient:
         """Remove the app's desired state; hosts stop its units."""
         await self.desired(app)
         await delete_key(self.store.apps, app)
+        await self.nc.publish(self.subjects.changed, app.encode())
 
     async def rollback(self, app: str, version: int) -> DesiredState:
         """Publish the units of an earlier `version` as the app's next version."""

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nats
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 
 from wasmesh.lattice import schema
 from wasmesh.lattice.endpoint import Endpoint, Version
@@ -70,6 +71,7 @@ class Host:
         self._pool = ThreadPoolExecutor(2, thread_name_prefix=f"wasmesh-{self.host_id}-load")
         self._tasks: list[asyncio.Task[None]] = []
         self._assignment_rev = -1
+        self._wake = asyncio.Event()
         self._seq = 0
         self._nc: NATS | None = None
         self._store: LatticeStore | None = None
@@ -96,6 +98,7 @@ class Host:
             self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.2, name=self.host_id
         )
         self._store = await open_store(self.nc, self.subjects)
+        await self.nc.subscribe(self.subjects.assigned, cb=self._on_assigned)
         self.scheduler = Scheduler(self.nc, self.store, self.host_id)
         await self.scheduler.start()
         await self._heartbeat()
@@ -172,13 +175,18 @@ class Host:
 
     # -- following the assignment ------------------------------------------------------------
 
+    async def _on_assigned(self, msg: Msg) -> None:
+        self._wake.set()
+
     async def _reconcile_loop(self) -> None:
         while True:
             try:
                 await self.reconcile()
             except Exception as exc:
                 log.warning("reconcile failed: %s", exc)
-            await asyncio.sleep(RECONCILE_S)
+            with contextlib.suppress(TimeoutError):  # a nudge or the next poll
+                await asyncio.wait_for(self._wake.wait(), RECONCILE_S)
+            self._wake.clear()
 
     async def reconcile(self, force: bool = False) -> None:
         """Make what this host runs match its assignment in KV."""

@@ -58,6 +58,8 @@ class Scheduler:
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._last_pass = 0.0
+        self._wake = asyncio.Event()
+        self._nudge: Subscription | None = None
         self._grace_until = 0.0
 
     @property
@@ -73,6 +75,7 @@ class Scheduler:
     async def start(self) -> None:
         """Follow heartbeats and campaign for the lease."""
         self._sub = await self.nc.subscribe(self.store.subjects.heartbeat(), cb=self._on_beat)
+        self._nudge = await self.nc.subscribe(self.store.subjects.changed, cb=self._on_change)
         now = time.monotonic()
         try:
             for host in await self.store.hosts.keys():
@@ -90,13 +93,17 @@ class Scheduler:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
+        for sub in (self._sub, self._nudge):
+            if sub is not None:
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
         if self.active:  # hand over at once rather than after the lease's TTL
             with contextlib.suppress(Exception):
                 await delete_key(self.store.scheduler, "lease")
             self._set_active(False)
+
+    async def _on_change(self, msg: Msg) -> None:
+        self._wake.set()
 
     async def _on_beat(self, msg: Msg) -> None:
         try:
@@ -167,7 +174,9 @@ class Scheduler:
 
     async def _loop(self) -> None:
         while True:
-            await asyncio.sleep(TICK_S)
+            with contextlib.suppress(TimeoutError):  # a nudge or the next tick
+                await asyncio.wait_for(self._wake.wait(), TICK_S)
+            self._wake.clear()
             if not self.active:
                 continue
             try:
@@ -201,12 +210,16 @@ class Scheduler:
                 await self.store.placements.put(f"app.{app}", schema.dumps(placement))
                 await self.store.status.put(app, schema.dumps(placement))
         await self._drop_stale(set(placed), set(hosts))
+        written = False
         for host, assignment in assignments(placed, hosts).items():
             key = f"host.{host}"
             body = schema.dumps(assignment)
             current, _ = await get_value(self.store.placements, key)
             if current != body:
                 await self.store.placements.put(key, body)
+                written = True
+        if written:
+            await self.nc.publish(self.store.subjects.assigned, b"")
 
     async def _drop_stale(self, apps: set[str], hosts: set[str]) -> None:
         """Forget placements of undeployed apps, and hosts dead for `FORGET_HOST_S`.

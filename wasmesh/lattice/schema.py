@@ -5,6 +5,7 @@ Everything a lattice says lives under one prefix, `wasmesh.<lattice>`:
 | what | where |
 |---|---|
 | heartbeats | subject `wasmesh.<lattice>.heartbeat.<host>` (a `Heartbeat`) |
+| nudges: desired state / assignments changed | `wasmesh.<lattice>.changed` / `.assigned` |
 | calls to an export interface | `wasmesh.<lattice>.rpc.<app>.<unit>.<interface>`, queue `rpc` |
 | host inventory | KV `wasmesh_<lattice>_hosts`, key `<host>` (the last `Heartbeat`) |
 | desired state | KV `wasmesh_<lattice>_apps`, key `<app>` (a `DesiredState`) |
@@ -67,6 +68,16 @@ class Subjects:
 
     def heartbeat(self, host: str = "*") -> str:
         return f"{self.prefix}.heartbeat.{host}"
+
+    @property
+    def changed(self) -> str:
+        """Clients nudge the scheduler here after changing desired state (it also polls)."""
+        return f"{self.prefix}.changed"
+
+    @property
+    def assigned(self) -> str:
+        """The scheduler nudges hosts here after changing assignments (they also poll)."""
+        return f"{self.prefix}.assigned"
 
     def rpc(self, app: str, unit: str, interface: str) -> str:
         return f"{self.prefix}.rpc.{app}.{unit}.{subject_token(interface)}"
