@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from wasmesh.errors import ExportNotFound
+from wasmesh.errors import ExportNotFound, WitValueError
 from wasmesh.lattice import rpc, schema
-from wasmesh.lattice.client import AppStatus, LatticeClient, Topology, UnitDeployment
+from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment
 from wasmesh.lattice.errors import LatticeError, RemoteTrap, RemoteUnavailable
 from wasmesh.lattice.scheduler import HOST_TIMEOUT_S
 from wasmesh.lattice.server import NatsServer
+from wasmesh.lattice.status import AppStatus
 from wasmesh.lattice.store import digest_of
 
 from .conftest import lattice, run
@@ -40,6 +41,15 @@ def test_deploy_then_invoke_across_hosts(
             # front's import of math is a stub making a NATS request to math's queue group
             assert await client.invoke("shop", "front#sum3", [1, 2, 39]) == 42
             assert await client.invoke("shop", "wasmesh:lattice-test/math#len", [b"abc"]) == 3
+            # typed calls check arguments here, against the export's signature
+            sig = await client.signature("shop", "math#add")
+            assert [(p.name, p.type.kind) for p in sig.params] == [("a", "u32"), ("b", "u32")]
+            with pytest.raises(WitValueError, match='argument "b"'):
+                await client.invoke("shop", "add", [1, -1])
+            # untyped calls travel as tagged JSON and the host checks them
+            assert await client.invoke("shop", "add", [2, 3], typed=False) == 5
+            with pytest.raises(LatticeError, match="remote add"):
+                await client.invoke("shop", "add", [1, "x"], typed=False)
             with pytest.raises(ExportNotFound, match="interface#function"):
                 await client.invoke("shop", "nope", [])
             # a function exported at world level, outside any interface

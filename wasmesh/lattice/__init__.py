@@ -14,22 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from wasmesh.lattice.client import (
-    AppStatus,
-    LatticeClient,
-    Topology,
-    UnitDeployment,
-    deploy,
-    hosts,
-    invoke,
-    rollback,
-    status,
-    undeploy,
-)
+from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment
 from wasmesh.lattice.errors import LatticeError, PayloadTooLarge, RemoteTrap, RemoteUnavailable
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.scheduler import FAILOVER_BOUND_S
 from wasmesh.lattice.server import NatsServer, serve_forever, start_server
+from wasmesh.lattice.status import AppStatus
+from wasmesh.lattice.sync import deploy, hosts, invoke, rollback, signature, status, undeploy
 
 
 def __getattr__(name: str) -> Any:
@@ -67,6 +58,7 @@ __all__ = [
     "rollback",
     "run_host",
     "serve_forever",
+    "signature",
     "start_server",
     "status",
     "topology_from_manifest",

@@ -1,7 +1,6 @@
 """The lattice client: deploy apps, read their status, undeploy, roll back, invoke exports.
 
-`LatticeClient` is async; `deploy`, `status`, `undeploy`, `rollback` and `invoke` at module
-level are blocking wrappers for the CLI.
+`LatticeClient` is async; `wasmesh.lattice.sync` has its blocking twins for the CLI.
 """
 
 from __future__ import annotations
@@ -9,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +19,7 @@ from nats.aio.client import Client as NATS
 from nats.js.errors import KeyWrongLastSequenceError, NoKeysError
 
 from wasmesh.engine.loader import load_component
+from wasmesh.engine.types import FuncSig
 from wasmesh.engine.world import split_interface_name
 from wasmesh.errors import ExportNotFound, LinkError
 from wasmesh.lattice import rpc, schema
@@ -32,9 +32,18 @@ from wasmesh.lattice.schema import (
     Subjects,
     UnitSpec,
 )
-from wasmesh.lattice.store import LatticeStore, delete_key, get_value, open_store, put_artifact
+from wasmesh.lattice.status import AppStatus
+from wasmesh.lattice.store import (
+    LatticeStore,
+    cached_artifact,
+    default_cache_dir,
+    delete_key,
+    get_value,
+    open_store,
+    put_artifact,
+)
 from wasmesh.lattice.unit import interfaces
-from wasmesh.lattice.wire import JSON, json_decode, json_encode
+from wasmesh.lattice.wire import JSON, SigCodec, json_decode, json_encode
 
 T = TypeVar("T")
 
@@ -62,66 +71,6 @@ class Topology:
     """The units of an app and their placement constraints."""
 
     units: tuple[UnitDeployment, ...]
-
-
-@dataclass(frozen=True)
-class AppStatus:
-    """What is desired for an app, where the scheduler put it and what hosts report."""
-
-    desired: DesiredState
-    placement: Placement | None
-    hosts: tuple[HostAppStatus, ...]
-
-    def running(self, unit: str) -> list[str]:
-        """Hosts that serve `unit` at its desired digest."""
-        spec = next(u for u in self.desired.units if u.name == unit)
-        return sorted(
-            h.host
-            for h in self.hosts
-            for u in h.units
-            if u.unit == unit and u.digest == spec.digest and u.state == "running"
-        )
-
-    @property
-    def ready(self) -> bool:
-        """Every unit runs its desired version on every host it is placed on, fully replicated."""
-        p = self.placement
-        if p is None or p.version != self.desired.version:
-            return False
-        for spec in self.desired.units:
-            placed = p.units.get(spec.name, [])
-            if len(placed) < spec.replicas or not set(placed) <= set(self.running(spec.name)):
-                return False
-        return True
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary: version, and per unit its digest, placement and hosts."""
-        placed = self.placement.units if self.placement else {}
-        return {
-            "app": self.desired.app,
-            "version": self.desired.version,
-            "rolled_back_to": self.desired.source_version,
-            "ready": self.ready,
-            "units": {
-                u.name: {
-                    "digest": u.digest,
-                    "replicas": u.replicas,
-                    "placed": placed.get(u.name, []),
-                    "running": self.running(u.name),
-                    "exports": u.exports,
-                    "imports": u.imports,
-                }
-                for u in self.desired.units
-            },
-            "errors": self.errors,
-        }
-
-    @property
-    def errors(self) -> list[str]:
-        """Placement reasons and unit failures, one line each."""
-        out = [f"{u}: {r}" for u, r in (self.placement.reasons if self.placement else {}).items()]
-        out += [f"{u.unit} on {h.host}: {u.error}" for h in self.hosts for u in h.units if u.error]
-        return out
 
 
 def _wire(units: Sequence[UnitDeployment], worlds: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -160,8 +109,11 @@ def _provider(unit: str, iface: str, exported: dict[str, Any]) -> str:
 class LatticeClient:
     """An async client of one lattice; use `async with LatticeClient(url) as c:`."""
 
-    def __init__(self, nats_url: str, lattice: str = "default") -> None:
+    def __init__(
+        self, nats_url: str, lattice: str = "default", cache_dir: Path | None = None
+    ) -> None:
         self.nats_url = nats_url
+        self.cache_dir = cache_dir or default_cache_dir()
         self.subjects = Subjects(lattice)
         self._nc: NATS | None = None
         self._store: LatticeStore | None = None
@@ -325,17 +277,45 @@ class LatticeClient:
         old = schema.loads(DesiredState, data)
         return await self._publish(app, old.units, version)
 
+    async def signature(self, app: str, export: str) -> FuncSig:
+        """The signature of the app's export `export`, read from its unit's artifact."""
+        desired = await self.desired(app)
+        assert desired is not None
+        unit, iface, func = resolve(desired, export)
+        return await self._signature(unit, iface, func)
+
+    async def _signature(self, unit: UnitSpec, iface: str, func: str) -> FuncSig:
+        path = await cached_artifact(self.store, unit.digest, self.cache_dir)
+        loop = asyncio.get_running_loop()
+        loaded = await loop.run_in_executor(None, load_component, path)
+        return interfaces(loaded.world.exports)[iface][func]
+
     async def invoke(
-        self, app: str, export: str, args: Sequence[Any], timeout: float = rpc.CALL_TIMEOUT_S
+        self,
+        app: str,
+        export: str,
+        args: Sequence[Any],
+        timeout: float = rpc.CALL_TIMEOUT_S,
+        typed: bool = True,
     ) -> Any:
-        """Call `interface#func` (or a unique bare `func`) of the app through the lattice."""
+        """Call `interface#func` (or a unique bare `func`) of the app through the lattice.
+
+        With `typed`, the arguments are checked against the export's signature here (a
+        `WitValueError` names the bad one) and travel in the binary encoding; otherwise they
+        travel as tagged JSON and the host checks them.
+        """
         desired = await self.desired(app)
         assert desired is not None
         unit, iface, func = resolve(desired, export)
         subject = self.subjects.rpc(app, unit.name, iface)
-        data = await rpc.call(self.nc, subject, func, JSON, json_encode(args), timeout)
-        values = json_decode(data)
-        return values[0] if values else None
+        if not typed:
+            data = await rpc.call(self.nc, subject, func, JSON, json_encode(args), timeout)
+            values = json_decode(data)
+            return values[0] if values else None
+        codec = SigCodec(await self._signature(unit, iface, func))
+        payload = codec.encode_args(list(args))
+        data = await rpc.call(self.nc, subject, func, codec.codec, payload, timeout)
+        return codec.decode_result(data)
 
 
 def resolve(desired: DesiredState, export: str) -> tuple[UnitSpec, str, str]:
@@ -356,48 +336,3 @@ def resolve(desired: DesiredState, export: str) -> tuple[UnitSpec, str, str]:
             "name it as interface#function (see `wasmesh status`)."
         )
     return found[0]
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
-async def _with_client(nats_url: str, lattice: str, method: str, *args: Any) -> Any:
-    async with LatticeClient(nats_url, lattice) as client:
-        return await getattr(client, method)(*args)
-
-
-def deploy(app: str, nats_url: str, topology: Topology, lattice: str = "default") -> DesiredState:
-    """Deploy (or update) `app`; returns the new desired state."""
-    result: DesiredState = _run(_with_client(nats_url, lattice, "deploy", app, topology))
-    return result
-
-
-def status(app: str, nats_url: str, lattice: str = "default") -> AppStatus:
-    """The app's status in the lattice."""
-    result: AppStatus = _run(_with_client(nats_url, lattice, "status", app))
-    return result
-
-
-def hosts(nats_url: str, lattice: str = "default") -> list[Heartbeat]:
-    """Every host's last inventory."""
-    result: list[Heartbeat] = _run(_with_client(nats_url, lattice, "hosts"))
-    return result
-
-
-def undeploy(app: str, nats_url: str, lattice: str = "default") -> None:
-    """Stop and remove `app`."""
-    _run(_with_client(nats_url, lattice, "undeploy", app))
-
-
-def rollback(app: str, version: int, nats_url: str, lattice: str = "default") -> DesiredState:
-    """Bring back the units of `version` as the app's next version."""
-    result: DesiredState = _run(_with_client(nats_url, lattice, "rollback", app, version))
-    return result
-
-
-def invoke(
-    app: str, export: str, args: Sequence[Any], nats_url: str, lattice: str = "default"
-) -> Any:
-    """Call one export of `app` through the lattice."""
-    return _run(_with_client(nats_url, lattice, "invoke", app, export, list(args)))

@@ -28,7 +28,14 @@ from wasmesh.lattice import schema
 from wasmesh.lattice.endpoint import Endpoint, Version
 from wasmesh.lattice.scheduler import HEARTBEAT_S, RECONCILE_S, Scheduler
 from wasmesh.lattice.schema import Subjects, UnitSpec
-from wasmesh.lattice.store import LatticeStore, delete_key, fetch_artifact, get_value, open_store
+from wasmesh.lattice.store import (
+    LatticeStore,
+    cached_artifact,
+    default_cache_dir,
+    delete_key,
+    get_value,
+    open_store,
+)
 from wasmesh.lattice.stub import RemoteImports
 from wasmesh.lattice.unit import ComponentUnit, ImportProvider, UnitRunner
 
@@ -37,11 +44,6 @@ log = logging.getLogger("wasmesh.lattice.host")
 RETRY_FAILED_S = 5.0  # a unit that failed to start is retried after this long
 
 UnitLoader = Callable[[Path, Mapping[str, ImportProvider]], UnitRunner]
-
-
-def default_cache_dir() -> Path:
-    """Where hosts keep verified artifacts: `$WASMESH_CACHE/artifacts` or ~/.cache/wasmesh."""
-    return Path(os.environ.get("WASMESH_CACHE", Path.home() / ".cache" / "wasmesh")) / "artifacts"
 
 
 class Host:
@@ -243,23 +245,13 @@ class Host:
             log.info("retired %s/%s %s", app, spec.name, old.spec.digest[:12])
 
     async def _start_unit(self, app: str, spec: UnitSpec) -> Version:
-        path = await self._artifact_path(spec.digest)
+        path = await cached_artifact(self.store, spec.digest, self.cache_dir)
         remote = RemoteImports(self.nc, asyncio.get_running_loop(), self.subjects, app)
         imports = {iface: remote.provider(*spec.target(iface)) for iface in spec.imports}
         loop = asyncio.get_running_loop()
         runner = await loop.run_in_executor(self._pool, self.loader, path, imports)
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"wasmesh-{spec.name}")
         return Version(spec, runner, pool)
-
-    async def _artifact_path(self, digest: str) -> Path:
-        path = self.cache_dir / f"{digest}.wasm"
-        if not path.exists():
-            data = await fetch_artifact(self.store, digest)
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{self.host_id}.tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
-        return path
 
     async def _report(self, app: str) -> None:
         units = [

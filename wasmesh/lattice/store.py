@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from nats.aio.client import Client as NATS
 from nats.js.client import JetStreamContext
@@ -100,3 +103,20 @@ async def fetch_artifact(store: LatticeStore, digest: str) -> bytes:
             "deploy the app again to republish it."
         )
     return data
+
+
+def default_cache_dir() -> Path:
+    """Where verified artifacts are kept: `$WASMESH_CACHE/artifacts` or ~/.cache/wasmesh."""
+    return Path(os.environ.get("WASMESH_CACHE", Path.home() / ".cache" / "wasmesh")) / "artifacts"
+
+
+async def cached_artifact(store: LatticeStore, digest: str, cache_dir: Path) -> Path:
+    """The local file of artifact `digest`, fetched and verified once."""
+    path = cache_dir / f"{digest}.wasm"
+    if not path.exists():
+        data = await fetch_artifact(store, digest)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")  # several hosts may share the dir
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path
