@@ -5,7 +5,8 @@ loopback; builds the lattice guests from tests/guests once, cached).
 
 Prints, in one run:
 1. the time from `deploy` of a new version until all N hosts serve it (N = 3 and 10; the
-   math unit has one replica per host), median of a few rollouts;
+   math unit has one replica per host; every version is new bytes, fetched and compiled by
+   every host), median of a few rollouts;
 2. calls/s of `front.sum3` (two calls into `math.add` each) with math fused into the same
    component (`wasm-tools compose`), linked through an in-process Python host function, and
    on another host through the lattice; ratios against the fused peer measured in this run.
@@ -18,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import nats  # noqa: E402
+import wasmtime  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
@@ -41,7 +44,7 @@ from wasmesh.lattice.unit import ComponentUnit, HostFunc  # noqa: E402
 
 MATH = "wasmesh:lattice-test/math"
 FRONT = "wasmesh:lattice-test/front"
-ROLLOUTS = 3
+ROLLOUTS = 5
 
 
 def build(name: str) -> Path:
@@ -58,12 +61,28 @@ def fuse(front: Path, math: Path, out: Path) -> Path:
     return out
 
 
+def versions(count: int, out: Path) -> list[Path]:
+    """`count` distinct builds of the math unit (its `version` export returns 1, 2, ...), so
+    every rollout ships bytes no host has fetched or compiled yet."""
+    source = (ROOT / "tests" / "guests" / "lattice-math" / "math.wat").read_text()
+    marker = '(func (export "version") (result i32) i32.const 1)'
+    assert marker in source
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n in range(1, count + 1):
+        text = source.replace(marker, marker.replace("const 1", f"const {n}"))
+        path = out / f"math-{n}.wasm"
+        path.write_bytes(wasmtime.wat2wasm(text))
+        paths.append(path)
+    return paths
+
+
 async def rollout_times(url: str, hosts: int, math: list[Path]) -> list[float]:
     """Seconds from deploy of each new version until every host serves it."""
     times: list[float] = []
     async with LatticeClient(url) as client:
-        for i in range(ROLLOUTS + 1):
-            topology = Topology((UnitDeployment("math", math[i % 2], replicas=hosts),))
+        for i, component in enumerate(math):
+            topology = Topology((UnitDeployment("math", component, replicas=hosts),))
             started = time.monotonic()
             await client.deploy("bench", topology)
             await client.wait_ready("bench", 60)
@@ -73,23 +92,30 @@ async def rollout_times(url: str, hosts: int, math: list[Path]) -> list[float]:
     return times
 
 
-def calls_per_second(call: Callable[[], Any], seconds: float = 1.5) -> float:
+def calls_per_second(call: Callable[[], Any], seconds: float = 1.5, threads: int = 1) -> float:
+    """Calls completed per second by `threads` callers looping on `call`."""
     call()
-    n, started = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - started) < seconds:
-        for _ in range(50):
-            call()
-        n += 50
-    return n / elapsed
+    stop = time.perf_counter() + seconds
+    counts = [0] * threads
+
+    def caller(i: int) -> None:
+        while time.perf_counter() < stop:
+            for _ in range(20):
+                call()
+            counts[i] += 20
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=caller, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return sum(counts) / (time.perf_counter() - started)
 
 
 def main() -> None:
     console = Console()
-    math_v1, math_v2, front = (
-        build("lattice-math"),
-        build("lattice-math-v2"),
-        build("lattice-front"),
-    )
+    math_v1, front = build("lattice-math"), build("lattice-front")
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         server = start_server(0, tmp / "js")
@@ -102,7 +128,8 @@ def main() -> None:
                 try:
                     for i in range(n):
                         procs.start(f"n{n}h{i}")
-                    times = asyncio.run(rollout_times(server.url, n, [math_v1, math_v2]))
+                    math = versions(ROLLOUTS + 1, tmp / f"versions{n}")
+                    times = asyncio.run(rollout_times(server.url, n, math))
                 finally:
                     procs.stop_all()
                 rollout.add_row(
@@ -137,17 +164,20 @@ def call_table(url: str, tmp: Path, front: Path, math: Path) -> Table:
         remote = RemoteImports(nc, loop.loop, Subjects(), "calls")
         spread = ComponentUnit(front, {MATH: remote.provider("math")})
         rows = [
-            ("fused (wasm-tools compose, one component)", fused),
-            ("linked in-process through a Python host function", linked),
-            ("math on another host, over the lattice", spread),
+            ("fused (wasm-tools compose, one component)", fused, 1),
+            ("linked in-process through a Python host function", linked, 1),
+            ("math on another host, over the lattice", spread, 1),
+            ("math on another host, over the lattice, 8 callers", spread, 8),
         ]
-        results = [(name, calls_per_second(lambda u=u: u.call(FRONT, "sum3", [1, 2, 3])))
-                   for name, u in rows]  # fmt: skip
+        results = [
+            (name, calls_per_second(lambda u=u: u.call(FRONT, "sum3", [1, 2, 3]), threads=n))
+            for name, u, n in rows
+        ]
         loop.run(nc.close(), 10)
     finally:
         loop.close()
         procs.stop_all()
-    table = Table(title="front.sum3 (2 calls into math.add each), one caller thread")
+    table = Table(title="front.sum3 (2 calls into math.add each), one caller thread unless said")
     for col in ("math placed", "calls/s", "µs/call", "vs fused"):
         table.add_column(col, justify="right")
     peer = results[0][1]
