@@ -34,6 +34,7 @@ def test_deploy_then_invoke_across_hosts(
             status = await client.wait_ready("shop", 20)
             assert all(len(status.running(u)) == 1 for u in ("math", "front"))
             assert [h.host for h in await client.hosts()] == ["h0", "h1"]
+            assert [(d.app, d.version) for d in await client.apps()] == [("shop", 1)]
             summary = status.as_dict()
             assert summary["ready"] and summary["version"] == 1 and summary["errors"] == []
             assert summary["units"]["front"]["imports"] == {"wasmesh:lattice-test/math": "math"}

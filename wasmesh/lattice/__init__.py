@@ -20,7 +20,16 @@ from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.scheduler import FAILOVER_BOUND_S
 from wasmesh.lattice.server import NatsServer, serve_forever, start_server
 from wasmesh.lattice.status import AppStatus
-from wasmesh.lattice.sync import deploy, hosts, invoke, rollback, signature, status, undeploy
+from wasmesh.lattice.sync import (
+    apps,
+    deploy,
+    hosts,
+    invoke,
+    rollback,
+    signature,
+    status,
+    undeploy,
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -52,6 +61,7 @@ __all__ = [
     "RemoteUnavailable",
     "Topology",
     "UnitDeployment",
+    "apps",
     "deploy",
     "hosts",
     "invoke",

@@ -219,6 +219,16 @@ class LatticeClient:
             raise LatticeError(f"app {app!r} is not deployed in lattice {self.subjects.lattice}.")
         return schema.loads(DesiredState, data)
 
+    async def apps(self) -> list[DesiredState]:
+        """The desired state of every deployed app, by name."""
+        out: list[DesiredState] = []
+        with contextlib.suppress(NoKeysError):
+            for key in sorted(await self.store.apps.keys()):
+                data, _ = await get_value(self.store.apps, key)
+                if data:
+                    out.append(schema.loads(DesiredState, data))
+        return out
+
     async def hosts(self) -> list[Heartbeat]:
         """The last inventory of every host that joined the lattice and did not leave it."""
         out: list[Heartbeat] = []

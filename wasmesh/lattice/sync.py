@@ -35,6 +35,12 @@ def status(app: str, nats_url: str, lattice: str = "default") -> AppStatus:
     return result
 
 
+def apps(nats_url: str, lattice: str = "default") -> list[DesiredState]:
+    """The desired state of every deployed app."""
+    result: list[DesiredState] = _run(_with_client(nats_url, lattice, "apps"))
+    return result
+
+
 def hosts(nats_url: str, lattice: str = "default") -> list[Heartbeat]:
     """Every host's last inventory."""
     result: list[Heartbeat] = _run(_with_client(nats_url, lattice, "hosts"))
