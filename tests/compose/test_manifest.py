@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from wasmesh.compose.grants import DirGrant
 from wasmesh.compose.manifest import MONOLITH_UNIT, Unit, load_manifest, parse_manifest
 from wasmesh.errors import ManifestError
+from wasmesh.runtime.grants import DirGrant
 
 GOOD = """\
 [app]
@@ -57,7 +57,7 @@ def test_a_full_manifest_reads_into_typed_data() -> None:
     assert (pricing.source.language, pricing.source.world) == ("python", "pricing")
     g = pricing.grants
     assert g.env == (("CURRENCY", "EUR"),) and g.env_inherit == ("TZ",)
-    assert g.dirs == (DirGrant(ROOT / "data", "/data", read_only=True),)
+    assert g.dirs == (DirGrant((ROOT / "data").resolve(), "/data", writable=False),)
     assert (g.memory_limit, g.timeout, g.fuel) == (64 * 1024 * 1024, 2.5, 1000000)
     assert g.outbound == ("https://*.example.com:443",)
     assert m.component("tax").source.is_prebuilt

@@ -16,11 +16,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from wasmesh.compose.composer import compose_unit
-from wasmesh.compose.grants import DirGrant, Grants
+from wasmesh.compose.grants import Grants
 from wasmesh.compose.graph import render_dot, render_svg, render_tree
 from wasmesh.compose.manifest import Manifest, load_manifest, parse_manifest, with_strategy
 from wasmesh.compose.units import PlanError, UnitPlan, plan_units
 from wasmesh.compose.wiring import Link, WiringError, WiringGraph, default_host, wire
+from wasmesh.runtime.grants import DirGrant
 from wasmesh.sizes import format_size, parse_size
 
 if TYPE_CHECKING:

@@ -56,7 +56,7 @@ def build_component(spec: ComponentSpec, out_dir: Path, *, quiet: bool = True) -
 
 def runtime_grants(grants: Grants) -> tuple[rt.Grants, rt.Limits]:
     """The runtime's grants and limits for a unit whose plan grants `grants`."""
-    dirs = tuple(rt.DirGrant(d.host.resolve(), d.guest, not d.read_only) for d in grants.dirs)
+    dirs = grants.dirs
     return (
         rt.Grants(
             env=grants.env, env_inherit=grants.env_inherit, dirs=dirs, stdin=grants.stdin,

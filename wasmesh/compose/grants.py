@@ -14,21 +14,13 @@ from typing import Any
 
 from wasmesh.compose._positions import Path_
 from wasmesh.compose._reader import Reader
+from wasmesh.runtime.grants import DirGrant
 from wasmesh.sizes import parse_size
 
 GRANT_KEYS = (
     "env", "env-inherit", "dirs", "stdin", "network", "outbound",
     "memory-limit", "timeout", "fuel",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class DirGrant:
-    """A host directory made visible to a component at `guest`."""
-
-    host: Path
-    guest: str
-    read_only: bool
 
 
 @dataclass(frozen=True)
@@ -59,7 +51,8 @@ def read_grants(reader: Reader, where: Path_, body: dict[str, Any], root: Path) 
                 (*where, "dirs"),
                 f'dir grant `{spec}` must be "host:guest" or "host:guest:ro"/"host:guest:rw"',
             )
-        dirs.append(DirGrant(root / parts[0], parts[1], len(parts) == 3 and parts[2] == "ro"))
+        writable = not (len(parts) == 3 and parts[2] == "ro")
+        dirs.append(DirGrant((root / parts[0]).resolve(), parts[1], writable))
     memory = body.get("memory-limit")
     if memory is not None:
         reader.typed(memory, (*where, "memory-limit"), (str, int), 'a size like "64MiB"')
