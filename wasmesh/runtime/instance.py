@@ -7,7 +7,8 @@ with its memory limit, epoch deadline and fuel, and its own WASI context from th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ import wasmtime
 from wasmtime import component as wc
 
 from wasmesh.capabilities.base import Capability
-from wasmesh.capabilities.wasip2 import WasiP2
+from wasmesh.capabilities.wasi_python import default_wasi
 from wasmesh.engine.calls import ExportFunc
 from wasmesh.engine.config import deadline_ticks
 from wasmesh.engine.faults import guest_error
@@ -42,10 +43,23 @@ class Runner:
     def __post_init__(self) -> None:
         if not self.capabilities:
             program = self.loaded.path.name if self.loaded.path else "component"
-            self.capabilities = (WasiP2(self.argv, program),)
+            self.capabilities = (default_wasi(self.loaded, self.grants, self.argv, program),)
         if self.limits.fuel is not None and self.loaded.engine is not _fuel_engine():
             raise LinkError("fuel limits need the component loaded with `fuel=True`.")
         self.linker = self._link()
+        # Capabilities with per-instance state on the calling thread (the Python WASI layer).
+        self._activators: list[Callable[[wasmtime.Store], AbstractContextManager[None]]] = [
+            c.activate for c in self.capabilities if hasattr(c, "activate")
+        ]
+
+    def active(self, store: wasmtime.Store) -> AbstractContextManager[Any]:
+        """Enter the per-instance state capabilities need while `store`'s guest runs."""
+        if not self._activators:
+            return nullcontext()
+        stack = ExitStack()
+        for activate in self._activators:
+            stack.enter_context(activate(store))
+        return stack
 
     def _link(self) -> wc.Linker:
         linker = wc.Linker(self.loaded.engine)
@@ -78,7 +92,8 @@ class Runner:
             cap.prepare(store, self.grants)
         self._arm(store)
         try:
-            instance = self.linker.instantiate(store, self.loaded.component)
+            with self.active(store):
+                instance = self.linker.instantiate(store, self.loaded.component)
         except wasmtime.WasmtimeError as e:
             err = guest_error(e, memory_limited=self.limits.memory_bytes is not None)
             if isinstance(err, GuestError):
@@ -157,7 +172,8 @@ class Instance:
             raise GuestError("this instance trapped earlier and cannot be called again")
         self.runner._arm(self.store)
         try:
-            return call(self.store, *args)
+            with self.runner.active(self.store):
+                return call(self.store, *args)
         except GuestError:
             self.poisoned = True
             raise

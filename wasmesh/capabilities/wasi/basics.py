@@ -1,8 +1,7 @@
-"""wasi:clocks, wasi:random, wasi:cli, and the denied wasi:filesystem and wasi:sockets.
+"""wasi:clocks, wasi:random, wasi:cli terminals, and the stdio of server components.
 
-Standard output and error go to the host's logger for the component, one record per line.
-Files and sockets are not granted to HTTP components: preopens are empty and creating a
-socket or resolving a name answers `access-denied`.
+A server component's standard output and error go to its logger, one record per line, and
+its standard input is always at its end (see `cli.py` for where a command's stdio goes).
 """
 
 from __future__ import annotations
@@ -13,9 +12,8 @@ import time
 
 from wasmesh.capabilities.wasi._table import HostObject
 from wasmesh.capabilities.wasi.context import current
-from wasmesh.capabilities.wasi.io import InputStream, OutputStream, Pollable
-from wasmesh.engine.values import Err, Record
-from wasmesh.errors import GuestExit
+from wasmesh.capabilities.wasi.io import Pollable
+from wasmesh.engine.values import Record
 
 # --- clocks ---------------------------------------------------------------------------------
 
@@ -100,39 +98,6 @@ class EmptySource:
         return Pollable.always()
 
 
-def get_environment() -> list[tuple[str, str]]:
-    return list(current().env)
-
-
-def get_arguments() -> list[str]:
-    return list(current().args)
-
-
-def initial_cwd() -> str | None:
-    return None
-
-
-def exit_(status: object) -> None:
-    code = 0 if type(status).__name__ == "Ok" else 1
-    raise GuestExit(code)
-
-
-def exit_with_code(status_code: int) -> None:
-    raise GuestExit(status_code)
-
-
-def get_stdin() -> InputStream:
-    return InputStream(EmptySource())
-
-
-def get_stdout() -> OutputStream:
-    return OutputStream(LogSink("stdout"))
-
-
-def get_stderr() -> OutputStream:
-    return OutputStream(LogSink("stderr"))
-
-
 def no_terminal() -> None:
     return None
 
@@ -143,56 +108,3 @@ class TerminalInput(HostObject):
 
 class TerminalOutput(HostObject):
     resource = "terminal-output"
-
-
-# --- filesystem and sockets: not granted ----------------------------------------------------
-
-
-class Descriptor(HostObject):
-    resource = "descriptor"
-
-
-class DirectoryEntryStream(HostObject):
-    resource = "directory-entry-stream"
-
-
-def get_directories() -> list[tuple[Descriptor, str]]:
-    return []
-
-
-def filesystem_error_code(err: HostObject) -> str | None:
-    """No stream error carries a filesystem (or network) error code here."""
-    return None
-
-
-class Network(HostObject):
-    resource = "network"
-
-
-class TcpSocket(HostObject):
-    resource = "tcp-socket"
-
-
-class UdpSocket(HostObject):
-    resource = "udp-socket"
-
-
-class IncomingDatagramStream(HostObject):
-    resource = "incoming-datagram-stream"
-
-
-class OutgoingDatagramStream(HostObject):
-    resource = "outgoing-datagram-stream"
-
-
-class ResolveAddressStream(HostObject):
-    resource = "resolve-address-stream"
-
-
-def instance_network() -> Network:
-    return Network()
-
-
-def socket_denied(*_args: object) -> Err:
-    current().logger.warning("denied a socket: the component has no network grant")
-    return Err("access-denied")

@@ -100,11 +100,26 @@ def wasi_imports(component: wc.Component, engine: wasmtime.Engine) -> list[str]:
     return [n for n in component.type.imports(engine) if unversioned(n) in INTERFACES]
 
 
-def link_wasi(linker: wc.Linker, component: wc.Component, engine: wasmtime.Engine) -> WasiLink:
+def _missing(name: str) -> Callable[..., Any]:
+    def call(*_args: Any) -> Any:
+        raise NotImplementedError(f"wasmesh does not implement {name}")
+
+    return call
+
+
+def link_wasi(
+    linker: wc.Linker,
+    component: wc.Component,
+    engine: wasmtime.Engine,
+    *,
+    others_as_traps: bool = True,
+) -> WasiLink:
     """Define on `linker` every WASI interface `component` imports.
 
-    Imports wasmesh does not implement become functions that trap when called, so a
-    component that merely links against them (filesystem, sockets) still instantiates.
+    Functions of those interfaces that wasmesh does not implement trap when called, so a
+    component that merely links against them still instantiates. With `others_as_traps`,
+    every other import the linker lacks traps too (leave it off when other capabilities
+    define them afterwards).
     """
     imports: list[tuple[str, wc.ComponentInstanceType]] = []
     for name, item in component.type.imports(engine).items():
@@ -128,15 +143,20 @@ def link_wasi(linker: wc.Linker, component: wc.Component, engine: wasmtime.Engin
         for name, _ in imports:
             iface = INTERFACES[unversioned(name)]
             with root.add_instance(name) as li:
-                for cls in iface.resources:
-                    if cls.resource in exports[name]:
-                        define_resource(li, resources[cls.resource])
+                for export, item in exports[name].items():
+                    # Resources used from other interfaces (`network` in wasi:sockets/tcp)
+                    # too: one table and one type per name.
+                    if isinstance(item.ty, wc.ResourceType) and export in resources:
+                        define_resource(li, resources[export])
                 for fname, item in exports[name].items():
                     fty = item.ty
-                    impl = iface.funcs.get(fname)
-                    if impl is not None and isinstance(fty, wc.FuncType):
-                        sig = sig_from_wasmtime(fty, names)
-                        define_func(li, fname, sig, _host_func(impl, sig), resources=resources,
-                                    label=f"{name}#{fname}")  # fmt: skip
-    linker.define_unknown_imports_as_traps(component)
+                    if not isinstance(fty, wc.FuncType):
+                        continue
+                    label = f"{name}#{fname}"
+                    impl = iface.funcs.get(fname) or _missing(label)
+                    sig = sig_from_wasmtime(fty, names)
+                    define_func(li, fname, sig, _host_func(impl, sig), resources=resources,
+                                label=label)  # fmt: skip
+    if others_as_traps:
+        linker.define_unknown_imports_as_traps(component)
     return WasiLink(resources, [name for name, _ in imports])

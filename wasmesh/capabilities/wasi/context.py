@@ -1,4 +1,4 @@
-"""Per-instance WASI state: the objects it holds, grants, stdio capture and the deadline.
+"""Per-instance WASI state: the objects it holds, grants, where stdio goes and the deadline.
 
 Host functions find the `WasiContext` of the instance they serve through `current()`: the
 host sets it (`with ctx.active():`) on the thread that calls into the guest, and wasm calls
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from wasmesh.capabilities.wasi._table import HostObject
 from wasmesh.errors import GuestTimeout
+from wasmesh.runtime.grants import DirGrant
 
 _local = threading.local()
 
@@ -26,13 +27,22 @@ class DeadlinePassed(GuestTimeout):
 
 @dataclass
 class WasiContext:
-    """What one instance may see: environment, arguments, outbound grants and its objects."""
+    """What one instance may see: environment, arguments, grants and the objects it holds.
+
+    The defaults suit an HTTP component: stdout/stderr become log records, stdin is empty,
+    no files and no sockets. A command sets `real_stdio` (its output is the host's) and
+    whatever its grants allow.
+    """
 
     name: str = "component"
     env: list[tuple[str, str]] = field(default_factory=list)
     args: list[str] = field(default_factory=list)
     deadline: float | None = None  # time.monotonic() after which host waits give up
     allow_outbound: tuple[str, ...] = ()
+    real_stdio: bool = False  # stdout/stderr to the host's streams instead of the logger
+    stdin: bool = False  # read the host's standard input
+    dirs: tuple[DirGrant, ...] = ()  # preopened directories
+    network: bool = False  # TCP sockets and name lookup
     created: list[HostObject] = field(default_factory=list)  # handed to the instance
     logger: logging.Logger = field(init=False)
     failure: BaseException | None = field(default=None, init=False)  # last host-call error

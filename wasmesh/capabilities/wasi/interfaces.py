@@ -1,38 +1,22 @@
 """Which Python function implements each WASI 0.2 function, per interface (unversioned).
 
 Every `wasi:<pkg>/<iface>@0.2.N` import is served by the entry for `wasi:<pkg>/<iface>`; a
-function missing here traps if the component calls it.
+function missing here traps if the component calls it. Filesystem and socket interfaces are
+listed by their own modules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
-
 from wasmesh.capabilities.wasi import basics as b
+from wasmesh.capabilities.wasi import cli, filesystem, sockets, tcp
 from wasmesh.capabilities.wasi import http_outgoing as ho
 from wasmesh.capabilities.wasi import http_types as ht
-from wasmesh.capabilities.wasi._table import HostObject
+from wasmesh.capabilities.wasi._spec import Interface
+from wasmesh.capabilities.wasi._spec import methods as _methods
 from wasmesh.capabilities.wasi.http_fields import Fields
 from wasmesh.capabilities.wasi.io import InputStream, IoError, OutputStream, Pollable, poll
 
-
-@dataclass(frozen=True)
-class Interface:
-    """The resources an interface defines and its functions by WIT name."""
-
-    resources: tuple[type[HostObject], ...] = ()
-    funcs: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
-
-
-def _methods(cls: type[HostObject], *names: str) -> dict[str, Callable[..., Any]]:
-    return {f"[method]{cls.resource}.{n}": getattr(cls, n.replace("-", "_")) for n in names}
-
-
-def _denied(*names: str) -> dict[str, Callable[..., Any]]:
-    return dict.fromkeys(names, b.socket_denied)
-
+__all__ = ["INTERFACES", "Interface"]
 
 INTERFACES: dict[str, Interface] = {
     "wasi:io/error": Interface((IoError,), _methods(IoError, "to-debug-string")),
@@ -77,38 +61,23 @@ INTERFACES: dict[str, Interface] = {
     "wasi:cli/environment": Interface(
         (),
         {
-            "get-environment": b.get_environment,
-            "get-arguments": b.get_arguments,
-            "initial-cwd": b.initial_cwd,
+            "get-environment": cli.get_environment,
+            "get-arguments": cli.get_arguments,
+            "initial-cwd": cli.initial_cwd,
         },
     ),
-    "wasi:cli/exit": Interface((), {"exit": b.exit_, "exit-with-code": b.exit_with_code}),
-    "wasi:cli/stdin": Interface((), {"get-stdin": b.get_stdin}),
-    "wasi:cli/stdout": Interface((), {"get-stdout": b.get_stdout}),
-    "wasi:cli/stderr": Interface((), {"get-stderr": b.get_stderr}),
+    "wasi:cli/exit": Interface((), {"exit": cli.exit_, "exit-with-code": cli.exit_with_code}),
+    "wasi:cli/stdin": Interface((), {"get-stdin": cli.get_stdin}),
+    "wasi:cli/stdout": Interface((), {"get-stdout": cli.get_stdout}),
+    "wasi:cli/stderr": Interface((), {"get-stderr": cli.get_stderr}),
     "wasi:cli/terminal-input": Interface((b.TerminalInput,)),
     "wasi:cli/terminal-output": Interface((b.TerminalOutput,)),
     "wasi:cli/terminal-stdin": Interface((), {"get-terminal-stdin": b.no_terminal}),
     "wasi:cli/terminal-stdout": Interface((), {"get-terminal-stdout": b.no_terminal}),
     "wasi:cli/terminal-stderr": Interface((), {"get-terminal-stderr": b.no_terminal}),
-    "wasi:filesystem/types": Interface(
-        (b.Descriptor, b.DirectoryEntryStream),
-        {"filesystem-error-code": b.filesystem_error_code},
-    ),
-    "wasi:filesystem/preopens": Interface((), {"get-directories": b.get_directories}),
-    "wasi:sockets/network": Interface(
-        (b.Network,), {"network-error-code": b.filesystem_error_code}
-    ),
-    "wasi:sockets/instance-network": Interface((), {"instance-network": b.instance_network}),
-    "wasi:sockets/tcp": Interface((b.TcpSocket,)),
-    "wasi:sockets/udp": Interface(
-        (b.UdpSocket, b.IncomingDatagramStream, b.OutgoingDatagramStream)
-    ),
-    "wasi:sockets/tcp-create-socket": Interface((), _denied("create-tcp-socket")),
-    "wasi:sockets/udp-create-socket": Interface((), _denied("create-udp-socket")),
-    "wasi:sockets/ip-name-lookup": Interface(
-        (b.ResolveAddressStream,), _denied("resolve-addresses")
-    ),
+    **filesystem.INTERFACES,
+    **sockets.INTERFACES,
+    **tcp.INTERFACES,
     "wasi:http/types": Interface(
         (
             Fields,

@@ -51,11 +51,13 @@ class Pollable(HostObject):
         ready: Callable[[], bool],
         *,
         fd: Any = None,
+        write_fd: Any = None,
         event: threading.Event | None = None,
         at_ns: int | None = None,
     ) -> None:
         self.is_ready = ready
-        self.fd = fd
+        self.fd = fd  # ready when readable (or any event on it)
+        self.write_fd = write_fd  # ready when writable (a connecting socket)
         self.event = event
         self.at_ns = at_ns
 
@@ -91,13 +93,14 @@ def poll(pollables: list[Pollable]) -> list[int]:
             timeouts.append(left)
         timeout = max(0.0, min(timeouts)) if timeouts else None
         fds = [p.fd for p in pollables if p.fd is not None]
+        wfds = [p.write_fd for p in pollables if p.write_fd is not None]
         events = [p.event for p in pollables if p.event is not None]
-        if fds:
+        if fds or wfds:
             # With events too, wake up now and then to look at them.
             wait = 0.005 if events else timeout
             if timeout is not None and wait is not None:
                 wait = min(wait, timeout)
-            select.select(fds, [], [], wait)
+            select.select(fds, wfds, [], wait)
         elif len(events) == 1:
             events[0].wait(timeout)
         else:
