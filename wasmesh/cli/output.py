@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from wasmesh.errors import GuestError, WasmeshError
 
@@ -16,7 +17,8 @@ out_console = Console(highlight=False, soft_wrap=True)
 
 def fail(error: WasmeshError | GuestError) -> int:
     """Print `error` as one sentence (plus the guest backtrace, if any); return the exit code."""
-    err_console.print(f"[bold red]error:[/bold red] {error}", markup=True)
+    # Messages quote manifest tables (`[[triggers.http]]`): not rich markup.
+    err_console.print(f"[bold red]error:[/bold red] {escape(str(error))}", markup=True)
     backtrace = getattr(error, "backtrace", "")
     if backtrace:
         err_console.print("guest backtrace:\n" + backtrace, style="dim", markup=False)

@@ -13,6 +13,7 @@ the plan gives it. Units calling each other in one process are linked through th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from wasmesh.compose.worlds import world_of
 from wasmesh.engine.loader import LoadedComponent, load_component
 from wasmesh.errors import ExportNotFound
 from wasmesh.runtime import grants as rt
-from wasmesh.runtime.exports import resolve_export
+from wasmesh.runtime.exports import ExportTarget, resolve_export
 from wasmesh.runtime.instance import Runner
 
 
@@ -150,6 +151,14 @@ class App:
         """The running unit that answers for `component` (what a trigger targeting it calls)."""
         return self.units[self.unit_of(component).name]
 
+    def remote_links(self, unit: str) -> CrossUnitLinks | None:
+        """The imports of `unit` served by other units, as a capability (None if it has none).
+
+        For hosts other than the unit's own runner, such as the HTTP trigger serving it.
+        """
+        plan = next(p for p in self.plans if p.name == unit)
+        return _remote_links(plan, self.units[unit].loaded, self.units, self.plans)
+
     def http_routes(self) -> dict[str, Path]:
         """Each `[[triggers.http]]` route → the composed unit file serving its component."""
         routes: dict[str, Path] = {}
@@ -215,15 +224,27 @@ def _unit_component(
     grants, limits = runtime_grants(plan.grants)
     loaded = load_component(composed, fuel=limits.fuel is not None)
     capabilities: list[Any] = [WasiP2((), plan.name)]
-    if plan.remote:
-        entries = {e: p.name for p in plans for e in p.entries}
-        targets: dict[str, tuple[str, Caller]] = {}
-        for link in plan.remote:
-            assert link.provider is not None and link.export is not None
-            provider = units[entries[link.provider]]
-            targets[link.import_name] = (link.export, _caller(provider))
-        capabilities.append(CrossUnitLinks(loaded.world, targets))
+    links = _remote_links(plan, loaded, units, plans)
+    if links is not None:
+        capabilities.append(links)
     return UnitComponent(loaded, lambda: Runner(loaded, grants, limits, capabilities=capabilities))
+
+
+def _remote_links(
+    plan: UnitPlan,
+    loaded: LoadedComponent,
+    units: Mapping[str, Component],
+    plans: tuple[UnitPlan, ...],
+) -> CrossUnitLinks | None:
+    if not plan.remote:
+        return None
+    entries = {e: p.name for p in plans for e in p.entries}
+    targets: dict[str, tuple[str, Caller]] = {}
+    for link in plan.remote:
+        assert link.provider is not None and link.export is not None
+        provider = units[entries[link.provider]]
+        targets[link.import_name] = (link.export, _caller(provider))
+    return CrossUnitLinks(loaded.world, targets)
 
 
 class UnitComponent(Component):
@@ -236,7 +257,14 @@ class UnitComponent(Component):
     def __init__(self, loaded: LoadedComponent, make_runner: Callable[[], Runner]) -> None:
         self._make_runner = make_runner
         self._runner: Runner | None = None
+        # One live instance, one store: callers on other threads (HTTP requests of other
+        # units calling this one) take turns.
+        self._lock = threading.RLock()
         super().__init__(loaded, None)  # type: ignore[arg-type]
+
+    def call(self, target: str | ExportTarget, *args: Any) -> Any:
+        with self._lock:
+            return super().call(target, *args)
 
     @property
     def runner(self) -> Runner:

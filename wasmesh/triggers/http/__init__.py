@@ -7,8 +7,18 @@
 `shutdown()`), with several apps routed by path.
 """
 
-from wasmesh.triggers.http.instances import InstancePool, PoolSettings
+from wasmesh.triggers.http.instances import InstancePool, PoolSettings, RouteTarget
 from wasmesh.triggers.http.routing import Match, Route, Router
 from wasmesh.triggers.http.server import Limits, Server, serve
 
-__all__ = ["InstancePool", "Limits", "Match", "PoolSettings", "Route", "Router", "Server", "serve"]
+__all__ = [
+    "InstancePool",
+    "Limits",
+    "Match",
+    "PoolSettings",
+    "Route",
+    "RouteTarget",
+    "Router",
+    "Server",
+    "serve",
+]

@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,13 @@ from typing import Any
 import wasmtime
 import wasmtime.component as wc
 
+from wasmesh.capabilities.base import Capability
 from wasmesh.capabilities.wasi import WasiContext, link_wasi
 from wasmesh.engine import deadline_ticks, load_component, shared_engine
 from wasmesh.engine.calls import ExportFunc
 from wasmesh.engine.types import FuncSig
 from wasmesh.errors import ComponentError
+from wasmesh.runtime.grants import Grants
 
 HANDLER = "wasi:http/incoming-handler"
 
@@ -36,6 +39,17 @@ class PoolSettings:
     idle_timeout: float = 30.0  # seconds a warm instance waits before it is discarded
     allow_outbound: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
+    request_timeout: float | None = None  # seconds per request; None = the server's limit
+
+
+@dataclass(frozen=True)
+class RouteTarget:
+    """What one route serves: a component, how its instances are made, and the capabilities
+    serving its imports besides WASI (routes of one app may each have their own grants)."""
+
+    path: Path
+    settings: PoolSettings = PoolSettings()
+    capabilities: tuple[Capability, ...] = ()
 
 
 class Slots:
@@ -87,6 +101,8 @@ class Lease:
         self.broken = False
         self.store.set_epoch_deadline(deadline_ticks(pool.instantiate_timeout))
         try:
+            for cap in pool.capabilities:
+                cap.prepare(self.store, pool.grants)
             with self.ctx.active():
                 instance = pool.linker.instantiate(self.store, pool.component)
             self.func = ExportFunc(self.store, instance, f"{pool.handler_name}#handle",
@@ -123,12 +139,23 @@ class Lease:
 
 
 class InstancePool:
-    """Makes and recycles instances of one component."""
+    """Makes and recycles instances of one component.
+
+    WASI (with `wasi:http`) comes from the Python WASI layer; `capabilities` serve the other
+    imports (such as `wasmesh.compose.crossunit.CrossUnitLinks` for calls to other units).
+    """
 
     instantiate_timeout = 10.0
 
-    def __init__(self, path: str | Path, settings: PoolSettings | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        settings: PoolSettings | None = None,
+        capabilities: Sequence[Capability] = (),
+    ) -> None:
         self.settings = settings or PoolSettings()
+        self.capabilities = tuple(capabilities)
+        self.grants = Grants(env=self.settings.env, outbound=self.settings.allow_outbound)
         self.engine = shared_engine()
         loaded = load_component(path)
         self.component = loaded.component
@@ -141,6 +168,12 @@ class InstancePool:
         self.handler_name = names[0]
         self.handler_sig: FuncSig | None = None
         self.linker = wc.Linker(self.engine)
+        # Before WASI: link_wasi ends by turning every import still undefined into a trap.
+        imports = list(self.component.type.imports(self.engine))
+        for cap in self.capabilities:
+            if names := [n for n in imports if cap.provides(n)]:
+                cap.link(self.linker, names)
+                imports = [n for n in imports if n not in names]
         self.link = link_wasi(self.linker, self.component, self.engine)
         self.slots = Slots(self.settings.max_concurrent)
         self.idle: deque[Lease] = deque()

@@ -24,7 +24,7 @@ from wasmesh.capabilities.wasi import IncomingRequest
 from wasmesh.errors import WasmeshError
 from wasmesh.triggers.http import exchange
 from wasmesh.triggers.http.bodies import RequestBody, ResponseWriter
-from wasmesh.triggers.http.instances import InstancePool, PoolSettings
+from wasmesh.triggers.http.instances import InstancePool, PoolSettings, RouteTarget
 from wasmesh.triggers.http.routing import Router
 
 log = logging.getLogger("wasmesh.http")
@@ -51,12 +51,13 @@ class _Connection:
 class Server:
     """Serves `wasi:http/proxy` components on one address.
 
-    `routes` maps route patterns (`/...`, `/api/...`, `/users/:id`) to component paths.
+    `routes` maps route patterns (`/...`, `/api/...`, `/users/:id`) to component paths, served
+    with the `pool` settings, or to `RouteTarget`s carrying their own.
     """
 
     def __init__(
         self,
-        routes: Mapping[str, str | Path],
+        routes: Mapping[str, str | Path | RouteTarget],
         listen: str = "127.0.0.1:8080",
         *,
         limits: Limits | None = None,
@@ -64,12 +65,16 @@ class Server:
     ) -> None:
         self.limits = limits or Limits()
         settings = pool or PoolSettings()
-        pools: dict[str, InstancePool] = {}
+        pools: dict[tuple[object, ...], InstancePool] = {}
         targets: dict[str, InstancePool] = {}
-        for pattern, path in routes.items():
-            key = str(Path(path).resolve())
+        for pattern, route in routes.items():
+            if not isinstance(route, RouteTarget):
+                route = RouteTarget(Path(route), settings)
+            # Routes to the same component under the same settings share instances.
+            caps = tuple(id(c) for c in route.capabilities)
+            key = (str(route.path.resolve()), route.settings, caps)
             if key not in pools:
-                pools[key] = InstancePool(path, settings)
+                pools[key] = InstancePool(route.path, route.settings, route.capabilities)
             targets[pattern] = pools[key]
         self.pools = list(pools.values())
         self.router: Router[InstancePool] = Router(targets)
@@ -122,6 +127,29 @@ class Server:
                 conn.thread.join(grace)
         for pool in self.pools:
             pool.close()
+
+    def run(self) -> None:
+        """Serve until SIGINT/SIGTERM (or `shutdown()`), then let in-flight requests finish.
+
+        Must be called on the main thread, which owns signal handlers.
+        """
+        stop = threading.Thread(target=self.shutdown, name="wasmesh-shutdown", daemon=True)
+
+        def on_signal(signum: int, frame: Any) -> None:
+            if not stop.is_alive() and not self.stopping.is_set():
+                stop.start()
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        # Guests call back into Python dozens of times per request; a thread coming back from
+        # wasm should not wait the default 5 ms for the GIL.
+        sys.setswitchinterval(0.0002)
+        try:
+            self.serve_forever()
+            if stop.is_alive():
+                stop.join()
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
 
     # -- one connection ------------------------------------------------------------------------
 
@@ -180,7 +208,8 @@ class Server:
             if match.route.prefix:
                 extra.append(("wasmesh-path-info", match.rest.encode()))
             request = IncomingRequest(method, target, "http", authority, headers + extra, body)
-            exchange.run(match.target, request, body, writer, self.limits.request_timeout)
+            timeout = match.target.settings.request_timeout or self.limits.request_timeout
+            exchange.run(match.target, request, body, writer, timeout)
         if writer.aborted is not None:
             # A client hanging up is routine; a component cutting its response short is not.
             client = writer.aborted.startswith("the client")
@@ -265,21 +294,5 @@ def serve(
     )
     server = Server(routes or {"/...": component_path}, listen,
                     limits=Limits(request_timeout=request_timeout), pool=pool)  # fmt: skip
-    stop = threading.Thread(target=server.shutdown, name="wasmesh-shutdown", daemon=True)
-
-    def on_signal(signum: int, frame: Any) -> None:
-        if not stop.is_alive() and not server.stopping.is_set():
-            stop.start()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    # Guests call back into Python dozens of times per request; a thread coming back from
-    # wasm should not wait the default 5 ms for the GIL.
-    sys.setswitchinterval(0.0002)
     print(f"Serving HTTP on {server.url}/", flush=True, file=sys.stdout)
-    try:
-        server.serve_forever()
-        if stop.is_alive() or server.stopping.is_set():
-            stop.join() if stop.is_alive() else None
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    server.run()

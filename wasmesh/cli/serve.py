@@ -1,0 +1,142 @@
+"""`wasmesh serve` and `wasmesh up`: answering HTTP with components, like `wasmtime serve`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wasmesh.errors import WasmeshError
+
+Listen = Annotated[
+    str,
+    typer.Option("--listen", metavar="HOST:PORT", help="Address to accept connections on."),
+]
+RequestTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--request-timeout", metavar="SECONDS", help="Stop a component running longer per request."
+    ),
+]
+
+
+def serve(
+    component: Annotated[
+        Path, typer.Argument(metavar="COMPONENT", help="A wasi:http/proxy .wasm component.")
+    ],
+    listen: Listen = "127.0.0.1:8080",
+    request_timeout: RequestTimeout = None,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option("--memory-limit", metavar="SIZE", help="Cap each instance's memory: 64MiB."),
+    ] = None,
+    allow_outbound: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-outbound",
+            metavar="PATTERN",
+            help="Let the component call scheme://host:port (`*` wildcards); repeatable.",
+        ),
+    ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", metavar="KEY=VALUE", help="Grant an environment variable."),
+    ] = None,
+    max_reuse: Annotated[
+        int,
+        typer.Option("--max-reuse", metavar="N", help="Requests per instance (1 = always fresh)."),
+    ] = 1,
+    max_concurrent: Annotated[
+        int | None,
+        typer.Option("--max-concurrent", metavar="N", help="Instances running at once."),
+    ] = None,
+    idle_timeout: Annotated[
+        float,
+        typer.Option(
+            "--idle-timeout", metavar="SECONDS", help="Drop a warm instance unused this long."
+        ),
+    ] = 30.0,
+) -> None:
+    """Serve a wasi:http/proxy component until Ctrl-C; in-flight requests finish.
+
+    Example: wasmesh serve app.wasm --listen 0.0.0.0:8080 --max-reuse 100
+    """
+    from wasmesh.runtime.grants import Grants
+    from wasmesh.sizes import parse_size
+    from wasmesh.triggers.http import serve as serve_http
+
+    if not component.is_file():
+        raise WasmeshError(f"cannot read component {component}; check the path.")
+    for name, value in (("--max-reuse", max_reuse), ("--max-concurrent", max_concurrent)):
+        if value is not None and value < 1:
+            raise WasmeshError(f"{name} must be at least 1, got {value}.")
+    serve_http(
+        component,
+        _listen(listen),
+        request_timeout=_positive("--request-timeout", request_timeout) or 30.0,
+        memory_limit=parse_size(memory_limit) if memory_limit else None,
+        allow_outbound=tuple(allow_outbound or ()),
+        max_reuse=max_reuse,
+        max_concurrent=max_concurrent,
+        idle_timeout=_positive("--idle-timeout", idle_timeout) or 30.0,
+        env=dict(Grants.parse_env(e) for e in env or ()),
+    )
+
+
+def up(
+    app: Annotated[
+        Path, typer.Argument(metavar="[APP]", help="wasmesh.toml, or the directory holding it.")
+    ] = Path("."),
+    topology: Annotated[
+        str | None,
+        typer.Option(
+            "--topology",
+            metavar="monolith|per-component",
+            help="Run with this topology instead of the manifest's [deploy].",
+        ),
+    ] = None,
+    listen: Listen = "127.0.0.1:8080",
+    request_timeout: RequestTimeout = None,
+) -> None:
+    """Build an app and serve its [[triggers.http]] routes until Ctrl-C.
+
+    Each route runs in the unit holding its component, under that unit's grants and limits.
+
+    Example: wasmesh up examples/polyglot --topology per-component
+    """
+    from wasmesh.compose import App
+    from wasmesh.triggers.http import Server
+    from wasmesh.triggers.http.apps import app_routes
+
+    timeout = _positive("--request-timeout", request_timeout)
+    loaded = App.load(app, strategy=topology, quiet=False)
+    try:
+        routes = app_routes(loaded, timeout)
+        server = Server({r.route: r.target for r in routes}, _listen(listen))
+        print(f"app {loaded.manifest.name}: {len(loaded.units)} unit(s)", flush=True)
+        width = max(len(r.route) for r in routes)
+        for r in routes:
+            print(f"  {r.route:<{width}}  -> {r.component} (unit {r.unit})", flush=True)
+        print(f"Serving HTTP on {server.url}/", flush=True)
+        server.run()
+    finally:
+        loaded.close()
+
+
+def _listen(text: str) -> str:
+    _, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise WasmeshError(f"--listen `{text}` is not HOST:PORT; e.g. `--listen 127.0.0.1:8080`.")
+    return text
+
+
+def _positive(name: str, value: float | None) -> float | None:
+    if value is not None and value <= 0:
+        raise WasmeshError(f"{name} must be a positive number of seconds, got {value}.")
+    return value
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command()(up)
