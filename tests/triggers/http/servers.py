@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import http.client
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from wasmesh.triggers.http import Server
+from wasmesh.triggers.http import RouteTarget, Server
 
 
 @contextmanager
-def running(routes: dict[str, Path], **kwargs: object) -> Iterator[Server]:
+def running(routes: Mapping[str, Path | RouteTarget], **kwargs: object) -> Iterator[Server]:
     server = Server(routes, "127.0.0.1:0", **kwargs)  # type: ignore[arg-type]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
