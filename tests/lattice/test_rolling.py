@@ -100,3 +100,42 @@ def test_a_version_that_cannot_start_leaves_the_old_one_serving(
             assert failures == [] and answers[1] > 0 and 99 not in answers
 
     run(scenario())
+
+
+def test_scaling_down_under_load_fails_no_call(
+    nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
+) -> None:
+    async def scenario() -> None:
+        async with lattice(nats_server.url, tmp_path, {}, {}, {}) as (client, hosts):
+            await client.deploy("shop", shop(replicas=3))
+            await client.wait_ready("shop", 20)
+            failures: list[str] = []
+            calls = 0
+            stop = asyncio.Event()
+
+            async def load() -> None:
+                nonlocal calls
+                while not stop.is_set():
+                    try:
+                        assert await client.invoke("shop", "add", [1, 2], timeout=5) == 3
+                        calls += 1
+                    except Exception as exc:
+                        failures.append(repr(exc))
+
+            workers = [asyncio.create_task(load()) for _ in range(4)]
+            for replicas in (1, 3, 1):
+                await client.deploy("shop", shop(replicas=replicas))
+                status = await client.wait_ready("shop", 20)
+                # the hosts that no longer run math have left its queue group
+                for _ in range(100):
+                    if sum(("shop", "math") in h.served for h in hosts) == replicas:
+                        break
+                    await asyncio.sleep(0.02)
+                assert sum(("shop", "math") in h.served for h in hosts) == replicas
+                assert len(status.placement.units["math"]) == replicas  # type: ignore[union-attr]
+                await asyncio.sleep(0.2)
+            stop.set()
+            await asyncio.gather(*workers)
+            assert failures == [] and calls > 50
+
+    run(scenario())

@@ -3,7 +3,7 @@
 Subscriptions outlive versions. Switching to a new version is one assignment, after which
 every call reaches it, while the old version answers the calls it already has. Unsubscribing
 is where NATS can drop a message already on its way to this host, so a rolling update never
-unsubscribes; only a unit leaving the host (or losing an interface) does.
+unsubscribes; only a unit leaving the host (or losing an interface) does, with a grace period.
 """
 
 from __future__ import annotations
@@ -132,6 +132,20 @@ class Endpoint:
                 log.warning("a reply on %s was lost: %s", msg.subject, exc)
 
 
+LEAVE_GRACE_S = 0.25  # how long a subscription keeps answering after it told NATS to stop
+
+
 async def _drain(sub: Subscription) -> None:
+    """Leave a queue group without dropping a call.
+
+    NATS can still deliver a message it routed to this subscription just before the UNSUB,
+    after the flush that is supposed to fence it (measured: about one call lost per dozen
+    scale-downs under load). So the UNSUB goes out first, the handler keeps answering for a
+    grace period, and only then is the subscription drained and removed.
+    """
     with contextlib.suppress(Exception):
+        send_unsubscribe = getattr(sub._conn, "_send_unsubscribe", None)  # nats-py internals
+        if send_unsubscribe is not None:
+            await send_unsubscribe(sub._id)
+            await asyncio.sleep(LEAVE_GRACE_S)
         await sub.drain()  # type: ignore[no-untyped-call]

@@ -97,7 +97,13 @@ class Host:
     async def start(self) -> None:
         """Connect, open the lattice's buckets and start heartbeats, scheduling and serving."""
         self._nc = await nats.connect(
-            self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.2, name=self.host_id
+            self.nats_url,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.2,
+            name=self.host_id,
+            disconnected_cb=self._on_disconnected,
+            reconnected_cb=self._on_reconnected,
+            error_cb=self._on_error,
         )
         self._store = await open_store(self.nc, self.subjects)
         await self.nc.subscribe(self.subjects.assigned, cb=self._on_assigned)
@@ -176,6 +182,15 @@ class Host:
                 log.debug("heartbeat failed: %s", exc)
 
     # -- following the assignment ------------------------------------------------------------
+
+    async def _on_disconnected(self) -> None:
+        log.warning("host %s lost its NATS connection; reconnecting", self.host_id)
+
+    async def _on_reconnected(self) -> None:
+        log.warning("host %s reconnected to NATS", self.host_id)
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.warning("host %s: NATS error: %s", self.host_id, exc)
 
     async def _on_assigned(self, msg: Msg) -> None:
         self._wake.set()
