@@ -21,7 +21,7 @@ from typing import Any
 
 from wasmesh.api import Component, Function, Interface
 from wasmesh.build import ComponentSpec as BuildSpec
-from wasmesh.capabilities.wasip2 import WasiP2
+from wasmesh.capabilities.wasi_python import default_wasi
 from wasmesh.compose.composer import compose_unit
 from wasmesh.compose.crossunit import Caller, CrossUnitLinks
 from wasmesh.compose.grants import Grants
@@ -223,7 +223,8 @@ def _unit_component(
 ) -> Component:
     grants, limits = runtime_grants(plan.grants)
     loaded = load_component(composed, fuel=limits.fuel is not None)
-    capabilities: list[Any] = [WasiP2((), plan.name)]
+    # Native WASI unless the unit needs the Python layer (wasi:http, network grants).
+    capabilities: list[Any] = [default_wasi(loaded, grants, (), plan.name)]
     links = _remote_links(plan, loaded, units, plans)
     if links is not None:
         capabilities.append(links)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import wasmtime
 from wasmtime import component as wc
 
-from wasmesh.capabilities.wasip2 import WasiP2
+from wasmesh.capabilities.wasi_python import default_wasi
 from wasmesh.engine.calls import define_func
 from wasmesh.engine.loader import load_component
 from wasmesh.engine.types import FuncSig
@@ -84,7 +84,7 @@ class ComponentUnit:
         self.path = path
         loaded = load_component(path)
         provided = ProvidedImports(loaded.world, providers or {})
-        wasi = WasiP2(program=path.name)
+        wasi = default_wasi(loaded, Grants(), (), path.name)  # Python WASI for wasi:http
         # a WASI context per call costs time; only components importing WASI get one
         uses_wasi = any(wasi.provides(item.name) for item in loaded.world.imports)
         capabilities = (wasi, provided) if uses_wasi else (provided,)

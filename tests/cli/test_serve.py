@@ -1,0 +1,176 @@
+"""`wasmesh serve`, `wasmesh up` and `scripts/example.py`: real processes answering real HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import BIN, wasmesh
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "polyglot"
+ORDER = [
+    {"sku": "tea", "quantity": 3, "unit-cents": 450},
+    {"sku": "cup", "quantity": 2, "unit-cents": 999},
+]
+ORDER_WAVE = (
+    '[{sku: "tea", quantity: 3, unit-cents: 450}, {sku: "cup", quantity: 2, unit-cents: 999}]'
+)
+
+
+class Served:
+    """A child process serving HTTP; its address is read from the line it prints."""
+
+    def __init__(self, argv: list[str]) -> None:
+        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+        self.proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+        )
+        self.lines: list[str] = []
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            found = re.search(r"Serving HTTP on http://([\d.]+):(\d+)/", line)
+            if found:
+                self.address = (found[1], int(found[2]))
+                return
+        self.proc.wait(10)
+        err = self.proc.stderr.read() if self.proc.stderr else ""
+        raise AssertionError(f"server exited ({self.proc.returncode}) before serving:\n{err}")
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, str, bytes]:
+        conn = http.client.HTTPConnection(*self.address, timeout=60)
+        try:
+            conn.request(method, path, body=body)
+            resp = conn.getresponse()
+            return resp.status, resp.getheader("content-type") or "", resp.read()
+        finally:
+            conn.close()
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def serving() -> Iterator[Callable[..., Served]]:
+    """Start `wasmesh ARGS` (or a script) as a child; every child is stopped afterwards."""
+    started: list[Served] = []
+
+    def start(*args: str | Path, script: Path | None = None) -> Served:
+        head = [sys.executable, str(script)] if script else [str(BIN / "wasmesh")]
+        served = Served([*head, *map(str, args)])
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        served.stop()
+
+
+@pytest.fixture(scope="module")
+def echo_py(guest: Callable[[str], Path]) -> Path:
+    return guest("http-echo-py")
+
+
+def test_serve_answers_and_stops_on_sigterm(serving: Callable[..., Served], echo_py: Path) -> None:
+    served = serving("serve", echo_py, "--listen", "127.0.0.1:0", "--env", "GREETING=hi")
+    status, _, body = served.request("GET", "/hello?x=1")
+    assert (status, body) == (200, b"hello GET /hello?x=1")
+    status, _, body = served.request("POST", "/echo", b"ping" * 1000)
+    assert (status, body) == (200, b"ping" * 1000)
+    assert served.stop() == 0
+
+
+def test_serve_keeps_instances_with_max_reuse(
+    serving: Callable[..., Served], echo_py: Path
+) -> None:
+    served = serving("serve", echo_py, "--listen", "127.0.0.1:0", "--max-reuse", "50",
+                     "--max-concurrent", "1", "--request-timeout", "2")  # fmt: skip
+    for _ in range(3):
+        assert served.request("GET", "/status/201")[0] == 201
+    assert served.request("GET", "/loop")[0] == 504  # the request timeout applies
+    assert served.request("GET", "/status/202")[0] == 202  # a fresh instance replaced it
+
+
+def test_serve_refuses_a_component_without_http_handler(guest: Callable[[str], Path]) -> None:
+    r = wasmesh("serve", guest("calc-c"), "--listen", "127.0.0.1:0")
+    assert r.code == 2
+    assert "wasi:http/incoming-handler" in r.err and len(r.err.strip().splitlines()) == 1
+
+
+def test_serve_errors_on_an_address_in_use(echo_py: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        r = wasmesh("serve", echo_py, "--listen", f"127.0.0.1:{port}")
+    assert r.code == 2 and f"cannot listen on 127.0.0.1:{port}" in r.err
+
+
+def test_serve_errors_on_bad_options(echo_py: Path, tmp_path: Path) -> None:
+    r = wasmesh("serve", echo_py, "--listen", "8080")
+    assert r.code == 2 and "HOST:PORT" in r.err
+    r = wasmesh("serve", echo_py, "--memory-limit", "lots")
+    assert r.code == 2 and "lots" in r.err
+    r = wasmesh("serve", tmp_path / "missing.wasm")
+    assert r.code == 2 and "missing.wasm" in r.err
+
+
+@pytest.mark.parametrize("topology", ["monolith", "per-component"])
+def test_up_serves_the_polyglot_quote(serving: Callable[..., Served], topology: str) -> None:
+    served = serving("up", EXAMPLE, "--topology", topology, "--listen", "127.0.0.1:0")
+    assert any(re.search(r"/quote/\.\.\.\s+-> front \(unit \w+\)", ln) for ln in served.lines)
+    status, kind, body = served.request("POST", "/quote/fr", json.dumps(ORDER).encode())
+    assert (status, kind) == (200, "application/json")
+    offer = json.loads(body)
+    assert offer == {
+        "subtotal-cents": 3348, "discount-cents": 0, "tax-cents": 670, "total-cents": 4018,
+        "summary": "5 items, €40.18 incl. tax",
+    }  # fmt: skip
+    invoked = wasmesh("invoke", "--app", EXAMPLE, "--topology", topology, "--json", "quote",
+                      ORDER_WAVE, '"fr"')  # fmt: skip
+    assert invoked.code == 0, invoked.err
+    assert json.loads(invoked.out) == {"ok": offer}
+
+    assert served.request("GET", "/quote/health")[:3:2] == (200, b"ok\n")
+    status, _, body = served.request("POST", "/quote/atlantis", json.dumps(ORDER).encode())
+    assert (status, json.loads(body)) == (400, {"error": "unknown-region", "detail": "atlantis"})
+    status, _, body = served.request("POST", "/quote/fr", b"[")
+    assert status == 400 and json.loads(body)["error"] == "bad-request"
+    status, _, body = served.request("POST", "/quote/fr", b"[]")
+    assert (status, json.loads(body)) == (400, {"error": "empty-order"})
+    assert served.request("GET", "/elsewhere")[0] == 404  # no route: the front never sees it
+    assert served.stop() == 0
+
+
+def test_up_without_http_routes_says_what_to_add(tmp_path: Path) -> None:
+    assert wasmesh("new", "hello", "--lang", "c", "--app", tmp_path).code == 0
+    r = wasmesh("up", tmp_path, "--listen", "127.0.0.1:0")
+    assert r.code == 2 and "[[triggers.http]]" in r.err
+
+
+def test_example_script_quotes_one_order(serving: Callable[..., Served]) -> None:
+    served = serving("--check", "--listen", "127.0.0.1:0", script=ROOT / "scripts" / "example.py")
+    assert served.proc.wait(120) == 0
+    assert served.proc.stdout is not None
+    out = "".join(served.lines) + served.proc.stdout.read()
+    assert "curl -s -X POST http://127.0.0.1:" in out
+    assert "POST /quote/fr -> 200" in out and '"total-cents": 4018' in out
