@@ -143,12 +143,8 @@ def test_undeploy_stops_units_and_rollback_needs_a_known_version(
             again = await client.deploy("shop", shop())
             assert again.version == 2  # versions keep growing across an undeploy
 
-            # a deploy that read version 2 as the latest just before another client took 3
-            async def stale(app: str, current: object) -> int:
-                return 2
-
-            await client.deploy("shop", shop())
-            client._latest_version = stale  # type: ignore[method-assign, assignment]
+            # another client has just claimed version 3 and not yet updated the app index
+            await client.store.history.create("shop.3", b"{}")
             with pytest.raises(LatticeError, match="deployed by someone else"):
                 await client.deploy("shop", shop())
 

@@ -8,7 +8,7 @@ import pytest
 
 from wasmesh.lattice import schema
 from wasmesh.lattice.errors import LatticeError
-from wasmesh.lattice.schema import DesiredState, HostAssignment, Subjects, UnitSpec
+from wasmesh.lattice.schema import AppIndex, DesiredState, HostAssignment, Subjects, UnitSpec
 
 
 def test_subjects_live_under_one_prefix_and_escape_interface_names() -> None:
@@ -34,6 +34,8 @@ def test_documents_round_trip_with_nested_units() -> None:
     assert schema.loads(DesiredState, schema.dumps(desired)) == desired
     assignment = HostAssignment("h1", {"shop": (unit,)})
     assert schema.loads(HostAssignment, schema.dumps(assignment)) == assignment
+    index = AppIndex({"shop": 3, "old": 7}, ("shop",))
+    assert schema.loads(AppIndex, schema.dumps(index)) == index
 
 
 def test_a_newer_schema_is_refused_and_unknown_fields_ignored() -> None:

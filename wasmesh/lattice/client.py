@@ -25,6 +25,7 @@ from wasmesh.errors import ExportNotFound, LinkError
 from wasmesh.lattice import rpc, schema
 from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.schema import (
+    AppIndex,
     DesiredState,
     Heartbeat,
     HostAppStatus,
@@ -41,6 +42,8 @@ from wasmesh.lattice.store import (
     get_value,
     open_store,
     put_artifact,
+    read_index,
+    update_index,
 )
 from wasmesh.lattice.unit import interfaces
 from wasmesh.lattice.wire import JSON, SigCodec, json_decode, json_encode
@@ -187,7 +190,8 @@ class LatticeClient:
         self, app: str, units: tuple[UnitSpec, ...], source: int | None
     ) -> DesiredState:
         current = await self.desired(app, missing_ok=True)
-        version = await self._latest_version(app, current)
+        index = await read_index(self.store)
+        version = max(index.latest.get(app, 0), current.version if current else 0)
         desired = DesiredState(app, version + 1, units, source)
         body = schema.dumps(desired)
         try:  # claiming the version number first makes concurrent deploys of an app safe
@@ -197,18 +201,16 @@ class LatticeClient:
                 f"app {app} was deployed by someone else at the same time (version "
                 f"{desired.version}); check `wasmesh status` and deploy again."
             ) from None
+        await update_index(
+            self.store,
+            lambda ix: AppIndex(
+                {**ix.latest, app: max(desired.version, ix.latest.get(app, 0))},
+                tuple(sorted({*ix.deployed, app})),
+            ),
+        )
         await self.store.apps.put(app, body)
         await self.nc.publish(self.subjects.changed, app.encode())
         return desired
-
-    async def _latest_version(self, app: str, current: DesiredState | None) -> int:
-        latest = current.version if current else 0
-        with contextlib.suppress(NoKeysError):
-            for key in await self.store.history.keys():
-                name, _, number = key.rpartition(".")
-                if name == app:
-                    latest = max(latest, int(number))
-        return latest
 
     async def desired(self, app: str, missing_ok: bool = False) -> DesiredState | None:
         """The app's current desired state (None when `missing_ok` and it is not deployed)."""
@@ -222,11 +224,10 @@ class LatticeClient:
     async def apps(self) -> list[DesiredState]:
         """The desired state of every deployed app, by name."""
         out: list[DesiredState] = []
-        with contextlib.suppress(NoKeysError):
-            for key in sorted(await self.store.apps.keys()):
-                data, _ = await get_value(self.store.apps, key)
-                if data:
-                    out.append(schema.loads(DesiredState, data))
+        for app in (await read_index(self.store)).deployed:
+            data, _ = await get_value(self.store.apps, app)
+            if data:
+                out.append(schema.loads(DesiredState, data))
         return out
 
     async def hosts(self) -> list[Heartbeat]:
@@ -246,13 +247,11 @@ class LatticeClient:
         data, _ = await get_value(self.store.placements, f"app.{app}")
         placement = schema.loads(Placement, data) if data else None
         reports: list[HostAppStatus] = []
-        with contextlib.suppress(NoKeysError):
-            for key in await self.store.status.keys():
-                if not key.startswith(f"{app}.host."):
-                    continue
-                body, _ = await get_value(self.store.status, key)
-                if body:
-                    reports.append(schema.loads(HostAppStatus, body))
+        placed = {h for hs in (placement.units.values() if placement else ()) for h in hs}
+        for host in sorted(placed):
+            body, _ = await get_value(self.store.status, f"{app}.host.{host}")
+            if body:
+                reports.append(schema.loads(HostAppStatus, body))
         return AppStatus(desired, placement, tuple(sorted(reports, key=lambda r: r.host)))
 
     async def wait_ready(self, app: str, timeout: float = 30.0) -> AppStatus:
@@ -273,6 +272,10 @@ class LatticeClient:
     async def undeploy(self, app: str) -> None:
         """Remove the app's desired state; hosts stop its units."""
         await self.desired(app)
+        await update_index(
+            self.store,
+            lambda ix: AppIndex(ix.latest, tuple(a for a in ix.deployed if a != app)),
+        )
         await delete_key(self.store.apps, app)
         await self.nc.publish(self.subjects.changed, app.encode())
 

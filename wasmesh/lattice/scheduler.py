@@ -24,7 +24,13 @@ from nats.js.errors import KeyNotFoundError, NoKeysError
 from wasmesh.lattice import schema
 from wasmesh.lattice.placement import assignments, place
 from wasmesh.lattice.schema import DesiredState, Heartbeat, Placement
-from wasmesh.lattice.store import LatticeStore, delete_key, get_value
+from wasmesh.lattice.store import (
+    LatticeStore,
+    delete_if_present,
+    delete_key,
+    get_value,
+    read_index,
+)
 
 log = logging.getLogger("wasmesh.lattice.scheduler")
 
@@ -190,10 +196,8 @@ class Scheduler:
         stalled = max(0.0, now - self._last_pass - 2 * TICK_S) if self._last_pass else 0.0
         self._last_pass = now
         hosts = self.live_hosts(stalled)
-        try:
-            apps = sorted(await self.store.apps.keys())
-        except NoKeysError:
-            apps = []
+        index = await read_index(self.store)
+        apps = sorted(index.deployed)
         placed: dict[str, tuple[DesiredState, Placement]] = {}
         load: Counter[str] = Counter()
         for app in apps:
@@ -209,7 +213,7 @@ class Scheduler:
                 log.info("%s v%d placed: %s", app, placement.version, placement.units)
                 await self.store.placements.put(f"app.{app}", schema.dumps(placement))
                 await self.store.status.put(app, schema.dumps(placement))
-        await self._drop_stale(set(placed), set(hosts))
+        await self._drop_stale(set(index.latest) - set(placed))
         written = False
         for host, assignment in assignments(placed, hosts).items():
             key = f"host.{host}"
@@ -221,29 +225,23 @@ class Scheduler:
         if written:
             await self.nc.publish(self.store.subjects.assigned, b"")
 
-    async def _drop_stale(self, apps: set[str], hosts: set[str]) -> None:
+    async def _drop_stale(self, undeployed: set[str]) -> None:
         """Forget placements of undeployed apps, and hosts dead for `FORGET_HOST_S`.
 
         A host presumed dead keeps its assignment meanwhile: if it was only slow, it goes on
         serving until the units moved elsewhere run, instead of leaving a gap.
         """
+        for app in undeployed:
+            await delete_if_present(self.store.placements, f"app.{app}")
+            await delete_if_present(self.store.status, app)
         now = time.monotonic()
         gone = {h for h, (_, at) in self.seen.items() if now - at > FORGET_HOST_S}
+        if not gone:
+            return
+        index = await read_index(self.store)
         for host in gone:
             del self.seen[host]
             await delete_key(self.store.hosts, host)
-            with contextlib.suppress(NoKeysError):
-                for key in await self.store.status.keys():
-                    if key.endswith(f".host.{host}"):
-                        await delete_key(self.store.status, key)
-        try:
-            keys = await self.store.placements.keys()
-        except NoKeysError:
-            return
-        for key in keys:
-            kind, _, name = key.partition(".")
-            if kind == "app" and name not in apps:
-                await delete_key(self.store.placements, key)
-                await delete_key(self.store.status, name)
-            elif kind == "host" and name not in hosts and name not in self.seen:
-                await delete_key(self.store.placements, key)
+            await delete_if_present(self.store.placements, f"host.{host}")
+            for app in index.latest:
+                await delete_if_present(self.store.status, f"{app}.host.{host}")

@@ -12,7 +12,7 @@ Everything a lattice says lives under one prefix, `wasmesh.<lattice>`:
 | desired state history | KV `wasmesh_<lattice>_history`, key `<app>.<version>` |
 | placements | KV `wasmesh_<lattice>_placements`, keys `app.<app>` and `host.<host>` |
 | status | KV `wasmesh_<lattice>_status`, keys `<app>` (scheduler) and `<app>.host.<host>` |
-| scheduler lease | KV `wasmesh_<lattice>_scheduler`, key `lease` |
+| scheduler lease; app index | KV `wasmesh_<lattice>_scheduler`, keys `lease`; `apps` |
 | artifacts | object store `wasmesh_<lattice>_artifacts`, name = sha256 hex digest |
 
 Every JSON document carries `"schema": SCHEMA_VERSION`; a reader refuses a newer major one.
@@ -146,6 +146,18 @@ class DesiredState:
 
 
 @dataclass(frozen=True)
+class AppIndex:
+    """Every app the lattice knows: its latest version, and whether it is deployed.
+
+    One key read instead of listing buckets: listing makes JetStream create a consumer, and
+    polling that way piles them up.
+    """
+
+    latest: dict[str, int] = field(default_factory=dict)
+    deployed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RunningUnit:
     """What a host runs, as its heartbeat reports it."""
 
@@ -240,6 +252,8 @@ def _build(cls: type[T], body: dict[str, Any]) -> T:
     for (owner, name), inner in _NESTED.items():
         if owner == cls.__name__ and name in kwargs:
             kwargs[name] = tuple(_build(inner, item) for item in kwargs[name])
+    if cls is AppIndex:
+        kwargs["deployed"] = tuple(kwargs.get("deployed", ()))
     if cls is HostAssignment:
         kwargs["apps"] = {
             app: tuple(_build(UnitSpec, u) for u in units) for app, units in kwargs["apps"].items()

@@ -6,17 +6,25 @@ import contextlib
 import hashlib
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from nats.aio.client import Client as NATS
 from nats.js.client import JetStreamContext
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError, ObjectNotFoundError
+from nats.js.errors import (
+    BucketNotFoundError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+    NotFoundError,
+    ObjectNotFoundError,
+)
 from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
+from wasmesh.lattice import schema
 from wasmesh.lattice.errors import LatticeError
-from wasmesh.lattice.schema import Subjects
+from wasmesh.lattice.schema import AppIndex, Subjects
 
 HISTORY = {"apps": 16, "history": 1, "hosts": 1, "placements": 1, "status": 1, "scheduler": 1}
 
@@ -68,6 +76,38 @@ async def delete_key(kv: KeyValue, key: str) -> None:
     """Delete `key`; a missing one is fine."""
     with contextlib.suppress(KeyNotFoundError):
         await kv.delete(key)
+
+
+async def delete_if_present(kv: KeyValue, key: str) -> None:
+    """Delete `key` only if it holds a value (no delete marker written for nothing)."""
+    value, _ = await get_value(kv, key)
+    if value is not None:
+        await delete_key(kv, key)
+
+
+INDEX_KEY = "apps"
+
+
+async def read_index(store: LatticeStore) -> AppIndex:
+    """The lattice's app index (empty when nothing was ever deployed)."""
+    data, _ = await get_value(store.scheduler, INDEX_KEY)
+    return schema.loads(AppIndex, data) if data else AppIndex()
+
+
+async def update_index(store: LatticeStore, change: Callable[[AppIndex], AppIndex]) -> AppIndex:
+    """Apply `change` to the app index with compare-and-set, retrying on conflicts."""
+    for _ in range(100):
+        data, revision = await get_value(store.scheduler, INDEX_KEY)
+        new = change(schema.loads(AppIndex, data) if data else AppIndex())
+        try:
+            if revision:
+                await store.scheduler.update(INDEX_KEY, schema.dumps(new), last=revision)
+            else:
+                await store.scheduler.create(INDEX_KEY, schema.dumps(new))
+            return new
+        except KeyWrongLastSequenceError:
+            continue
+    raise LatticeError("the app index kept changing under this update; try again.")
 
 
 def digest_of(data: bytes) -> str:
