@@ -16,7 +16,7 @@ from .conftest import run
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "polyglot" / "wasmesh.toml"
-CACHE = ROOT / ".cache" / "compose" / "polyglot"
+CACHE = ROOT / ".cache" / "lattice" / "polyglot"  # its own: other tests rebuild theirs
 QUOTE = "shop:pricing/quote@0.1.0#quote"
 ITEMS = [
     Record({"sku": "tea", "quantity": 3, "unit-cents": 450}),

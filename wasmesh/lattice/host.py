@@ -38,6 +38,7 @@ from wasmesh.lattice.store import (
 )
 from wasmesh.lattice.stub import RemoteImports
 from wasmesh.lattice.unit import ComponentUnit, ImportProvider, UnitRunner
+from wasmesh.lattice.wakeup import Wakeup
 
 log = logging.getLogger("wasmesh.lattice.host")
 
@@ -72,8 +73,9 @@ class Host:
         self.workers = workers  # threads per unit; wasm runs with the GIL released
         self._pool = ThreadPoolExecutor(2, thread_name_prefix=f"wasmesh-{self.host_id}-load")
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         self._assignment_rev = -1
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
         self._seq = 0
         self._nc: NATS | None = None
         self._store: LatticeStore | None = None
@@ -115,11 +117,11 @@ class Host:
 
     async def stop(self) -> None:
         """Stop every unit (draining its calls), leave the lattice and disconnect."""
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:  # bounded: a loop that swallowed its cancellation must not hang stop
+            await asyncio.wait(self._tasks, timeout=5)
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self._nc is not None and self._nc.is_connected:
@@ -174,7 +176,7 @@ class Host:
         await self.store.hosts.put(self.host_id, body)
 
     async def _heartbeat_loop(self) -> None:
-        while True:
+        while not self._stopping:  # a cancellation can be swallowed by a library
             await asyncio.sleep(HEARTBEAT_S)
             try:
                 await self._heartbeat()
@@ -196,14 +198,12 @@ class Host:
         self._wake.set()
 
     async def _reconcile_loop(self) -> None:
-        while True:
+        while not self._stopping:  # a cancellation can be swallowed by a library
             try:
                 await self.reconcile()
             except Exception as exc:
                 log.warning("reconcile failed: %s", exc)
-            with contextlib.suppress(TimeoutError):  # a nudge or the next poll
-                await asyncio.wait_for(self._wake.wait(), RECONCILE_S)
-            self._wake.clear()
+            await self._wake.wait(RECONCILE_S)  # a nudge or the next poll
 
     async def reconcile(self, force: bool = False) -> None:
         """Make what this host runs match its assignment in KV."""

@@ -31,6 +31,7 @@ from wasmesh.lattice.store import (
     get_value,
     read_index,
 )
+from wasmesh.lattice.wakeup import Wakeup
 
 log = logging.getLogger("wasmesh.lattice.scheduler")
 
@@ -63,8 +64,9 @@ class Scheduler:
         self._lease_seen: tuple[int, float] = (0, 0.0)
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         self._last_pass = 0.0
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
         self._nudge: Subscription | None = None
         self._grace_until = 0.0
 
@@ -94,11 +96,11 @@ class Scheduler:
 
     async def stop(self) -> None:
         """Stop; an active scheduler hands the lease over at once."""
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:  # bounded: a loop that swallowed its cancellation must not hang stop
+            await asyncio.wait(self._tasks, timeout=5)
         for sub in (self._sub, self._nudge):
             if sub is not None:
                 with contextlib.suppress(Exception):
@@ -139,7 +141,7 @@ class Scheduler:
     # -- the lease ----------------------------------------------------------------------------
 
     async def _lease_loop(self) -> None:
-        while True:
+        while not self._stopping:  # a cancellation can be swallowed by a library
             try:
                 await self.campaign()
             except Exception as exc:
@@ -179,10 +181,8 @@ class Scheduler:
     # -- placing -------------------------------------------------------------------------------
 
     async def _loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):  # a nudge or the next tick
-                await asyncio.wait_for(self._wake.wait(), TICK_S)
-            self._wake.clear()
+        while not self._stopping:  # a cancellation can be swallowed by a library
+            await self._wake.wait(TICK_S)  # a nudge or the next tick
             if not self.active:
                 continue
             try:
