@@ -31,11 +31,12 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from wasmesh.cli import build, component, graph, serve
+    from wasmesh.cli import build, component, graph, lattice, serve
 
     component.register(app)
     build.register(app)
     graph.register(app)
+    lattice.register(app)
     serve.register(app)
 
 

@@ -17,6 +17,7 @@ from wasmesh.engine.codec.wave import format_wave, parse_call, parse_wave
 from wasmesh.engine.loader import load_component
 from wasmesh.engine.types import WitType
 from wasmesh.engine.wit import annotate, names_from_wasm_tools, world_to_json, world_to_wit
+from wasmesh.engine.world import FuncItem
 from wasmesh.errors import ExportNotFound, WasmeshError
 from wasmesh.runtime.command import run_command
 from wasmesh.runtime.exports import ExportTarget, resolve_export
@@ -98,6 +99,13 @@ def invoke(
         str | None,
         typer.Option("--topology", metavar="monolith|per-component", help="With --app."),
     ] = None,
+    nats: Annotated[
+        str | None,
+        typer.Option("--nats", metavar="URL", help="With --app NAME: call through this lattice."),
+    ] = None,
+    lattice: Annotated[
+        str, typer.Option("--lattice", metavar="NAME", help="With --nats: the lattice prefix.")
+    ] = "default",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     env: opt.Env = None,
     env_inherit: opt.EnvInherit = None,
@@ -123,6 +131,8 @@ def invoke(
       wasmesh invoke --app examples/polyglot 'shop:pricing/quote#quote' '[...]' '"fr"'
     """
     values = list(args or ())
+    if nats is not None and app is None:
+        raise WasmeshError("--nats calls an app deployed to a lattice; name it with --app NAME.")
     if app is not None:
         # With --app there is no component: the first positional is the export.
         if export is not None:
@@ -134,6 +144,9 @@ def invoke(
         if values:
             raise WasmeshError("give arguments either inside the call or after it, not both.")
         export, values = parse_call(export)
+    if app is not None and nats is not None:
+        _invoke_lattice(str(app), export, values, nats, lattice, as_json)
+        return
     if app is not None:
         _invoke_app(app, topology, export, values, as_json)
         return
@@ -167,6 +180,18 @@ def _invoke_app(
     unit, target = found[0]
     result = unit.call(target, *parse_args(target, values))
     print_result(result, target.func.sig.result, as_json)
+
+
+def _invoke_lattice(
+    app: str, export: str, values: list[str], nats: str, lattice: str, as_json: bool
+) -> None:
+    from wasmesh.lattice import invoke as call
+    from wasmesh.lattice import signature
+
+    sig = signature(app, export, nats, lattice)
+    target = ExportTarget(export, FuncItem(export, sig))
+    result = call(app, export, parse_args(target, values), nats, lattice)
+    print_result(result, sig.result, as_json)
 
 
 def parse_args(target: ExportTarget, values: list[str]) -> list[Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -109,6 +110,13 @@ def _provider(unit: str, iface: str, exported: dict[str, Any]) -> str:
     return found[0]
 
 
+log = logging.getLogger("wasmesh.lattice")
+
+
+async def _quiet(exc: Exception) -> None:
+    log.debug("nats: %s", exc)
+
+
 class LatticeClient:
     """An async client of one lattice; use `async with LatticeClient(url) as c:`."""
 
@@ -124,7 +132,14 @@ class LatticeClient:
     async def connect(self) -> LatticeClient:
         """Connect to NATS and open the lattice's buckets (creating missing ones)."""
         try:
-            self._nc = await nats.connect(self.nats_url, max_reconnect_attempts=3)
+            self._nc = await nats.connect(
+                self.nats_url,
+                max_reconnect_attempts=2,
+                reconnect_time_wait=0.2,
+                connect_timeout=2,
+                allow_reconnect=False,
+                error_cb=_quiet,  # the failure is reported once, as a LatticeError below
+            )
         except Exception as exc:
             raise LatticeError(
                 f"cannot connect to NATS at {self.nats_url} ({exc}); "

@@ -1,0 +1,120 @@
+"""The lattice commands end to end: real nats-server, real host processes, the example app."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import BIN, Outcome, wasmesh_process
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "polyglot"
+ITEMS = '[{sku: "tea", quantity: 3, unit-cents: 450}]'
+
+
+def spawn(*args: str, cwd: Path, log: Path | None = None) -> subprocess.Popen[str]:
+    """A background `wasmesh` process in its own group; output to `log`, else a pipe."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    out = log.open("w") if log else subprocess.PIPE
+    try:
+        return subprocess.Popen(
+            [str(BIN / "wasmesh"), *args], cwd=cwd, env=env, text=True,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    finally:
+        if log:
+            out.close()  # type: ignore[union-attr]
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+@pytest.fixture
+def lattice(tmp_path: Path) -> Iterator[tuple[str, Callable[..., Outcome]]]:
+    procs = [spawn("lattice", "up", "--port", "0", "--store-dir", str(tmp_path / "js"),
+                   cwd=tmp_path)]  # fmt: skip
+    try:
+        assert procs[0].stdout is not None
+        url = procs[0].stdout.readline().strip()
+        assert url.startswith("nats://"), url
+        for zone in ("a", "b"):
+            procs.append(spawn("host", "--nats", url, "--label", f"zone={zone}", "--id", zone,
+                               cwd=tmp_path, log=tmp_path / f"host-{zone}.log"))  # fmt: skip
+
+        def cli(*args: str) -> Outcome:
+            return wasmesh_process(*args, "--nats", url, cwd=tmp_path)
+
+        yield url, cli
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+
+
+def wait_ready(cli: Callable[..., Outcome], app: str, version: int, timeout: float = 90) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    report: dict = {}  # type: ignore[type-arg]
+    while time.monotonic() < deadline:
+        r = cli("status", app, "--json")
+        if r.code == 0:
+            report = json.loads(r.out)
+            if report["ready"] and report["version"] == version:
+                return report
+        time.sleep(0.5)
+    raise AssertionError(f"{app} v{version} not ready: {report}")
+
+
+@pytest.mark.slow
+def test_deploy_invoke_rollback_undeploy(lattice: tuple[str, Callable[..., Outcome]]) -> None:
+    _, cli = lattice
+    fused = wasmesh_process("invoke", "--app", EXAMPLE, "quote", ITEMS, '"fr"')
+    assert fused.code == 0, fused.err
+
+    r = cli("deploy", str(EXAMPLE), "--topology", "per-component", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["version"] == 1
+    report = wait_ready(cli, "shop", 1)
+    assert set(report["units"]) == {"front", "tax", "presentation"}
+    split = cli("invoke", "--app", "shop", "quote", ITEMS, '"fr"')
+    assert (split.code, split.out) == (0, fused.out), split.err
+
+    r = cli("deploy", str(EXAMPLE), "--topology", "monolith", "--replicas", "2", "--spread", "zone")
+    assert r.code == 0, r.err
+    report = wait_ready(cli, "shop", 2)
+    assert sorted(report["units"]["main"]["running"]) == ["a", "b"]
+    assert cli("invoke", "--app", "shop", "quote", ITEMS, '"fr"').out == fused.out
+
+    assert cli("rollback", "shop").code == 0
+    report = wait_ready(cli, "shop", 3)
+    assert report["rolled_back_to"] == 1 and "front" in report["units"]
+
+    overview = json.loads(cli("status", "--json").out)
+    assert {h["host"] for h in overview["hosts"]} == {"a", "b"}
+
+    assert cli("undeploy", "shop").code == 0
+    gone = cli("invoke", "--app", "shop", "quote", ITEMS, '"fr"')
+    assert gone.code == 2 and "not deployed" in gone.err
+
+
+def test_lattice_errors(tmp_path: Path) -> None:
+    r = wasmesh_process("deploy", str(EXAMPLE), "--nats", "nats://127.0.0.1:1", "--label", "x")
+    assert r.code == 2 and "KEY=VALUE" in r.err
+    r = wasmesh_process("invoke", "--nats", "nats://127.0.0.1:1", "quote")
+    assert r.code == 2
+    assert "Traceback" not in r.err
+    r = wasmesh_process("status", "--nats", "nats://127.0.0.1:1", timeout=60)
+    assert r.code == 2 and "Traceback" not in r.err, r.err
