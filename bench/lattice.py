@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,23 +36,22 @@ import wasmtime  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from wasmesh.build import load_guest  # noqa: E402
+from bench._lattice_setup import (  # noqa: E402
+    build_guest,
+    deploy,
+    deploy_ready,
+    host_processes,
+    nats_server,
+)
 from wasmesh.engine.types import FuncSig  # noqa: E402
 from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment  # noqa: E402
-from wasmesh.lattice.local import LocalHosts  # noqa: E402
 from wasmesh.lattice.schema import Subjects  # noqa: E402
-from wasmesh.lattice.server import start_server  # noqa: E402
 from wasmesh.lattice.stub import LoopThread, RemoteImports  # noqa: E402
 from wasmesh.lattice.unit import ComponentUnit, HostFunc  # noqa: E402
 
 MATH = "wasmesh:lattice-test/math"
 FRONT = "wasmesh:lattice-test/front"
 ROLLOUTS = 5
-
-
-def build(name: str) -> Path:
-    spec = load_guest(ROOT / "tests" / "guests" / name)
-    return spec.build(ROOT / ".cache" / "guests" / f"{name}.wasm", quiet=True).path
 
 
 def fuse(front: Path, math: Path, out: Path) -> Path:
@@ -86,8 +86,7 @@ async def rollout_times(url: str, hosts: int, math: list[Path]) -> list[float]:
         for i, component in enumerate(math):
             topology = Topology((UnitDeployment("math", component, replicas=hosts),))
             started = time.monotonic()
-            await client.deploy("bench", topology)
-            await client.wait_ready("bench", 60)
+            await deploy_ready(client, "bench", topology)
             if i:  # the first deploy is a cold start, not a rollout
                 times.append(time.monotonic() - started)
         await client.undeploy("bench")
@@ -117,30 +116,22 @@ def calls_per_second(call: Callable[[], Any], seconds: float = 1.5, threads: int
 
 def main() -> None:
     console = Console()
-    math_v1, front = build("lattice-math"), build("lattice-front")
-    with tempfile.TemporaryDirectory() as tmp_dir:
+    math_v1, front = build_guest("lattice-math"), build_guest("lattice-front")
+    with tempfile.TemporaryDirectory() as tmp_dir, nats_server(Path(tmp_dir)) as server:
         tmp = Path(tmp_dir)
-        server = start_server(0, tmp / "js")
-        try:
-            rollout = Table(title="deploy of a new version until all N hosts serve it")
-            for col in ("hosts", "median", "min", "max"):
-                rollout.add_column(col, justify="right")
-            for n in (3, 10):
-                procs = LocalHosts(server.url, tmp / f"hosts{n}")
-                try:
-                    for i in range(n):
-                        procs.start(f"n{n}h{i}")
-                    math = versions(ROLLOUTS + 1, tmp / f"versions{n}")
-                    times = asyncio.run(rollout_times(server.url, n, math))
-                finally:
-                    procs.stop_all()
-                rollout.add_row(
-                    str(n), *(f"{f(times) * 1000:.0f} ms" for f in (statistics.median, min, max))
-                )
-            console.print(rollout)
-            console.print(call_table(server.url, tmp, front, math_v1))
-        finally:
-            server.stop()
+        rollout = Table(title="deploy of a new version until all N hosts serve it")
+        for col in ("hosts", "median", "min", "max"):
+            rollout.add_column(col, justify="right")
+        for n in (3, 10):
+            hosts = {f"n{n}h{i}": () for i in range(n)}
+            with host_processes(server.url, tmp / f"hosts{n}", hosts):
+                math = versions(ROLLOUTS + 1, tmp / f"versions{n}")
+                times = asyncio.run(rollout_times(server.url, n, math))
+            rollout.add_row(
+                str(n), *(f"{f(times) * 1000:.0f} ms" for f in (statistics.median, min, max))
+            )
+        console.print(rollout)
+        console.print(call_table(server.url, tmp, front, math_v1))
 
 
 def call_table(url: str, tmp: Path, front: Path, math: Path) -> Table:
@@ -151,34 +142,28 @@ def call_table(url: str, tmp: Path, front: Path, math: Path) -> Table:
         return lambda *args: math_unit.call(interface, func, args)
 
     linked = ComponentUnit(front, {MATH: local})
-    procs = LocalHosts(url, tmp / "calls")
-    loop = LoopThread()
-    try:
-        procs.start("provider")
-
-        async def deploy() -> None:
-            async with LatticeClient(url) as client:
-                await client.deploy("calls", Topology((UnitDeployment("math", math),)))
-                await client.wait_ready("calls", 60)
-
-        asyncio.run(deploy())
-        nc = loop.run(nats.connect(url), 10)
-        remote = RemoteImports(nc, loop.loop, Subjects(), "calls")
-        spread = ComponentUnit(front, {MATH: remote.provider("math")})
-        rows = [
-            ("fused (wasm-tools compose, one component)", fused, 1),
-            ("linked in-process through a Python host function", linked, 1),
-            ("math on another host, over the lattice", spread, 1),
-            ("math on another host, over the lattice, 8 callers", spread, 8),
-        ]
-        results = [
-            (name, calls_per_second(lambda u=u: u.call(FRONT, "sum3", [1, 2, 3]), threads=n))
-            for name, u, n in rows
-        ]
-        loop.run(nc.close(), 10)
-    finally:
-        loop.close()
-        procs.stop_all()
+    with host_processes(url, tmp / "calls", {"provider": ()}):
+        deploy(url, "calls", Topology((UnitDeployment("math", math),)))
+        loop = LoopThread()
+        try:
+            nc = loop.run(nats.connect(url), 10)
+            try:
+                remote = RemoteImports(nc, loop.loop, Subjects(), "calls")
+                spread = ComponentUnit(front, {MATH: remote.provider("math")})
+                rows = [
+                    ("fused (wasm-tools compose, one component)", fused, 1),
+                    ("linked in-process through a Python host function", linked, 1),
+                    ("math on another host, over the lattice", spread, 1),
+                    ("math on another host, over the lattice, 8 callers", spread, 8),
+                ]
+                results = [
+                    (name, calls_per_second(partial(u.call, FRONT, "sum3", [1, 2, 3]), threads=n))
+                    for name, u, n in rows
+                ]
+            finally:
+                loop.run(nc.close(), 10)
+        finally:
+            loop.close()
     table = Table(title="front.sum3 (2 calls into math.add each), one caller thread unless said")
     for col in ("math placed", "calls/s", "µs/call", "vs fused"):
         table.add_column(col, justify="right")
