@@ -65,11 +65,17 @@ def host(
         typer.Option("--label", metavar="KEY=VALUE", help="A label placement can require."),
     ] = None,
     host_id: Annotated[str | None, typer.Option("--id", help="Host id (default: random).")] = None,
+    http: Annotated[
+        str | None,
+        typer.Option(
+            "--http", metavar="HOST:PORT", help="Serve every deployed app's HTTP routes here."
+        ),
+    ] = None,
 ) -> None:
     """Join a lattice as a host: heartbeat, run the units placed here, serve their calls."""
     from wasmesh.lattice import run_host
 
-    run_host(nats, lattice, parse_labels(label), host_id)
+    run_host(nats, lattice, parse_labels(label), host_id, http=http)
 
 
 def deploy(

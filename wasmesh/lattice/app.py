@@ -8,12 +8,15 @@ stub on the host that runs it, calling the provider unit's queue group.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from wasmesh.compose.app import plan_app
 from wasmesh.compose.composer import compose_unit
+from wasmesh.compose.grants import Grants
 from wasmesh.lattice.client import Topology, UnitDeployment
+from wasmesh.triggers.http.apps import route_settings
 
 
 @dataclass(frozen=True)
@@ -36,9 +39,12 @@ def topology_from_manifest(
 
     `placements` gives per-unit replicas and labels (default: one replica anywhere);
     `strategy` ("monolith" or "per-component") overrides the manifest's `[deploy]`.
+    Each `[[triggers.http]]` route goes to the unit holding its component, whose HTTP
+    instances get the same grants and limits as under `wasmesh up`.
     """
     plan = plan_app(path, strategy=strategy, cache=cache)
     home = {component: unit.name for unit in plan.plans for component in unit.components}
+    routes = {t.route: home[t.component] for t in plan.manifest.http_triggers}
     units: list[UnitDeployment] = []
     for unit in plan.plans:
         composed = compose_unit(unit, plan.paths, plan.graph.worlds, plan.cache)
@@ -59,6 +65,15 @@ def topology_from_manifest(
                 spread=where.spread,
                 imports=imports,
                 import_exports=exports,
+                http=_http_settings(unit.grants) if unit.name in routes.values() else {},
             )
         )
-    return plan.manifest.name, Topology(tuple(units))
+    return plan.manifest.name, Topology(tuple(units), routes)
+
+
+def _http_settings(grants: Grants) -> dict[str, Any]:
+    """A unit's HTTP instance settings as JSON (tuples become lists)."""
+    body = asdict(route_settings(grants))
+    body["env"] = [list(pair) for pair in body["env"]]
+    body["allow_outbound"] = list(body["allow_outbound"])
+    return body

@@ -68,13 +68,16 @@ class UnitDeployment:
     spread: str | None = None
     imports: Mapping[str, str] = field(default_factory=dict)
     import_exports: Mapping[str, str] = field(default_factory=dict)
+    http: Mapping[str, Any] = field(default_factory=dict)  # HTTP instance settings, as JSON
 
 
 @dataclass(frozen=True)
 class Topology:
-    """The units of an app and their placement constraints."""
+    """The units of an app and their placement constraints; `routes` maps HTTP route
+    patterns to the unit serving them."""
 
     units: tuple[UnitDeployment, ...]
+    routes: Mapping[str, str] = field(default_factory=dict)
 
 
 def _wire(units: Sequence[UnitDeployment], worlds: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -197,17 +200,29 @@ class LatticeClient:
                 labels=dict(unit.labels),
                 spread=unit.spread,
                 import_exports=dict(unit.import_exports),
+                http=dict(unit.http),
             )
             specs.append(spec)
-        return await self._publish(app, tuple(specs), None)
+        names = {u.name for u in topology.units}
+        for pattern, owner in topology.routes.items():
+            if owner not in names:
+                raise LatticeError(
+                    f"route {pattern} names unit {owner!r}, which app {app} does not have; "
+                    "route it to one of its units."
+                )
+        return await self._publish(app, tuple(specs), None, dict(topology.routes))
 
     async def _publish(
-        self, app: str, units: tuple[UnitSpec, ...], source: int | None
+        self,
+        app: str,
+        units: tuple[UnitSpec, ...],
+        source: int | None,
+        routes: dict[str, str] | None = None,
     ) -> DesiredState:
         current = await self.desired(app, missing_ok=True)
         index = await read_index(self.store)
         version = max(index.latest.get(app, 0), current.version if current else 0)
-        desired = DesiredState(app, version + 1, units, source)
+        desired = DesiredState(app, version + 1, units, source, dict(routes or {}))
         body = schema.dumps(desired)
         try:  # claiming the version number first makes concurrent deploys of an app safe
             await self.store.history.create(f"{app}.{desired.version}", body)
@@ -303,7 +318,7 @@ class LatticeClient:
                 "see `wasmesh status` for its versions."
             )
         old = schema.loads(DesiredState, data)
-        return await self._publish(app, old.units, version)
+        return await self._publish(app, old.units, version, old.routes)
 
     async def signature(self, app: str, export: str) -> FuncSig:
         """The signature of the app's export `export`, read from its unit's artifact."""

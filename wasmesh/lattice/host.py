@@ -26,6 +26,7 @@ from nats.aio.msg import Msg
 
 from wasmesh.lattice import schema
 from wasmesh.lattice.endpoint import Endpoint, Version
+from wasmesh.lattice.ingress import Ingress
 from wasmesh.lattice.scheduler import HEARTBEAT_S, RECONCILE_S, Scheduler
 from wasmesh.lattice.schema import Subjects, UnitSpec
 from wasmesh.lattice.store import (
@@ -60,6 +61,7 @@ class Host:
         cache_dir: Path | None = None,
         loader: UnitLoader = ComponentUnit,
         workers: int = 8,
+        http: str | None = None,
     ) -> None:
         self.nats_url = nats_url
         self.subjects = Subjects(lattice)
@@ -80,6 +82,8 @@ class Host:
         self._nc: NATS | None = None
         self._store: LatticeStore | None = None
         self.scheduler: Scheduler | None = None
+        # HTTP: units with routes serve forwarded requests; with `http`, it listens too
+        self.ingress = Ingress(self, http)
 
     @property
     def served(self) -> dict[tuple[str, str], Version]:
@@ -111,6 +115,7 @@ class Host:
         await self.nc.subscribe(self.subjects.assigned, cb=self._on_assigned)
         self.scheduler = Scheduler(self.nc, self.store, self.host_id)
         await self.scheduler.start()
+        await self.ingress.start()
         await self._heartbeat()
         for loop in (self._heartbeat_loop, self._reconcile_loop):
             self._tasks.append(asyncio.create_task(loop()))
@@ -127,6 +132,8 @@ class Host:
         if self._nc is not None and self._nc.is_connected:
             with contextlib.suppress(Exception):  # the scheduler re-places our units at once
                 await self._heartbeat(leaving=True)
+        with contextlib.suppress(Exception):
+            await self.ingress.stop()
         for key in list(self.endpoints):
             await self.endpoints.pop(key).close()
         if self._nc is not None and self._nc.is_connected:
@@ -228,6 +235,7 @@ class Host:
             await self.endpoints.pop(key).close()
         for key in [k for k in self.failed if k not in wanted]:
             del self.failed[key]
+        await self.ingress.units_changed()
         for app in apps:
             await self._report(app)
         self._assignment_rev = rev
@@ -306,13 +314,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--label", action="append", default=[])
     parser.add_argument("--id", default=None)
     parser.add_argument("--cache-dir", type=Path, default=None)
+    parser.add_argument("--http", default=None, metavar="HOST:PORT")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("WASMESH_LOG", "WARNING").upper(),
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     labels = dict(item.split("=", 1) for item in args.label)
-    run_host(args.nats, args.lattice, labels, args.id, args.cache_dir)
+    run_host(args.nats, args.lattice, labels, args.id, args.cache_dir, args.http)
 
 
 def run_host(
@@ -321,12 +330,14 @@ def run_host(
     labels: Mapping[str, str] | None = None,
     host_id: str | None = None,
     cache_dir: Path | None = None,
+    http: str | None = None,
 ) -> None:
-    """Run a host agent in this process until interrupted (SIGINT/SIGTERM)."""
+    """Run a host agent in this process until interrupted (SIGINT/SIGTERM); with `http`
+    (HOST:PORT) it also serves every deployed app's HTTP routes there."""
     import signal
 
     async def serve() -> None:
-        host = Host(nats_url, lattice, labels, host_id, cache_dir=cache_dir)
+        host = Host(nats_url, lattice, labels, host_id, cache_dir=cache_dir, http=http)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):  # a signal while starting stops after it
@@ -334,6 +345,8 @@ def run_host(
         try:
             await host.start()
             print(f"host {host.host_id} on {nats_url}", flush=True)
+            if host.ingress.server is not None:
+                print(f"Serving HTTP on {host.ingress.url}/", flush=True)
             await stop.wait()
         finally:
             await host.stop()

@@ -7,6 +7,7 @@ Everything a lattice says lives under one prefix, `wasmesh.<lattice>`:
 | heartbeats | subject `wasmesh.<lattice>.heartbeat.<host>` (a `Heartbeat`) |
 | nudges: desired state / assignments changed | `wasmesh.<lattice>.changed` / `.assigned` |
 | calls to an export interface | `wasmesh.<lattice>.rpc.<app>.<unit>.<interface>`, queue `rpc` |
+| HTTP requests forwarded to a unit | `wasmesh.<lattice>.http.<app>.<unit>`, queue `http` |
 | host inventory | KV `wasmesh_<lattice>_hosts`, key `<host>` (the last `Heartbeat`) |
 | desired state | KV `wasmesh_<lattice>_apps`, key `<app>` (a `DesiredState`) |
 | desired state history | KV `wasmesh_<lattice>_history`, key `<app>.<version>` |
@@ -29,6 +30,7 @@ from wasmesh.lattice.errors import LatticeError
 
 SCHEMA_VERSION = 1
 RPC_QUEUE = "rpc"
+HTTP_QUEUE = "http"
 
 # Header names on RPC messages.
 H_FUNC = "wasmesh-func"
@@ -82,6 +84,10 @@ class Subjects:
     def rpc(self, app: str, unit: str, interface: str) -> str:
         return f"{self.prefix}.rpc.{app}.{unit}.{subject_token(interface)}"
 
+    def http(self, app: str, unit: str) -> str:
+        """HTTP requests for routes `unit` of `app` serves, forwarded by any host."""
+        return f"{self.prefix}.http.{app}.{unit}"
+
     def bucket(self, what: str) -> str:
         return f"wasmesh_{self.lattice}_{what}"
 
@@ -129,6 +135,8 @@ class UnitSpec:
     # imported interface -> the provider's export serving it, where the names differ
     # (a semver-compatible version)
     import_exports: dict[str, str] = field(default_factory=dict)
+    # HTTP instance settings (`PoolSettings` fields) when the unit serves routes; else empty
+    http: dict[str, Any] = field(default_factory=dict)
 
     def target(self, interface: str) -> tuple[str, str]:
         """(unit, export interface) serving this unit's import `interface`."""
@@ -143,6 +151,7 @@ class DesiredState:
     version: int
     units: tuple[UnitSpec, ...]
     source_version: int | None = None  # set by a rollback: the version whose units these are
+    routes: dict[str, str] = field(default_factory=dict)  # HTTP route pattern -> unit serving it
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import h11
 
@@ -39,6 +39,15 @@ class Limits:
     max_body_bytes: int = 64 * 1024 * 1024
     client_timeout: float = 30.0  # seconds a client may stay silent mid-request or idle
     max_connections: int = 1024  # open connections; more are answered 503 and closed
+
+
+class RouteHandler(Protocol):
+    """A route served by something other than a local instance pool (a lattice host
+    forwards it to another host); the server calls it on the connection's thread."""
+
+    def handle(
+        self, request: IncomingRequest, body: RequestBody, writer: ResponseWriter, timeout: float
+    ) -> None: ...
 
 
 @dataclass(eq=False)
@@ -66,7 +75,7 @@ class Server:
         self.limits = limits or Limits()
         settings = pool or PoolSettings()
         pools: dict[tuple[object, ...], InstancePool] = {}
-        targets: dict[str, InstancePool] = {}
+        targets: dict[str, InstancePool | RouteHandler] = {}
         for pattern, route in routes.items():
             if not isinstance(route, RouteTarget):
                 route = RouteTarget(Path(route), settings)
@@ -77,7 +86,8 @@ class Server:
                 pools[key] = InstancePool(route.path, route.settings, route.capabilities)
             targets[pattern] = pools[key]
         self.pools = list(pools.values())
-        self.router: Router[InstancePool] = Router(targets)
+        # replaceable as a whole while serving (one assignment): a lattice host does so
+        self.router: Router[InstancePool | RouteHandler] = Router(targets)
         host, _, port = listen.rpartition(":")
         try:
             self.sock = socket.create_server((host.strip("[]") or "127.0.0.1", int(port)),
@@ -208,8 +218,11 @@ class Server:
             if match.route.prefix:
                 extra.append(("wasmesh-path-info", match.rest.encode()))
             request = IncomingRequest(method, target, "http", authority, headers + extra, body)
-            timeout = match.target.settings.request_timeout or self.limits.request_timeout
-            exchange.run(match.target, request, body, writer, timeout)
+            if isinstance(match.target, InstancePool):
+                timeout = match.target.settings.request_timeout or self.limits.request_timeout
+                exchange.run(match.target, request, body, writer, timeout)
+            else:
+                match.target.handle(request, body, writer, self.limits.request_timeout)
         if writer.aborted is not None:
             # A client hanging up is routine; a component cutting its response short is not.
             client = writer.aborted.startswith("the client")

@@ -1,0 +1,110 @@
+"""HTTP ingress: every host with `--http` serves the app's routes, forwarding when the unit
+owning a route runs elsewhere."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wasmesh.engine.values import Ok, Record
+from wasmesh.lattice.app import Placement, topology_from_manifest
+from wasmesh.lattice.client import LatticeClient
+from wasmesh.lattice.host import Host
+from wasmesh.lattice.httpwire import decode, encode
+from wasmesh.lattice.server import NatsServer
+
+from .conftest import run
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "polyglot" / "wasmesh.toml"
+CACHE = ROOT / ".cache" / "lattice" / "polyglot-ingress"
+QUOTE = "shop:pricing/quote@0.1.0#quote"
+ORDER = [{"sku": "tea", "quantity": 3, "unit-cents": 450}]
+
+
+def fetch(url: str, data: bytes | None = None) -> tuple[int, bytes]:
+    """(status, body) of one request; error statuses are answers too."""
+    method = "POST" if data is not None else "GET"
+    request = urllib.request.Request(url, data=data, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+async def afetch(url: str, data: bytes | None = None) -> tuple[int, bytes]:
+    # off the loop: the hosts in this process forward on it
+    return await asyncio.get_running_loop().run_in_executor(None, fetch, url, data)
+
+
+async def until_status(url: str, status: int, timeout: float = 20.0) -> tuple[int, bytes]:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = await afetch(url)
+        if got[0] == status or time.monotonic() > deadline:
+            return got
+        await asyncio.sleep(0.1)
+
+
+def test_messages_carry_any_header_bytes_and_body() -> None:
+    headers = [("x-a", b"\xff\x00 v"), ("x-a", b"second")]
+    head, back, body = decode(encode({"status": 201}, headers, b"\n\x00body"))
+    assert (head, back, body) == ({"status": 201}, headers, b"\n\x00body")
+
+
+@pytest.mark.slow
+def test_every_http_host_serves_the_routes_forwarding_to_the_unit(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    where = {"front": Placement(labels={"lang": "python"})}
+    app, topology = topology_from_manifest(EXAMPLE, where, strategy="per-component", cache=CACHE)
+    assert dict(topology.routes) == {"/quote/...": "front"}
+    front = next(u for u in topology.units if u.name == "front")
+    assert front.http["memory_limit"] == 128 * 1024 * 1024 and front.http["request_timeout"] == 5
+
+    async def scenario() -> None:
+        py = Host(nats_server.url, labels={"lang": "python"}, host_id="py",
+                  cache_dir=tmp_path / "a", http="127.0.0.1:0")  # fmt: skip
+        other = Host(nats_server.url, host_id="other", cache_dir=tmp_path / "b",
+                     http="127.0.0.1:0")  # fmt: skip
+        try:
+            for h in (py, other):
+                await h.start()
+            async with LatticeClient(nats_server.url) as client:
+                await client.deploy(app, topology)
+                status = await client.wait_ready(app, 60)
+                assert status.running("front") == ["py"]
+                invoked = await client.invoke(app, QUOTE, [[Record(ORDER[0])], "fr"])
+                assert isinstance(invoked, Ok)
+                expected: dict[str, Any] = dict(invoked.value)
+                order = json.dumps(ORDER).encode()
+                for h in (py, other):
+                    url = h.ingress.url
+                    assert await until_status(f"{url}/quote/health", 200) == (200, b"ok\n")
+                    code, body = await afetch(f"{url}/quote/fr", order)
+                    assert (code, json.loads(body)) == (200, expected), h.host_id
+                    code, body = await afetch(f"{url}/quote/mars", order)
+                    assert code == 400 and json.loads(body)["error"] == "unknown-region"
+                    assert (await afetch(f"{url}/nowhere"))[0] == 404
+                assert (app, "front") in py.ingress.units
+                assert (app, "front") not in other.ingress.units  # so `other` forwarded
+                too_big = b"[" + b" " * other.nc.max_payload + b"]"
+                code, body = await afetch(f"{other.ingress.url}/quote/fr", too_big)
+                assert code == 413 and b"forwarded" in body
+                await client.undeploy(app)
+                for h in (py, other):
+                    code, _ = await until_status(f"{h.ingress.url}/quote/health", 404)
+                    assert code == 404, h.host_id
+        finally:
+            for h in (py, other):
+                await h.stop()
+
+    run(scenario(), 180)
