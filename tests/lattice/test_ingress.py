@@ -103,6 +103,12 @@ def test_every_http_host_serves_the_routes_forwarding_to_the_unit(
                 for h in (py, other):
                     code, _ = await until_status(f"{h.ingress.url}/quote/health", 404)
                     assert code == 404, h.host_id
+                await client.deploy(app, topology)
+                await client.wait_ready(app, 60)
+                assert (await until_status(f"{other.ingress.url}/quote/health", 200))[0] == 200
+                await py.stop()  # front has no other host it may run on
+                code, body = await afetch(f"{other.ingress.url}/quote/health")
+                assert code == 503 and b"no host runs front" in body
         finally:
             for h in (py, other):
                 await h.stop()
