@@ -59,6 +59,7 @@ class ExportFunc:
         func = instance.get_func(store, index) if index is not None else None
         if func is None:
             raise ExportNotFound(f"the component exports no function named {name}")
+        self._index = index  # valid for every instance of the same component
         if sig is None:
             names = ResourceNames()
             for res_name, hr in (resources or {}).items():
@@ -66,10 +67,7 @@ class ExportFunc:
             with func.type(store) as fty:
                 sig = sig_from_wasmtime(fty, names)
         self.sig = sig
-        self._func = func._func  # the engine's handle struct, passed by address per call
-        self._func_addr = _addressof(self._func)
-        self._store = store
-        self._cx = capi.as_address(store._context())
+        self._bind(store, func)
         self._names = tuple(p.name for p in sig.params)
         self._lowers = tuple(compile_lower(p.type, resources) for p in sig.params)
         self._lift = compile_lift(sig.result) if sig.result is not None else None
@@ -82,6 +80,30 @@ class ExportFunc:
         self._res = capi.VAL()
         self._res_owned = sig.result is not None and sig.result.kind not in SCALARS
         self._busy = False
+
+    def _bind(self, store: wasmtime.Store, func: wc.Func) -> None:
+        self._func = func._func  # the engine's handle struct, passed by address per call
+        self._func_addr = _addressof(self._func)
+        self._store = store
+        self._cx = capi.as_address(store._context())
+
+    def for_instance(self, store: wasmtime.Store, instance: wc.Instance) -> ExportFunc:
+        """The same export of another instance of the same component, in `store`.
+
+        Shares this one's signature, converters and export index: no lookups by name, no
+        converters compiled (what a pool of instances of one component needs per instance).
+        """
+        func = instance.get_func(store, self._index)
+        if func is None:  # only for an instance of a different component
+            raise ExportNotFound(f"the component exports no function named {self.name}")
+        other: ExportFunc = object.__new__(ExportFunc)
+        other.__dict__.update(self.__dict__)
+        other._bind(store, func)
+        other._argv = self._argv_type()
+        other._argv_base = _addressof(other._argv)
+        other._res = capi.VAL()
+        other._busy = False
+        return other
 
     def __repr__(self) -> str:
         return f"ExportFunc({self.name!r})"

@@ -183,17 +183,20 @@ def define_resource(
 ResourceScope = Mapping[str, HostResource]
 _ANY_P = ctypes.POINTER(ffi.wasmtime_component_resource_any_t)
 _HOST_P = ctypes.POINTER(ffi.wasmtime_component_resource_host_t)
+_c_void_p = ctypes.c_void_p
+_addressof = ctypes.addressof
 
 
 def lift_handle(v: Any, cx: int) -> Any:
     """Lift the resource handle in value `v`: a host object or a guest `ResourceAny`."""
-    mine = capi.any_clone(v.of.resource)  # the value keeps its own handle; we own the clone
-    host = ctypes.c_void_p()
-    err = capi.any_to_host(cx, mine, ctypes.addressof(host))
-    if err:  # a guest-defined resource: hand the handle over as is
+    handle = v.of.resource
+    host = _c_void_p()
+    # to_host reads the handle without taking it: the value keeps its own for its delete.
+    err = capi.any_to_host(cx, handle, _addressof(host))
+    if err:  # a guest-defined resource: hand over a clone of the handle, which we own
         capi.error_delete(err)
+        mine = capi.any_clone(handle)
         return wc.ResourceAny._from_ptr(ctypes.cast(ctypes.c_void_p(mine), _ANY_P))
-    capi.any_delete(mine)
     h = host.value
     tid, rep, owned = capi.host_type(h), capi.host_rep(h), capi.host_owned(h)
     hr = _BY_TYPE_ID.get(tid)

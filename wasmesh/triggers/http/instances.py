@@ -20,7 +20,6 @@ from wasmesh.capabilities.base import Capability
 from wasmesh.capabilities.wasi import WasiContext, link_wasi
 from wasmesh.engine import deadline_ticks, load_component, shared_engine
 from wasmesh.engine.calls import ExportFunc
-from wasmesh.engine.types import FuncSig
 from wasmesh.errors import ComponentError
 from wasmesh.runtime.grants import Grants
 
@@ -105,12 +104,16 @@ class Lease:
                 cap.prepare(self.store, pool.grants)
             with self.ctx.active():
                 instance = pool.linker.instantiate(self.store, pool.component)
-            self.func = ExportFunc(self.store, instance, f"{pool.handler_name}#handle",
-                                   sig=pool.handler_sig, resources=pool.link.resources)  # fmt: skip
+            first = pool.handler
+            if first is None:
+                self.func = ExportFunc(self.store, instance, f"{pool.handler_name}#handle",
+                                       resources=pool.link.resources)  # fmt: skip
+                pool.handler = self.func
+            else:  # the first instance's lookups and converters serve every later one
+                self.func = first.for_instance(self.store, instance)
         except BaseException:
             self.discard()
             raise
-        pool.handler_sig = self.func.sig
 
     def discard(self) -> None:
         """Free the instance now: its pooled memory slot goes back for the next one."""
@@ -166,7 +169,7 @@ class InstancePool:
                 f"{path} does not export {HANDLER}; build it for the wasi:http/proxy world."
             )
         self.handler_name = names[0]
-        self.handler_sig: FuncSig | None = None
+        self.handler: ExportFunc | None = None  # the first instance's, a template for others
         self.linker = wc.Linker(self.engine)
         # Before WASI: link_wasi ends by turning every import still undefined into a trap.
         imports = list(self.component.type.imports(self.engine))
