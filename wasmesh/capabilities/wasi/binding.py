@@ -46,6 +46,28 @@ def _host_func(impl: Callable[..., Any], sig: FuncSig) -> Callable[..., Any]:
     """`impl`, noting the host objects it hands out when its result can hold any."""
     if sig.result is None or not sig.result.has_handles:
         return impl
+    if sig.result.kind == "own":  # the common shapes, without the generic walk
+
+        def call_own(*args: Any) -> Any:
+            result = impl(*args)
+            if isinstance(result, HostObject):
+                current().created.append(result)
+            return result
+
+        return call_own
+    if sig.result.kind == "result" and sig.result.ok is not None and sig.result.ok.kind == "own":
+        err_handles = sig.result.err is not None and sig.result.err.has_handles
+
+        def call_ok_own(*args: Any) -> Any:
+            result = impl(*args)
+            if isinstance(result, Ok):
+                if isinstance(result.value, HostObject):
+                    current().created.append(result.value)
+            elif err_handles and result is not None:
+                _collect(result, current().created)
+            return result
+
+        return call_ok_own
 
     def call(*args: Any) -> Any:
         result = impl(*args)

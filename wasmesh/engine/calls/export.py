@@ -57,9 +57,9 @@ class ExportFunc:
                 raise ExportNotFound(f"the component exports no interface named {iface}")
         index = instance.get_export_index(store, fname, parent)
         func = instance.get_func(store, index) if index is not None else None
-        if func is None:
+        if func is None or index is None:
             raise ExportNotFound(f"the component exports no function named {name}")
-        self._index = index  # valid for every instance of the same component
+        self._index: wc.ExportIndex = index  # valid for every instance of the same component
         if sig is None:
             names = ResourceNames()
             for res_name, hr in (resources or {}).items():

@@ -19,6 +19,7 @@ from wasmesh.capabilities.wasi.context import active_context
 
 HOLD_BACK = 64 * 1024
 RECV_SIZE = 64 * 1024
+_REASONS = {int(s): s.phrase.encode() for s in HTTPStatus}
 
 
 class BodyTooLarge(Exception):
@@ -164,17 +165,14 @@ class ResponseWriter:
         self.headers = [(n.encode("latin-1"), v) for n, v in headers]
 
     def _start(self, length: int | None) -> None:
-        headers = list(self.headers)
+        headers = self.headers  # not used again once the head is framed
         has_length = any(n.lower() == b"content-length" for n, _ in headers)
         if length is not None and not has_length:
             headers.append((b"content-length", str(length).encode()))
         self.sized = has_length or length is not None
         if self.close_after:
             headers.append((b"connection", b"close"))
-        try:
-            reason = HTTPStatus(self.status).phrase.encode()
-        except ValueError:
-            reason = b""
+        reason = _REASONS.get(self.status, b"")
         self._send(
             h11.Response(status_code=self.status, headers=headers, reason=reason), flush=False
         )

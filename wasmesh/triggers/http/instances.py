@@ -18,6 +18,7 @@ import wasmtime.component as wc
 
 from wasmesh.capabilities.base import Capability
 from wasmesh.capabilities.wasi import WasiContext, link_wasi
+from wasmesh.capabilities.wasi.context import swap_context
 from wasmesh.engine import deadline_ticks, load_component, shared_engine
 from wasmesh.engine.calls import ExportFunc
 from wasmesh.errors import ComponentError
@@ -128,15 +129,17 @@ class Lease:
         ctx.failure = None
         ctx.deadline = time.monotonic() + timeout
         self.store.set_epoch_deadline(deadline_ticks(timeout))
+        ctx.created += (request, outparam)
+        previous = swap_context(ctx)  # what `with ctx.active()` does, without a generator
         try:
-            with ctx.active():
-                ctx.created += (request, outparam)
-                self.func(self.store, request, outparam)
+            self.func(self.store, request, outparam)
         except BaseException as e:
             self.broken = True
             if ctx.failure is None and isinstance(e.__cause__, Exception):
                 ctx.failure = e.__cause__  # the host function's exception behind a trap
             raise
+        finally:
+            swap_context(previous)
         if self.pool.settings.max_reuse > 1:
             ctx.created = self.pool.link.live(ctx.created)  # forget what the guest dropped
 
