@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/http.py would shadow the standard library's `http` for everything imported below.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 from rich.console import Console  # noqa: E402
@@ -130,10 +132,9 @@ def main() -> None:
         proc.add_row(f"{ours * 1e3:.0f} ms", f"{peer * 1e3:.0f} ms", f"{peer / ours:.2f}")
         console.print(proc)
 
-    sys.path.insert(0, str(ROOT / "bench"))
-    import hostcall
+    import runpy
 
-    hostcall.main()
+    runpy.run_path(str(ROOT / "bench" / "hostcall.py"), run_name="__main__")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from wasmesh.capabilities.base import Capability
-from wasmesh.capabilities.wasi_python import WasiPython, default_wasi
+from wasmesh.capabilities.defaults import default_wasi
+from wasmesh.capabilities.wasi_python import WasiPython
 from wasmesh.capabilities.wasip2 import WasiP2
 from wasmesh.engine.loader import LoadedComponent, load_component
 from wasmesh.engine.values import Ok

@@ -18,11 +18,9 @@ from contextlib import contextmanager
 import wasmtime
 from wasmtime import component as wc
 
-from wasmesh.capabilities.base import Capability
 from wasmesh.capabilities.wasi import WasiContext, WasiLink, link_wasi
 from wasmesh.capabilities.wasi.binding import unversioned
 from wasmesh.capabilities.wasi.interfaces import INTERFACES
-from wasmesh.capabilities.wasip2 import WasiP2
 from wasmesh.engine.loader import LoadedComponent
 from wasmesh.errors import GuestExit, GuestTrap
 from wasmesh.runtime.grants import Grants
@@ -85,19 +83,3 @@ class WasiPython:
                 if isinstance(e.__cause__, GuestExit):
                     raise e.__cause__ from None
                 raise
-
-
-def needs_python_wasi(loaded: LoadedComponent, grants: Grants) -> bool:
-    """Whether `loaded` under `grants` needs the Python layer rather than native WASI."""
-    if grants.network:
-        return True  # wasmtime-py cannot grant WASI 0.2 sockets
-    return any(item.name.startswith("wasi:http/") for item in loaded.world.imports)
-
-
-def default_wasi(
-    loaded: LoadedComponent, grants: Grants, argv: tuple[str, ...], program: str
-) -> Capability:
-    """The WASI capability a component runs on by default: native unless it cannot serve."""
-    if needs_python_wasi(loaded, grants):
-        return WasiPython(loaded, argv, program)
-    return WasiP2(argv, program)

@@ -21,7 +21,7 @@ from typing import Any
 
 from wasmesh.api import Component, Function, Interface
 from wasmesh.build import ComponentSpec as BuildSpec
-from wasmesh.capabilities.wasi_python import default_wasi
+from wasmesh.capabilities.defaults import default_wasi
 from wasmesh.compose.composer import compose_unit
 from wasmesh.compose.crossunit import Caller, CrossUnitLinks
 from wasmesh.compose.grants import Grants

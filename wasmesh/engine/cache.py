@@ -14,7 +14,6 @@ import hashlib
 import os
 import tempfile
 import zlib
-from importlib import metadata
 from pathlib import Path
 
 import wasmtime
@@ -44,6 +43,8 @@ def wasmtime_version() -> str:
     lib_dir = Path(wasmtime.__file__).parent
     libs = sorted(lib_dir.glob("*/_libwasmtime.*")) or sorted(lib_dir.glob("**/*wasmtime*.so"))
     if not libs:
+        from importlib import metadata
+
         return metadata.version("wasmtime")
     st = libs[0].stat()
     return f"{st.st_size}-{st.st_mtime_ns}"

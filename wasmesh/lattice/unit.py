@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import wasmtime
 from wasmtime import component as wc
 
-from wasmesh.capabilities.wasi_python import default_wasi
+from wasmesh.capabilities.defaults import default_wasi
 from wasmesh.engine.calls import define_func
 from wasmesh.engine.loader import load_component
 from wasmesh.engine.types import FuncSig

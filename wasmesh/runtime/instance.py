@@ -16,7 +16,7 @@ import wasmtime
 from wasmtime import component as wc
 
 from wasmesh.capabilities.base import Capability
-from wasmesh.capabilities.wasi_python import default_wasi
+from wasmesh.capabilities.defaults import default_wasi
 from wasmesh.engine.calls import ExportFunc
 from wasmesh.engine.config import deadline_ticks
 from wasmesh.engine.faults import guest_error
