@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from wasmesh.compose import App  # noqa: E402
+from wasmesh.engine.config import tune_for_serving  # noqa: E402
 from wasmesh.errors import GuestError, WasmeshError  # noqa: E402
 from wasmesh.triggers.http import Server  # noqa: E402
 from wasmesh.triggers.http.apps import app_routes  # noqa: E402
@@ -47,6 +48,7 @@ def run(listen: str, topology: str | None, check: bool) -> int:
     started = time.monotonic()
     print(f"building {EXAMPLE.relative_to(ROOT)} (the first build takes a minute or two)...",
           flush=True)  # fmt: skip
+    tune_for_serving()
     app = App.load(EXAMPLE, strategy=topology, quiet=False)
     print(f"built {len(app.plans)} unit(s) in {time.monotonic() - started:.1f} s", flush=True)
     for plan in app.plans:

@@ -106,10 +106,12 @@ def up(
     Example: wasmesh up examples/polyglot --topology per-component
     """
     from wasmesh.compose import App
+    from wasmesh.engine.config import tune_for_serving
     from wasmesh.triggers.http import Server
     from wasmesh.triggers.http.apps import app_routes
 
     timeout = _positive("--request-timeout", request_timeout)
+    tune_for_serving()
     loaded = App.load(app, strategy=topology, quiet=False)
     try:
         routes = app_routes(loaded, timeout)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import wasmtime
 from wasmtime import _ffi as ffi
@@ -38,10 +38,9 @@ class EngineSettings:
     max_core_instance_size: int = 16 << 20
     max_component_instance_size: int = 16 << 20
     # Memory a freed slot keeps resident (zeroed on reuse) instead of re-faulting its pages in
-    # from the image: page faults and cross-core TLB shootdowns were most of a fresh HTTP
-    # instance's cost under load (Python echo: 300 -> 430 req/s); 16 MiB is the smallest
-    # that removed every fault for a componentize-py instance.
-    keep_resident_bytes: int = 16 << 20
+    # from the image. Servers want it (see `tune_for_serving`); one-shot calls do not: zeroing
+    # costs more than faulting when instances come and go on one core.
+    keep_resident_bytes: int = 0
     # Freed slots kept warm (with their resident memory): bounds what keep-resident costs.
     max_unused_warm_slots: int = 32
 
@@ -104,6 +103,24 @@ def build_engine(settings: EngineSettings) -> wasmtime.Engine:
 
 _ENGINES: dict[bool, wasmtime.Engine] = {}
 _LOCK = threading.Lock()
+_DEFAULTS = EngineSettings()
+
+SERVING_KEEP_RESIDENT = 16 << 20
+"""Under concurrent load, page faults and cross-core TLB shootdowns were most of a fresh HTTP
+instance's cost (Python echo 300 -> 430 req/s with this); 16 MiB is the smallest that removed
+every fault for a componentize-py instance."""
+
+
+def tune_for_serving() -> None:
+    """Configure the process's engines for a server (instances made and freed concurrently).
+
+    Takes effect only before the first engine is built; a process that already runs
+    components keeps its engine.
+    """
+    global _DEFAULTS
+    with _LOCK:
+        if not _ENGINES:
+            _DEFAULTS = replace(_DEFAULTS, keep_resident_bytes=SERVING_KEEP_RESIDENT)
 
 
 def shared_engine(fuel: bool = False) -> wasmtime.Engine:
@@ -114,7 +131,7 @@ def shared_engine(fuel: bool = False) -> wasmtime.Engine:
     with _LOCK:
         engine = _ENGINES.get(fuel)
         if engine is None:
-            engine = build_engine(EngineSettings(fuel=fuel))
+            engine = build_engine(replace(_DEFAULTS, fuel=fuel))
             _start_ticker(engine)
             _ENGINES[fuel] = engine
     return engine

@@ -336,6 +336,11 @@ def run_host(
     (HOST:PORT) it also serves every deployed app's HTTP routes there."""
     import signal
 
+    if http:
+        from wasmesh.engine.config import tune_for_serving
+
+        tune_for_serving()
+
     async def serve() -> None:
         host = Host(nats_url, lattice, labels, host_id, cache_dir=cache_dir, http=http)
         stop = asyncio.Event()

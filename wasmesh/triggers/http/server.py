@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import h11
 
 from wasmesh.capabilities.wasi import IncomingRequest
+from wasmesh.engine.config import tune_for_serving
 from wasmesh.errors import WasmeshError
 from wasmesh.triggers.http import exchange
 from wasmesh.triggers.http.bodies import RequestBody, ResponseWriter
@@ -297,6 +298,7 @@ def serve(
     `idle_timeout` seconds unused); `allow_outbound` lists `scheme://host:port` patterns
     (`*` wildcards) the components may call; `env` is what `wasi:cli/environment` returns.
     """
+    tune_for_serving()
     pool = PoolSettings(
         memory_limit=memory_limit,
         max_reuse=max_reuse,
