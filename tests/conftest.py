@@ -9,7 +9,9 @@ once and later runs only hash its sources.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,24 @@ def guest() -> Callable[[str], Path]:
         return built[name]
 
     return get
+
+
+@pytest.fixture
+def pong_server() -> Iterator[int]:
+    """The port of a loopback TCP server answering "pong\\n" to whatever it is sent."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    srv.settimeout(20)
+
+    def serve() -> None:
+        try:
+            while True:
+                conn, _ = srv.accept()
+                with conn:
+                    conn.recv(64)
+                    conn.sendall(b"pong\n")
+        except OSError:
+            return
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield srv.getsockname()[1]
+    srv.close()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -142,26 +140,6 @@ def test_stdin_only_when_granted(cmd: LoadedComponent, capfd: pytest.CaptureFixt
     assert capfd.readouterr().out == ""
     assert command(cmd, "python", Grants(stdin=True), "stdin") == 0
     assert capfd.readouterr().out == "typed"
-
-
-@pytest.fixture
-def pong_server() -> Iterator[int]:
-    srv = socket.create_server(("127.0.0.1", 0))
-    srv.settimeout(20)
-
-    def serve() -> None:
-        try:
-            while True:
-                conn, _ = srv.accept()
-                with conn:
-                    conn.recv(64)
-                    conn.sendall(b"pong\n")
-        except OSError:
-            return
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield srv.getsockname()[1]
-    srv.close()
 
 
 def test_network_denied_without_the_grant(

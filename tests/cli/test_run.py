@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -51,26 +49,6 @@ def test_stdin_denied_then_granted(guest: Guest) -> None:
     assert (code, out) == (0, "")
     code, out, _ = run(guest, "--stdin", "--", "stdin", input="typed")
     assert (code, out) == (0, "typed")
-
-
-@pytest.fixture
-def pong_server() -> Iterator[int]:
-    srv = socket.create_server(("127.0.0.1", 0))
-    srv.settimeout(20)
-
-    def serve() -> None:
-        try:
-            while True:
-                conn, _ = srv.accept()
-                with conn:
-                    conn.recv(64)
-                    conn.sendall(b"pong\n")
-        except OSError:
-            return
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield srv.getsockname()[1]
-    srv.close()
 
 
 # wasmtime 50 traps before a host function taking two borrowed handles (start-connect) runs.
