@@ -93,3 +93,40 @@ def test_every_kind_through_the_api(guest: Guest) -> None:
     assert rt.echo_bytes(bytearray(b"\x00\xff")) == b"\x00\xff"
     assert rt.echo_tuple((1, "a")) == (1, "a")
     assert rt.echo_char("é") == "é"
+
+
+HOSTED = """
+(component
+  (import "demo:math/host@0.1.0" (instance $host
+    (export "double" (func (param "x" u32) (result u32)))))
+  (alias export $host "double" (func $double))
+  (core func $double_lowered (canon lower (func $double)))
+  (core module $m
+    (import "host" "double" (func $d (param i32) (result i32)))
+    (func (export "quad") (param i32) (result i32)
+      (call $d (call $d (local.get 0)))))
+  (core instance $h (export "double" (func $double_lowered)))
+  (core instance $i (instantiate $m (with "host" (instance $h))))
+  (func (export "quad") (param "x" u32) (result u32) (canon lift (core func $i "quad"))))
+"""
+
+
+class Doubler:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def double(self, x: int) -> int:
+        self.calls += 1
+        return 2 * x
+
+
+def test_a_python_class_implements_an_import() -> None:
+    host = Doubler()
+    comp = wasmesh.load(wat_component(HOSTED), hosts={"demo:math/host": host})
+    assert comp.call("quad", 5) == 20
+    assert host.calls == 2
+
+
+def test_a_missing_host_is_a_link_error() -> None:
+    with pytest.raises(wasmesh.WasmeshError, match=r"demo:math/host@0\.1\.0"):
+        wasmesh.load(wat_component(HOSTED))

@@ -19,7 +19,7 @@ from typing import Any
 from wasmesh.engine.loader import LoadedComponent, load_component
 from wasmesh.engine.world import FuncItem, InterfaceItem, World
 from wasmesh.errors import ExportNotFound, GuestError
-from wasmesh.runtime.exports import ExportTarget, _interface_matches, resolve_export
+from wasmesh.runtime.exports import ExportTarget, interface_matches, resolve_export
 from wasmesh.runtime.grants import Grants, Limits
 from wasmesh.runtime.instance import Instance, Runner
 
@@ -129,7 +129,7 @@ class Exports(Mapping[str, "Interface | Function"]):
 
     def __getitem__(self, name: str) -> Interface | Function:
         for item in self._items():
-            if isinstance(item, InterfaceItem) and _interface_matches(item.name, name):
+            if isinstance(item, InterfaceItem) and interface_matches(item.name, name):
                 return Interface(self._component, item)
             if isinstance(item, FuncItem) and item.name == name:
                 return Function(self._component, ExportTarget(None, item))

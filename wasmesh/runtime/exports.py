@@ -36,7 +36,7 @@ def all_targets(world: World) -> list[ExportTarget]:
     return out
 
 
-def _interface_matches(exported: str, wanted: str) -> bool:
+def interface_matches(exported: str, wanted: str) -> bool:
     if exported == wanted:
         return True
     pkg, iface, _ = split_interface_name(exported)
@@ -56,7 +56,7 @@ def resolve_export(world: World, target: str, label: str = "the component") -> E
         found = [
             t
             for t in targets
-            if t.interface and _interface_matches(t.interface, iface) and t.func.name == func
+            if t.interface and interface_matches(t.interface, iface) and t.func.name == func
         ]
     else:
         found = [t for t in targets if t.func.name == target]

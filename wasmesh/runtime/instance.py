@@ -23,7 +23,7 @@ from wasmesh.engine.faults import guest_error
 from wasmesh.engine.loader import LoadedComponent
 from wasmesh.engine.world import FuncItem, InterfaceItem
 from wasmesh.errors import ExportNotFound, GuestError, LinkError
-from wasmesh.runtime.exports import ExportTarget
+from wasmesh.runtime.exports import ExportTarget, interface_matches
 from wasmesh.runtime.grants import Grants, Limits
 
 NO_DEADLINE = 2**62
@@ -66,7 +66,8 @@ class Runner:
         names = [item.name for item in self.loaded.world.imports]
         used: dict[int, list[str]] = {}
         for name in names:
-            if name in self.hosts:
+            # A `hosts` key may omit the version: `demo:log/sink` serves any imported version.
+            if any(interface_matches(name, key) for key in self.hosts):
                 continue
             cap = next((c for c in self.capabilities if c.provides(name)), None)
             if cap is None:
