@@ -114,3 +114,19 @@ def test_every_http_host_serves_the_routes_forwarding_to_the_unit(
                 await h.stop()
 
     run(scenario(), 180)
+
+
+def test_inherited_env_is_read_on_the_host_not_the_deployer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wasmesh.compose.grants import Grants
+    from wasmesh.lattice.app import _http_settings
+    from wasmesh.lattice.ingress import pool_settings
+    from wasmesh.lattice.schema import UnitSpec
+
+    monkeypatch.setenv("WASMESH_REGION", "deployer")
+    http = _http_settings(Grants(env=(("A", "1"),), env_inherit=("WASMESH_REGION",)))
+    assert "deployer" not in json.dumps(http)  # only the name travels in the desired state
+    monkeypatch.setenv("WASMESH_REGION", "host")
+    settings = pool_settings(UnitSpec("front", "0" * 64, http=http))
+    assert settings.env == (("WASMESH_REGION", "host"), ("A", "1"))

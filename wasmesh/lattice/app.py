@@ -8,7 +8,7 @@ stub on the host that runs it, calling the provider unit's queue group.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +72,12 @@ def topology_from_manifest(
 
 
 def _http_settings(grants: Grants) -> dict[str, Any]:
-    """A unit's HTTP instance settings as JSON (tuples become lists)."""
-    body = asdict(route_settings(grants))
+    """A unit's HTTP instance settings as JSON (tuples become lists).
+
+    Inherited variables are named, not resolved: each host reads them from its own environment.
+    """
+    body = asdict(route_settings(replace(grants, env_inherit=())))
+    body["env_inherit"] = list(grants.env_inherit)
     body["env"] = [list(pair) for pair in body["env"]]
     body["allow_outbound"] = list(body["allow_outbound"])
     return body

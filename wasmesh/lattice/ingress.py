@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
@@ -60,7 +61,9 @@ def pool_settings(spec: UnitSpec) -> PoolSettings:
     """The unit's HTTP instance settings from its spec (JSON lists back into tuples)."""
     known = {f.name for f in fields(PoolSettings)}
     body: dict[str, Any] = {k: v for k, v in spec.http.items() if k in known}
-    body["env"] = tuple(tuple(pair) for pair in body.get("env", ()))
+    # `env-inherit` grants name variables of the host that runs the unit, read here.
+    inherited = [(k, os.environ[k]) for k in spec.http.get("env_inherit", ()) if k in os.environ]
+    body["env"] = (*inherited, *(tuple(pair) for pair in body.get("env", ())))
     body["allow_outbound"] = tuple(body.get("allow_outbound", ()))
     return PoolSettings(**body)
 
