@@ -280,7 +280,13 @@ class UnitComponent(Component):
 
 
 def _caller(unit: Component) -> Caller:
+    # Resolved once per target: the host hop runs on every cross-unit call.
+    resolved: dict[str, ExportTarget] = {}
+
     def call(target: str, args: tuple[Any, ...]) -> Any:
-        return unit.call(target, *args)
+        found = resolved.get(target)
+        if found is None:
+            found = resolved[target] = resolve_export(unit.world, target, unit.loaded.label)
+        return unit.call(found, *args)
 
     return call
