@@ -47,6 +47,7 @@ class Runner:
         if self.limits.fuel is not None and self.loaded.engine is not _fuel_engine():
             raise LinkError("fuel limits need the component loaded with `fuel=True`.")
         self.linker = self._link()
+        self._export_templates: dict[str, ExportFunc] = {}
         # Capabilities with per-instance state on the calling thread (the Python WASI layer).
         self._activators: list[Callable[[wasmtime.Store], AbstractContextManager[None]]] = [
             c.activate for c in self.capabilities if hasattr(c, "activate")
@@ -140,7 +141,14 @@ class Instance:
         """Call an export function with Python values (see `wasmesh.engine.values`)."""
         func = self._exports.get(target.qualified)
         if func is None:
-            func = ExportFunc(self.store, self.instance, target.qualified, sig=target.func.sig)
+            # Instances of one runner share the export's index and converters: a fresh
+            # instance per call (lattice RPCs, one-shot calls) does no lookups by name.
+            template = self.runner._export_templates.get(target.qualified)
+            if template is None:
+                func = ExportFunc(self.store, self.instance, target.qualified, sig=target.func.sig)
+                self.runner._export_templates[target.qualified] = func.unbound()
+            else:
+                func = template.for_instance(self.store, self.instance)
             self._exports[target.qualified] = func
         return self.run_guest(func, *args)
 

@@ -87,6 +87,13 @@ class ExportFunc:
         self._store = store
         self._cx = capi.as_address(store._context())
 
+    def unbound(self) -> ExportFunc:
+        """A copy that keeps no store alive, only a source for `for_instance`."""
+        other: ExportFunc = object.__new__(ExportFunc)
+        store_bound = ("_func", "_func_addr", "_store", "_cx", "_argv", "_argv_base", "_res")
+        other.__dict__.update((k, v) for k, v in self.__dict__.items() if k not in store_bound)
+        return other
+
     def for_instance(self, store: wasmtime.Store, instance: wc.Instance) -> ExportFunc:
         """The same export of another instance of the same component, in `store`.
 
