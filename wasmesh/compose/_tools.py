@@ -35,3 +35,29 @@ def write_atomically(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
+
+
+def component_from_wat(wit: str, wat: str, world: str, cache: Path, what: str) -> Path:
+    """A component from a WIT world and a core module in WAT, built once per content.
+
+    `cache` is the directory of such outputs (one file per digest); `what` names the thing
+    in error messages ("an isolation adapter").
+    """
+    out = cache / f"{digest(wit, wat)[:32]}.wasm"
+    if out.exists():
+        return out
+    work = out.with_suffix(".d")
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "world.wit").write_text(wit)
+    (work / "core.wat").write_text(wat)
+    run_wasm_tools(["parse", "core.wat", "-o", "core.wasm"], f"assembling {what}", work)
+    run_wasm_tools(
+        ["component", "embed", "world.wit", "--world", world, "core.wasm", "-o", "embedded.wasm"],
+        f"embedding the world of {what}",
+        work,
+    )
+    run_wasm_tools(
+        ["component", "new", "embedded.wasm", "-o", "out.wasm"], f"creating {what}", work
+    )
+    write_atomically(out, (work / "out.wasm").read_bytes())
+    return out

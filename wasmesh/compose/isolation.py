@@ -22,7 +22,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from wasmesh.compose._tools import digest, run_wasm_tools, write_atomically
+from wasmesh.compose._tools import component_from_wat
 from wasmesh.compose.versions import InterfaceName
 
 ENVIRONMENT = "wasi:cli/environment"
@@ -56,24 +56,7 @@ def build_adapter(imports: tuple[str, ...], request: AdapterRequest, cache: Path
         return None
     wit = _wit(env_import, dirs_import)
     wat = _wat(env_import, dirs_import, request.env or ())
-    out = cache / "isolation" / f"{digest(wit, wat)[:32]}.wasm"
-    if not out.exists():
-        work = out.with_suffix(".d")
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "adapter.wit").write_text(wit)
-        (work / "adapter.wat").write_text(wat)
-        run_wasm_tools(["parse", "adapter.wat", "-o", "core.wasm"], "assembling an adapter", work)
-        run_wasm_tools(
-            ["component", "embed", "adapter.wit", "--world", "adapter", "core.wasm",
-             "-o", "embedded.wasm"],
-            "embedding an adapter's world", work,
-        )  # fmt: skip
-        run_wasm_tools(
-            ["component", "new", "embedded.wasm", "-o", "adapter.wasm"],
-            "creating an isolation adapter",
-            work,
-        )
-        write_atomically(out, (work / "adapter.wasm").read_bytes())
+    out = component_from_wat(wit, wat, "adapter", cache / "isolation", "an isolation adapter")
     serves = tuple((name, name) for name in (env_import, dirs_import) if name is not None)
     return Adapter(out, serves)
 

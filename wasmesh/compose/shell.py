@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from wasmesh.compose._tools import digest, run_wasm_tools, write_atomically
+from wasmesh.compose._tools import component_from_wat, run_wasm_tools
 from wasmesh.compose.flat import core_signatures
 from wasmesh.compose.versions import InterfaceName
 from wasmesh.engine.world import InterfaceItem, World
@@ -72,22 +72,7 @@ def build_shell(entries: Sequence[tuple[str, Path, World]], cache: Path) -> Shel
             texts.setdefault(key, text)
     wit = _wit([item.name for _, item in exports], texts)
     wat = _wat([item for _, item in exports])
-    out = cache / "shells" / f"{digest(wit, wat)[:32]}.wasm"
-    if not out.exists():
-        work = out.with_suffix(".d")
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "shell.wit").write_text(wit)
-        (work / "shell.wat").write_text(wat)
-        run_wasm_tools(["parse", "shell.wat", "-o", "core.wasm"], "assembling a unit shell", work)
-        run_wasm_tools(
-            ["component", "embed", "shell.wit", "--world", "shell", "core.wasm",
-             "-o", "embedded.wasm"],
-            "embedding a unit shell's world", work,
-        )  # fmt: skip
-        run_wasm_tools(
-            ["component", "new", "embedded.wasm", "-o", "shell.wasm"], "creating a unit shell", work
-        )
-        write_atomically(out, (work / "shell.wasm").read_bytes())
+    out = component_from_wat(wit, wat, "shell", cache / "shells", "a unit shell")
     return Shell(out, tuple((item.name, name) for name, item in exports))
 
 
