@@ -73,3 +73,17 @@ def test_invoke_app_errors(tmp_path: Path) -> None:
     assert r.code == 2 and "export `nope`" in r.err
     r = wasmesh("invoke", "--app", tmp_path / "missing", "quote")
     assert r.code == 2 and "cannot read" in r.err
+
+
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [('"missing.wasm"', "component file"), ('"nosrc"\nlanguage = "c"', "source directory")],
+)
+def test_a_missing_source_is_a_manifest_error(tmp_path: Path, source: str, what: str) -> None:
+    (tmp_path / "wasmesh.toml").write_text(
+        f'[app]\nname = "x"\n\n[components.a]\nsource = {source}\n'
+    )
+    r = wasmesh("build", tmp_path)
+    assert r.code == 2, r.err
+    assert f"wasmesh.toml:5: the {what}" in r.err and "does not exist" in r.err
+    assert "Traceback" not in r.err

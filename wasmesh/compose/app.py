@@ -30,7 +30,7 @@ from wasmesh.compose.units import UnitPlan, plan_units
 from wasmesh.compose.wiring import WiringGraph, default_host, wire
 from wasmesh.compose.worlds import world_of
 from wasmesh.engine.loader import LoadedComponent, load_component
-from wasmesh.errors import ExportNotFound
+from wasmesh.errors import ExportNotFound, ManifestError
 from wasmesh.runtime import grants as rt
 from wasmesh.runtime.exports import ExportTarget, resolve_export
 from wasmesh.runtime.instance import Runner
@@ -91,6 +91,14 @@ def plan_app(
     if strategy is not None:
         manifest = with_strategy(manifest, strategy)
     cache = cache or _app_cache(manifest)
+    for spec in manifest.components:
+        source = spec.source.path
+        if not (source.is_file() if spec.source.is_prebuilt else source.is_dir()):
+            what = "component file" if spec.source.is_prebuilt else "source directory"
+            raise ManifestError(
+                f"{manifest.where(('components', spec.name, 'source'))}: the {what} {source} of "
+                f"[components.{spec.name}] does not exist; fix `source` or build it first"
+            )
     paths = {
         spec.name: build_component(spec, cache / "build", quiet=quiet)
         for spec in manifest.components
