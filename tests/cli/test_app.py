@@ -87,3 +87,10 @@ def test_a_missing_source_is_a_manifest_error(tmp_path: Path, source: str, what:
     assert r.code == 2, r.err
     assert f"wasmesh.toml:5: the {what}" in r.err and "does not exist" in r.err
     assert "Traceback" not in r.err
+
+
+def test_invoke_app_refuses_flags_it_would_ignore() -> None:
+    r = wasmesh("invoke", "--app", EXAMPLE, "quote", "[]", '"fr"', "--env", "A=1")
+    assert r.code == 2 and "come from the app's wasmesh.toml" in r.err
+    r = wasmesh("invoke", "calc.wasm", "add", "1", "2", "--topology", "monolith")
+    assert r.code == 2 and "use it with --app" in r.err

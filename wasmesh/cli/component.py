@@ -131,6 +131,23 @@ def invoke(
       wasmesh invoke --app examples/polyglot 'shop:pricing/quote#quote' '[...]' '"fr"'
     """
     values = list(args or ())
+    flags = (
+        env,
+        env_inherit,
+        dirs,
+        stdin or None,
+        allow_network or None,
+        memory_limit,
+        timeout,
+        fuel,
+    )
+    if app is not None and any(f is not None for f in flags):
+        raise WasmeshError(
+            "with --app, grants and limits come from the app's wasmesh.toml; "
+            "drop the --env/--dir/--stdin/--allow-network/--memory-limit/--timeout/--fuel flags."
+        )
+    if topology is not None and app is None:
+        raise WasmeshError("--topology chooses an app's units; use it with --app DIR.")
     if nats is not None and app is None:
         raise WasmeshError("--nats calls an app deployed to a lattice; name it with --app NAME.")
     if app is not None:
