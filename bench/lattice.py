@@ -45,6 +45,8 @@ from bench._lattice_setup import (  # noqa: E402
 )
 from wasmesh.engine.types import FuncSig  # noqa: E402
 from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment  # noqa: E402
+from wasmesh.lattice.local import LocalHosts  # noqa: E402
+from wasmesh.lattice.scheduler import FAILOVER_BOUND_S  # noqa: E402
 from wasmesh.lattice.schema import Subjects  # noqa: E402
 from wasmesh.lattice.stub import LoopThread, RemoteImports  # noqa: E402
 from wasmesh.lattice.unit import ComponentUnit, HostFunc  # noqa: E402
@@ -114,6 +116,31 @@ def calls_per_second(call: Callable[[], Any], seconds: float = 1.5, threads: int
     return sum(counts) / (time.perf_counter() - started)
 
 
+async def failover_time(hosts: LocalHosts, app: str, front: Path, math: Path) -> float:
+    """Seconds from kill -9 of the host running math until front.sum3 answers again."""
+    topology = Topology((UnitDeployment("math", math), UnitDeployment("front", front)))
+    async with LatticeClient(hosts.url) as client:
+        status = await deploy_ready(client, app, topology)
+        assert status.placement is not None
+        (victim,) = status.placement.units["math"]
+        hosts.kill9(victim)
+        try:
+            return await _until_answered(client, app)
+        finally:
+            await client.undeploy(app)
+
+
+async def _until_answered(client: LatticeClient, app: str) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < FAILOVER_BOUND_S + 10:
+        try:
+            if await client.invoke(app, f"{FRONT}#sum3", [1, 2, 3], timeout=0.5) == 6:
+                return time.monotonic() - started
+        except Exception:
+            await asyncio.sleep(0.05)
+    raise RuntimeError("calls never succeeded again after the kill")
+
+
 def main() -> None:
     console = Console()
     math_v1, front = build_guest("lattice-math"), build_guest("lattice-front")
@@ -132,6 +159,15 @@ def main() -> None:
             )
         console.print(rollout)
         console.print(call_table(server.url, tmp, front, math_v1))
+        failover = Table(title="kill -9 of the host running a unit, until calls answer again")
+        for col in ("run", "recovered in", "bound"):
+            failover.add_column(col, justify="right")
+        for run in range(3):
+            trio = {f"f{run}h{i}": () for i in range(3)}
+            with host_processes(server.url, tmp / f"failover{run}", trio) as hosts:
+                seconds = asyncio.run(failover_time(hosts, f"failover{run}", front, math_v1))
+            failover.add_row(str(run + 1), f"{seconds:.2f} s", f"{FAILOVER_BOUND_S} s")
+        console.print(failover)
 
 
 def call_table(url: str, tmp: Path, front: Path, math: Path) -> Table:
