@@ -164,8 +164,8 @@ def main() -> None:
             failover.add_column(col, justify="right")
         for run in range(3):
             trio = {f"f{run}h{i}": () for i in range(3)}
-            with host_processes(server.url, tmp / f"failover{run}", trio) as hosts:
-                seconds = asyncio.run(failover_time(hosts, f"failover{run}", front, math_v1))
+            with host_processes(server.url, tmp / f"failover{run}", trio) as procs:
+                seconds = asyncio.run(failover_time(procs, f"failover{run}", front, math_v1))
             failover.add_row(str(run + 1), f"{seconds:.2f} s", f"{FAILOVER_BOUND_S} s")
         console.print(failover)
 
