@@ -32,6 +32,7 @@ from rich.table import Table  # noqa: E402
 from wasmesh.build import load_guest  # noqa: E402
 from wasmesh.engine.cache import AotCache  # noqa: E402
 from wasmesh.engine.loader import _MEMO, load_component  # noqa: E402
+from wasmesh.runtime.exports import resolve_export  # noqa: E402
 from wasmesh.runtime.instance import Runner  # noqa: E402
 
 GUESTS = {
@@ -61,6 +62,19 @@ def instantiate_times(path: Path, n: int) -> list[float]:
     for _ in range(n):
         t = time.perf_counter()
         runner.instantiate()
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def fresh_call_times(path: Path, target: str, args: tuple[int, ...], n: int) -> list[float]:
+    """A fresh instance and one call of `target` on it (what a lattice RPC pays)."""
+    loaded = load_component(path)
+    runner, export = Runner(loaded), resolve_export(loaded.world, target)
+    runner.instantiate().call(export, args)  # warm-up
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        runner.instantiate().call(export, args)
         times.append(time.perf_counter() - t)
     return times
 
@@ -98,6 +112,13 @@ def main() -> None:
             f"{percentile(xs, 0.99) * 1e6:.0f} µs",
         )
     console.print(table)
+    calc_pure = paths.get("C (no WASI)")
+    if calc_pure is not None:
+        xs = fresh_call_times(calc_pure, "demo:calc/math@0.1.0#add", (1, 2), 2000)
+        console.print(
+            f"fresh instance + one call (calc-pure-c add): median "
+            f"{statistics.median(xs) * 1e6:.0f} µs, p99 {percentile(xs, 0.99) * 1e6:.0f} µs"
+        )
 
     py = paths.get("Python (componentize-py)")
     if py is not None:
