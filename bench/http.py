@@ -10,10 +10,8 @@ requests/s, p50 and p99 latency, and wasmesh's ratio to wasmtime.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,29 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import GUESTS, build_guest, guest_cache_dir  # noqa: E402
-from wasmesh.build import wasi  # noqa: E402
-from wasmesh.build.spec import load_guest  # noqa: E402
+from tests.support.httpguests import build_http_guest  # noqa: E402
 
 WRK = ["wrk", "-t2", "-c16", "--latency"]
 WARM_REUSE = 1000
-
-
-def js_echo() -> Path:
-    """The JS echo app, built against WASI WIT renumbered to 0.2.10 (componentize-js's)."""
-    spec = load_guest(GUESTS / "http-echo-js")
-    assert spec.wit_dir is not None
-    wit = guest_cache_dir() / "http-echo-js-wit"
-    shutil.rmtree(wit, ignore_errors=True)
-    shutil.copytree(spec.wit_dir, wit)
-    for name, pkg in wasi.wasi_wit_packages().items():
-        dest = wit / "deps" / name.replace(":", "-")
-        dest.mkdir(parents=True, exist_ok=True)
-        for f in pkg.glob("*.wit"):
-            text = f.read_text().replace(f"@{wasi.WASI_VERSION}", "@0.2.10")
-            (dest / f.name).write_text(text)
-    spec = dataclasses.replace(spec, wit_dir=wit)
-    return spec.build(guest_cache_dir() / "http-echo-js.wasm", quiet=True).path
 
 
 def free_port() -> int:
@@ -121,7 +100,10 @@ def measure(cmd: list[str], port: int, seconds: int, path: str) -> tuple[float, 
 def main() -> None:
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     path = sys.argv[2] if len(sys.argv) > 2 else "/hello"
-    apps = {"python echo": build_guest("http-echo-py"), "js echo": js_echo()}
+    apps = {
+        "python echo": build_http_guest("http-echo-py"),
+        "js echo": build_http_guest("http-echo-js"),
+    }
     print(f"wrk {' '.join(WRK[1:])} -d{seconds}s GET {path}; {os.cpu_count()} cores\n")
     header = f"{'app':<12} {'instances':<12} {'server':<9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
     print(header + f" {'ratio':>7} {'vs 1st':>7}")
