@@ -13,13 +13,13 @@ the source directory, hashed as inputs).
 from __future__ import annotations
 
 import functools
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
 from wasmesh.build import embed, wasi
 from wasmesh.build.toolchain import BuildJob, Toolchain, find_tool
 from wasmesh.errors import BuildError
+from wasmesh.tools import which
 
 _COMPILERS = ("clang-19", "clang")
 _TARGETS = {
@@ -45,7 +45,7 @@ class CToolchain(Toolchain):
 
     def tool_versions(self) -> Mapping[str, str]:
         versions = {"wasm-tools": embed.wasm_tools_version()}
-        compiler = next((p for p in map(shutil.which, _COMPILERS) if p is not None), None)
+        compiler = next((p for p in map(which, _COMPILERS) if p is not None), None)
         versions["clang"] = _compiler_identity(compiler) if compiler else "absent"
         return versions
 

@@ -20,6 +20,7 @@ from typing import ClassVar
 
 from wasmesh.build import cache, progress
 from wasmesh.errors import BuildError
+from wasmesh.tools import search_path, which
 
 # How much of a failing tool's output a BuildError quotes.
 _TAIL_LINES = 20
@@ -92,7 +93,7 @@ class BuildJob:
             proc = subprocess.run(
                 cmd,
                 cwd=cwd,
-                env={**os.environ, "RUST_BACKTRACE": "0"},
+                env={**os.environ, "PATH": search_path(), "RUST_BACKTRACE": "0"},
                 capture_output=True,
                 text=True,
                 errors="replace",
@@ -115,9 +116,10 @@ def _tail(text: str) -> str:
 
 
 def find_tool(name: str, purpose: str, *alternatives: str) -> str:
-    """The path of executable ``name`` (or the first alternative found) on PATH."""
+    """The path of executable ``name`` (or the first alternative found), beside the
+    interpreter first, then on PATH."""
     for candidate in (name, *alternatives):
-        found = shutil.which(candidate)
+        found = which(candidate)
         if found is not None:
             return found
     raise MissingToolError.for_tool(name, purpose)

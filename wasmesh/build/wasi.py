@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from wasmesh.build.toolchain import MissingToolError
+from wasmesh.tools import which
 
 # The WASI 0.2 release whose WIT jco ships complete; its preview1 adapters import it too.
 WASI_VERSION = "0.2.12"
@@ -25,7 +26,7 @@ _WASI_USE = re.compile(r"\bwasi:[a-z]")
 @functools.cache
 def jco_dir() -> Path:
     """The installed jco package directory (holds ``lib/`` adapters and WIT)."""
-    exe = shutil.which("jco")
+    exe = which("jco")
     if exe is not None:
         for parent in Path(exe).resolve().parents:
             if (parent / "package.json").is_file() and (parent / "lib").is_dir():

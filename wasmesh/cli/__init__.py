@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
 import typer
 
@@ -43,11 +41,6 @@ def _register() -> None:
 def main() -> None:
     """Entry point: user errors exit 2, guest failures exit 1, never a Python traceback."""
     _register()
-    # Toolchains installed into the same environment as wasmesh (wasm-tools, componentize-py,
-    # componentize-js, jco) are found even when that environment is not activated.
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     try:
         app()
     except (WasmeshError, GuestError) as e:

