@@ -16,6 +16,11 @@ from pathlib import Path
 
 import pytest
 
+# The suite compiles into the checkout's own cache (AOT artifacts, lattice artifacts), never the
+# user's; kept across runs so they stay fast. Set before wasmesh is imported; inherited by every
+# process the tests start.
+os.environ["WASMESH_CACHE_DIR"] = str(Path(__file__).resolve().parent.parent / ".cache" / "wasmesh")
+
 from wasmesh.build import load_guest
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,7 +24,7 @@ def bare_env() -> dict[str, str]:
 
 def test_every_tool_is_found_beside_the_interpreter_when_path_lacks_it() -> None:
     env = bare_env()
-    code = "from wasmesh.tools import which; print(*(which(t) for t in %r))" % (TOOLS,)
+    code = f"from wasmesh.tools import which; print(*(which(t) for t in {TOOLS!r}))"
     out = subprocess.run(
         [str(BIN / "python"), "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout.split()

@@ -40,13 +40,6 @@ async def lattice(
             await h.stop()
 
 
-@pytest.fixture(autouse=True)
-def artifact_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Clients cache artifacts under the test's directory, not the user's home."""
-    monkeypatch.setenv("WASMESH_CACHE", str(tmp_path / "wasmesh-cache"))
-    return tmp_path / "wasmesh-cache"
-
-
 @pytest.fixture
 def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
     server = start_server(0, tmp_path / "jetstream")

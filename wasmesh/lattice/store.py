@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from nats.js.errors import (
 from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
+from wasmesh.engine.cache import cache_dir
 from wasmesh.lattice import schema
 from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.schema import AppIndex, Subjects
@@ -146,8 +146,9 @@ async def fetch_artifact(store: LatticeStore, digest: str) -> bytes:
 
 
 def default_cache_dir() -> Path:
-    """Where verified artifacts are kept: `$WASMESH_CACHE/artifacts` or ~/.cache/wasmesh."""
-    return Path(os.environ.get("WASMESH_CACHE", Path.home() / ".cache" / "wasmesh")) / "artifacts"
+    """Where verified artifacts are kept: ``artifacts/`` in wasmesh's cache directory
+    (`wasmesh.engine.cache.cache_dir`, ``$WASMESH_CACHE_DIR``)."""
+    return cache_dir() / "artifacts"
 
 
 async def cached_artifact(store: LatticeStore, digest: str, cache_dir: Path) -> Path:
