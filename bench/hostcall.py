@@ -121,7 +121,7 @@ def _bare_log(env: Any, cx: Any, ty: Any, a: Any, na: int, r: Any, nr: int) -> i
 
 BARE_ADD = ffi.wasmtime_component_func_callback_t(_bare_add)
 BARE_LOG = ffi.wasmtime_component_func_callback_t(_bare_log)
-NO_FIN = ctypes.cast(None, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
+NO_FIN = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()  # a null callback
 
 
 def sink(msg: str) -> None:
@@ -181,8 +181,9 @@ def main() -> None:
     m = max(n // 5, 1)
     rows = []
     for name, args in (("plus", (1, 2)), ("echo", ("a string of some length",))):
-        generic = inst.get_func(store, inst.get_export_index(store, name,
-                                inst.get_export_index(store, API)))  # fmt: skip
+        index = inst.get_export_index(store, name, inst.get_export_index(store, API))
+        assert index is not None
+        generic = inst.get_func(store, index)
         assert generic is not None
         ours = ExportFunc(store, inst, f"{API}#{name}")
         assert generic(store, *args) == ours(store, *args)

@@ -9,9 +9,17 @@ import pytest
 
 import wasmesh
 from tests.support.wat import wat_component
+from wasmesh.api import Function, Interface
 from wasmesh.errors import ExportNotFound, GuestTimeout, GuestTrap, WitValueError
 
 Guest = Callable[[str], Path]
+
+
+def interface(component: wasmesh.Component, name: str) -> Interface:
+    """The exported interface `name` of `component`."""
+    found = component.exports[name]
+    assert isinstance(found, Interface), found
+    return found
 
 FLAKY = """
 (component
@@ -30,19 +38,20 @@ FLAKY = """
 
 def test_exports_are_callables(guest: Guest) -> None:
     calc = wasmesh.load(guest("calc-c"))
-    math = calc.exports["demo:calc/math"]
+    math = interface(calc, "demo:calc/math")
     assert math.add(1, 2) == 3
     assert math["mul-u64"](2**40, 3) == 3 * 2**40
     assert math.mul_u64(5, 6) == 30
     assert math.greet("wasm") == "Hello, wasm!"
     assert math.checksum(b"abc") == 38600999
-    assert calc.exports["version"]() == "calc 0.1.0"
+    version = calc.exports["version"]
+    assert isinstance(version, Function) and version() == "calc 0.1.0"
     assert calc.call("demo:calc/math@0.1.0#div", 1.0, 4.0) == 0.25
     assert calc.call("math#add", 2, 2) == 4
 
 
 def test_bad_arguments_are_clear(guest: Guest) -> None:
-    math = wasmesh.load(guest("calc-c")).exports["demo:calc/math"]
+    math = interface(wasmesh.load(guest("calc-c")), "demo:calc/math")
     with pytest.raises(WitValueError, match="takes 2 arguments"):
         math.add(1)
     with pytest.raises(WitValueError, match="out of range for s32"):
@@ -70,7 +79,7 @@ def test_timeout_then_usable() -> None:
 
 def test_resources_live_across_calls(guest: Guest) -> None:
     kinds = wasmesh.load(guest("kinds-py"))
-    rt = kinds.exports["demo:kinds/roundtrip"]
+    rt = interface(kinds, "demo:kinds/roundtrip")
     counter = rt["[constructor]counter"](5)
     assert rt["[method]counter.incr"](counter, 3) == 8
     assert rt.peek(counter) == 8  # borrowed, still ours
@@ -79,7 +88,7 @@ def test_resources_live_across_calls(guest: Guest) -> None:
 
 
 def test_every_kind_through_the_api(guest: Guest) -> None:
-    rt = wasmesh.load(guest("kinds-py")).exports["demo:kinds/roundtrip"]
+    rt = interface(wasmesh.load(guest("kinds-py")), "demo:kinds/roundtrip")
     shape = wasmesh.Record(name="s", origin={"x": 1, "y": 2}, tags=["t"], label=None)
     assert rt.echo_shape(shape) == shape
     assert rt.echo_shape(shape).origin.x == 1

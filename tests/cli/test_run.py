@@ -13,8 +13,10 @@ from tests.support.cli import wasmesh_process
 Guest = Callable[[str], Path]
 
 
-def run(guest: Guest, *args: str, **kw: object) -> tuple[int, str, str]:
-    r = wasmesh_process("run", guest("cmd-c"), *args, **kw)
+def run(
+    guest: Guest, *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> tuple[int, str, str]:
+    r = wasmesh_process("run", guest("cmd-c"), *args, env=env, input=input)
     return r.code, r.out, r.err
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import wasmtime
 
 from tests.support.wat import wat_component
 from wasmesh.engine.loader import load_component
@@ -38,7 +39,7 @@ IMPORTS_UNKNOWN = """
 def call(instance: Instance, name: str) -> object:
     func, _ = instance.func(None, name)
 
-    def go(store: object) -> object:
+    def go(store: wasmtime.Store) -> object:
         out = func(store)
         func.post_return(store)
         return out

@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,16 +39,24 @@ def wasmesh(*args: str | Path) -> Outcome:
     return Outcome(code, out.getvalue(), err.getvalue())
 
 
-def wasmesh_process(*args: str | Path, timeout: float = 120, **kw: object) -> Outcome:
-    """Run `wasmesh ARGS` as a separate process."""
-    base = kw.pop("env", None) or os.environ
-    env = {**base, "PATH": f"{BIN}{os.pathsep}{base.get('PATH', '')}"}  # type: ignore[attr-defined]
+def wasmesh_process(
+    *args: str | Path,
+    timeout: float = 120,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    input: str | None = None,
+) -> Outcome:
+    """Run `wasmesh ARGS` as a separate process (in `env`, default this one's, with the
+    interpreter's bin first on PATH)."""
+    base = env if env is not None else os.environ
     proc = subprocess.run(
         [str(BIN / "wasmesh"), *map(str, args)],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env,
-        **kw,  # type: ignore[arg-type]
+        env={**base, "PATH": f"{BIN}{os.pathsep}{base.get('PATH', '')}"},
+        cwd=cwd,
+        input=input,
+        check=False,
     )
     return Outcome(proc.returncode, proc.stdout, proc.stderr)

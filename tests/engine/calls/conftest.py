@@ -15,7 +15,7 @@ from tests.engine.calls.calls_guest import IFACE, build_calls_component
 @pytest.fixture(scope="session")
 def engine() -> wasmtime.Engine:
     config = wasmtime.Config()
-    config.wasm_component_model = True  # type: ignore[attr-defined]
+    config.wasm_component_model = True
     return wasmtime.Engine(config)
 
 

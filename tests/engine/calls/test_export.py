@@ -15,7 +15,8 @@ from wasmesh.errors import ExportNotFound, WitValueError
 
 
 def echo_everything(engine: Any, component: wc.Component) -> Any:
-    items = component.type.imports(engine)[IFACE].ty.exports(engine)
+    iface: Any = component.type.imports(engine)[IFACE].ty  # a ComponentInstanceType
+    items: dict[str, Any] = iface.exports(engine)
     names = ResourceNames()
     for n, it in items.items():
         if isinstance(it.ty, wc.ResourceType):

@@ -23,7 +23,8 @@ from wasmesh.errors import GuestTrap, WitValueError
 @pytest.fixture(scope="module")
 def sigs(engine: wasmtime.Engine, calls_component: wc.Component) -> dict[str, FuncSig]:
     """The host interface's signatures, as the component declares them."""
-    items = calls_component.type.imports(engine)[IFACE].ty.exports(engine)
+    iface: Any = calls_component.type.imports(engine)[IFACE].ty  # a ComponentInstanceType
+    items: dict[str, Any] = iface.exports(engine)
     names = ResourceNames()
     for n, it in items.items():
         if isinstance(it.ty, wc.ResourceType):
@@ -195,7 +196,7 @@ def _bare_add(
 
 
 BARE = ffi.wasmtime_component_func_callback_t(_bare_add)
-NO_FINALIZER = ctypes.cast(None, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
+NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()  # a null callback
 
 
 def test_scalar_calls_cost_within_twice_a_bare_ctypes_callback(

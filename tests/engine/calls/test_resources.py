@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,7 +28,8 @@ class Blob:
 @pytest.fixture
 def blob_host(instantiate: Any, engine: Any, calls_component: wc.Component) -> Any:
     """(store, instance, the blob HostResource, events) with make-blob/peek/consume in Python."""
-    items = calls_component.type.imports(engine)[IFACE].ty.exports(engine)
+    iface: Any = calls_component.type.imports(engine)[IFACE].ty  # a ComponentInstanceType
+    items: dict[str, Any] = iface.exports(engine)
     names = ResourceNames()
     for n, it in items.items():
         if isinstance(it.ty, wc.ResourceType):
@@ -113,7 +115,8 @@ def test_a_plain_object_needs_a_known_resource_type(blob_host: Any) -> None:
 def test_a_failing_destructor_traps_with_its_message(
     instantiate: Any, engine: Any, calls_component: wc.Component
 ) -> None:
-    items = calls_component.type.imports(engine)[IFACE].ty.exports(engine)
+    iface: Any = calls_component.type.imports(engine)[IFACE].ty  # a ComponentInstanceType
+    items: dict[str, Any] = iface.exports(engine)
     names = ResourceNames()
     names.add(items["blob"].ty, "blob")
     funcs = {n: it.ty for n, it in items.items() if isinstance(it.ty, wc.FuncType)}
@@ -123,10 +126,14 @@ def test_a_failing_destructor_traps_with_its_message(
         def dtor(b: Blob) -> None:
             raise OSError("cannot flush")
 
+        def peek(b: Blob) -> Any:
+            return b.text
+
         blob = define_resource(inst, "blob", dtor)
         res = {"blob": blob}
         for n, sig in sigs.items():
-            impl = {"make-blob": Blob, "peek": lambda b: b.text}.get(n, unused)
+            impls: dict[str, Callable[..., Any]] = {"make-blob": Blob, "peek": peek}
+            impl = impls.get(n, unused)
             define_func(inst, n, sig, impl, resources=res)
 
     store, inst = instantiate(define)

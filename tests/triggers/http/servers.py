@@ -31,7 +31,7 @@ def request(
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection(*server.address, timeout=30)
+    conn = http.client.HTTPConnection(server.address[0], server.address[1], timeout=30)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()

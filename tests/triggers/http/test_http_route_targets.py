@@ -10,7 +10,7 @@ from wasmesh.triggers.http import Limits, PoolSettings, RouteTarget
 
 
 def test_each_route_runs_under_its_own_limits(echo_py: Path) -> None:
-    routes = {
+    routes: dict[str, Path | RouteTarget] = {
         "/...": echo_py,  # the server's defaults: a 20 s request timeout
         "/loop": RouteTarget(echo_py, PoolSettings(request_timeout=0.5)),
         "/status/:code": RouteTarget(echo_py, PoolSettings(max_reuse=10, max_concurrent=1)),

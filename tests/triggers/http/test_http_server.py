@@ -36,7 +36,8 @@ def test_echo_streams_a_large_body_both_ways(echo_server: Server) -> None:
 
 
 def test_echo_of_a_chunked_upload(echo_server: Server) -> None:
-    conn = http.client.HTTPConnection(*echo_server.address, timeout=30)
+    host, port = echo_server.address
+    conn = http.client.HTTPConnection(host, port, timeout=30)
     chunks = [b"first,", b"second,", b"third"]
     conn.request("PUT", "/echo", body=iter(chunks), encode_chunked=True)
     resp = conn.getresponse()
@@ -68,7 +69,8 @@ def test_head_sends_no_body(echo_server: Server) -> None:
 
 
 def test_keep_alive_serves_several_requests_on_one_connection(echo_server: Server) -> None:
-    conn = http.client.HTTPConnection(*echo_server.address, timeout=30)
+    host, port = echo_server.address
+    conn = http.client.HTTPConnection(host, port, timeout=30)
     for i in range(3):
         conn.request("POST", "/echo", body=f"round {i}".encode())
         resp = conn.getresponse()
@@ -160,7 +162,7 @@ def test_shutdown_lets_in_flight_requests_finish(echo_py: Path) -> None:
     server = Server({"/...": echo_py}, "127.0.0.1:0")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    conn = http.client.HTTPConnection(*server.address, timeout=30)
+    conn = http.client.HTTPConnection(server.address[0], server.address[1], timeout=30)
     # Headers now, body later: the request is in flight while shutdown starts.
     conn.putrequest("POST", "/echo")
     conn.putheader("content-length", "4")
