@@ -56,6 +56,10 @@ class GuestTimeout(GuestError):
     """The guest ran past its deadline and was interrupted."""
 
 
+class GuestOutOfFuel(GuestTimeout):
+    """The guest used up its fuel (instruction budget) and was stopped."""
+
+
 class GuestOutOfMemory(GuestError):
     """The guest tried to grow memory past its limit."""
 

@@ -3,45 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import BIN, Outcome, wasmesh_process
+from tests.support.cli import Outcome, wasmesh_process
+from tests.support.processes import spawn, stop
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "polyglot"
 ITEMS = '[{sku: "tea", quantity: 3, unit-cents: 450}]'
-
-
-def spawn(*args: str, cwd: Path, log: Path | None = None) -> subprocess.Popen[str]:
-    """A background `wasmesh` process in its own group; output to `log`, else a pipe."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    out = log.open("w") if log else subprocess.PIPE
-    try:
-        return subprocess.Popen(
-            [str(BIN / "wasmesh"), *args], cwd=cwd, env=env, text=True,
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    finally:
-        if log:
-            out.close()  # type: ignore[union-attr]
-
-
-def stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
 
 
 @pytest.fixture

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
 import re
-import signal
 import socket
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import BIN, wasmesh
+from tests.support.processes import Served
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "polyglot"
@@ -26,49 +23,6 @@ ORDER = [
 ORDER_WAVE = (
     '[{sku: "tea", quantity: 3, unit-cents: 450}, {sku: "cup", quantity: 2, unit-cents: 999}]'
 )
-
-
-class Served:
-    """A child process serving HTTP; its address is read from the line it prints."""
-
-    def __init__(self, argv: list[str]) -> None:
-        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-        self.proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
-        )
-        self.lines: list[str] = []
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-            found = re.search(r"Serving HTTP on http://([\d.]+):(\d+)/", line)
-            if found:
-                self.address = (found[1], int(found[2]))
-                return
-        self.proc.wait(10)
-        err = self.proc.stderr.read() if self.proc.stderr else ""
-        raise AssertionError(f"server exited ({self.proc.returncode}) before serving:\n{err}")
-
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, str, bytes]:
-        conn = http.client.HTTPConnection(*self.address, timeout=60)
-        try:
-            conn.request(method, path, body=body)
-            resp = conn.getresponse()
-            return resp.status, resp.getheader("content-type") or "", resp.read()
-        finally:
-            conn.close()
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
-        return self.proc.returncode
 
 
 @pytest.fixture

@@ -190,8 +190,9 @@ def _unit_grants(
         stdin=pick("wasi:cli/stdin").stdin,
         network=pick("wasi:sockets/", "wasi:http/outgoing-handler").network,
         outbound=pick("wasi:http/outgoing-handler").outbound,
-        # a unit is limited by the sum of its members' limits, unlimited if any member is
-        memory_limit=None if None in memories else sum(m for m in memories if m is not None),
+        # unlimited if any member is; the memory limit caps each linear memory of the unit (one
+        # per member), so it is the largest member's, and fuel, spent by the whole unit, the sum
+        memory_limit=None if None in memories else max(m for m in memories if m is not None),
         timeout=None if None in timeouts else max(t for t in timeouts if t is not None),
         fuel=None if None in fuels else sum(f for f in fuels if f is not None),
     )

@@ -14,6 +14,7 @@ import wasmtime
 from wasmesh.errors import (
     GuestError,
     GuestExit,
+    GuestOutOfFuel,
     GuestOutOfMemory,
     GuestTimeout,
     GuestTrap,
@@ -59,7 +60,7 @@ def guest_error(exc: BaseException, *, memory_limited: bool = False) -> BaseExce
     if "interrupt" in cause:
         return GuestTimeout("the guest ran past its time limit and was stopped", backtrace)
     if "all fuel consumed" in text:
-        return GuestTimeout("the guest used up its fuel and was stopped", backtrace)
+        return GuestOutOfFuel("the guest used up its fuel and was stopped", backtrace)
     if any(h in text for h in _OOM_HINTS) or (memory_limited and "memory" in cause.lower()):
         return GuestOutOfMemory(
             f"the guest ran out of memory under its memory limit ({cause})", backtrace

@@ -16,6 +16,7 @@ from wasmesh.compose.app import plan_app
 from wasmesh.compose.composer import compose_unit
 from wasmesh.compose.grants import Grants
 from wasmesh.lattice.client import Topology, UnitDeployment
+from wasmesh.lattice.grants import grants_to_json
 from wasmesh.triggers.http.apps import route_settings
 
 
@@ -66,6 +67,7 @@ def topology_from_manifest(
                 imports=imports,
                 import_exports=exports,
                 http=_http_settings(unit.grants) if unit.name in routes.values() else {},
+                grants=grants_to_json(unit.grants),
             )
         )
     return plan.manifest.name, Topology(tuple(units), routes)
@@ -80,4 +82,5 @@ def _http_settings(grants: Grants) -> dict[str, Any]:
     body["env_inherit"] = list(grants.env_inherit)
     body["env"] = [list(pair) for pair in body["env"]]
     body["allow_outbound"] = list(body["allow_outbound"])
+    body["dirs"] = grants_to_json(grants)["dirs"]
     return body

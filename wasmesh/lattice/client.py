@@ -69,6 +69,7 @@ class UnitDeployment:
     imports: Mapping[str, str] = field(default_factory=dict)
     import_exports: Mapping[str, str] = field(default_factory=dict)
     http: Mapping[str, Any] = field(default_factory=dict)  # HTTP instance settings, as JSON
+    grants: Mapping[str, Any] = field(default_factory=dict)  # grants and limits, as JSON
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,7 @@ class LatticeClient:
                 spread=unit.spread,
                 import_exports=dict(unit.import_exports),
                 http=dict(unit.http),
+                grants=dict(unit.grants),
             )
             specs.append(spec)
         names = {u.name for u in topology.units}

@@ -24,8 +24,10 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
+from wasmesh.compose.grants import Grants
 from wasmesh.lattice import schema
 from wasmesh.lattice.endpoint import Endpoint, Version
+from wasmesh.lattice.grants import grants_from_json
 from wasmesh.lattice.ingress import Ingress
 from wasmesh.lattice.scheduler import HEARTBEAT_S, RECONCILE_S, Scheduler
 from wasmesh.lattice.schema import Subjects, UnitSpec
@@ -45,7 +47,7 @@ log = logging.getLogger("wasmesh.lattice.host")
 
 RETRY_FAILED_S = 5.0  # a unit that failed to start is retried after this long
 
-UnitLoader = Callable[[Path, Mapping[str, ImportProvider]], UnitRunner]
+UnitLoader = Callable[[Path, Mapping[str, ImportProvider], Grants], UnitRunner]
 
 
 class Host:
@@ -272,7 +274,8 @@ class Host:
         remote = RemoteImports(self.nc, asyncio.get_running_loop(), self.subjects, app)
         imports = {iface: remote.provider(*spec.target(iface)) for iface in spec.imports}
         loop = asyncio.get_running_loop()
-        runner = await loop.run_in_executor(self._pool, self.loader, path, imports)
+        grants = grants_from_json(spec.grants)
+        runner = await loop.run_in_executor(self._pool, self.loader, path, imports, grants)
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"wasmesh-{spec.name}")
         return Version(spec, runner, pool)
 
@@ -297,10 +300,11 @@ class Host:
 
 def _needs_restart(old: UnitSpec, new: UnitSpec) -> bool:
     """A new artifact or new wiring needs a new instance; placement-only changes do not."""
-    return (old.digest, old.imports, old.import_exports) != (
+    return (old.digest, old.imports, old.import_exports, old.grants) != (
         new.digest,
         new.imports,
         new.import_exports,
+        new.grants,
     )
 
 

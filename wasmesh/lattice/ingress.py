@@ -34,6 +34,7 @@ from wasmesh.engine.loader import load_component
 from wasmesh.errors import ManifestError
 from wasmesh.lattice import schema
 from wasmesh.lattice.endpoint import _drain
+from wasmesh.lattice.grants import grants_from_json
 from wasmesh.lattice.httpwire import HEAD_MARGIN, decode, encode, end_to_end, serve_buffered
 from wasmesh.lattice.schema import HTTP_QUEUE, DesiredState, UnitSpec
 from wasmesh.lattice.store import cached_artifact, get_value, read_index
@@ -65,6 +66,7 @@ def pool_settings(spec: UnitSpec) -> PoolSettings:
     inherited = [(k, os.environ[k]) for k in spec.http.get("env_inherit", ()) if k in os.environ]
     body["env"] = (*inherited, *(tuple(pair) for pair in body.get("env", ())))
     body["allow_outbound"] = tuple(body.get("allow_outbound", ()))
+    body["dirs"] = grants_from_json({"dirs": body.get("dirs", ())}).dirs
     return PoolSettings(**body)
 
 

@@ -137,6 +137,8 @@ class UnitSpec:
     import_exports: dict[str, str] = field(default_factory=dict)
     # HTTP instance settings (`PoolSettings` fields) when the unit serves routes; else empty
     http: dict[str, Any] = field(default_factory=dict)
+    # the unit's grants and limits (`wasmesh.lattice.grants`); empty grants nothing
+    grants: dict[str, Any] = field(default_factory=dict)
 
     def target(self, interface: str) -> tuple[str, str]:
         """(unit, export interface) serving this unit's import `interface`."""

@@ -9,6 +9,7 @@ other capability.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -16,12 +17,14 @@ import wasmtime
 from wasmtime import component as wc
 
 from wasmesh.capabilities.defaults import default_wasi
+from wasmesh.compose.app import runtime_grants
+from wasmesh.compose.grants import Grants as UnitGrants
 from wasmesh.engine.calls import define_func
 from wasmesh.engine.loader import load_component
 from wasmesh.engine.types import FuncSig
 from wasmesh.engine.world import FuncItem, InterfaceItem, World
 from wasmesh.runtime.exports import ExportTarget
-from wasmesh.runtime.grants import Grants, Limits
+from wasmesh.runtime.grants import Grants
 from wasmesh.runtime.instance import Runner
 
 Interfaces = Mapping[str, Mapping[str, FuncSig]]  # interface ("" = world level) -> func -> sig
@@ -78,19 +81,26 @@ class ProvidedImports:
 
 
 class ComponentUnit:
-    """A unit run from a component file, a fresh instance per call as it would locally."""
+    """A unit run from a component file, a fresh instance per call as it would locally,
+    under the unit's grants and limits (a call without a `timeout` stops after
+    `CALL_TIMEOUT_S`)."""
 
-    def __init__(self, path: Path, providers: Mapping[str, ImportProvider] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        providers: Mapping[str, ImportProvider] | None = None,
+        unit_grants: UnitGrants | None = None,
+    ) -> None:
         self.path = path
-        loaded = load_component(path)
+        grants, limits = runtime_grants(unit_grants or UnitGrants())
+        limits = replace(limits, timeout=limits.timeout or CALL_TIMEOUT_S)
+        loaded = load_component(path, fuel=limits.fuel is not None)
         provided = ProvidedImports(loaded.world, providers or {})
-        wasi = default_wasi(loaded, Grants(), (), path.name)  # Python WASI for wasi:http
+        wasi = default_wasi(loaded, grants, (), path.name)  # Python WASI for wasi:http
         # a WASI context per call costs time; only components importing WASI get one
         uses_wasi = any(wasi.provides(item.name) for item in loaded.world.imports)
         capabilities = (wasi, provided) if uses_wasi else (provided,)
-        self.runner = Runner(
-            loaded, Grants(), Limits(timeout=CALL_TIMEOUT_S), capabilities=capabilities
-        )
+        self.runner = Runner(loaded, grants, limits, capabilities=capabilities)
         self._exports = interfaces(loaded.world.exports)
         self._targets: dict[tuple[str, str], ExportTarget] = {}
         # ready means instantiable: a start function that traps fails here, not on a call

@@ -39,6 +39,8 @@ def route_settings(grants: Grants, request_timeout: float | None = None) -> Pool
         allow_outbound=grants.outbound,
         env=env,
         request_timeout=request_timeout or grants.timeout,
+        dirs=grants.dirs,
+        fuel=grants.fuel,
     )
 
 

@@ -1,8 +1,8 @@
 """One request through one component instance, with the failure of either mapped to a status.
 
-A guest that traps gets 500, one that runs out of time 504, one that exhausts its memory 503,
-one that never sets a response 500, each for that request only. Once the response head is on
-the wire a failure can only cut the connection.
+A guest that traps gets 500, one that runs out of time or fuel 504, one that exhausts its
+memory 503, one that never sets a response 500, each for that request only. Once the response
+head is on the wire a failure can only cut the connection.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 
 from wasmesh.capabilities.wasi import IncomingRequest, OutgoingResponse, ResponseOutparam
 from wasmesh.engine import guest_error
-from wasmesh.errors import GuestExit, GuestOutOfMemory, GuestTimeout
+from wasmesh.errors import GuestExit, GuestOutOfFuel, GuestOutOfMemory, GuestTimeout
 from wasmesh.triggers.http.bodies import RequestBody, ResponseWriter
 from wasmesh.triggers.http.instances import InstancePool
 
@@ -22,6 +22,8 @@ log = logging.getLogger("wasmesh.http")
 def failure_status(exc: BaseException) -> tuple[int, str]:
     """HTTP status and one-line reason for a failed guest call."""
     err = guest_error(exc, memory_limited=True)
+    if isinstance(err, GuestOutOfFuel):
+        return 504, "the component used up its fuel"
     if isinstance(err, GuestTimeout):
         return 504, "the component ran past its time limit"
     if isinstance(err, GuestOutOfMemory):

@@ -22,7 +22,7 @@ from wasmesh.capabilities.wasi.context import swap_context
 from wasmesh.engine import deadline_ticks, load_component, shared_engine
 from wasmesh.engine.calls import ExportFunc
 from wasmesh.errors import ComponentError
-from wasmesh.runtime.grants import Grants
+from wasmesh.runtime.grants import DirGrant, Grants
 
 HANDLER = "wasi:http/incoming-handler"
 
@@ -40,6 +40,8 @@ class PoolSettings:
     allow_outbound: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     request_timeout: float | None = None  # seconds per request; None = the server's limit
+    dirs: tuple[DirGrant, ...] = ()  # preopened directories
+    fuel: int | None = None  # instruction budget per request; None = unmetered
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class Lease:
         self.pool = pool
         self.ctx = WasiContext(
             name=pool.name, env=list(pool.settings.env),
-            allow_outbound=pool.settings.allow_outbound,
+            allow_outbound=pool.settings.allow_outbound, dirs=pool.settings.dirs,
         )  # fmt: skip
         self.store = wasmtime.Store(pool.engine)
         if pool.settings.memory_limit is not None:
@@ -100,6 +102,8 @@ class Lease:
         self.idle_since = 0.0
         self.broken = False
         self.store.set_epoch_deadline(deadline_ticks(pool.instantiate_timeout))
+        if pool.settings.fuel is not None:
+            self.store.set_fuel(pool.settings.fuel)
         try:
             for cap in pool.capabilities:
                 cap.prepare(self.store, pool.grants)
@@ -129,6 +133,8 @@ class Lease:
         ctx.failure = None
         ctx.deadline = time.monotonic() + timeout
         self.store.set_epoch_deadline(deadline_ticks(timeout))
+        if self.pool.settings.fuel is not None:  # the budget is per request
+            self.store.set_fuel(self.pool.settings.fuel)
         ctx.created += (request, outparam)
         previous = swap_context(ctx)  # what `with ctx.active()` does, without a generator
         try:
@@ -161,9 +167,12 @@ class InstancePool:
     ) -> None:
         self.settings = settings or PoolSettings()
         self.capabilities = tuple(capabilities)
-        self.grants = Grants(env=self.settings.env, outbound=self.settings.allow_outbound)
-        self.engine = shared_engine()
-        loaded = load_component(path)
+        self.grants = Grants(
+            env=self.settings.env, outbound=self.settings.allow_outbound, dirs=self.settings.dirs
+        )
+        metered = self.settings.fuel is not None
+        self.engine = shared_engine(fuel=metered)
+        loaded = load_component(path, fuel=metered)
         self.component = loaded.component
         self.name = Path(path).stem
         names = [n for n in self.component.type.exports(self.engine) if n.startswith(HANDLER)]
