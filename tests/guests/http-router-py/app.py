@@ -73,7 +73,9 @@ def fib(n: int) -> int:
     return a
 
 
-def route(method: str, path: str, query: str, request: IncomingRequest, out: ResponseOutparam) -> None:
+def route(
+    method: str, path: str, query: str, request: IncomingRequest, out: ResponseOutparam
+) -> None:
     parts = [p for p in path.split("/") if p]
     if method == "GET" and not parts:
         send_json(out, 200, {"service": "router", "routes": 12})
