@@ -24,9 +24,10 @@ sys.path.insert(0, str(ROOT))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from wasmesh.compose.app import App, build_component  # noqa: E402
 from wasmesh.compose.manifest import load_manifest  # noqa: E402
+from wasmesh.compose.plan import build_component  # noqa: E402
 from wasmesh.engine.loader import _MEMO  # noqa: E402
+from wasmesh.runtime.app import App  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "polyglot" / "wasmesh.toml"
 CACHE = ROOT / ".cache" / "bench" / "build"

@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from wasmesh.compose import App  # noqa: E402
 from wasmesh.engine.config import tune_for_serving  # noqa: E402
 from wasmesh.errors import GuestError, WasmeshError  # noqa: E402
+from wasmesh.runtime.app import App  # noqa: E402
 from wasmesh.triggers.http import Server  # noqa: E402
 from wasmesh.triggers.http.apps import app_routes  # noqa: E402
 

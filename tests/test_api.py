@@ -136,6 +136,21 @@ def test_a_python_class_implements_an_import() -> None:
     assert host.calls == 2
 
 
+@pytest.mark.parametrize(
+    "key", ["demo:math/host@0.1.0", "demo:math/host@0.1.9", "demo:math/host", "host"]
+)
+def test_a_hosts_key_is_matched_by_the_one_interface_rule(key: str) -> None:
+    """Exact, semver-compatible, without version, without package: one rule everywhere."""
+    comp = wasmesh.load(wat_component(HOSTED), hosts={key: Doubler()})
+    assert comp.call("quad", 1) == 4
+
+
+@pytest.mark.parametrize("key", ["demo:math/host@0.2.0", "demo:other/host", "double"])
+def test_a_hosts_key_for_another_interface_is_refused(key: str) -> None:
+    with pytest.raises(wasmesh.WasmeshError, match=r"demo:math/host@0\.1\.0"):
+        wasmesh.load(wat_component(HOSTED), hosts={key: Doubler()})
+
+
 def test_a_missing_host_is_a_link_error() -> None:
     with pytest.raises(wasmesh.WasmeshError, match=r"demo:math/host@0\.1\.0"):
         wasmesh.load(wat_component(HOSTED))

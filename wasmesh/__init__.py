@@ -10,7 +10,7 @@ from __future__ import annotations
 from wasmesh.api import Component, load
 from wasmesh.engine.values import Err, Ok, Record, Some, Variant
 from wasmesh.errors import GuestError, WasmeshError
-from wasmesh.runtime.grants import DirGrant, Grants, Limits
+from wasmesh.policy import DirGrant, Grants, Limits, Policy
 
 __version__ = "0.1.0"
 
@@ -22,6 +22,7 @@ __all__ = [
     "GuestError",
     "Limits",
     "Ok",
+    "Policy",
     "Record",
     "Some",
     "Variant",

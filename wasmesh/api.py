@@ -19,8 +19,8 @@ from typing import Any
 from wasmesh.engine.loader import LoadedComponent, load_component
 from wasmesh.engine.world import FuncItem, InterfaceItem, World
 from wasmesh.errors import ExportNotFound, GuestError
+from wasmesh.policy import Grants, Limits, Policy
 from wasmesh.runtime.exports import ExportTarget, interface_matches, resolve_export
-from wasmesh.runtime.grants import Grants, Limits
 from wasmesh.runtime.instance import Instance, Runner
 
 
@@ -32,10 +32,15 @@ def load(
     hosts: Mapping[str, object] | None = None,
     argv: tuple[str, ...] = (),
 ) -> Component:
-    """Load a component (compiled once, AOT-cached) ready to call, deny-by-default."""
-    limits = limits or Limits()
-    loaded = load_component(path, fuel=limits.fuel is not None)
-    runner = Runner(loaded, grants or Grants(), limits, hosts=hosts or {}, argv=argv)
+    """Load a component (compiled once, AOT-cached) ready to call, deny-by-default.
+
+    `grants` and `limits` make its `wasmesh.Policy`; `hosts` maps interface names (the
+    version may be omitted) to Python objects implementing them. Raises `ComponentError`
+    for a file that is not a component, `LinkError` for an import nothing serves.
+    """
+    policy = Policy(grants or Grants(), limits or Limits())
+    loaded = load_component(path, fuel=policy.limits.fuel is not None)
+    runner = Runner(loaded, policy, hosts=hosts or {}, argv=argv)
     return Component(loaded, runner)
 
 
@@ -66,6 +71,8 @@ class Component:
 
     def close(self) -> None:
         """Drop the live instance (its memory returns to the pool)."""
+        if self._instance is not None:
+            self._instance.close()
         self._instance = None
 
     def __enter__(self) -> Component:

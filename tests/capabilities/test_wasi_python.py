@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from wasmesh.capabilities.base import Capability
+from wasmesh.capabilities.base import Capability, Setup
 from wasmesh.capabilities.defaults import default_wasi
 from wasmesh.capabilities.wasi_python import WasiPython
 from wasmesh.capabilities.wasip2 import WasiP2
 from wasmesh.engine.loader import LoadedComponent, load_component
 from wasmesh.engine.values import Ok
 from wasmesh.errors import GuestExit
+from wasmesh.policy import DirGrant, Grants, Policy
 from wasmesh.runtime.command import run_command
 from wasmesh.runtime.exports import ExportTarget
-from wasmesh.runtime.grants import DirGrant, Grants, RunConfig
 from wasmesh.runtime.instance import Runner
 
 Guest = Callable[[str], Path]
@@ -35,7 +35,7 @@ def _layer(name: str, loaded: LoadedComponent, argv: tuple[str, ...]) -> Capabil
 
 def command(loaded: LoadedComponent, layer: str, grants: Grants, *argv: str) -> int:
     """Run the command on the given WASI layer; its exit status."""
-    runner = Runner(loaded, grants, argv=argv, capabilities=(_layer(layer, loaded, argv),))
+    runner = Runner(loaded, Policy(grants), argv=argv, capabilities=(_layer(layer, loaded, argv),))
     export = next(e for e in loaded.world.exports if e.name.startswith("wasi:cli/run@"))
     run = export.func("run")  # type: ignore[union-attr]
     assert run is not None
@@ -153,8 +153,8 @@ def test_network_denied_without_the_grant(
 def test_network_granted_through_run_command(
     cmd: LoadedComponent, pong_server: int, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    config = RunConfig(Grants(network=True), argv=("connect", "127.0.0.1", str(pong_server)))
-    assert run_command(cmd, config) == 0
+    argv = ("connect", "127.0.0.1", str(pong_server))
+    assert run_command(cmd, Policy(Grants(network=True)), argv) == 0
     assert capfd.readouterr().out == "pong\n"
 
 
@@ -163,16 +163,16 @@ def test_python_command_with_network_granted(
 ) -> None:
     loaded = load_component(guest("cmd-py"))
     grants = Grants(network=True, env=(("GREETING", "hello"),))
-    assert run_command(loaded, RunConfig(grants, argv=("x", "y"))) == 0
+    assert run_command(loaded, Policy(grants), ("x", "y")) == 0
     assert capfd.readouterr().out == "args: x y\nGREETING: hello\n"
-    assert run_command(loaded, RunConfig(Grants(network=True), argv=("fail",))) == 1
+    assert run_command(loaded, Policy(Grants(network=True)), ("fail",)) == 1
 
 
 def test_default_layer(cmd: LoadedComponent, guest: Guest) -> None:
-    assert isinstance(default_wasi(cmd, Grants(), (), "cmd"), WasiP2)
-    assert isinstance(default_wasi(cmd, Grants(network=True), (), "cmd"), WasiPython)
+    assert isinstance(default_wasi(Setup(cmd)), WasiP2)
+    assert isinstance(default_wasi(Setup(cmd, Policy(Grants(network=True)))), WasiPython)
     http = load_component(guest("http-echo-py"))
-    assert isinstance(default_wasi(http, Grants(), (), "echo"), WasiPython)
+    assert isinstance(default_wasi(Setup(http)), WasiPython)
 
 
 def test_instances_release_what_they_held(
@@ -182,7 +182,7 @@ def test_instances_release_what_they_held(
     grants = Grants(dirs=(DirGrant(tmp_path, "/data"),))
     argv = ("read", "/data/f.txt")
     wasi = WasiPython(cmd, argv, "cmd")
-    runner = Runner(cmd, grants, argv=argv, capabilities=(wasi,))
+    runner = Runner(cmd, Policy(grants), argv=argv, capabilities=(wasi,))
     export = next(e for e in cmd.world.exports if e.name.startswith("wasi:cli/run@"))
     target = ExportTarget(export.name, export.func("run"))  # type: ignore[union-attr,arg-type]
     before = len(os.listdir("/proc/self/fd"))

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from wasmesh.api import Interface
-from wasmesh.compose.app import App
 from wasmesh.engine.values import Err, Ok, Record, Variant
 from wasmesh.errors import ExportNotFound
+from wasmesh.runtime.app import App
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "polyglot" / "wasmesh.toml"

@@ -9,11 +9,11 @@ import pytest
 
 from tests.compose.wat_parts import consumer, provider
 from wasmesh.api import Interface
-from wasmesh.compose.app import App
 from wasmesh.compose.composer import compose_unit
 from wasmesh.compose.wiring import WiringError
 from wasmesh.engine import load_component
 from wasmesh.errors import LinkError
+from wasmesh.runtime.app import App
 
 
 def write_app(tmp_path: Path, deploy: str = "") -> Path:

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 import wasmesh.cli as cli
 from tests.compose.wat_parts import consumer, provider
-from wasmesh.compose.app import AppPlan, plan_app
 from wasmesh.compose.graph import render_dot, render_svg, render_tree
+from wasmesh.compose.plan import AppPlan, plan_app
 from wasmesh.compose.units import UnitPlan
 from wasmesh.compose.wiring import WiringGraph
 from wasmesh.errors import WasmeshError

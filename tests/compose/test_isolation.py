@@ -14,10 +14,10 @@ import pytest
 
 import wasmesh
 from wasmesh.api import Interface
-from wasmesh.compose.app import App
 from wasmesh.compose.units import PlanError
 from wasmesh.engine import load_component
-from wasmesh.runtime.grants import DirGrant, Grants
+from wasmesh.policy import DirGrant, Grants
+from wasmesh.runtime.app import App
 
 VIEWS = "test:isolation/views@0.1.0"
 

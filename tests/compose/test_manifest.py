@@ -8,7 +8,7 @@ import pytest
 
 from wasmesh.compose.manifest import MONOLITH_UNIT, Unit, load_manifest, parse_manifest
 from wasmesh.errors import ManifestError
-from wasmesh.runtime.grants import DirGrant
+from wasmesh.policy import DirGrant
 
 GOOD = """\
 [app]
@@ -36,10 +36,6 @@ source = "tax.wasm"
 [[triggers.http]]
 route = "/quote/..."
 component = "pricing"
-
-[[triggers.messaging]]
-subject = "shop.quote"
-component = "pricing"
 """
 
 ROOT = Path("/srv/shop")
@@ -55,10 +51,10 @@ def test_a_full_manifest_reads_into_typed_data() -> None:
     assert pricing.line == 5
     assert pricing.source.path == ROOT / "pricing"
     assert (pricing.source.language, pricing.source.world) == ("python", "pricing")
-    g = pricing.grants
+    g, limits = pricing.policy.grants, pricing.policy.limits
     assert g.env == (("CURRENCY", "EUR"),) and g.env_inherit == ("TZ",)
     assert g.dirs == (DirGrant((ROOT / "data").resolve(), "/data", writable=False),)
-    assert (g.memory_limit, g.timeout, g.fuel) == (64 * 1024 * 1024, 2.5, 1000000)
+    assert (limits.memory_bytes, limits.timeout, limits.fuel) == (64 * 1024 * 1024, 2.5, 1000000)
     assert g.outbound == ("https://*.example.com:443",)
     assert m.component("tax").source.is_prebuilt
     (rule,) = m.wiring
@@ -66,7 +62,6 @@ def test_a_full_manifest_reads_into_typed_data() -> None:
         "pricing", "shop:tax/rates", "tax", 21,
     )  # fmt: skip
     assert [(t.route, t.component) for t in m.http_triggers] == [("/quote/...", "pricing")]
-    assert [t.subject for t in m.messaging_triggers] == ["shop.quote"]
     assert m.units == (Unit(MONOLITH_UNIT, ("pricing", "tax")),)
 
 
@@ -103,11 +98,16 @@ def test_per_component_and_explicit_units() -> None:
             "wasmesh.toml:21: no component named `taks`; did you mean `tax`?",
         ),
         (
-            (
-                'component = "pricing"\n\n[[triggers.messaging]]',
-                'component = "ledger"\n\n[[triggers.messaging]]',
-            ),
+            ('component = "pricing"', 'component = "ledger"'),
             "wasmesh.toml:25: no component named `ledger`; components: pricing, tax",
+        ),
+        (
+            (
+                "[[triggers.http]]",
+                '[[triggers.messaging]]\nsubject = "shop.quote"\n\n[[triggers.http]]',
+            ),
+            "wasmesh.toml:23: [[triggers.messaging]] is not a trigger this wasmesh has (it has: "
+            "http); remove the table",
         ),
         (
             ('route = "/quote/..."', 'path = "/quote/..."'),
@@ -139,6 +139,7 @@ def test_per_component_and_explicit_units() -> None:
         "env-type",
         "dangling-wiring",
         "dangling-trigger",
+        "trigger-kind-missing",
         "trigger-key",
         "language",
         "prebuilt-not-wasm",
@@ -159,15 +160,15 @@ def test_errors_name_the_line_and_the_fix(edit: tuple[str, str], message: str) -
     [
         (
             'units = { front = ["pricing"] }',
-            "wasmesh.toml:32: component `tax` is in no unit; add it to one of [deploy] units",
+            "wasmesh.toml:28: component `tax` is in no unit; add it to one of [deploy] units",
         ),
         (
             'units = { front = ["pricing", "tax"], back = ["tax"] }',
-            "wasmesh.toml:32: component `tax` is in units `front` and `back`; keep it in one",
+            "wasmesh.toml:28: component `tax` is in units `front` and `back`; keep it in one",
         ),
         (
             'strategy = "microservices"',
-            'wasmesh.toml:32: unknown strategy `microservices`; use "monolith", '
+            'wasmesh.toml:28: unknown strategy `microservices`; use "monolith", '
             '"per-component" or `units`',
         ),
     ],

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from wasmesh.compose.app import App
+from wasmesh.runtime.app import App
 from wasmesh.triggers.http.server import Server
 
 pytestmark = pytest.mark.slow

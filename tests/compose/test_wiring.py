@@ -8,10 +8,10 @@ import pytest
 
 from tests.compose.wat_parts import both, consumer, provider
 from wasmesh.compose.manifest import WiringRule
-from wasmesh.compose.versions import compatible
 from wasmesh.compose.wiring import WiringError, default_host, wire
 from wasmesh.engine import load_component
 from wasmesh.engine.world import World
+from wasmesh.names import compatible
 
 
 def worlds(**paths: Path) -> dict[str, World]:

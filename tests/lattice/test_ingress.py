@@ -68,7 +68,8 @@ def test_every_http_host_serves_the_routes_forwarding_to_the_unit(
     app, topology = topology_from_manifest(EXAMPLE, where, strategy="per-component", cache=CACHE)
     assert dict(topology.routes) == {"/quote/...": "front"}
     front = next(u for u in topology.units if u.name == "front")
-    assert front.http["memory_limit"] == 128 * 1024 * 1024 and front.http["request_timeout"] == 5
+    assert front.policy.limits.memory_bytes == 128 * 1024 * 1024
+    assert front.policy.limits.timeout == 5
 
     async def scenario() -> None:
         py = Host(nats_server.url, labels={"lang": "python"}, host_id="py",
@@ -119,14 +120,12 @@ def test_every_http_host_serves_the_routes_forwarding_to_the_unit(
 def test_inherited_env_is_read_on_the_host_not_the_deployer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from wasmesh.compose.grants import Grants
-    from wasmesh.lattice.app import _http_settings
-    from wasmesh.lattice.ingress import pool_settings
     from wasmesh.lattice.schema import UnitSpec
+    from wasmesh.policy import Grants, Policy
 
     monkeypatch.setenv("WASMESH_REGION", "deployer")
-    http = _http_settings(Grants(env=(("A", "1"),), env_inherit=("WASMESH_REGION",)))
-    assert "deployer" not in json.dumps(http)  # only the name travels in the desired state
+    policy = Policy(Grants(env=(("A", "1"),), env_inherit=("WASMESH_REGION",))).to_json()
+    assert "deployer" not in json.dumps(policy)  # only the name travels in the desired state
     monkeypatch.setenv("WASMESH_REGION", "host")
-    settings = pool_settings(UnitSpec("front", "0" * 64, http=http))
-    assert settings.env == (("WASMESH_REGION", "host"), ("A", "1"))
+    grants = UnitSpec("front", "0" * 64, policy=policy).unit_policy().grants
+    assert grants.environment() == [("WASMESH_REGION", "host"), ("A", "1")]

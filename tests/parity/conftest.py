@@ -77,7 +77,7 @@ def probe_env() -> Iterator[None]:
 def probe_app(
     guest: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory, probe_env: None
 ) -> ProbeApp:
-    from wasmesh.compose.app import App
+    from wasmesh.runtime.app import App
 
     front, dep = guest("parity-probe-py"), guest("parity-dep-c")
     root = tmp_path_factory.mktemp("parity")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import wasmtime
 
 from tests.support.wat import wat_component
 from wasmesh.engine.loader import load_component
 from wasmesh.errors import GuestOutOfMemory, GuestTimeout, GuestTrap, LinkError
-from wasmesh.runtime.grants import Limits, parse_size
+from wasmesh.policy import Limits, Policy, parse_size
+from wasmesh.runtime.exports import resolve_export
 from wasmesh.runtime.instance import Instance, Runner
 
 GUEST = """
@@ -36,19 +36,13 @@ IMPORTS_UNKNOWN = """
 """
 
 
-def call(instance: Instance, name: str) -> object:
-    func, _ = instance.func(None, name)
-
-    def go(store: wasmtime.Store) -> object:
-        out = func(store)
-        func.post_return(store)
-        return out
-
-    return instance.run_guest(go)
+def call(instance: Instance, name: str, timeout: float | None = None) -> object:
+    target = resolve_export(instance.runner.loaded.world, name)
+    return instance.call(target, (), timeout)
 
 
 def test_infinite_loop_is_stopped_by_the_deadline() -> None:
-    runner = Runner(load_component(wat_component(GUEST)), limits=Limits(timeout=0.2))
+    runner = Runner(load_component(wat_component(GUEST)), Policy(limits=Limits(timeout=0.2)))
     instance = runner.instantiate()
     with pytest.raises(GuestTimeout, match="time limit"):
         call(instance, "spin")
@@ -65,25 +59,39 @@ def test_trap_carries_backtrace() -> None:
 
 def test_memory_growth_stops_at_the_limit() -> None:
     limit = parse_size("4MiB")
-    runner = Runner(load_component(wat_component(GUEST)), limits=Limits(memory_bytes=limit))
+    runner = Runner(load_component(wat_component(GUEST)), Policy(limits=Limits(memory_bytes=limit)))
     pages = call(runner.instantiate(), "grow")
     assert isinstance(pages, int)
     assert pages * 65536 <= limit
-    unlimited = Runner(load_component(wat_component(GUEST)), limits=Limits(memory_bytes=1 << 27))
+    roomy = Policy(limits=Limits(memory_bytes=1 << 27))
+    unlimited = Runner(load_component(wat_component(GUEST)), roomy)
     assert call(unlimited.instantiate(), "grow") * 65536 > limit  # type: ignore[operator]
 
 
 def test_memory_limit_below_initial_memory_fails_cleanly() -> None:
-    runner = Runner(load_component(wat_component(GUEST)), limits=Limits(memory_bytes=1000))
+    runner = Runner(load_component(wat_component(GUEST)), Policy(limits=Limits(memory_bytes=1000)))
     with pytest.raises(GuestOutOfMemory):
         runner.instantiate()
 
 
 def test_fuel_stops_a_loop() -> None:
     loaded = load_component(wat_component(GUEST), fuel=True)
-    runner = Runner(loaded, limits=Limits(fuel=100_000))
+    runner = Runner(loaded, Policy(limits=Limits(fuel=100_000)))
     with pytest.raises(GuestTimeout, match="fuel"):
         call(runner.instantiate(), "spin")
+
+
+def test_fuel_is_a_budget_per_call() -> None:
+    loaded = load_component(wat_component(GUEST), fuel=True)
+    instance = Runner(loaded, Policy(limits=Limits(fuel=1_000))).instantiate()
+    for _ in range(50):  # far more than 1,000 units of fuel in all, each call well under it
+        assert call(instance, "one") == 1
+
+
+def test_a_call_deadline_shorter_than_the_policy_wins() -> None:
+    runner = Runner(load_component(wat_component(GUEST)), Policy(limits=Limits(timeout=30)))
+    with pytest.raises(GuestTimeout, match="time limit"):
+        call(runner.instantiate(), "spin", timeout=0.2)
 
 
 def test_unsatisfied_import_names_it_and_the_fix() -> None:

@@ -1,4 +1,4 @@
-"""Which WASI a component runs on by default.
+"""Which WASI a component runs on: wasmtime's native WASI, or the Python layer.
 
 wasmtime's native WASI serves most components; the Python layer (`wasi_python`) serves those
 native WASI cannot: ones granted network (wasmtime-py cannot grant WASI 0.2 sockets) and ones
@@ -8,10 +8,10 @@ milliseconds at start-up, which every `wasmesh invoke` would otherwise pay.
 
 from __future__ import annotations
 
-from wasmesh.capabilities.base import Capability
+from wasmesh.capabilities.base import Capability, Setup
 from wasmesh.capabilities.wasip2 import WasiP2
 from wasmesh.engine.loader import LoadedComponent
-from wasmesh.runtime.grants import Grants
+from wasmesh.policy import Grants
 
 
 def needs_python_wasi(loaded: LoadedComponent, grants: Grants) -> bool:
@@ -21,12 +21,10 @@ def needs_python_wasi(loaded: LoadedComponent, grants: Grants) -> bool:
     return any(item.name.startswith("wasi:http/") for item in loaded.world.imports)
 
 
-def default_wasi(
-    loaded: LoadedComponent, grants: Grants, argv: tuple[str, ...], program: str
-) -> Capability:
-    """The WASI capability a component runs on by default: native unless it cannot serve."""
-    if needs_python_wasi(loaded, grants):
+def default_wasi(setup: Setup) -> Capability:
+    """The WASI capability a component runs on: native unless it cannot serve the component."""
+    if setup.serving or needs_python_wasi(setup.loaded, setup.policy.grants):
         from wasmesh.capabilities.wasi_python import WasiPython
 
-        return WasiPython(loaded, argv, program)
-    return WasiP2(argv, program)
+        return WasiPython(setup.loaded, setup.argv, setup.program, serving=setup.serving)
+    return WasiP2(setup.argv, setup.program)

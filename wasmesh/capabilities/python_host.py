@@ -22,7 +22,8 @@ whose objects are plain Python objects:
 | `[static]blob.open` | `blob_open(self, ...)` |
 | the guest drops a `blob` | `blob_drop(self, blob)` if defined |
 
-A `hosts` key may omit the version (`demo:log/sink`): it then serves any version imported.
+A `hosts` key may omit the version (`demo:log/sink`): it then serves any version imported;
+with a version it serves the semver-compatible ones (`wasmesh.names.InterfaceName.serves`).
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ import wasmtime
 import wasmtime.component as wc
 from wasmtime.component._types import ComponentExtern
 
+from wasmesh.capabilities.base import HostCapability
 from wasmesh.engine.calls import HostResource, define_func, define_resource
 from wasmesh.engine.types import ResourceNames, sig_from_wasmtime
 from wasmesh.errors import LinkError
+from wasmesh.names import InterfaceName
 
 T = TypeVar("T")
 
@@ -74,6 +77,24 @@ def _snake(name: str) -> str:
     return name.replace("-", "_")
 
 
+class PythonHosts(HostCapability):
+    """The imports named in `hosts` (interface name → object), served by Python objects."""
+
+    name = "python-hosts"
+
+    def __init__(self, component: Any, hosts: Mapping[str, object]) -> None:
+        self.component = component
+        self.hosts = dict(hosts)
+        self._keys = [InterfaceName.parse(key) for key in self.hosts]
+
+    def provides(self, import_name: str) -> bool:
+        wanted = InterfaceName.parse(import_name)
+        return any(key.serves(wanted) for key in self._keys)
+
+    def link(self, linker: wc.Linker, import_names: list[str]) -> None:
+        link_python_hosts(linker, self.component, self.hosts)
+
+
 def link_python_hosts(
     linker: wc.Linker,
     component: Any,
@@ -91,7 +112,8 @@ def link_python_hosts(
     imports = _imports_of(component, engine)
     chosen: list[tuple[str, object]] = []
     for key, host in hosts.items():
-        matched = [n for n in imports if n == key or n.split("@", 1)[0] == key]
+        offered = InterfaceName.parse(key)
+        matched = [n for n in imports if offered.serves(InterfaceName.parse(n))]
         if not matched:
             raise LinkError(
                 f"the component does not import {key}; remove it from the Python hosts "

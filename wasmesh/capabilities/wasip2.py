@@ -7,16 +7,19 @@ network; only what `Grants` names is added. Output goes to the host's stdout/std
 
 from __future__ import annotations
 
+from typing import Any
+
 import wasmtime
 from wasmtime import component as wc
 
-from wasmesh.runtime.grants import Grants
+from wasmesh.capabilities.base import HostCapability
+from wasmesh.policy import Grants, Policy
 
 PACKAGES = ("wasi:cli/", "wasi:clocks/", "wasi:filesystem/", "wasi:io/", "wasi:random/",
             "wasi:sockets/")  # fmt: skip
 
 
-class WasiP2:
+class WasiP2(HostCapability):
     """wasmtime's native WASI 0.2, deny-by-default."""
 
     name = "wasi"
@@ -30,8 +33,8 @@ class WasiP2:
     def link(self, linker: wc.Linker, import_names: list[str]) -> None:
         linker.add_wasip2()
 
-    def prepare(self, store: wasmtime.Store, grants: Grants) -> None:
-        store.set_wasi(wasi_config(grants, self.argv))
+    def prepare(self, store: wasmtime.Store, policy: Policy) -> Any:
+        store.set_wasi(wasi_config(policy.grants, self.argv))
 
 
 def wasi_config(grants: Grants, argv: tuple[str, ...]) -> wasmtime.WasiConfig:

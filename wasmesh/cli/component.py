@@ -21,7 +21,6 @@ from wasmesh.engine.world import FuncItem
 from wasmesh.errors import ExportNotFound, WasmeshError
 from wasmesh.runtime.command import run_command
 from wasmesh.runtime.exports import ExportTarget, resolve_export
-from wasmesh.runtime.grants import RunConfig
 from wasmesh.runtime.instance import Runner
 
 ComponentPath = Annotated[Path, typer.Argument(metavar="COMPONENT", help="A .wasm component.")]
@@ -45,13 +44,11 @@ def run(
 
     Example: wasmesh run app.wasm --env NAME=world --dir ./data:/data:ro -- --verbose
     """
-    config = RunConfig(
-        grants=opt.grants_from(env, env_inherit, dirs, stdin, allow_network),
-        limits=opt.limits_from(memory_limit, timeout, fuel),
-        argv=tuple(args or ()),
+    policy = opt.policy_from(
+        env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel
     )
     loaded = load_component(component, fuel=fuel is not None)
-    status = run_command(loaded, config)
+    status = run_command(loaded, policy, tuple(args or ()))
     if status:
         raise typer.Exit(status)
 
@@ -167,19 +164,20 @@ def invoke(
     if app is not None:
         _invoke_app(app, topology, export, values, as_json)
         return
-    grants = opt.grants_from(env, env_inherit, dirs, stdin, allow_network)
-    limits = opt.limits_from(memory_limit, timeout, fuel)
+    policy = opt.policy_from(
+        env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel
+    )
     loaded = load_component(Path(component), fuel=fuel is not None)
     target = resolve_export(loaded.world, export, str(component))
     parsed = parse_args(target, values)
-    result = Component(loaded, Runner(loaded, grants, limits)).call(target, *parsed)
+    result = Component(loaded, Runner(loaded, policy)).call(target, *parsed)
     print_result(result, target.func.sig.result, as_json)
 
 
 def _invoke_app(
     app: Path, topology: str | None, export: str, values: list[str], as_json: bool
 ) -> None:
-    from wasmesh.compose import App
+    from wasmesh.runtime.app import App
 
     loaded = App.load(app, strategy=topology, quiet=as_json)
     found = []

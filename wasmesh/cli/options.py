@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from wasmesh.runtime.grants import DirGrant, Grants, Limits, parse_size
+from wasmesh.policy import DirGrant, Grants, Limits, Policy, parse_size
 
 Env = Annotated[
     list[str] | None,
@@ -53,6 +53,23 @@ def grants_from(
         dirs=tuple(DirGrant.parse(d) for d in dirs or ()),
         stdin=stdin,
         network=network,
+    )
+
+
+def policy_from(
+    env: list[str] | None,
+    env_inherit: list[str] | None,
+    dirs: list[str] | None,
+    stdin: bool,
+    network: bool,
+    memory_limit: str | None,
+    timeout: float | None,
+    fuel: int | None,
+) -> Policy:
+    """The policy the grant and limit flags describe."""
+    return Policy(
+        grants_from(env, env_inherit, dirs, stdin, network),
+        limits_from(memory_limit, timeout, fuel),
     )
 
 

@@ -62,7 +62,7 @@ def serve(
 
     Example: wasmesh serve app.wasm --listen 0.0.0.0:8080 --max-reuse 100
     """
-    from wasmesh.runtime.grants import Grants
+    from wasmesh.policy import Grants
     from wasmesh.sizes import parse_size
     from wasmesh.triggers.http import serve as serve_http
 
@@ -99,29 +99,31 @@ def up(
     listen: Listen = "127.0.0.1:8080",
     request_timeout: RequestTimeout = None,
 ) -> None:
-    """Build an app and serve its [[triggers.http]] routes until Ctrl-C.
+    """Build an app and run every trigger it declares ([[triggers.http]] routes) until Ctrl-C.
 
     Each route runs in the unit holding its component, under that unit's grants and limits.
 
     Example: wasmesh up examples/polyglot --topology per-component
     """
-    from wasmesh.compose import App
     from wasmesh.engine.config import tune_for_serving
-    from wasmesh.triggers.http import Server
-    from wasmesh.triggers.http.apps import app_routes
+    from wasmesh.runtime.app import App
+    from wasmesh.triggers.base import TriggerOptions, serve_until_signalled, start_triggers
 
     timeout = _positive("--request-timeout", request_timeout)
     tune_for_serving()
     loaded = App.load(app, strategy=topology, quiet=False)
     try:
-        routes = app_routes(loaded, timeout)
-        server = Server({r.route: r.target for r in routes}, _listen(listen))
+        if not loaded.manifest.triggers:
+            raise WasmeshError(
+                f"app `{loaded.manifest.name}` declares no triggers; add a [[triggers.http]] "
+                'table with `route = "/..."` and `component = "NAME"` to its wasmesh.toml.'
+            )
+        triggers = start_triggers(loaded, TriggerOptions(_listen(listen), timeout))
         print(f"app {loaded.manifest.name}: {len(loaded.units)} unit(s)", flush=True)
-        width = max(len(r.route) for r in routes)
-        for r in routes:
-            print(f"  {r.route:<{width}}  -> {r.component} (unit {r.unit})", flush=True)
-        print(f"Serving HTTP on {server.url}/", flush=True)
-        server.run()
+        for trigger in triggers:
+            for line in trigger.describe():
+                print(line, flush=True)
+        serve_until_signalled(triggers)
     finally:
         loaded.close()
 

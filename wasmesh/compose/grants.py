@@ -1,20 +1,18 @@
-"""Grants: what a component may use of the host. Everything not granted is denied.
+"""Reading a component's grants and limits from its `[components.NAME]` table.
 
-Read from a `[components.NAME]` table of `wasmesh.toml`. The unit plan decides which grants
-the host serves a unit (`wasmesh.runtime.grants` turns them into a WASI context) and which
-members get an isolation adapter instead (`wasmesh.compose.isolation`).
+The result is the one `wasmesh.policy.Policy`. The unit plan decides which policy the host
+serves a unit and which members get an isolation adapter instead (`wasmesh.compose.isolation`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wasmesh.compose._positions import Path_
 from wasmesh.compose._reader import Reader
-from wasmesh.runtime.grants import DirGrant
+from wasmesh.policy import DirGrant, Grants, Limits, Policy
 from wasmesh.sizes import parse_size
 
 GRANT_KEYS = (
@@ -23,23 +21,8 @@ GRANT_KEYS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Grants:
-    """What a component may use beyond pure computation. Everything absent is denied."""
-
-    env: tuple[tuple[str, str], ...] = ()
-    env_inherit: tuple[str, ...] = ()
-    dirs: tuple[DirGrant, ...] = ()
-    stdin: bool = False
-    network: bool = False
-    outbound: tuple[str, ...] = ()
-    memory_limit: int | None = None
-    timeout: float | None = None
-    fuel: int | None = None
-
-
-def read_grants(reader: Reader, where: Path_, body: dict[str, Any], root: Path) -> Grants:
-    """The grants of the component table `body` at `where`; relative dirs from `root`."""
+def read_policy(reader: Reader, where: Path_, body: dict[str, Any], root: Path) -> Policy:
+    """The grants and limits of the component table `body` at `where`; dirs relative to `root`."""
     env = reader.typed(body.get("env", {}), (*where, "env"), dict, "a table of strings")
     for key, value in env.items():
         reader.typed(value, (*where, "env", key), str, "a string")
@@ -75,7 +58,7 @@ def read_grants(reader: Reader, where: Path_, body: dict[str, Any], root: Path) 
                 (*where, "outbound"),
                 f"outbound rule `{url}` must be scheme://host[:port], like https://*.example.com:443",
             )
-    return Grants(
+    grants = Grants(
         env=tuple(sorted(env.items())),
         env_inherit=reader.strings(body.get("env-inherit", []), (*where, "env-inherit")),
         dirs=tuple(dirs),
@@ -84,7 +67,7 @@ def read_grants(reader: Reader, where: Path_, body: dict[str, Any], root: Path) 
             body.get("network", False), (*where, "network"), bool, "true or false"
         ),
         outbound=outbound,
-        memory_limit=memory,
-        timeout=timeout,
-        fuel=fuel,
     )
+    if fuel is not None and fuel <= 0:
+        raise reader.fail((*where, "fuel"), "`fuel` must be a positive integer")
+    return Policy(grants, Limits(memory_bytes=memory, timeout=timeout, fuel=fuel))

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from rich.tree import Tree
 
 from wasmesh.compose.units import UnitPlan
-from wasmesh.compose.versions import InterfaceName
 from wasmesh.compose.wiring import WiringGraph
 from wasmesh.errors import WasmeshError
+from wasmesh.names import InterfaceName
 
 
 def render_tree(app_name: str, graph: WiringGraph, plans: Sequence[UnitPlan]) -> Tree:

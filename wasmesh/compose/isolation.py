@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wasmesh.compose._tools import component_from_wat
-from wasmesh.compose.versions import InterfaceName
+from wasmesh.names import InterfaceName
 
 ENVIRONMENT = "wasi:cli/environment"
 PREOPENS = "wasi:filesystem/preopens"

@@ -37,10 +37,12 @@ from typing import Any, Literal
 import tomlkit
 import tomlkit.exceptions
 
+from wasmesh import registry
 from wasmesh.compose._positions import Path_, Positions
 from wasmesh.compose._reader import Reader
-from wasmesh.compose.grants import GRANT_KEYS, Grants, read_grants
+from wasmesh.compose.grants import GRANT_KEYS, read_policy
 from wasmesh.errors import ManifestError
+from wasmesh.policy import Policy
 
 Language = Literal["python", "js", "c", "wat"]
 Strategy = Literal["monolith", "per-component"]
@@ -73,7 +75,7 @@ class Source:
 class ComponentSpec:
     name: str
     source: Source
-    grants: Grants
+    policy: Policy
     line: int = 0
 
 
@@ -88,17 +90,19 @@ class WiringRule:
 
 
 @dataclass(frozen=True)
-class HttpTrigger:
-    route: str
+class TriggerDecl:
+    """One `[[triggers.<kind>]]` table: the trigger kind, its address (the value of the kind's
+    key: an HTTP `route`), the component it calls, and its line in the manifest."""
+
+    kind: str
+    address: str
     component: str
     line: int = 0
 
-
-@dataclass(frozen=True)
-class MessagingTrigger:
-    subject: str
-    component: str
-    line: int = 0
+    @property
+    def route(self) -> str:
+        """An HTTP trigger's route pattern."""
+        return self.address
 
 
 @dataclass(frozen=True)
@@ -116,11 +120,15 @@ class Manifest:
     version: str
     components: tuple[ComponentSpec, ...]
     wiring: tuple[WiringRule, ...] = ()
-    http_triggers: tuple[HttpTrigger, ...] = ()
-    messaging_triggers: tuple[MessagingTrigger, ...] = ()
+    triggers: tuple[TriggerDecl, ...] = ()
     units: tuple[Unit, ...] = ()
     strategy: str = "monolith"
     positions: Positions | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def http_triggers(self) -> tuple[TriggerDecl, ...]:
+        """The `[[triggers.http]]` tables, in manifest order."""
+        return tuple(t for t in self.triggers if t.kind == "http")
 
     @property
     def root(self) -> Path:
@@ -195,11 +203,11 @@ def parse_manifest(text: str, path: Path) -> Manifest:
     names = tuple(c.name for c in components)
 
     wiring = _wiring(reader, top.get("wiring", {}), names)
-    http, messaging = _triggers(reader, top.get("triggers", {}), names)
+    triggers = _triggers(reader, top.get("triggers", {}), names)
     strategy, units = _deploy(reader, top.get("deploy", {}), names)
     return Manifest(
         path=path, name=name, version=version, components=components, wiring=wiring,
-        http_triggers=http, messaging_triggers=messaging, units=units, strategy=strategy,
+        triggers=triggers, units=units, strategy=strategy,
         positions=positions,
     )  # fmt: skip
 
@@ -245,7 +253,7 @@ def _component(reader: Reader, name: str, body: Any, root: Path) -> ComponentSpe
         adapter=adapter,
         options=tuple(sorted(options.items())),
     )
-    return ComponentSpec(name, source, read_grants(reader, where, body, root), _line(reader, where))
+    return ComponentSpec(name, source, read_policy(reader, where, body, root), _line(reader, where))
 
 
 def _line(reader: Reader, where: Path_) -> int:
@@ -280,12 +288,21 @@ def _wiring(reader: Reader, raw: Any, names: tuple[str, ...]) -> tuple[WiringRul
     return tuple(rules)
 
 
-def _triggers(
-    reader: Reader, raw: Any, names: tuple[str, ...]
-) -> tuple[tuple[HttpTrigger, ...], tuple[MessagingTrigger, ...]]:
-    raw = reader.table(raw, ("triggers",), ("http", "messaging"))
-    http, messaging = [], []
-    for kind, key in (("http", "route"), ("messaging", "subject")):
+def _triggers(reader: Reader, raw: Any, names: tuple[str, ...]) -> tuple[TriggerDecl, ...]:
+    """Every `[[triggers.<kind>]]` table, of a kind `wasmesh.registry.TRIGGERS` has."""
+    raw = reader.typed(raw, ("triggers",), dict, "a table of trigger kinds")
+    out: list[TriggerDecl] = []
+    for kind in raw:
+        entry_kind = registry.trigger(kind)
+        if entry_kind is None:
+            known = ", ".join(t.kind for t in registry.TRIGGERS)
+            first = raw[kind][0] if isinstance(raw[kind], list) and raw[kind] else None
+            raise reader.fail(
+                ("triggers", kind, 0) if isinstance(first, dict) else ("triggers", kind),
+                f"[[triggers.{kind}]] is not a trigger this wasmesh has (it has: {known}); "
+                "remove the table",
+            )
+        key = entry_kind.keys[0]
         entries = reader.typed(
             raw.get(kind, []), ("triggers", kind), list, f"an array of tables ([[triggers.{kind}]])"
         )
@@ -297,14 +314,10 @@ def _triggers(
                     raise reader.fail(where, f"[[triggers.{kind}]] needs `{needed}`; add it")
             value = reader.typed(entry[key], (*where, key), str, "a string")
             component = _reference(reader, (*where, "component"), entry["component"], names)
-            line = _line(reader, where)
-            if kind == "http":
-                if not value.startswith("/"):
-                    raise reader.fail((*where, key), f"route `{value}` must start with `/`")
-                http.append(HttpTrigger(value, component, line))
-            else:
-                messaging.append(MessagingTrigger(value, component, line))
-    return tuple(http), tuple(messaging)
+            if kind == "http" and not value.startswith("/"):
+                raise reader.fail((*where, key), f"route `{value}` must start with `/`")
+            out.append(TriggerDecl(kind, value, component, _line(reader, where)))
+    return tuple(out)
 
 
 def _deploy(reader: Reader, raw: Any, names: tuple[str, ...]) -> tuple[str, tuple[Unit, ...]]:

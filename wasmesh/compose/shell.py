@@ -18,9 +18,9 @@ from pathlib import Path
 
 from wasmesh.compose._tools import component_from_wat, run_wasm_tools
 from wasmesh.compose.flat import core_signatures
-from wasmesh.compose.versions import InterfaceName
 from wasmesh.engine.world import InterfaceItem, World
 from wasmesh.errors import LinkError
+from wasmesh.names import InterfaceName
 
 _RETAREA = 16
 _RETAREA_SIZE = 4096

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from wasmesh.compose.grants import Grants
 from wasmesh.compose.isolation import ENVIRONMENT, PREOPENS, AdapterRequest
-from wasmesh.compose.manifest import HttpTrigger, Manifest, MessagingTrigger, Unit
-from wasmesh.compose.versions import InterfaceName
+from wasmesh.compose.manifest import Manifest, Unit
 from wasmesh.compose.wiring import Link, WiringError, WiringGraph
+from wasmesh.names import InterfaceName
+from wasmesh.policy import Grants, Limits, Policy
 
 
 class PlanError(WiringError):
@@ -34,7 +34,7 @@ class UnitPlan:
     internal: tuple[Link, ...]
     remote: tuple[Link, ...]
     host: tuple[Link, ...]
-    grants: Grants = field(default_factory=Grants)
+    policy: Policy = field(default_factory=Policy)  # what the host serves the unit
     isolation: Mapping[str, AdapterRequest] = field(default_factory=dict)
 
     @property
@@ -68,11 +68,7 @@ def plan_units(manifest: Manifest, graph: WiringGraph) -> tuple[UnitPlan, ...]:
                     f"`{link.consumer}` and `{link.provider}` share resource handles through "
                     f"`{link.import_name}`, which cannot cross units; deploy them in one unit"
                 )
-    triggers: list[HttpTrigger | MessagingTrigger] = [
-        *manifest.http_triggers,
-        *manifest.messaging_triggers,
-    ]
-    for trigger in triggers:
+    for trigger in manifest.triggers:
         if trigger.component not in entries:
             unit = plans[home[trigger.component]]
             raise PlanError(
@@ -93,10 +89,10 @@ def _plan(manifest: Manifest, graph: WiringGraph, unit: Unit, home: dict[str, st
     entries = tuple(c for c in unit.components if c not in consumed)
     order = _providers_first(entries, internal)
     imports = {c: {link.import_name for link in graph.links_of(c)} for c in unit.components}
-    grants, isolation = _isolate(manifest, unit, entries[0], order, imports)
+    policy, isolation = _isolate(manifest, unit, entries[0], order, imports)
     return UnitPlan(
         unit.name, entries, order, tuple(internal), tuple(remote), tuple(host),
-        grants, isolation,
+        policy, isolation,
     )  # fmt: skip
 
 
@@ -129,9 +125,10 @@ def _isolate(
     entry: str,
     order: tuple[str, ...],
     imports: dict[str, set[str]],
-) -> tuple[Grants, dict[str, AdapterRequest]]:
-    """The grants the host serves `unit`, and the adapters standing in for it per member."""
-    grants = {c: manifest.component(c).grants for c in order}
+) -> tuple[Policy, dict[str, AdapterRequest]]:
+    """The policy the host serves `unit`, and the adapters standing in for it per member."""
+    policies = {c: manifest.component(c).policy for c in order}
+    grants = {c: p.grants for c, p in policies.items()}
     by_priority = [entry, *[c for c in order if c != entry]]
     env_owner = next((c for c in by_priority if grants[c].env or grants[c].env_inherit), entry)
     dirs_owner = next((c for c in by_priority if grants[c].dirs), entry)
@@ -159,7 +156,7 @@ def _isolate(
         values = {repr(getattr(grants[c], what)) for c in users}
         if len(values) > 1:
             raise _split(unit, users[0], users[1], f"have different `{what}` grants")
-    return _unit_grants(grants, env_owner, dirs_owner, order, imports), isolation
+    return _unit_policy(policies, env_owner, dirs_owner, order, imports), isolation
 
 
 def _split(unit: Unit, a: str, b: str, why: str) -> PlanError:
@@ -169,33 +166,38 @@ def _split(unit: Unit, a: str, b: str, why: str) -> PlanError:
     )
 
 
-def _unit_grants(
-    grants: dict[str, Grants],
+def _unit_policy(
+    policies: dict[str, Policy],
     env_owner: str,
     dirs_owner: str,
     order: tuple[str, ...],
     imports: dict[str, set[str]],
-) -> Grants:
+) -> Policy:
+    grants = {c: p.grants for c, p in policies.items()}
+
     def pick(*prefixes: str) -> Grants:
         users = [c for c in order if _uses(imports[c], *prefixes)]
         return grants[users[0]] if users else Grants()
 
-    memories = [grants[c].memory_limit for c in order]
-    timeouts = [grants[c].timeout for c in order]
-    fuels = [grants[c].fuel for c in order]
-    return Grants(
+    memories = [policies[c].limits.memory_bytes for c in order]
+    timeouts = [policies[c].limits.timeout for c in order]
+    fuels = [policies[c].limits.fuel for c in order]
+    unit_grants = Grants(
         env=grants[env_owner].env,
         env_inherit=grants[env_owner].env_inherit,
         dirs=grants[dirs_owner].dirs,
         stdin=pick("wasi:cli/stdin").stdin,
         network=pick("wasi:sockets/", "wasi:http/outgoing-handler").network,
         outbound=pick("wasi:http/outgoing-handler").outbound,
-        # unlimited if any member is; the memory limit caps each linear memory of the unit (one
-        # per member), so it is the largest member's, and fuel, spent by the whole unit, the sum
-        memory_limit=None if None in memories else max(m for m in memories if m is not None),
+    )
+    # unlimited if any member is; the memory limit caps each linear memory of the unit (one
+    # per member), so it is the largest member's, and fuel, spent by the whole unit, the sum
+    limits = Limits(
+        memory_bytes=None if None in memories else max(m for m in memories if m is not None),
         timeout=None if None in timeouts else max(t for t in timeouts if t is not None),
         fuel=None if None in fuels else sum(f for f in fuels if f is not None),
     )
+    return Policy(unit_grants, limits)
 
 
 def _ordered(plans: dict[str, UnitPlan]) -> tuple[UnitPlan, ...]:

@@ -1,7 +1,7 @@
 """The wiring graph: which export, host interface or nothing satisfies each import.
 
 An import is served by another component's export with the same interface name and a
-compatible version (`wasmesh.compose.versions.compatible`), else by the host (`wasi:*`
+compatible version (`wasmesh.names.compatible`), else by the host (`wasi:*`
 and any names the host registers), else nothing. One provider wires itself; several need a
 `[wiring]` rule. Every problem is found here, before anything is built into a unit or run:
 missing and ambiguous providers, incompatible versions, different function types, cycles.
@@ -15,9 +15,9 @@ from typing import Literal
 
 from wasmesh.compose.manifest import WiringRule
 from wasmesh.compose.signatures import render_sig
-from wasmesh.compose.versions import InterfaceName, compatible
 from wasmesh.engine.world import FuncItem, InterfaceItem, World, WorldItem
 from wasmesh.errors import LinkError
+from wasmesh.names import InterfaceName, compatible
 
 
 class WiringError(LinkError):

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from wasmesh.engine.types import FuncSig, Param, WitType
-from wasmesh.engine.world import FuncItem, InterfaceItem, World, WorldItem, split_interface_name
+from wasmesh.engine.world import FuncItem, InterfaceItem, World, WorldItem
 from wasmesh.errors import ComponentError
+from wasmesh.names import split_interface_name
 
 __all__ = ["annotate", "names_from_wasm_tools", "type_to_json", "world_to_json", "world_to_wit"]
 

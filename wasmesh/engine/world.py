@@ -7,13 +7,13 @@ or export bare functions. Resource methods appear as functions named `[construct
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import wasmtime
 from wasmtime import component as wc
 
 from wasmesh.engine.types import FuncSig, ResourceNames, sig_from_wasmtime
+from wasmesh.names import split_interface_name
 
 
 @dataclass(frozen=True)
@@ -63,17 +63,6 @@ class World:
 
     def import_(self, name: str) -> WorldItem | None:
         return next((i for i in self.imports if i.name == name), None)
-
-
-_NAME = re.compile(r"^(?P<pkg>[^/@]+)(?:/(?P<iface>[^@]+))?(?:@(?P<ver>.+))?$")
-
-
-def split_interface_name(name: str) -> tuple[str, str | None, str | None]:
-    """`wasi:cli/environment@0.2.6` → (`wasi:cli`, `environment`, `0.2.6`)."""
-    m = _NAME.match(name)
-    if m is None:
-        return name, None, None
-    return m["pkg"], m["iface"], m["ver"]
 
 
 def describe(component: wc.Component, engine: wasmtime.Engine) -> World:

@@ -8,16 +8,12 @@ stub on the host that runs it, calling the provider unit's queue group.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from wasmesh.compose.app import plan_app
 from wasmesh.compose.composer import compose_unit
-from wasmesh.compose.grants import Grants
+from wasmesh.compose.plan import plan_app
 from wasmesh.lattice.client import Topology, UnitDeployment
-from wasmesh.lattice.grants import grants_to_json
-from wasmesh.triggers.http.apps import route_settings
 
 
 @dataclass(frozen=True)
@@ -40,8 +36,8 @@ def topology_from_manifest(
 
     `placements` gives per-unit replicas and labels (default: one replica anywhere);
     `strategy` ("monolith" or "per-component") overrides the manifest's `[deploy]`.
-    Each `[[triggers.http]]` route goes to the unit holding its component, whose HTTP
-    instances get the same grants and limits as under `wasmesh up`.
+    Each unit carries its plan's policy whole (as under `wasmesh up`), for RPC and HTTP alike;
+    each `[[triggers.http]]` route goes to the unit holding its component.
     """
     plan = plan_app(path, strategy=strategy, cache=cache)
     home = {component: unit.name for unit in plan.plans for component in unit.components}
@@ -66,21 +62,7 @@ def topology_from_manifest(
                 spread=where.spread,
                 imports=imports,
                 import_exports=exports,
-                http=_http_settings(unit.grants) if unit.name in routes.values() else {},
-                grants=grants_to_json(unit.grants),
+                policy=unit.policy,
             )
         )
     return plan.manifest.name, Topology(tuple(units), routes)
-
-
-def _http_settings(grants: Grants) -> dict[str, Any]:
-    """A unit's HTTP instance settings as JSON (tuples become lists).
-
-    Inherited variables are named, not resolved: each host reads them from its own environment.
-    """
-    body = asdict(route_settings(replace(grants, env_inherit=())))
-    body["env_inherit"] = list(grants.env_inherit)
-    body["env"] = [list(pair) for pair in body["env"]]
-    body["allow_outbound"] = list(body["allow_outbound"])
-    body["dirs"] = grants_to_json(grants)["dirs"]
-    return body

@@ -21,7 +21,6 @@ from nats.js.errors import KeyWrongLastSequenceError, NoKeysError
 
 from wasmesh.engine.loader import load_component
 from wasmesh.engine.types import FuncSig
-from wasmesh.engine.world import split_interface_name
 from wasmesh.errors import ExportNotFound, LinkError
 from wasmesh.lattice import rpc, schema
 from wasmesh.lattice.errors import LatticeError
@@ -48,6 +47,8 @@ from wasmesh.lattice.store import (
 )
 from wasmesh.lattice.unit import interfaces
 from wasmesh.lattice.wire import JSON, SigCodec, json_decode, json_encode
+from wasmesh.names import InterfaceName
+from wasmesh.policy import Policy
 
 T = TypeVar("T")
 
@@ -68,8 +69,7 @@ class UnitDeployment:
     spread: str | None = None
     imports: Mapping[str, str] = field(default_factory=dict)
     import_exports: Mapping[str, str] = field(default_factory=dict)
-    http: Mapping[str, Any] = field(default_factory=dict)  # HTTP instance settings, as JSON
-    grants: Mapping[str, Any] = field(default_factory=dict)  # grants and limits, as JSON
+    policy: Policy = field(default_factory=Policy)  # the grants and limits it runs under
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,12 @@ def _wire(units: Sequence[UnitDeployment], worlds: dict[str, Any]) -> dict[str, 
                 raise LinkError(f"unit {provider} does not export {export} for {unit.name}.")
             wiring[unit.name][iface] = provider
     return wiring
+
+
+def _http(unit: str, routes: Mapping[str, str]) -> dict[str, Any]:
+    """The HTTP trigger's part of a unit's spec: the route patterns it serves (none: empty)."""
+    mine = sorted(pattern for pattern, owner in routes.items() if owner == unit)
+    return {"routes": mine} if mine else {}
 
 
 def _provider(unit: str, iface: str, exported: dict[str, Any]) -> str:
@@ -201,8 +207,8 @@ class LatticeClient:
                 labels=dict(unit.labels),
                 spread=unit.spread,
                 import_exports=dict(unit.import_exports),
-                http=dict(unit.http),
-                grants=dict(unit.grants),
+                policy=unit.policy.to_json(),
+                http=_http(unit.name, topology.routes),
             )
             specs.append(spec)
         names = {u.name for u in topology.units}
@@ -371,8 +377,7 @@ def resolve(desired: DesiredState, export: str) -> tuple[UnitSpec, str, str]:
         for name, funcs in unit.exports.items():
             if func not in funcs:
                 continue
-            pkg, short, _ = split_interface_name(name)
-            if not iface or iface in (name, f"{pkg}/{short}", short):
+            if not iface or InterfaceName.parse(name).matches(InterfaceName.parse(iface)):
                 found.append((unit, name, func))
     if len(found) != 1:
         what = "no export" if not found else "several exports"

@@ -110,8 +110,9 @@ class Endpoint:
             args = json_decode(msg.data) if codec_name == JSON else codec.decode_args(msg.data)
             loop = asyncio.get_running_loop()
             started = loop.time()
+            budget = rpc.call_budget(headers)  # the caller's deadline: stop when it gives up
             result = await loop.run_in_executor(
-                version.pool, version.runner.call, iface, func, args
+                version.pool, version.runner.call, iface, func, args, budget
             )
             if loop.time() - started > SLOW_CALL_S:
                 log.warning("%s#%s took %.2f s", iface, func, loop.time() - started)

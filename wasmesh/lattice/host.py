@@ -15,19 +15,19 @@ import contextlib
 import logging
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
-from wasmesh.compose.grants import Grants
+from wasmesh import registry
 from wasmesh.lattice import schema
 from wasmesh.lattice.endpoint import Endpoint, Version
-from wasmesh.lattice.grants import grants_from_json
 from wasmesh.lattice.ingress import Ingress
 from wasmesh.lattice.scheduler import HEARTBEAT_S, RECONCILE_S, Scheduler
 from wasmesh.lattice.schema import Subjects, UnitSpec
@@ -40,14 +40,23 @@ from wasmesh.lattice.store import (
     open_store,
 )
 from wasmesh.lattice.stub import RemoteImports
-from wasmesh.lattice.unit import ComponentUnit, ImportProvider, UnitRunner
+from wasmesh.lattice.unit import ComponentUnit, UnitLoader
 from wasmesh.lattice.wakeup import Wakeup
 
 log = logging.getLogger("wasmesh.lattice.host")
 
 RETRY_FAILED_S = 5.0  # a unit that failed to start is retried after this long
 
-UnitLoader = Callable[[Path, Mapping[str, ImportProvider], Grants], UnitRunner]
+
+class LatticeTrigger(Protocol):
+    """The lattice-host side of a trigger (`wasmesh.registry.TriggerEntry.lattice`), made
+    with the host and its settings (`{"http": "HOST:PORT" or None}`)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def units_changed(self) -> None: ...
 
 
 class Host:
@@ -84,8 +93,19 @@ class Host:
         self._nc: NATS | None = None
         self._store: LatticeStore | None = None
         self.scheduler: Scheduler | None = None
-        # HTTP: units with routes serve forwarded requests; with `http`, it listens too
-        self.ingress = Ingress(self, http)
+        # The lattice side of every registered trigger (HTTP: units with routes serve
+        # forwarded requests; with `http`, the host listens too).
+        settings = {"http": http}
+        self.triggers: list[LatticeTrigger] = [
+            registry.load_factory(t.lattice)(self, settings)
+            for t in registry.TRIGGERS
+            if t.lattice is not None
+        ]
+
+    @property
+    def ingress(self) -> Ingress:
+        """The HTTP trigger's side of this host."""
+        return next(t for t in self.triggers if isinstance(t, Ingress))
 
     @property
     def served(self) -> dict[tuple[str, str], Version]:
@@ -117,7 +137,8 @@ class Host:
         await self.nc.subscribe(self.subjects.assigned, cb=self._on_assigned)
         self.scheduler = Scheduler(self.nc, self.store, self.host_id)
         await self.scheduler.start()
-        await self.ingress.start()
+        for trigger in self.triggers:
+            await trigger.start()
         await self._heartbeat()
         for loop in (self._heartbeat_loop, self._reconcile_loop):
             self._tasks.append(asyncio.create_task(loop()))
@@ -134,8 +155,9 @@ class Host:
         if self._nc is not None and self._nc.is_connected:
             with contextlib.suppress(Exception):  # the scheduler re-places our units at once
                 await self._heartbeat(leaving=True)
-        with contextlib.suppress(Exception):
-            await self.ingress.stop()
+        for trigger in self.triggers:
+            with contextlib.suppress(Exception):
+                await trigger.stop()
         for key in list(self.endpoints):
             await self.endpoints.pop(key).close()
         if self._nc is not None and self._nc.is_connected:
@@ -237,7 +259,8 @@ class Host:
             await self.endpoints.pop(key).close()
         for key in [k for k in self.failed if k not in wanted]:
             del self.failed[key]
-        await self.ingress.units_changed()
+        for trigger in self.triggers:
+            await trigger.units_changed()
         for app in apps:
             await self._report(app)
         self._assignment_rev = rev
@@ -274,8 +297,8 @@ class Host:
         remote = RemoteImports(self.nc, asyncio.get_running_loop(), self.subjects, app)
         imports = {iface: remote.provider(*spec.target(iface)) for iface in spec.imports}
         loop = asyncio.get_running_loop()
-        grants = grants_from_json(spec.grants)
-        runner = await loop.run_in_executor(self._pool, self.loader, path, imports, grants)
+        policy = spec.unit_policy()
+        runner = await loop.run_in_executor(self._pool, self.loader, path, imports, policy)
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"wasmesh-{spec.name}")
         return Version(spec, runner, pool)
 
@@ -300,11 +323,12 @@ class Host:
 
 def _needs_restart(old: UnitSpec, new: UnitSpec) -> bool:
     """A new artifact or new wiring needs a new instance; placement-only changes do not."""
-    return (old.digest, old.imports, old.import_exports, old.grants) != (
+    return (old.digest, old.imports, old.import_exports, old.policy, old.http) != (
         new.digest,
         new.imports,
         new.import_exports,
-        new.grants,
+        new.policy,
+        new.http,
     )
 
 

@@ -3,9 +3,10 @@
 The desired state maps each `[[triggers.http]]` route to the unit owning its component. A
 host started with `--http HOST:PORT` runs one `wasmesh.triggers.http.Server` whose route
 table follows the desired state: a route of a unit running here is served by a local instance
-pool of the unit's artifact (the grants and limits `wasmesh up` gives it); any other route is
-forwarded over NATS. A forwarded request is one message (method, target, headers, whole body
-up to the NATS payload limit: more is 413) to `wasmesh.<lattice>.http.<app>.<unit>`, served
+pool of the unit's artifact, under the policy its spec carries (as `wasmesh up` runs it); any
+other route is forwarded over NATS. A forwarded request is one message (method, target,
+headers, whole body up to the NATS payload limit: more is 413) to
+`wasmesh.<lattice>.http.<app>.<unit>`, served
 by the queue group of the hosts running the unit, with or without `--http`; the reply carries
 status, headers and body. No responders is 503, no answer in time 504. Streaming bodies does
 not cross hosts: forwarded requests and responses are buffered whole. A new version of a unit
@@ -17,33 +18,31 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import os
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError
 
+from wasmesh.capabilities.forwarding import ForwardedImports
 from wasmesh.capabilities.wasi import IncomingRequest
 from wasmesh.capabilities.wasi.http_types import method_name
 from wasmesh.engine.loader import load_component
 from wasmesh.errors import ManifestError
 from wasmesh.lattice import schema
 from wasmesh.lattice.endpoint import _drain
-from wasmesh.lattice.grants import grants_from_json
 from wasmesh.lattice.httpwire import HEAD_MARGIN, decode, encode, end_to_end, serve_buffered
 from wasmesh.lattice.schema import HTTP_QUEUE, DesiredState, UnitSpec
 from wasmesh.lattice.store import cached_artifact, get_value, read_index
 from wasmesh.lattice.stub import RemoteImports, run_blocking
-from wasmesh.lattice.unit import ProvidedImports
 from wasmesh.lattice.wakeup import Wakeup
 from wasmesh.triggers.http import exchange
 from wasmesh.triggers.http.bodies import RequestBody, ResponseWriter
-from wasmesh.triggers.http.instances import InstancePool, PoolSettings
+from wasmesh.triggers.http.instances import InstancePool
 from wasmesh.triggers.http.routing import Router
 from wasmesh.triggers.http.server import RouteHandler, Server
 
@@ -58,18 +57,6 @@ FORWARD_TIMEOUT_S = 30.0  # a forwarded request with no answer by then is 504
 Key = tuple[str, str]  # (app, unit)
 
 
-def pool_settings(spec: UnitSpec) -> PoolSettings:
-    """The unit's HTTP instance settings from its spec (JSON lists back into tuples)."""
-    known = {f.name for f in fields(PoolSettings)}
-    body: dict[str, Any] = {k: v for k, v in spec.http.items() if k in known}
-    # `env-inherit` grants name variables of the host that runs the unit, read here.
-    inherited = [(k, os.environ[k]) for k in spec.http.get("env_inherit", ()) if k in os.environ]
-    body["env"] = (*inherited, *(tuple(pair) for pair in body.get("env", ())))
-    body["allow_outbound"] = tuple(body.get("allow_outbound", ()))
-    body["dirs"] = grants_from_json({"dirs": body.get("dirs", ())}).dirs
-    return PoolSettings(**body)
-
-
 class LocalRoute:
     """Routes served by the unit's instance pool here; the pool changes with its version."""
 
@@ -78,13 +65,13 @@ class LocalRoute:
         self.digest = digest
 
     def timeout(self, default: float) -> float:
-        return self.pool.settings.request_timeout or default
+        return self.pool.request_timeout or default
 
     def handle(
         self, request: IncomingRequest, body: RequestBody, writer: ResponseWriter, timeout: float
     ) -> None:
         pool = self.pool  # one read: a version switch mid-request leaves this one alone
-        exchange.run(pool, request, body, writer, pool.settings.request_timeout or timeout)
+        exchange.run(pool, request, body, writer, pool.request_timeout or timeout)
 
 
 class ForwardRoute:
@@ -274,8 +261,8 @@ class Ingress:
         providers = {iface: remote.provider(*spec.target(iface)) for iface in spec.imports}
 
         def build() -> InstancePool:
-            imports = ProvidedImports(load_component(path).world, providers)
-            return InstancePool(path, pool_settings(spec), (imports,))
+            forwarded = ForwardedImports(load_component(path).world, providers)
+            return InstancePool(path, spec.unit_policy(), capabilities=(forwarded,))
 
         return await loop.run_in_executor(self._workers, build)
 
@@ -329,6 +316,12 @@ class Ingress:
             loop = asyncio.get_running_loop()
             found = self._forwarders[key] = ForwardRoute(self.host.nc, loop, subject, key[1])
         return found
+
+
+def lattice_trigger(host: Host, settings: Mapping[str, str | None]) -> Ingress:
+    """The HTTP trigger's side of a lattice host (`wasmesh.registry.TRIGGERS`): listening on
+    `settings["http"]` when set."""
+    return Ingress(host, settings.get("http"))
 
 
 def _first_wins(

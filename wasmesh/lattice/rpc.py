@@ -9,8 +9,10 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
 from wasmesh.lattice.errors import LatticeError, PayloadTooLarge, RemoteTrap, RemoteUnavailable
-from wasmesh.lattice.schema import H_CODEC, H_FUNC, H_STATUS
+from wasmesh.lattice.schema import H_CODEC, H_DEADLINE, H_FUNC, H_STATUS
 
+# The one deadline of a lattice call when nobody sets one: the caller waits this long, and
+# the callee, told the caller's budget in the `wasmesh-deadline` header, stops its guest then.
 CALL_TIMEOUT_S = 10.0
 
 OK = "ok"
@@ -36,12 +38,12 @@ async def call(
     payload: bytes,
     timeout: float = CALL_TIMEOUT_S,
 ) -> bytes:
-    """Request `func` on `subject`; returns the encoded result or raises a clear error."""
+    """Request `func` on `subject` within `timeout` seconds (sent along, so the callee stops
+    then too); returns the encoded result or raises a clear error."""
     check_payload(nc, len(payload), f"arguments of {func}")
+    headers = {H_FUNC: func, H_CODEC: codec, H_DEADLINE: f"{timeout:.3f}"}
     try:
-        msg = await nc.request(
-            subject, payload, timeout=timeout, headers={H_FUNC: func, H_CODEC: codec}
-        )
+        msg = await nc.request(subject, payload, timeout=timeout, headers=headers)
     except NoRespondersError:
         raise RemoteUnavailable(
             f"no host serves {subject} ({func}); deploy the unit or check `wasmesh status`."
@@ -58,6 +60,17 @@ async def call(
     if status == TRAP:
         raise RemoteTrap(f"remote {func}: {message}", str(body.get("backtrace", "")))
     raise LatticeError(f"remote {func}: {message}")
+
+
+def call_budget(headers: dict[str, str] | None) -> float:
+    """Seconds the caller of a request will wait (its `wasmesh-deadline` header), measured
+    from when the request arrives; `CALL_TIMEOUT_S` when it sent none."""
+    text = (headers or {}).get(H_DEADLINE)
+    try:
+        budget = float(text) if text else CALL_TIMEOUT_S
+    except ValueError:
+        return CALL_TIMEOUT_S
+    return budget if budget > 0 else CALL_TIMEOUT_S
 
 
 def error_reply(kind: str, message: str, backtrace: str = "") -> tuple[bytes, dict[str, str]]:

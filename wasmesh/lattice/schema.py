@@ -27,8 +27,9 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
 from wasmesh.lattice.errors import LatticeError
+from wasmesh.policy import Policy
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: units carry their policy
 RPC_QUEUE = "rpc"
 HTTP_QUEUE = "http"
 
@@ -36,6 +37,7 @@ HTTP_QUEUE = "http"
 H_FUNC = "wasmesh-func"
 H_CODEC = "wasmesh-codec"
 H_STATUS = "wasmesh-status"  # on replies: "ok", "trap" or "error"
+H_DEADLINE = "wasmesh-deadline"  # seconds the caller waits for the reply
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -135,10 +137,14 @@ class UnitSpec:
     # imported interface -> the provider's export serving it, where the names differ
     # (a semver-compatible version)
     import_exports: dict[str, str] = field(default_factory=dict)
-    # HTTP instance settings (`PoolSettings` fields) when the unit serves routes; else empty
+    # the HTTP trigger's part: {"routes": [patterns]} when the unit serves routes; else empty
     http: dict[str, Any] = field(default_factory=dict)
-    # the unit's grants and limits (`wasmesh.lattice.grants`); empty grants nothing
-    grants: dict[str, Any] = field(default_factory=dict)
+    # the grants and limits the unit runs under (`wasmesh.policy.Policy.to_json`)
+    policy: dict[str, Any] = field(default_factory=dict)
+
+    def unit_policy(self) -> Policy:
+        """The unit's policy; `PolicyError` when it names what this host cannot enforce."""
+        return Policy.from_json(self.policy) if self.policy else Policy()
 
     def target(self, interface: str) -> tuple[str, str]:
         """(unit, export interface) serving this unit's import `interface`."""

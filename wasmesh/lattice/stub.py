@@ -1,11 +1,12 @@
-"""Stubs for imports satisfied by a unit on another host.
+"""The NATS transport for imports satisfied by a unit on another host.
 
 Each function of such an import is defined with the fast host-call path; a call encodes the
 arguments with the value codec, makes a NATS request to the provider's queue group and decodes
 the result. Wasm runs in a worker thread while the NATS client's asyncio loop runs in its own,
-so the calling thread blocks on `run_coroutine_threadsafe(...).result(timeout)`. Failures
-(no responders, timeout, remote trap, oversized payload) are raised inside the host function,
-so the caller's wasm call fails with that error: never a hang.
+so the calling thread blocks on `run_coroutine_threadsafe(...).result(timeout)`. The call's
+deadline travels with it (`wasmesh.lattice.rpc`): the callee stops when the caller gives up.
+Failures (no responders, timeout, remote trap, oversized payload) are raised inside the host
+function, so the caller's wasm call fails with that error: never a hang.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from typing import Any, TypeVar
 
 from nats.aio.client import Client as NATS
 
+from wasmesh.capabilities.forwarding import HostFunc, ImportProvider
 from wasmesh.engine.types import FuncSig
 from wasmesh.lattice import rpc
 from wasmesh.lattice.errors import LatticeError, RemoteUnavailable
 from wasmesh.lattice.schema import Subjects
-from wasmesh.lattice.unit import HostFunc, ImportProvider
 from wasmesh.lattice.wire import SigCodec
 
 T = TypeVar("T")

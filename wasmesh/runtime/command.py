@@ -6,13 +6,13 @@ from wasmesh.engine.loader import LoadedComponent
 from wasmesh.engine.values import Ok
 from wasmesh.engine.world import InterfaceItem
 from wasmesh.errors import ExportNotFound, GuestExit
+from wasmesh.policy import Policy
 from wasmesh.runtime.exports import ExportTarget
-from wasmesh.runtime.grants import RunConfig
 from wasmesh.runtime.instance import Runner
 
 
-def run_command(loaded: LoadedComponent, config: RunConfig) -> int:
-    """Run the component's `wasi:cli/run` export; returns the exit status."""
+def run_command(loaded: LoadedComponent, policy: Policy, argv: tuple[str, ...] = ()) -> int:
+    """Run the component's `wasi:cli/run` export with `argv`; returns the exit status."""
     export = next(
         (
             e
@@ -27,10 +27,12 @@ def run_command(loaded: LoadedComponent, config: RunConfig) -> int:
             f"{loaded.label} is not a command (it exports no `wasi:cli/run`); "
             "call one of its exports with `wasmesh invoke` instead."
         )
-    runner = Runner(loaded, config.grants, config.limits, argv=config.argv)
+    runner = Runner(loaded, policy, argv=argv)
     instance = runner.instantiate()
     try:
         result = instance.call(ExportTarget(export.name, run), ())
     except GuestExit as e:
         return e.status
+    finally:
+        instance.close()
     return 0 if isinstance(result, Ok) else 1

@@ -10,8 +10,9 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from wasmesh.engine.world import FuncItem, InterfaceItem, World, split_interface_name
+from wasmesh.engine.world import FuncItem, InterfaceItem, World
 from wasmesh.errors import ExportNotFound
+from wasmesh.names import InterfaceName
 
 
 @dataclass(frozen=True)
@@ -37,15 +38,9 @@ def all_targets(world: World) -> list[ExportTarget]:
 
 
 def interface_matches(exported: str, wanted: str) -> bool:
-    if exported == wanted:
-        return True
-    pkg, iface, _ = split_interface_name(exported)
-    w_pkg, w_iface, w_ver = split_interface_name(wanted)
-    if w_ver is not None:
-        return False
-    if w_iface is None:  # just `iface`
-        return iface == w_pkg
-    return (pkg, iface) == (w_pkg, w_iface)
+    """Whether the exported interface `exported` is what a user's `wanted` names
+    (`wasmesh.names.InterfaceName.matches`: package and version may be omitted)."""
+    return InterfaceName.parse(exported).matches(InterfaceName.parse(wanted))
 
 
 def resolve_export(world: World, target: str, label: str = "the component") -> ExportTarget:

@@ -1,111 +1,159 @@
-"""Instantiating a component with its grants and limits, and calling into it.
+"""The one way an instance is made: `Runner`, used by every path.
 
-A `Runner` checks once that every import of the component is provided (by a capability or a
-Python host), builds the linker once, and creates instances on demand: each in its own store
-with its memory limit, epoch deadline and fuel, and its own WASI context from the grants.
+`invoke`, `run`, the Python API, an app's units, HTTP instance pools (fresh or warm) and
+lattice units (RPC and HTTP) all get their instances here. A `Runner` is made once per
+component and policy: it picks a capability for every import (those given explicitly first,
+then `wasmesh.registry.CAPABILITIES`), lets each validate the policy, and links them once.
+`instantiate()` then makes an instance in its own store with the policy's memory limit, each
+capability's per-instance state prepared from the policy, and export lookups shared by every
+instance of the runner. Each guest call runs under the policy's deadline and fuel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import wasmtime
 from wasmtime import component as wc
 
-from wasmesh.capabilities.base import Capability
-from wasmesh.capabilities.defaults import default_wasi
+from wasmesh.capabilities.base import Capability, Setup
 from wasmesh.engine.calls import ExportFunc
 from wasmesh.engine.config import deadline_ticks
 from wasmesh.engine.faults import guest_error
 from wasmesh.engine.loader import LoadedComponent
-from wasmesh.engine.world import FuncItem, InterfaceItem
-from wasmesh.errors import ExportNotFound, GuestError, LinkError
-from wasmesh.runtime.exports import ExportTarget, interface_matches
-from wasmesh.runtime.grants import Grants, Limits
+from wasmesh.errors import GuestError, GuestExit, GuestTrap, LinkError
+from wasmesh.policy import Policy
+from wasmesh.registry import CAPABILITIES
+from wasmesh.runtime.exports import ExportTarget
 
 NO_DEADLINE = 2**62
+INSTANTIATE_TIMEOUT_S = 10.0  # a start function running longer is stopped (when no timeout)
 
 
 @dataclass
 class Runner:
-    """Makes instances of one component under one set of grants and limits."""
+    """Makes instances of one component under one policy.
+
+    `capabilities` serve imports before the registry's (imports forwarded to other units, a
+    chosen WASI layer); `hosts` maps interface names to Python objects implementing them
+    (`wasmesh.capabilities.python_host`). `serving` is set by the HTTP trigger: WASI output
+    becomes log records and imports nothing serves trap when called (as `wasmtime serve`
+    links Spin components) instead of failing to link. Raises `LinkError` for an import
+    nothing serves, `WasmeshError` for a policy a capability refuses.
+    """
 
     loaded: LoadedComponent
-    grants: Grants = field(default_factory=Grants)
-    limits: Limits = field(default_factory=Limits)
+    policy: Policy = field(default_factory=Policy)
     hosts: Mapping[str, object] = field(default_factory=dict)
     argv: tuple[str, ...] = ()
     capabilities: Sequence[Capability] = ()
+    program: str | None = None
+    serving: bool = False
 
     def __post_init__(self) -> None:
-        if not self.capabilities:
-            program = self.loaded.path.name if self.loaded.path else "component"
-            self.capabilities = (default_wasi(self.loaded, self.grants, self.argv, program),)
-        if self.limits.fuel is not None and self.loaded.engine is not _fuel_engine():
+        limits = self.policy.limits
+        if limits.fuel is not None and self.loaded.engine is not _fuel_engine():
             raise LinkError("fuel limits need the component loaded with `fuel=True`.")
+        if self.program is None:
+            self.program = self.loaded.path.name if self.loaded.path else "component"
+        self.used = self._choose()
         self.linker = self._link()
-        self._export_templates: dict[str, ExportFunc] = {}
-        # Capabilities with per-instance state on the calling thread (the Python WASI layer).
-        self._activators: list[Callable[[wasmtime.Store], AbstractContextManager[None]]] = [
-            c.activate for c in self.capabilities if hasattr(c, "activate")
-        ]
+        self._entered = [i for i, cap in enumerate(self.used) if cap.needs_enter]
+        self._memory = limits.memory_bytes
+        self._fuel = limits.fuel
+        self._ticks = deadline_ticks(limits.timeout) if limits.timeout else NO_DEADLINE
+        self._templates: dict[str, ExportFunc] = {}
 
-    def active(self, store: wasmtime.Store) -> AbstractContextManager[Any]:
-        """Enter the per-instance state capabilities need while `store`'s guest runs."""
-        if not self._activators:
-            return nullcontext()
-        stack = ExitStack()
-        for activate in self._activators:
-            stack.enter_context(activate(store))
-        return stack
+    def _choose(self) -> list[Capability]:
+        """A capability for each import: explicit ones first, then the registry, in order."""
+        setup = Setup(self.loaded, self.policy, self.argv, self.program or "component",
+                      self.serving)  # fmt: skip
+        explicit: list[Capability] = list(self.capabilities)
+        if self.hosts:
+            from wasmesh.capabilities.python_host import PythonHosts
+
+            explicit.insert(0, PythonHosts(self.loaded, self.hosts))
+        built: dict[str, Capability] = {}
+        self._imports: dict[int, list[str]] = {}
+        used: list[Capability] = []
+        for item in self.loaded.world.imports:
+            name = item.name
+            cap = next((c for c in explicit if c.provides(name)), None)
+            if cap is None:
+                for reg in CAPABILITIES:
+                    if not reg.may_provide(name):
+                        continue
+                    if reg.name not in built:
+                        built[reg.name] = reg.build(setup)
+                    if built[reg.name].provides(name):
+                        cap = built[reg.name]
+                        break
+            if cap is None:
+                if self.serving:
+                    continue  # linked as a trap below
+                raise LinkError(unsatisfied_import_message(self.loaded.label, name))
+            if id(cap) not in self._imports:
+                self._imports[id(cap)] = []
+                used.append(cap)
+            self._imports[id(cap)].append(name)
+        for cap in used:
+            cap.configure(self.policy)
+        return used
 
     def _link(self) -> wc.Linker:
         linker = wc.Linker(self.loaded.engine)
-        names = [item.name for item in self.loaded.world.imports]
-        used: dict[int, list[str]] = {}
-        for name in names:
-            # A `hosts` key may omit the version: `demo:log/sink` serves any imported version.
-            if any(interface_matches(name, key) for key in self.hosts):
-                continue
-            cap = next((c for c in self.capabilities if c.provides(name)), None)
-            if cap is None:
-                raise LinkError(unsatisfied_import_message(self.loaded.label, name))
-            used.setdefault(id(cap), []).append(name)
-        for cap in self.capabilities:
-            if id(cap) in used:
-                cap.link(linker, used[id(cap)])
-        if self.hosts:
-            from wasmesh.capabilities.python_host import link_python_hosts
-
-            link_python_hosts(linker, self.loaded, self.hosts)
+        for cap in self.used:
+            cap.link(linker, self._imports[id(cap)])
+        if self.serving:
+            linker.define_unknown_imports_as_traps(self.loaded.component)
         return linker
 
-    def instantiate(self) -> Instance:
-        """A fresh instance in a fresh store."""
-        store = wasmtime.Store(self.loaded.engine)
-        if self.limits.memory_bytes is not None:
-            store.set_limits(memory_size=self.limits.memory_bytes)
-        if self.limits.fuel is not None:
-            store.set_fuel(self.limits.fuel)
-        for cap in self.capabilities:
-            cap.prepare(store, self.grants)
-        self._arm(store)
-        try:
-            with self.active(store):
-                instance = self.linker.instantiate(store, self.loaded.component)
-        except wasmtime.WasmtimeError as e:
-            err = guest_error(e, memory_limited=self.limits.memory_bytes is not None)
-            if isinstance(err, GuestError):
-                raise err from None
-            raise LinkError(f"{self.loaded.label} could not be instantiated: {e}") from None
-        return Instance(self, store, instance)
+    def capability(self, name: str) -> Capability | None:
+        """The capability called `name` this runner links, if any."""
+        return next((c for c in self.used if c.name == name), None)
 
-    def _arm(self, store: wasmtime.Store) -> None:
-        timeout = self.limits.timeout
-        store.set_epoch_deadline(deadline_ticks(timeout) if timeout else NO_DEADLINE)
+    def instantiate(self, timeout: float | None = None) -> Instance:
+        """A fresh instance in a fresh store; its start function runs under `timeout` seconds
+        (default: the policy's timeout, else `INSTANTIATE_TIMEOUT_S`)."""
+        store = wasmtime.Store(self.loaded.engine)
+        if self._memory is not None:
+            store.set_limits(memory_size=self._memory)
+        states = [cap.prepare(store, self.policy) for cap in self.used]
+        instance = Instance(self, store, states)
+        seconds = timeout or self.policy.limits.timeout or INSTANTIATE_TIMEOUT_S
+        self.arm(store, seconds)
+        try:
+            instance.instance = instance.run_guest(self.linker.instantiate, self.loaded.component)
+        except GuestError:
+            instance.close()
+            raise
+        except wasmtime.WasmtimeError as e:
+            instance.close()
+            raise LinkError(f"{self.loaded.label} could not be instantiated: {e}") from None
+        return instance
+
+    def arm(self, store: wasmtime.Store, timeout: float | None = None) -> None:
+        """Give `store` the deadline (`timeout` seconds, else the policy's) and the fuel of
+        one call."""
+        store.set_epoch_deadline(deadline_ticks(timeout) if timeout else self._ticks)
+        if self._fuel is not None:
+            store.set_fuel(self._fuel)
+
+    def export(
+        self, instance: Instance, name: str, sig: Any = None, resources: Any = None
+    ) -> ExportFunc:
+        """The export function `name` (`iface#func`) of `instance`; every instance of this
+        runner shares its index and converters, so a fresh one does no lookups by name."""
+        live = instance.instance
+        assert live is not None, "the instance was closed"
+        template = self._templates.get(name)
+        if template is None:
+            func = ExportFunc(instance.store, live, name, sig=sig, resources=resources)
+            self._templates[name] = func.unbound()
+            return func
+        return template.for_instance(instance.store, live)
 
 
 def _fuel_engine() -> wasmtime.Engine:
@@ -128,65 +176,65 @@ def unsatisfied_import_message(label: str, name: str) -> str:
 
 
 class Instance:
-    """One live instance; calls run under the runner's limits."""
+    """One live instance; calls run under its runner's policy."""
 
-    def __init__(self, runner: Runner, store: wasmtime.Store, instance: wc.Instance) -> None:
+    def __init__(self, runner: Runner, store: wasmtime.Store, states: list[Any]) -> None:
         self.runner = runner
         self.store = store
-        self.instance = instance
+        self.states = states  # per capability of the runner, what `prepare` returned
+        self.instance: wc.Instance | None = None
         self.poisoned = False
         self._exports: dict[str, ExportFunc] = {}
 
-    def call(self, target: ExportTarget, args: Sequence[Any]) -> Any:
-        """Call an export function with Python values (see `wasmesh.engine.values`)."""
+    def state(self, capability: str) -> Any:
+        """What capability `capability` prepared for this instance (None if not linked)."""
+        for cap, state in zip(self.runner.used, self.states, strict=True):
+            if cap.name == capability:
+                return state
+        return None
+
+    def call(self, target: ExportTarget, args: Sequence[Any], timeout: float | None = None) -> Any:
+        """Call an export function with Python values (see `wasmesh.engine.values`), stopped
+        after `timeout` seconds (default: the policy's timeout)."""
         func = self._exports.get(target.qualified)
         if func is None:
-            # Instances of one runner share the export's index and converters: a fresh
-            # instance per call (lattice RPCs, one-shot calls) does no lookups by name.
-            template = self.runner._export_templates.get(target.qualified)
-            if template is None:
-                func = ExportFunc(self.store, self.instance, target.qualified, sig=target.func.sig)
-                self.runner._export_templates[target.qualified] = func.unbound()
-            else:
-                func = template.for_instance(self.store, self.instance)
+            func = self.runner.export(self, target.qualified, sig=target.func.sig)
             self._exports[target.qualified] = func
+        self.runner.arm(self.store, timeout)
         return self.run_guest(func, *args)
 
-    def func(self, export: str | None, name: str) -> tuple[wc.Func, FuncItem]:
-        """The export function `name`, inside the exported interface `export` if given."""
-        world = self.runner.loaded.world
-        if export is None:
-            item = world.export(name)
-            if not isinstance(item, FuncItem):
-                raise ExportNotFound(f"{self.runner.loaded.label} exports no function `{name}`.")
-            index = self.instance.get_export_index(self.store, name)
-        else:
-            iface = world.export(export)
-            if not isinstance(iface, InterfaceItem):
-                raise ExportNotFound(f"{self.runner.loaded.label} exports no interface `{export}`.")
-            found = iface.func(name)
-            if found is None:
-                raise ExportNotFound(f"interface `{export}` has no function `{name}`.")
-            item = found
-            parent = self.instance.get_export_index(self.store, export)
-            index = self.instance.get_export_index(self.store, name, parent)
-        func = self.instance.get_func(self.store, index) if index is not None else None
-        if func is None:
-            raise ExportNotFound(f"{self.runner.loaded.label} exports no function `{name}`.")
-        return func, item
-
     def run_guest(self, call: Any, *args: Any) -> Any:
-        """Run `call(store, *args)` under the deadline, translating guest failures."""
+        """Run `call(store, *args)` with the capabilities' per-instance state entered,
+        translating guest failures into `GuestError`s (the instance is then poisoned)."""
         if self.poisoned:
             raise GuestError("this instance trapped earlier and cannot be called again")
-        self.runner._arm(self.store)
+        runner = self.runner
+        entered = runner._entered
+        tokens = [runner.used[i].enter(self.states[i]) for i in entered] if entered else None
         try:
-            with self.runner.active(self.store):
-                return call(self.store, *args)
+            return call(self.store, *args)
+        except GuestTrap as e:
+            self.poisoned = True
+            if isinstance(e.__cause__, GuestExit):  # wasi:cli/exit from a Python capability
+                raise e.__cause__ from None
+            raise
         except GuestError:
             self.poisoned = True
             raise
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
             self.poisoned = True
-            err = guest_error(e, memory_limited=self.runner.limits.memory_bytes is not None)
+            err = guest_error(e, memory_limited=runner._memory is not None)
             raise err from None
+        finally:
+            if tokens is not None:
+                for i, token in zip(reversed(entered), reversed(tokens), strict=True):
+                    runner.used[i].leave(token)
+
+    def close(self) -> None:
+        """Give back what capabilities handed the instance, and free its store now."""
+        for cap, state in zip(self.runner.used, self.states, strict=True):
+            if state is not None:
+                cap.release(state)
+        self.states = [None] * len(self.states)
+        self.instance = None
+        self.store.close()

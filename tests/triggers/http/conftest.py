@@ -9,7 +9,8 @@ import pytest
 
 from tests.support.httpguests import build_http_guest
 from tests.triggers.http.servers import running
-from wasmesh.triggers.http import Limits, PoolSettings, Server
+from wasmesh.policy import Grants, Limits, Policy
+from wasmesh.triggers.http import Server, ServerLimits
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +25,7 @@ def echo_js() -> Path:
 
 @pytest.fixture(scope="module")
 def echo_server(echo_py: Path) -> Iterator[Server]:
-    limits = Limits(request_timeout=3.0)
-    pool = PoolSettings(memory_limit=96 << 20, allow_outbound=("http://127.0.0.1:*",))
-    with running({"/...": echo_py}, limits=limits, pool=pool) as server:
+    limits = ServerLimits(request_timeout=3.0)
+    policy = Policy(Grants(outbound=("http://127.0.0.1:*",)), Limits(memory_bytes=96 << 20))
+    with running({"/...": echo_py}, limits=limits, policy=policy) as server:
         yield server

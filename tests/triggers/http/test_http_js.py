@@ -8,7 +8,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from tests.triggers.http.servers import Upstream, request, running
-from wasmesh.triggers.http import PoolSettings
+from wasmesh.policy import Grants, Policy
 
 
 def test_fetch_event_app(echo_js: Path) -> None:
@@ -33,8 +33,8 @@ def test_fetch_from_js_goes_through_the_grant(echo_js: Path) -> None:
     port = upstream.server_address[1]
     target = f"/fetch?url=http://127.0.0.1:{port}/from-js"
     try:
-        granted = PoolSettings(allow_outbound=(f"http://127.0.0.1:{port}",))
-        with running({"/...": echo_js}, pool=granted) as server:
+        granted = Policy(Grants(outbound=(f"http://127.0.0.1:{port}",)))
+        with running({"/...": echo_js}, policy=granted) as server:
             assert request(server, "GET", target)[2] == b"200 upstream saw /from-js"
         with running({"/...": echo_js}) as server:
             status, _, body = request(server, "GET", target)

@@ -1,4 +1,4 @@
-"""Routes with their own instance settings (`RouteTarget`): one server, per-route limits."""
+"""Routes with their own policy and instance settings (`RouteTarget`): one server."""
 
 from __future__ import annotations
 
@@ -6,16 +6,19 @@ import time
 from pathlib import Path
 
 from tests.triggers.http.servers import request, running
-from wasmesh.triggers.http import Limits, PoolSettings, RouteTarget
+from wasmesh.policy import Limits, Policy
+from wasmesh.triggers.http import PoolSettings, RouteTarget, ServerLimits
 
 
 def test_each_route_runs_under_its_own_limits(echo_py: Path) -> None:
     routes: dict[str, Path | RouteTarget] = {
         "/...": echo_py,  # the server's defaults: a 20 s request timeout
-        "/loop": RouteTarget(echo_py, PoolSettings(request_timeout=0.5)),
-        "/status/:code": RouteTarget(echo_py, PoolSettings(max_reuse=10, max_concurrent=1)),
+        "/loop": RouteTarget(echo_py, Policy(limits=Limits(timeout=0.5))),
+        "/status/:code": RouteTarget(
+            echo_py, settings=PoolSettings(max_reuse=10, max_concurrent=1)
+        ),
     }
-    with running(routes, limits=Limits(request_timeout=20.0)) as server:
+    with running(routes, limits=ServerLimits(request_timeout=20.0)) as server:
         started = time.monotonic()
         assert request(server, "GET", "/loop")[0] == 504
         assert time.monotonic() - started < 5  # the route's 0.5 s, not the server's 20 s
@@ -28,7 +31,7 @@ def test_each_route_runs_under_its_own_limits(echo_py: Path) -> None:
 
 
 def test_routes_with_equal_settings_share_a_pool(echo_py: Path) -> None:
-    same = PoolSettings(memory_limit=96 << 20)
+    same = Policy(limits=Limits(memory_bytes=96 << 20))
     routes = {"/a/...": RouteTarget(echo_py, same), "/b/...": RouteTarget(echo_py, same)}
     with running(routes) as server:
         assert len(server.pools) == 1

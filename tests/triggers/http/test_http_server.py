@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.triggers.http.servers import Upstream, request, running
-from wasmesh.triggers.http import Limits, PoolSettings, Server
+from wasmesh.policy import Grants, Limits, Policy
+from wasmesh.triggers.http import PoolSettings, Server, ServerLimits
 
 
 def test_hello(echo_server: Server) -> None:
@@ -88,7 +89,7 @@ def test_malformed_http_gets_400_without_reaching_a_guest(echo_server: Server) -
 
 
 def test_oversized_body_gets_413(echo_py: Path) -> None:
-    with running({"/...": echo_py}, limits=Limits(max_body_bytes=1000)) as server:
+    with running({"/...": echo_py}, limits=ServerLimits(max_body_bytes=1000)) as server:
         status, _, _ = request(server, "POST", "/echo", b"x" * 5000)
         assert status == 413
 
@@ -98,12 +99,12 @@ def test_outbound_request_allowed_and_denied(echo_py: Path) -> None:
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     port = upstream.server_address[1]
     try:
-        granted = PoolSettings(allow_outbound=(f"http://127.0.0.1:{port}",))
-        with running({"/...": echo_py}, pool=granted) as server:
+        granted = Policy(Grants(outbound=(f"http://127.0.0.1:{port}",)))
+        with running({"/...": echo_py}, policy=granted) as server:
             status, _, body = request(server, "GET", f"/fetch?url=http://127.0.0.1:{port}/data")
             assert (status, body) == (200, b"200 upstream saw /data")
-        denied = PoolSettings(allow_outbound=("http://example.com:*",))
-        with running({"/...": echo_py}, pool=denied) as server:
+        denied = Policy(Grants(outbound=("http://example.com:*",)))
+        with running({"/...": echo_py}, policy=denied) as server:
             status, _, body = request(server, "GET", f"/fetch?url=http://127.0.0.1:{port}/data")
             assert (status, body) == (502, b"denied: ErrorCode_HttpRequestDenied")
     finally:
@@ -210,7 +211,7 @@ def test_request_trailers_come_back_as_response_trailers(echo_server: Server) ->
 
 
 def test_slow_clients_are_cut_off(echo_py: Path) -> None:
-    with running({"/...": echo_py}, limits=Limits(client_timeout=0.5)) as server:
+    with running({"/...": echo_py}, limits=ServerLimits(client_timeout=0.5)) as server:
         sock = socket.create_connection(server.address, timeout=10)
         with sock:
             sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n")  # and then nothing
@@ -221,7 +222,7 @@ def test_slow_clients_are_cut_off(echo_py: Path) -> None:
 
 def test_oversized_headers_get_431(echo_py: Path) -> None:
     big = b"GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 4096 + b"\r\n\r\n"
-    with running({"/...": echo_py}, limits=Limits(max_header_bytes=2048)) as server:
+    with running({"/...": echo_py}, limits=ServerLimits(max_header_bytes=2048)) as server:
         sock = socket.create_connection(server.address, timeout=10)
         with sock:
             sock.sendall(big)
@@ -229,7 +230,7 @@ def test_oversized_headers_get_431(echo_py: Path) -> None:
 
 
 def test_a_stalled_upload_ends_at_the_request_deadline(echo_py: Path) -> None:
-    limits = Limits(request_timeout=1.0, client_timeout=30.0)
+    limits = ServerLimits(request_timeout=1.0, client_timeout=30.0)
     with running({"/...": echo_py}, limits=limits) as server:
         sock = socket.create_connection(server.address, timeout=10)
         with sock:
@@ -290,7 +291,7 @@ def test_path_params_and_prefix_rest_reach_the_component_unforged(echo_py: Path)
 
 
 def test_connections_beyond_the_limit_get_503(echo_py: Path) -> None:
-    with running({"/...": echo_py}, limits=Limits(max_connections=1)) as server:
+    with running({"/...": echo_py}, limits=ServerLimits(max_connections=1)) as server:
         first = socket.create_connection(server.address, timeout=10)
         with first:
             first.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -302,7 +303,7 @@ def test_connections_beyond_the_limit_get_503(echo_py: Path) -> None:
 
 def test_an_instance_that_cannot_start_gets_500(echo_py: Path) -> None:
     # componentize-py needs far more than 1 MiB of linear memory just to instantiate.
-    with running({"/...": echo_py}, pool=PoolSettings(memory_limit=1 << 20)) as server:
+    with running({"/...": echo_py}, policy=Policy(limits=Limits(memory_bytes=1 << 20))) as server:
         status, _, body = request(server, "GET", "/hello")
         assert (status, body) == (500, b"the component could not be started\n")
         pool = server.pools[0]

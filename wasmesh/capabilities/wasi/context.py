@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from wasmesh.capabilities.wasi._table import HostObject
 from wasmesh.errors import GuestTimeout
-from wasmesh.runtime.grants import DirGrant
+from wasmesh.policy import DirGrant
 
 _local = threading.local()
 _loggers: dict[str, logging.Logger] = {}

@@ -9,16 +9,16 @@
 
 from wasmesh.triggers.http.instances import InstancePool, PoolSettings, RouteTarget
 from wasmesh.triggers.http.routing import Match, Route, Router
-from wasmesh.triggers.http.server import Limits, Server, serve
+from wasmesh.triggers.http.server import Server, ServerLimits, serve
 
 __all__ = [
     "InstancePool",
-    "Limits",
     "Match",
     "PoolSettings",
     "Route",
     "RouteTarget",
     "Router",
     "Server",
+    "ServerLimits",
     "serve",
 ]

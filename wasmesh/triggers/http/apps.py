@@ -1,5 +1,5 @@
 """Serving an application's `[[triggers.http]]` routes: each route by the unit that holds its
-component, under that unit's own grants and limits, its calls into other units linked.
+component, under that unit's own policy (grants and limits), its calls into other units linked.
 
     app = App.load("examples/polyglot")
     server = Server({r.route: r.target for r in app_routes(app)}, "127.0.0.1:8080")
@@ -7,17 +7,16 @@ component, under that unit's own grants and limits, its calls into other units l
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wasmesh.errors import ManifestError
-from wasmesh.triggers.http.instances import PoolSettings, RouteTarget
+from wasmesh.policy import Policy
+from wasmesh.triggers.http.instances import RouteTarget
 
 if TYPE_CHECKING:
-    from wasmesh.compose import App
-    from wasmesh.compose.grants import Grants
+    from wasmesh.runtime.app import App
 
 
 @dataclass(frozen=True)
@@ -30,18 +29,11 @@ class AppRoute:
     target: RouteTarget
 
 
-def route_settings(grants: Grants, request_timeout: float | None = None) -> PoolSettings:
-    """Instance settings from a unit's grants; `request_timeout` overrides its `timeout`."""
-    inherited = [(k, os.environ[k]) for k in grants.env_inherit if k in os.environ]
-    env = (*inherited, *grants.env)
-    return PoolSettings(
-        memory_limit=grants.memory_limit,
-        allow_outbound=grants.outbound,
-        env=env,
-        request_timeout=request_timeout or grants.timeout,
-        dirs=grants.dirs,
-        fuel=grants.fuel,
-    )
+def route_policy(policy: Policy, request_timeout: float | None = None) -> Policy:
+    """A unit's policy for its routes; `request_timeout` (seconds) overrides its `timeout`."""
+    if request_timeout is None:
+        return policy
+    return replace(policy, limits=replace(policy.limits, timeout=request_timeout))
 
 
 def app_routes(app: App, request_timeout: float | None = None) -> list[AppRoute]:
@@ -59,11 +51,11 @@ def app_routes(app: App, request_timeout: float | None = None) -> list[AppRoute]
         if plan.name not in targets:
             path = app.units[plan.name].loaded.path
             assert path is not None  # units are always loaded from a file
-            links = app.remote_links(plan.name)
+            forwarded = app.forwarded_imports(plan.name)
             targets[plan.name] = RouteTarget(
                 Path(path),
-                route_settings(plan.grants, request_timeout),
-                (links,) if links is not None else (),
+                route_policy(plan.policy, request_timeout),
+                capabilities=(forwarded,) if forwarded is not None else (),
             )
         routes.append(AppRoute(trigger.route, trigger.component, plan.name, targets[plan.name]))
     return routes

@@ -1,5 +1,9 @@
 """Instances of one `wasi:http/proxy` component: a fresh one per request by default, or warm
 instances reused up to a count, with a cap on how many run at once and an idle timeout.
+
+Instances come from the one runner (`wasmesh.runtime.instance.Runner`) in serving mode, under
+the route's `Policy`: its grants (env, dirs, outbound, network) reach the Python WASI layer,
+its limits (memory, timeout, fuel) every instance and request.
 """
 
 from __future__ import annotations
@@ -9,47 +13,40 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import wasmtime
-import wasmtime.component as wc
-
 from wasmesh.capabilities.base import Capability
-from wasmesh.capabilities.wasi import WasiContext, link_wasi
+from wasmesh.capabilities.wasi import WasiContext, WasiLink
 from wasmesh.capabilities.wasi.context import swap_context
-from wasmesh.engine import deadline_ticks, load_component, shared_engine
-from wasmesh.engine.calls import ExportFunc
+from wasmesh.engine import load_component
 from wasmesh.errors import ComponentError
-from wasmesh.runtime.grants import DirGrant, Grants
+from wasmesh.policy import Policy
+from wasmesh.runtime.instance import Instance, Runner
 
 HANDLER = "wasi:http/incoming-handler"
 
 
 @dataclass(frozen=True)
 class PoolSettings:
-    """How instances are made and reused."""
+    """How instances are reused (what they may do is the route's `Policy`)."""
 
-    memory_limit: int | None = None  # bytes per instance
     max_reuse: int = 1  # requests per instance; 1 = a fresh instance per request
     # Wasm runs without the GIL, but every host call takes it back: more instances at once
     # than cores only queue on the GIL (measured: fewer is faster under wrk on 2 cores).
     max_concurrent: int = os.cpu_count() or 1
     idle_timeout: float = 30.0  # seconds a warm instance waits before it is discarded
-    allow_outbound: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
-    request_timeout: float | None = None  # seconds per request; None = the server's limit
-    dirs: tuple[DirGrant, ...] = ()  # preopened directories
-    fuel: int | None = None  # instruction budget per request; None = unmetered
 
 
 @dataclass(frozen=True)
 class RouteTarget:
-    """What one route serves: a component, how its instances are made, and the capabilities
-    serving its imports besides WASI (routes of one app may each have their own grants)."""
+    """What one route serves: a component, its policy, how its instances are reused, and the
+    capabilities serving its imports besides the registry's (imports forwarded to other
+    units); routes of one app may each have their own policy."""
 
     path: Path
+    policy: Policy = field(default_factory=Policy)
     settings: PoolSettings = PoolSettings()
     capabilities: tuple[Capability, ...] = ()
 
@@ -91,40 +88,25 @@ class Lease:
 
     def __init__(self, pool: InstancePool) -> None:
         self.pool = pool
-        self.ctx = WasiContext(
-            name=pool.name, env=list(pool.settings.env),
-            allow_outbound=pool.settings.allow_outbound, dirs=pool.settings.dirs,
-        )  # fmt: skip
-        self.store = wasmtime.Store(pool.engine)
-        if pool.settings.memory_limit is not None:
-            self.store.set_limits(memory_size=pool.settings.memory_limit)
         self.uses = 0
         self.idle_since = 0.0
         self.broken = False
-        self.store.set_epoch_deadline(deadline_ticks(pool.instantiate_timeout))
-        if pool.settings.fuel is not None:
-            self.store.set_fuel(pool.settings.fuel)
+        self.instance: Instance = pool.runner.instantiate()
+        self.store = self.instance.store
+        ctx = self.instance.state("wasi-python")
+        assert isinstance(ctx, WasiContext)
+        self.ctx = ctx
         try:
-            for cap in pool.capabilities:
-                cap.prepare(self.store, pool.grants)
-            with self.ctx.active():
-                instance = pool.linker.instantiate(self.store, pool.component)
-            first = pool.handler
-            if first is None:
-                self.func = ExportFunc(self.store, instance, f"{pool.handler_name}#handle",
-                                       resources=pool.link.resources)  # fmt: skip
-                pool.handler = self.func
-            else:  # the first instance's lookups and converters serve every later one
-                self.func = first.for_instance(self.store, instance)
+            self.func = pool.runner.export(
+                self.instance, f"{pool.handler_name}#handle", resources=pool.link.resources
+            )
         except BaseException:
             self.discard()
             raise
 
     def discard(self) -> None:
         """Free the instance now: its pooled memory slot goes back for the next one."""
-        self.pool.link.release(self.ctx.created)
-        self.ctx.created = []
-        self.store.close()
+        self.instance.close()
 
     def handle(self, request: Any, outparam: Any, timeout: float) -> None:
         """Call the component's handler; raises what the guest or the host call raised."""
@@ -132,9 +114,7 @@ class Lease:
         ctx = self.ctx
         ctx.failure = None
         ctx.deadline = time.monotonic() + timeout
-        self.store.set_epoch_deadline(deadline_ticks(timeout))
-        if self.pool.settings.fuel is not None:  # the budget is per request
-            self.store.set_fuel(self.pool.settings.fuel)
+        self.pool.runner.arm(self.store, timeout)  # the deadline and fuel of one request
         ctx.created += (request, outparam)
         previous = swap_context(ctx)  # what `with ctx.active()` does, without a generator
         try:
@@ -151,45 +131,37 @@ class Lease:
 
 
 class InstancePool:
-    """Makes and recycles instances of one component.
+    """Makes and recycles instances of one component under one policy.
 
-    WASI (with `wasi:http`) comes from the Python WASI layer; `capabilities` serve the other
-    imports (such as `wasmesh.compose.crossunit.CrossUnitLinks` for calls to other units).
+    `capabilities` serve imports before the registry's (such as
+    `wasmesh.capabilities.forwarding.ForwardedImports` for calls to other units).
     """
-
-    instantiate_timeout = 10.0
 
     def __init__(
         self,
         path: str | Path,
+        policy: Policy | None = None,
         settings: PoolSettings | None = None,
         capabilities: Sequence[Capability] = (),
     ) -> None:
+        self.policy = policy or Policy()
         self.settings = settings or PoolSettings()
-        self.capabilities = tuple(capabilities)
-        self.grants = Grants(
-            env=self.settings.env, outbound=self.settings.allow_outbound, dirs=self.settings.dirs
-        )
-        metered = self.settings.fuel is not None
-        self.engine = shared_engine(fuel=metered)
-        loaded = load_component(path, fuel=metered)
-        self.component = loaded.component
+        self.request_timeout = self.policy.limits.timeout  # None: the server's limit
+        loaded = load_component(path, fuel=self.policy.limits.fuel is not None)
         self.name = Path(path).stem
-        names = [n for n in self.component.type.exports(self.engine) if n.startswith(HANDLER)]
+        names = [e.name for e in loaded.world.exports if e.name.startswith(HANDLER)]
         if not names:
             raise ComponentError(
                 f"{path} does not export {HANDLER}; build it for the wasi:http/proxy world."
             )
         self.handler_name = names[0]
-        self.handler: ExportFunc | None = None  # the first instance's, a template for others
-        self.linker = wc.Linker(self.engine)
-        # Before WASI: link_wasi ends by turning every import still undefined into a trap.
-        imports = list(self.component.type.imports(self.engine))
-        for cap in self.capabilities:
-            if names := [n for n in imports if cap.provides(n)]:
-                cap.link(self.linker, names)
-                imports = [n for n in imports if n not in names]
-        self.link = link_wasi(self.linker, self.component, self.engine)
+        self.runner = Runner(loaded, self.policy, capabilities=tuple(capabilities),
+                             program=self.name, serving=True)  # fmt: skip
+        wasi = self.runner.capability("wasi-python")
+        link = getattr(wasi, "link_", None)
+        if not isinstance(link, WasiLink):
+            raise ComponentError(f"{path} imports no wasi:http types; it cannot be served.")
+        self.link = link
         self.slots = Slots(self.settings.max_concurrent)
         self.idle: deque[Lease] = deque()
         self.lock = threading.Lock()

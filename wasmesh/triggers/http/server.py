@@ -23,6 +23,8 @@ import h11
 from wasmesh.capabilities.wasi import IncomingRequest
 from wasmesh.engine.config import tune_for_serving
 from wasmesh.errors import WasmeshError
+from wasmesh.policy import Grants, Policy
+from wasmesh.policy import Limits as PolicyLimits
 from wasmesh.triggers.http import exchange
 from wasmesh.triggers.http.bodies import RequestBody, ResponseWriter
 from wasmesh.triggers.http.instances import InstancePool, PoolSettings, RouteTarget
@@ -32,8 +34,9 @@ log = logging.getLogger("wasmesh.http")
 
 
 @dataclass(frozen=True)
-class Limits:
-    """Per-request limits."""
+class ServerLimits:
+    """What the server accepts from clients, and the request deadline when a route's policy
+    sets none (a component's own limits are its `wasmesh.policy.Limits`)."""
 
     request_timeout: float = 30.0  # seconds the component may run for one request
     max_header_bytes: int = 64 * 1024
@@ -62,7 +65,7 @@ class Server:
     """Serves `wasi:http/proxy` components on one address.
 
     `routes` maps route patterns (`/...`, `/api/...`, `/users/:id`) to component paths, served
-    with the `pool` settings, or to `RouteTarget`s carrying their own.
+    under `policy` with the `pool` settings, or to `RouteTarget`s carrying their own.
     """
 
     def __init__(
@@ -70,21 +73,24 @@ class Server:
         routes: Mapping[str, str | Path | RouteTarget],
         listen: str = "127.0.0.1:8080",
         *,
-        limits: Limits | None = None,
+        limits: ServerLimits | None = None,
         pool: PoolSettings | None = None,
+        policy: Policy | None = None,
     ) -> None:
-        self.limits = limits or Limits()
+        self.limits = limits or ServerLimits()
         settings = pool or PoolSettings()
         pools: dict[tuple[object, ...], InstancePool] = {}
         targets: dict[str, InstancePool | RouteHandler] = {}
         for pattern, route in routes.items():
             if not isinstance(route, RouteTarget):
-                route = RouteTarget(Path(route), settings)
-            # Routes to the same component under the same settings share instances.
+                route = RouteTarget(Path(route), policy or Policy(), settings)
+            # Routes to the same component under the same policy and settings share instances.
             caps = tuple(id(c) for c in route.capabilities)
-            key = (str(route.path.resolve()), route.settings, caps)
+            key = (str(route.path.resolve()), route.policy, route.settings, caps)
             if key not in pools:
-                pools[key] = InstancePool(route.path, route.settings, route.capabilities)
+                pools[key] = InstancePool(
+                    route.path, route.policy, route.settings, route.capabilities
+                )
             targets[pattern] = pools[key]
         self.pools = list(pools.values())
         # replaceable as a whole while serving (one assignment): a lattice host does so
@@ -220,7 +226,7 @@ class Server:
                 extra.append(("wasmesh-path-info", match.rest.encode()))
             request = IncomingRequest(method, target, "http", authority, headers + extra, body)
             if isinstance(match.target, InstancePool):
-                timeout = match.target.settings.request_timeout or self.limits.request_timeout
+                timeout = match.target.request_timeout or self.limits.request_timeout
                 exchange.run(match.target, request, body, writer, timeout)
             else:
                 match.target.handle(request, body, writer, self.limits.request_timeout)
@@ -290,6 +296,7 @@ def serve(
     idle_timeout: float = 30.0,
     routes: Mapping[str, str | Path] | None = None,
     env: Mapping[str, str] | None = None,
+    policy: Policy | None = None,
 ) -> None:
     """Serve a component (or `routes` of components) until SIGINT/SIGTERM.
 
@@ -297,17 +304,18 @@ def serve(
     `max_reuse` > 1 keeps warm instances (up to `max_concurrent` at once, each dropped after
     `idle_timeout` seconds unused); `allow_outbound` lists `scheme://host:port` patterns
     (`*` wildcards) the components may call; `env` is what `wasi:cli/environment` returns.
+    A whole `policy` may be given instead of `memory_limit`, `allow_outbound` and `env`.
     """
     tune_for_serving()
+    if policy is None:
+        grants = Grants(env=tuple((env or {}).items()), outbound=tuple(allow_outbound))
+        policy = Policy(grants, PolicyLimits(memory_bytes=memory_limit))
     pool = PoolSettings(
-        memory_limit=memory_limit,
         max_reuse=max_reuse,
         idle_timeout=idle_timeout,
-        allow_outbound=tuple(allow_outbound),
         max_concurrent=max_concurrent or PoolSettings().max_concurrent,
-        env=tuple((env or {}).items()),
     )
-    server = Server(routes or {"/...": component_path}, listen,
-                    limits=Limits(request_timeout=request_timeout), pool=pool)  # fmt: skip
+    server = Server(routes or {"/...": component_path}, listen, policy=policy,
+                    limits=ServerLimits(request_timeout=request_timeout), pool=pool)  # fmt: skip
     print(f"Serving HTTP on {server.url}/", flush=True, file=sys.stdout)
     server.run()

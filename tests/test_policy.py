@@ -1,13 +1,14 @@
-"""Parsing grants and limits as users write them."""
+"""The one policy: grants and limits as users write them, and as the lattice carries them."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from wasmesh.errors import WasmeshError
-from wasmesh.runtime.grants import DirGrant, Grants, Limits, parse_size
+from wasmesh.policy import POLICY_SCHEMA, DirGrant, Grants, Limits, Policy, PolicyError, parse_size
 
 
 @pytest.mark.parametrize(
@@ -55,3 +56,29 @@ def test_nothing_is_granted_by_default() -> None:
 def test_limits_validate() -> None:
     with pytest.raises(WasmeshError, match="timeout"):
         Limits(timeout=0)
+
+
+def test_a_policy_travels_whole_as_json(tmp_path: Path) -> None:
+    policy = Policy(
+        Grants(env=(("A", "1"),), env_inherit=("TZ",), dirs=(DirGrant(tmp_path, "/d", False),),
+               stdin=True, network=True, outbound=("https://*.example.com:443",)),
+        Limits(memory_bytes=64 << 20, timeout=2.5, fuel=1000),
+    )  # fmt: skip
+    body = json.loads(json.dumps(policy.to_json()))
+    assert body["schema"] == POLICY_SCHEMA
+    assert Policy.from_json(body) == policy
+    assert Policy.from_json(Policy().to_json()) == Policy()
+
+
+def test_a_host_refuses_a_policy_it_cannot_enforce() -> None:
+    newer = {**Policy().to_json(), "schema": POLICY_SCHEMA + 1}
+    with pytest.raises(PolicyError, match="newer than this wasmesh understands"):
+        Policy.from_json(newer)
+    body = Policy().to_json()
+    body["grants"]["keyvalue"] = ["cache"]
+    with pytest.raises(PolicyError, match="the grant `keyvalue`, which this wasmesh does not"):
+        Policy.from_json(body)
+    body = Policy().to_json()
+    body["limits"]["fuel"] = -1
+    with pytest.raises(PolicyError, match="fuel -1 must be a positive number"):
+        Policy.from_json(body)

@@ -6,107 +6,30 @@
 
 Loading builds every component from source (cached by content), reads each world, wires the
 imports (`wasmesh.compose.wiring`), plans the units (`wasmesh.compose.units`), fuses each unit
-(`wasmesh.compose.composer`) and makes it callable with the runtime, the unit under the grants
-the plan gives it. Units calling each other in one process are linked through the host
-(`wasmesh.compose.crossunit`).
+(`wasmesh.compose.composer`) and makes it callable with the one runner, each unit under the
+policy the plan gives it. Units calling each other in one process are linked through the host
+(`wasmesh.capabilities.forwarding`, in-process transport).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wasmesh.api import Component, Function, Interface
-from wasmesh.build import ComponentSpec as BuildSpec
-from wasmesh.capabilities.defaults import default_wasi
+from wasmesh.capabilities.base import Capability
+from wasmesh.capabilities.forwarding import Caller, ForwardedImports, ImportProvider, in_process
 from wasmesh.compose.composer import compose_unit
-from wasmesh.compose.crossunit import Caller, CrossUnitLinks
-from wasmesh.compose.grants import Grants
-from wasmesh.compose.manifest import ComponentSpec, Manifest, load_manifest, with_strategy
-from wasmesh.compose.units import UnitPlan, plan_units
-from wasmesh.compose.wiring import WiringGraph, default_host, wire
-from wasmesh.compose.worlds import world_of
+from wasmesh.compose.manifest import Manifest
+from wasmesh.compose.plan import plan_app
+from wasmesh.compose.units import UnitPlan
+from wasmesh.compose.wiring import WiringGraph
 from wasmesh.engine.loader import LoadedComponent, load_component
-from wasmesh.errors import ExportNotFound, ManifestError
-from wasmesh.runtime import grants as rt
+from wasmesh.errors import ExportNotFound
 from wasmesh.runtime.exports import ExportTarget, resolve_export
 from wasmesh.runtime.instance import Runner
-
-
-def build_component(spec: ComponentSpec, out_dir: Path, *, quiet: bool = True) -> Path:
-    """The component file for `spec`: its `.wasm`, or the output of building its sources."""
-    source = spec.source
-    if source.is_prebuilt:
-        return source.path
-    assert source.language is not None
-    wit = source.wit
-    if wit is None and (source.path / "wit").is_dir():
-        wit = source.path / "wit"
-    options: dict[str, object] = dict(source.options)
-    if source.adapter:
-        options["adapter"] = source.adapter
-    build = BuildSpec(
-        spec.name, source.language, source.path.resolve(), source.world or spec.name,
-        wit.resolve() if wit else None, options,
-    )  # fmt: skip
-    return build.build(out_dir / f"{spec.name}.wasm", quiet=quiet).path
-
-
-def runtime_grants(grants: Grants) -> tuple[rt.Grants, rt.Limits]:
-    """The runtime's grants and limits for a unit whose plan grants `grants`."""
-    dirs = grants.dirs
-    return (
-        rt.Grants(
-            env=grants.env, env_inherit=grants.env_inherit, dirs=dirs, stdin=grants.stdin,
-            network=grants.network, outbound=grants.outbound,
-        ),
-        rt.Limits(grants.memory_limit, grants.timeout, grants.fuel),
-    )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class AppPlan:
-    """An application built, wired and planned into units, not yet composed."""
-
-    manifest: Manifest
-    graph: WiringGraph
-    plans: tuple[UnitPlan, ...]
-    paths: Mapping[str, Path]
-    cache: Path
-
-
-def plan_app(
-    path: str | Path,
-    *,
-    host_interfaces: Iterable[str] = (),
-    cache: Path | None = None,
-    strategy: str | None = None,
-    quiet: bool = True,
-) -> AppPlan:
-    """Build every component of the app at `path`, wire them and plan the units."""
-    manifest = load_manifest(path)
-    if strategy is not None:
-        manifest = with_strategy(manifest, strategy)
-    cache = cache or _app_cache(manifest)
-    for spec in manifest.components:
-        source = spec.source.path
-        if not (source.is_file() if spec.source.is_prebuilt else source.is_dir()):
-            what = "component file" if spec.source.is_prebuilt else "source directory"
-            raise ManifestError(
-                f"{manifest.where(('components', spec.name, 'source'))}: the {what} {source} of "
-                f"[components.{spec.name}] does not exist; fix `source` or build it first"
-            )
-    paths = {
-        spec.name: build_component(spec, cache / "build", quiet=quiet)
-        for spec in manifest.components
-    }
-    worlds = {name: world_of(p, cache) for name, p in paths.items()}
-    where = {c.name: manifest.where(("components", c.name)) for c in manifest.components}
-    graph = wire(worlds, manifest.wiring, default_host(host_interfaces), where)
-    return AppPlan(manifest, graph, plan_units(manifest, graph), paths, cache)
 
 
 class App:
@@ -159,13 +82,13 @@ class App:
         """The running unit that answers for `component` (what a trigger targeting it calls)."""
         return self.units[self.unit_of(component).name]
 
-    def remote_links(self, unit: str) -> CrossUnitLinks | None:
+    def forwarded_imports(self, unit: str) -> ForwardedImports | None:
         """The imports of `unit` served by other units, as a capability (None if it has none).
 
-        For hosts other than the unit's own runner, such as the HTTP trigger serving it.
+        For runners other than the unit's own, such as the HTTP trigger serving it.
         """
         plan = next(p for p in self.plans if p.name == unit)
-        return _remote_links(plan, self.units[unit].loaded, self.units, self.plans)
+        return _forwarded(plan, self.units[unit].loaded, self.units, self.plans)
 
     def http_routes(self) -> dict[str, Path]:
         """Each `[[triggers.http]]` route → the composed unit file serving its component."""
@@ -217,43 +140,33 @@ class AppExports(Mapping[str, "Interface | Function"]):
         return sum(len(unit.exports) for unit in self._app.units.values())
 
 
-def _app_cache(manifest: Manifest) -> Path:
-    cache = manifest.root / ".wasmesh"
-    cache.mkdir(exist_ok=True)
-    ignore = cache / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# build outputs of wasmesh\n*\n")
-    return cache
-
-
 def _unit_component(
     plan: UnitPlan, composed: Path, units: Mapping[str, Component], plans: tuple[UnitPlan, ...]
 ) -> Component:
-    grants, limits = runtime_grants(plan.grants)
-    loaded = load_component(composed, fuel=limits.fuel is not None)
-    # Native WASI unless the unit needs the Python layer (wasi:http, network grants).
-    capabilities: list[Any] = [default_wasi(loaded, grants, (), plan.name)]
-    links = _remote_links(plan, loaded, units, plans)
-    if links is not None:
-        capabilities.append(links)
-    return UnitComponent(loaded, lambda: Runner(loaded, grants, limits, capabilities=capabilities))
+    loaded = load_component(composed, fuel=plan.policy.limits.fuel is not None)
+    forwarded = _forwarded(plan, loaded, units, plans)
+    capabilities: tuple[Capability, ...] = (forwarded,) if forwarded is not None else ()
+    return UnitComponent(
+        loaded,
+        lambda: Runner(loaded, plan.policy, capabilities=capabilities, program=plan.name),
+    )
 
 
-def _remote_links(
+def _forwarded(
     plan: UnitPlan,
     loaded: LoadedComponent,
     units: Mapping[str, Component],
     plans: tuple[UnitPlan, ...],
-) -> CrossUnitLinks | None:
+) -> ForwardedImports | None:
     if not plan.remote:
         return None
     entries = {e: p.name for p in plans for e in p.entries}
-    targets: dict[str, tuple[str, Caller]] = {}
+    providers: dict[str, ImportProvider] = {}
     for link in plan.remote:
         assert link.provider is not None and link.export is not None
         provider = units[entries[link.provider]]
-        targets[link.import_name] = (link.export, _caller(provider))
-    return CrossUnitLinks(loaded.world, targets)
+        providers[link.import_name] = in_process(_caller(provider), link.export)
+    return ForwardedImports(loaded.world, providers)
 
 
 class UnitComponent(Component):

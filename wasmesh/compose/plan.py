@@ -1,0 +1,91 @@
+"""Building, wiring and planning an application: `wasmesh.toml` to deployment units.
+
+    plan = plan_app("examples/polyglot")     # every component built (cached), wired, planned
+    plan.plans                                # the units, each with its policy
+
+Both the one-process runtime (`wasmesh.runtime.app.App`) and the lattice
+(`wasmesh.lattice.app`) start from an `AppPlan`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from wasmesh.build import ComponentSpec as BuildSpec
+from wasmesh.compose.manifest import ComponentSpec, Manifest, load_manifest, with_strategy
+from wasmesh.compose.units import UnitPlan, plan_units
+from wasmesh.compose.wiring import WiringGraph, default_host, wire
+from wasmesh.compose.worlds import world_of
+from wasmesh.errors import ManifestError
+
+
+def build_component(spec: ComponentSpec, out_dir: Path, *, quiet: bool = True) -> Path:
+    """The component file for `spec`: its `.wasm`, or the output of building its sources."""
+    source = spec.source
+    if source.is_prebuilt:
+        return source.path
+    assert source.language is not None
+    wit = source.wit
+    if wit is None and (source.path / "wit").is_dir():
+        wit = source.path / "wit"
+    options: dict[str, object] = dict(source.options)
+    if source.adapter:
+        options["adapter"] = source.adapter
+    build = BuildSpec(
+        spec.name, source.language, source.path.resolve(), source.world or spec.name,
+        wit.resolve() if wit else None, options,
+    )  # fmt: skip
+    return build.build(out_dir / f"{spec.name}.wasm", quiet=quiet).path
+
+
+@dataclass(frozen=True)
+class AppPlan:
+    """An application built, wired and planned into units, not yet composed."""
+
+    manifest: Manifest
+    graph: WiringGraph
+    plans: tuple[UnitPlan, ...]
+    paths: Mapping[str, Path]
+    cache: Path
+
+
+def plan_app(
+    path: str | Path,
+    *,
+    host_interfaces: Iterable[str] = (),
+    cache: Path | None = None,
+    strategy: str | None = None,
+    quiet: bool = True,
+) -> AppPlan:
+    """Build every component of the app at `path`, wire them and plan the units."""
+    manifest = load_manifest(path)
+    if strategy is not None:
+        manifest = with_strategy(manifest, strategy)
+    cache = cache or _app_cache(manifest)
+    for spec in manifest.components:
+        source = spec.source.path
+        if not (source.is_file() if spec.source.is_prebuilt else source.is_dir()):
+            what = "component file" if spec.source.is_prebuilt else "source directory"
+            raise ManifestError(
+                f"{manifest.where(('components', spec.name, 'source'))}: the {what} {source} of "
+                f"[components.{spec.name}] does not exist; fix `source` or build it first"
+            )
+    paths = {
+        spec.name: build_component(spec, cache / "build", quiet=quiet)
+        for spec in manifest.components
+    }
+    worlds = {name: world_of(p, cache) for name, p in paths.items()}
+    where = {c.name: manifest.where(("components", c.name)) for c in manifest.components}
+    graph = wire(worlds, manifest.wiring, default_host(host_interfaces), where)
+    return AppPlan(manifest, graph, plan_units(manifest, graph), paths, cache)
+
+
+def _app_cache(manifest: Manifest) -> Path:
+    cache = manifest.root / ".wasmesh"
+    cache.mkdir(exist_ok=True)
+    ignore = cache / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# build outputs of wasmesh\n*\n")
+    return cache

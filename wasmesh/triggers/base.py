@@ -1,0 +1,101 @@
+"""The contract every trigger (event source) follows.
+
+A trigger turns outside events into calls of an app's components: HTTP requests today
+(`wasmesh.triggers.http.trigger`), messages and timers later. Its lifecycle:
+
+1. made by its factory (`wasmesh.registry.TRIGGERS`) from what it needs of the app — the
+   `wasmesh.runtime.app.App` (units, their policies, imports forwarded between them) and the
+   app's `[[triggers.<kind>]]` declarations — and the options of the command running it;
+2. `start()` — serve; returns once ready (its addresses known, `describe()` can say them);
+3. `drain(grace)` — take no new events, let those in flight finish within `grace` seconds;
+4. `stop()` — release everything it holds.
+
+`start_triggers` makes and starts every trigger an app declares; `serve_until_signalled`
+runs them until SIGINT/SIGTERM, then drains and stops them.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from wasmesh import registry
+
+if TYPE_CHECKING:
+    from wasmesh.compose.manifest import TriggerDecl
+    from wasmesh.runtime.app import App
+
+
+@dataclass(frozen=True)
+class TriggerOptions:
+    """What the command running the triggers says: where HTTP listens, the request deadline
+    when a unit's policy sets none (seconds), how long draining may take (seconds)."""
+
+    listen: str = "127.0.0.1:8080"
+    request_timeout: float | None = None
+    grace: float = 30.0
+
+
+class Trigger(Protocol):
+    """One kind of event source serving one app."""
+
+    kind: str
+
+    def start(self) -> None: ...
+
+    def describe(self) -> list[str]: ...
+
+    def drain(self, grace: float) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def start_triggers(app: App, options: TriggerOptions) -> list[Trigger]:
+    """Make and start every trigger `app` declares (each kind once, with all its tables)."""
+    kinds: dict[str, list[TriggerDecl]] = {}
+    for decl in app.manifest.triggers:
+        kinds.setdefault(decl.kind, []).append(decl)
+    started: list[Trigger] = []
+    try:
+        for kind, decls in kinds.items():
+            entry = registry.trigger(kind)
+            assert entry is not None, f"the manifest reader admitted [[triggers.{kind}]]"
+            trigger: Trigger = registry.load_factory(entry.factory)(app, tuple(decls), options)
+            trigger.start()
+            started.append(trigger)
+    except BaseException:
+        stop_all(started, 0.0)
+        raise
+    return started
+
+
+def stop_all(triggers: Sequence[Trigger], grace: float) -> None:
+    """Drain every trigger (in flight events finish within `grace` s), then stop them."""
+    for trigger in triggers:
+        trigger.drain(grace)
+    for trigger in triggers:
+        trigger.stop()
+
+
+def serve_until_signalled(triggers: Sequence[Trigger], grace: float = 30.0) -> None:
+    """Block until SIGINT/SIGTERM, then drain and stop `triggers`. Main thread only."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    # Guests call back into Python dozens of times per request; a thread coming back from
+    # wasm should not wait the default 5 ms for the GIL.
+    sys.setswitchinterval(0.0002)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        stop_all(triggers, grace)
