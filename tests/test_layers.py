@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "wasmesh"
 
 # Lower layers never import upper ones at module level (ARCHITECTURE.md's order, bottom up).
 LAYERS = ["engine", "capabilities", "compose", "runtime", "triggers", "lattice", "cli"]
-LEAVES = {"wasmesh.errors", "wasmesh.sizes", "wasmesh.names", "wasmesh.policy", "wasmesh.registry"
+LEAVES = {"wasmesh.errors", "wasmesh.sizes", "wasmesh.names", "wasmesh.policy", "wasmesh.plugins"
 }
 
 

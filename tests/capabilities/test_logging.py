@@ -11,7 +11,7 @@ import pytest
 
 import wasmesh
 from wasmesh.capabilities import logging as wasi_logging
-from wasmesh.registry import CAPABILITIES
+from wasmesh.plugins import CAPABILITIES
 
 Guest = Callable[[str], Path]
 LEVELS = ["trace", "debug", "info", "warn", "error", "critical"]

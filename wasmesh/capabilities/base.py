@@ -14,7 +14,7 @@ A capability serves some imports of a component. Its lifecycle, driven by the on
 6. `release(state)` — the instance is going away: give back what it held.
 
 `Capability` is the structural type; `HostCapability` is a base class with no-op steps, so a
-capability states only what it does. Which capabilities exist is `wasmesh.registry`.
+capability states only what it does. Which capabilities exist is `wasmesh.plugins`.
 """
 
 from __future__ import annotations

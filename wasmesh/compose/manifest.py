@@ -37,7 +37,7 @@ from typing import Any, Literal
 import tomlkit
 import tomlkit.exceptions
 
-from wasmesh import registry
+from wasmesh import plugins
 from wasmesh.compose._positions import Path_, Positions
 from wasmesh.compose._reader import Reader
 from wasmesh.compose.grants import GRANT_KEYS, read_policy
@@ -289,13 +289,13 @@ def _wiring(reader: Reader, raw: Any, names: tuple[str, ...]) -> tuple[WiringRul
 
 
 def _triggers(reader: Reader, raw: Any, names: tuple[str, ...]) -> tuple[TriggerDecl, ...]:
-    """Every `[[triggers.<kind>]]` table, of a kind `wasmesh.registry.TRIGGERS` has."""
+    """Every `[[triggers.<kind>]]` table, of a kind `wasmesh.plugins.TRIGGERS` has."""
     raw = reader.typed(raw, ("triggers",), dict, "a table of trigger kinds")
     out: list[TriggerDecl] = []
     for kind in raw:
-        entry_kind = registry.trigger(kind)
+        entry_kind = plugins.trigger(kind)
         if entry_kind is None:
-            known = ", ".join(t.kind for t in registry.TRIGGERS)
+            known = ", ".join(t.kind for t in plugins.TRIGGERS)
             first = raw[kind][0] if isinstance(raw[kind], list) and raw[kind] else None
             raise reader.fail(
                 ("triggers", kind, 0) if isinstance(first, dict) else ("triggers", kind),

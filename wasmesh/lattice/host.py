@@ -25,7 +25,7 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
-from wasmesh import registry
+from wasmesh import plugins
 from wasmesh.lattice import schema
 from wasmesh.lattice.endpoint import Endpoint, Version
 from wasmesh.lattice.ingress import Ingress
@@ -49,7 +49,7 @@ RETRY_FAILED_S = 5.0  # a unit that failed to start is retried after this long
 
 
 class LatticeTrigger(Protocol):
-    """The lattice-host side of a trigger (`wasmesh.registry.TriggerEntry.lattice`), made
+    """The lattice-host side of a trigger (`wasmesh.plugins.TriggerEntry.lattice`), made
     with the host and its settings (`{"http": "HOST:PORT" or None}`)."""
 
     async def start(self) -> None: ...
@@ -97,8 +97,8 @@ class Host:
         # forwarded requests; with `http`, the host listens too).
         settings = {"http": http}
         self.triggers: list[LatticeTrigger] = [
-            registry.load_factory(t.lattice)(self, settings)
-            for t in registry.TRIGGERS
+            plugins.load_factory(t.lattice)(self, settings)
+            for t in plugins.TRIGGERS
             if t.lattice is not None
         ]
 

@@ -319,7 +319,7 @@ class Ingress:
 
 
 def lattice_trigger(host: Host, settings: Mapping[str, str | None]) -> Ingress:
-    """The HTTP trigger's side of a lattice host (`wasmesh.registry.TRIGGERS`): listening on
+    """The HTTP trigger's side of a lattice host (`wasmesh.plugins.TRIGGERS`): listening on
     `settings["http"]` when set."""
     return Ingress(host, settings.get("http"))
 

@@ -3,7 +3,7 @@
 `invoke`, `run`, the Python API, an app's units, HTTP instance pools (fresh or warm) and
 lattice units (RPC and HTTP) all get their instances here. A `Runner` is made once per
 component and policy: it picks a capability for every import (those given explicitly first,
-then `wasmesh.registry.CAPABILITIES`), lets each validate the policy, and links them once.
+then `wasmesh.plugins.CAPABILITIES`), lets each validate the policy, and links them once.
 `instantiate()` then makes an instance in its own store with the policy's memory limit, each
 capability's per-instance state prepared from the policy, and export lookups shared by every
 instance of the runner. Each guest call runs under the policy's deadline and fuel.
@@ -24,8 +24,8 @@ from wasmesh.engine.config import deadline_ticks
 from wasmesh.engine.faults import guest_error
 from wasmesh.engine.loader import LoadedComponent
 from wasmesh.errors import GuestError, GuestExit, GuestTrap, LinkError
+from wasmesh.plugins import CAPABILITIES
 from wasmesh.policy import Policy
-from wasmesh.registry import CAPABILITIES
 from wasmesh.runtime.exports import ExportTarget
 
 NO_DEADLINE = 2**62
@@ -36,7 +36,7 @@ INSTANTIATE_TIMEOUT_S = 10.0  # a start function running longer is stopped (when
 class Runner:
     """Makes instances of one component under one policy.
 
-    `capabilities` serve imports before the registry's (imports forwarded to other units, a
+    `capabilities` serve imports before the listed plug-ins' (imports forwarded to other units, a
     chosen WASI layer); `hosts` maps interface names to Python objects implementing them
     (`wasmesh.capabilities.python_host`). `serving` is set by the HTTP trigger: WASI output
     becomes log records and imports nothing serves trap when called (as `wasmtime serve`
@@ -67,7 +67,7 @@ class Runner:
         self._templates: dict[str, ExportFunc] = {}
 
     def _choose(self) -> list[Capability]:
-        """A capability for each import: explicit ones first, then the registry, in order."""
+        """A capability for each import: explicit ones first, then `wasmesh.plugins`, in order."""
         setup = Setup(self.loaded, self.policy, self.argv, self.program or "component",
                       self.serving)  # fmt: skip
         explicit: list[Capability] = list(self.capabilities)

@@ -3,7 +3,7 @@
 A trigger turns outside events into calls of an app's components: HTTP requests today
 (`wasmesh.triggers.http.trigger`), messages and timers later. Its lifecycle:
 
-1. made by its factory (`wasmesh.registry.TRIGGERS`) from what it needs of the app — the
+1. made by its factory (`wasmesh.plugins.TRIGGERS`) from what it needs of the app — the
    `wasmesh.runtime.app.App` (units, their policies, imports forwarded between them) and the
    app's `[[triggers.<kind>]]` declarations — and the options of the command running it;
 2. `start()` — serve; returns once ready (its addresses known, `describe()` can say them);
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from wasmesh import registry
+from wasmesh import plugins
 
 if TYPE_CHECKING:
     from wasmesh.compose.manifest import TriggerDecl
@@ -62,9 +62,9 @@ def start_triggers(app: App, options: TriggerOptions) -> list[Trigger]:
     started: list[Trigger] = []
     try:
         for kind, decls in kinds.items():
-            entry = registry.trigger(kind)
+            entry = plugins.trigger(kind)
             assert entry is not None, f"the manifest reader admitted [[triggers.{kind}]]"
-            trigger: Trigger = registry.load_factory(entry.factory)(app, tuple(decls), options)
+            trigger: Trigger = plugins.load_factory(entry.factory)(app, tuple(decls), options)
             trigger.start()
             started.append(trigger)
     except BaseException:

@@ -42,7 +42,7 @@ class PoolSettings:
 @dataclass(frozen=True)
 class RouteTarget:
     """What one route serves: a component, its policy, how its instances are reused, and the
-    capabilities serving its imports besides the registry's (imports forwarded to other
+    capabilities serving its imports besides the listed plug-ins' (imports forwarded to other
     units); routes of one app may each have their own policy."""
 
     path: Path
@@ -133,7 +133,7 @@ class Lease:
 class InstancePool:
     """Makes and recycles instances of one component under one policy.
 
-    `capabilities` serve imports before the registry's (such as
+    `capabilities` serve imports before the listed plug-ins' (such as
     `wasmesh.capabilities.forwarding.ForwardedImports` for calls to other units).
     """
 
