@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from wasmesh.api import Component
+from wasmesh.cli import lattice as lat
 from wasmesh.cli import options as opt
 from wasmesh.cli.output import print_json
 from wasmesh.engine.codec.json import from_json, to_json
@@ -23,6 +24,9 @@ from wasmesh.runtime.command import run_command
 from wasmesh.runtime.exports import ExportTarget, resolve_export
 from wasmesh.runtime.grants import RunConfig
 from wasmesh.runtime.instance import Runner
+
+if TYPE_CHECKING:
+    from wasmesh.lattice.connection import NatsOptions
 
 ComponentPath = Annotated[Path, typer.Argument(metavar="COMPONENT", help="A .wasm component.")]
 
@@ -107,6 +111,10 @@ def invoke(
         str, typer.Option("--lattice", metavar="NAME", help="With --nats: the lattice prefix.")
     ] = "default",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    creds: lat.Creds = None,
+    tls_ca: lat.TlsCa = None,
+    tls_cert: lat.TlsCert = None,
+    tls_key: lat.TlsKey = None,
     env: opt.Env = None,
     env_inherit: opt.EnvInherit = None,
     dirs: opt.Dirs = None,
@@ -162,7 +170,8 @@ def invoke(
             raise WasmeshError("give arguments either inside the call or after it, not both.")
         export, values = parse_call(export)
     if app is not None and nats is not None:
-        _invoke_lattice(str(app), export, values, nats, lattice, as_json)
+        options = lat.connection(nats, creds, tls_ca, tls_cert, tls_key)
+        _invoke_lattice(str(app), export, values, options, lattice, as_json)
         return
     if app is not None:
         _invoke_app(app, topology, export, values, as_json)
@@ -200,7 +209,7 @@ def _invoke_app(
 
 
 def _invoke_lattice(
-    app: str, export: str, values: list[str], nats: str, lattice: str, as_json: bool
+    app: str, export: str, values: list[str], nats: NatsOptions, lattice: str, as_json: bool
 ) -> None:
     from wasmesh.lattice import invoke as call
     from wasmesh.lattice import signature

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment
+from wasmesh.lattice.connection import NatsOptions
 from wasmesh.lattice.errors import LatticeError, PayloadTooLarge, RemoteTrap, RemoteUnavailable
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.scheduler import FAILOVER_BOUND_S
@@ -34,16 +35,20 @@ from wasmesh.lattice.sync import (
 
 def __getattr__(name: str) -> Any:
     # Loaded on first use: the manifest adapter pulls in the compose layer, which host
-    # processes never need, and `python -m wasmesh.lattice.host` must not find its module
+    # processes never need, and `python -m wasmesh.lattice.agent` must not find its module
     # already imported by this package.
     if name in ("Placement", "topology_from_manifest"):
         from wasmesh.lattice import app
 
         return getattr(app, name)
-    if name in ("Host", "run_host"):
-        from wasmesh.lattice import host
+    if name == "Host":
+        from wasmesh.lattice.host import Host
 
-        return getattr(host, name)
+        return Host
+    if name == "run_host":
+        from wasmesh.lattice.agent import run_host
+
+        return run_host
     raise AttributeError(f"module 'wasmesh.lattice' has no attribute {name!r}")
 
 
@@ -54,6 +59,7 @@ __all__ = [
     "LatticeClient",
     "LatticeError",
     "LocalHosts",
+    "NatsOptions",
     "NatsServer",
     "PayloadTooLarge",
     "Placement",

@@ -15,7 +15,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.js.errors import KeyWrongLastSequenceError, NoKeysError
 
@@ -24,6 +23,7 @@ from wasmesh.engine.types import FuncSig
 from wasmesh.engine.world import split_interface_name
 from wasmesh.errors import ExportNotFound, LinkError
 from wasmesh.lattice import rpc, schema
+from wasmesh.lattice.connection import NatsOptions, connect_once
 from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.schema import (
     AppIndex,
@@ -117,17 +117,18 @@ def _provider(unit: str, iface: str, exported: dict[str, Any]) -> str:
 log = logging.getLogger("wasmesh.lattice")
 
 
-async def _quiet(exc: Exception) -> None:
-    log.debug("nats: %s", exc)
-
-
 class LatticeClient:
     """An async client of one lattice; use `async with LatticeClient(url) as c:`."""
 
     def __init__(
-        self, nats_url: str, lattice: str = "default", cache_dir: Path | None = None
+        self,
+        nats: str | NatsOptions,
+        lattice: str = "default",
+        cache_dir: Path | None = None,
     ) -> None:
-        self.nats_url = nats_url
+        self.options = NatsOptions.of(nats)
+        self.nats_url = self.options.url
+        self.denied: list[str] = []  # permission violations the server reported, in order
         self.cache_dir = cache_dir or default_cache_dir()
         self.subjects = Subjects(lattice)
         self._nc: NATS | None = None
@@ -135,22 +136,15 @@ class LatticeClient:
 
     async def connect(self) -> LatticeClient:
         """Connect to NATS and open the lattice's buckets (creating missing ones)."""
-        try:
-            self._nc = await nats.connect(
-                self.nats_url,
-                max_reconnect_attempts=2,
-                reconnect_time_wait=0.2,
-                connect_timeout=2,
-                allow_reconnect=False,
-                error_cb=_quiet,  # the failure is reported once, as a LatticeError below
-            )
-        except Exception as exc:
-            raise LatticeError(
-                f"cannot connect to NATS at {self.nats_url} ({exc}); "
-                "start one with `wasmesh lattice up`."
-            ) from None
+        self._nc = await connect_once(self.options, error_cb=self._on_error)
         self._store = await open_store(self._nc, self.subjects)
         return self
+
+    async def _on_error(self, exc: Exception) -> None:
+        text = str(exc)
+        if "permissions violation" in text.lower():
+            self.denied.append(text.removeprefix("nats: ").strip())
+        log.debug("nats: %s", exc)
 
     async def close(self) -> None:
         """Disconnect."""

@@ -41,10 +41,10 @@ def nats_server_binary() -> str:
     return found
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on `host` that nothing listens on right now."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
@@ -54,9 +54,14 @@ class NatsServer:
 
     port: int
     store_dir: Path
-    host: str = "127.0.0.1"
+    listen: str = "127.0.0.1"  # the address it binds; 0.0.0.0 for every interface
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     log_path: Path | None = None
+
+    @property
+    def host(self) -> str:
+        """The address clients on this machine reach it at."""
+        return "127.0.0.1" if self.listen in ("0.0.0.0", "::", "") else self.listen
 
     @property
     def url(self) -> str:
@@ -69,7 +74,7 @@ class NatsServer:
         self.log_path = self.store_dir / "nats-server.log"
         cmd = [
             nats_server_binary(),
-            "-a", self.host, "-p", str(self.port),
+            "-a", self.listen, "-p", str(self.port),
             "-js", "-sd", str(self.store_dir),
         ]  # fmt: skip
         log = self.log_path.open("wb")
@@ -131,30 +136,36 @@ class NatsServer:
         self.stop()
 
 
-def start_server(port: int = 0, store_dir: Path | str | None = None) -> NatsServer:
-    """Start a local nats-server with JetStream on `port` (0: a free one); returns it running."""
-    return _server(port, store_dir).start()
+def start_server(
+    port: int = 0, store_dir: Path | str | None = None, listen: str = "127.0.0.1"
+) -> NatsServer:
+    """Start a local nats-server with JetStream on `listen`:`port` (0: a free one); returns
+    it running."""
+    return _server(port, store_dir, listen).start()
 
 
-def _server(port: int, store_dir: Path | str | None) -> NatsServer:
+def _server(port: int, store_dir: Path | str | None, listen: str = "127.0.0.1") -> NatsServer:
     store = Path(store_dir) if store_dir is not None else Path(".wasmesh") / "nats"
-    return NatsServer(port=port or free_port(), store_dir=store.resolve())
+    return NatsServer(port=port or free_port(listen), store_dir=store.resolve(), listen=listen)
 
 
-def serve_forever(port: int = 4222, store_dir: Path | str | None = None) -> None:
-    """`wasmesh lattice up`: start the server, print its URL, run until interrupted."""
+def serve_forever(
+    port: int = 4222, store_dir: Path | str | None = None, listen: str = "127.0.0.1"
+) -> None:
+    """`wasmesh lattice up`: start the server, print its URL, run until SIGINT or SIGTERM
+    (also when started from a script, where SIGINT may arrive ignored), then stop it."""
 
     def leave(signum: int, frame: object) -> None:
         raise SystemExit(0)
 
-    signal.signal(signal.SIGTERM, leave)  # the server runs in its own group: stop it ourselves
-    server = _server(port, store_dir)
+    # the server runs in its own group: stop it ourselves, on either signal
+    signal.signal(signal.SIGTERM, leave)
+    signal.signal(signal.SIGINT, leave)
+    server = _server(port, store_dir, listen)
     try:
         server.start()
         print(server.url, flush=True)
         assert server.process is not None
         server.process.wait()
-    except KeyboardInterrupt:
-        pass
     finally:
         server.stop()
