@@ -12,12 +12,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.cli import wasmesh_process
-from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.client import Topology
 from wasmesh.lattice.local import LocalHosts
+from wasmesh.lattice.server import NatsServer
 
-from .conftest import run
+from .conftest import admin, run
 
 DRAIN_S = 20.0
+
+
+def test_a_host_without_a_trusted_key_refuses_to_start() -> None:
+    r = wasmesh_process("host", "--nats", "nats://127.0.0.1:1", timeout=30)
+    assert r.code == 2 and "pass --trust FILE" in r.err, r.err
+    assert len(r.err.strip().splitlines()) == 1
 
 
 def test_a_malformed_url_is_one_sentence_and_exit_2_at_once() -> None:
@@ -30,7 +37,13 @@ def test_a_malformed_url_is_one_sentence_and_exit_2_at_once() -> None:
 def test_an_unreachable_server_is_given_up_after_the_connect_timeout() -> None:
     started = time.monotonic()
     r = wasmesh_process(
-        "host", "--nats", "nats://127.0.0.1:1", "--connect-timeout", "2", timeout=60
+        "host",
+        "--nats",
+        "nats://127.0.0.1:1",
+        "--connect-timeout",
+        "2",
+        "--allow-unsigned",
+        timeout=60,
     )
     elapsed = time.monotonic() - started
     assert r.code == 2, r.err
@@ -43,7 +56,8 @@ def test_while_connecting_sigterm_exits_0_and_retries_are_summarised(tmp_path: P
     log = tmp_path / "host.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "wasmesh.lattice.agent", "--nats", "nats://127.0.0.1:1"],
+            [sys.executable, "-m", "wasmesh.lattice.agent", "--nats", "nats://127.0.0.1:1",
+             "--allow-unsigned"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
@@ -62,14 +76,14 @@ def test_while_connecting_sigterm_exits_0_and_retries_are_summarised(tmp_path: P
 
 
 def test_sigterm_under_load_hands_units_over_and_fails_no_call(
-    host_processes: LocalHosts, shop: Callable[..., Topology]
+    nats_server: NatsServer, host_processes: LocalHosts, shop: Callable[..., Topology]
 ) -> None:
-    host_processes.args = ("--drain-timeout", str(DRAIN_S))
+    host_processes.args += ("--drain-timeout", str(DRAIN_S))
     for name in ("h0", "h1", "h2"):
         host_processes.start(name)
 
     async def scenario() -> tuple[float, list[str], int]:
-        async with LatticeClient(host_processes.url) as client:
+        async with admin(nats_server) as client:
             await client.deploy("shop", shop())  # math has one replica: it must move
             status = await client.wait_ready("shop", 60)
             (victim,) = status.running("math")

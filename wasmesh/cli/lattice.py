@@ -76,15 +76,43 @@ def lattice_up(
     listen: Annotated[
         str, typer.Option("--listen", metavar="HOST", help="Address to listen on (0.0.0.0: all).")
     ] = "127.0.0.1",
+    creds_dir: Annotated[
+        Path, typer.Option("--creds-dir", help="Where the lattice's credentials are kept.")
+    ] = Path(".wasmesh/creds"),
+    lattices: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lattice",
+            metavar="NAME",
+            help="Create credentials for this lattice (repeatable; default: default).",
+        ),
+    ] = None,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Require TLS with client certificates (a local CA).")
+    ] = False,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Let anyone connect and do anything (tests only).")
+    ] = False,
 ) -> None:
-    """Start a local nats-server with JetStream, print its URL, run until Ctrl-C.
+    """Start a local nats-server with JetStream, print its URL and credentials, run until
+    Ctrl-C or SIGTERM.
 
-    Then, in other terminals: `wasmesh host --nats URL` (as many as you like) and
-    `wasmesh deploy APP --nats URL`.
+    Every connection needs a credential: an admin one (deploy, rollback, undeploy, status),
+    a host one and a client one (invoke) per lattice, NKey users with per-subject
+    permissions, kept in --creds-dir and reused on later runs. Deploys sign artifacts with
+    the lattice's signing key; hosts verify them with its public key (--trust).
     """
     from wasmesh.lattice import serve_forever
 
-    serve_forever(port, store_dir, listen)
+    secrets = None
+    if not no_auth:
+        from wasmesh.lattice.credentials import ensure_secrets
+
+        names = lattices or ["default"]
+        secrets = ensure_secrets(creds_dir, names, tls_hosts=[listen] if tls else None)
+    elif tls:
+        raise WasmeshError("--tls goes with credentials; drop --no-auth.")
+    serve_forever(port, store_dir, listen, secrets)
 
 
 def parse_labels(labels: list[str] | None) -> dict[str, str]:
@@ -118,7 +146,7 @@ def host(
             metavar="SECONDS",
             help="On SIGTERM/SIGINT: hand units over and finish calls this long.",
         ),
-    ] = 30.0,  # fmt: skip
+    ] = 30.0,
     connect_timeout: Annotated[
         float | None,
         typer.Option(
@@ -126,7 +154,19 @@ def host(
             metavar="SECONDS",
             help="Give up when NATS is unreachable this long (default: never).",
         ),
-    ] = None,  # fmt: skip
+    ] = None,
+    trust: Annotated[
+        Path | None,
+        typer.Option(
+            "--trust",
+            metavar="FILE",
+            envvar="WASMESH_TRUST_KEY",
+            help="Public key (PEM) every artifact must be signed with.",
+        ),
+    ] = None,
+    allow_unsigned: Annotated[
+        bool, typer.Option("--allow-unsigned", help="Run artifacts without signatures.")
+    ] = False,
     creds: Creds = None,
     tls_ca: TlsCa = None,
     tls_cert: TlsCert = None,
@@ -141,7 +181,8 @@ def host(
 
     options = connection(nats, creds, tls_ca, tls_cert, tls_key)
     run_host(options, lattice, parse_labels(label), host_id, http=http,
-             drain_timeout=drain_timeout, connect_timeout=connect_timeout)  # fmt: skip
+             drain_timeout=drain_timeout, connect_timeout=connect_timeout, trust=trust,
+             allow_unsigned=allow_unsigned)  # fmt: skip
 
 
 def deploy(
@@ -166,6 +207,15 @@ def deploy(
         typer.Option("--spread", metavar="LABEL", help="Spread replicas across this label."),
     ] = None,
     as_json: Json = False,
+    sign_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--sign-key",
+            metavar="FILE",
+            envvar="WASMESH_SIGNING_KEY",
+            help="Ed25519 private key (PEM) to sign the artifacts with.",
+        ),
+    ] = None,
     creds: Creds = None,
     tls_ca: TlsCa = None,
     tls_cert: TlsCert = None,
@@ -189,7 +239,11 @@ def deploy(
         for u in topo.units
     )
     topo = dataclasses.replace(topo, units=units)
-    desired = publish(name, connection(nats, creds, tls_ca, tls_cert, tls_key), topo, lattice)
+    from wasmesh.lattice.signing import Signer
+
+    signer = Signer.from_file(sign_key) if sign_key is not None else None
+    options = connection(nats, creds, tls_ca, tls_cert, tls_key)
+    desired = publish(name, options, topo, lattice, signer=signer)
     if as_json:
         print_json({"app": desired.app, "version": desired.version,
                     "units": [u.name for u in desired.units]})  # fmt: skip

@@ -32,17 +32,24 @@ def run_host(
     http: str | None = None,
     drain_timeout: float | None = None,
     connect_timeout: float | None = None,
+    trust: Path | None = None,
+    allow_unsigned: bool = False,
 ) -> None:
     """Run a host agent in this process until SIGINT/SIGTERM, then drain within
     `drain_timeout` seconds; with `http` (HOST:PORT) it also serves every deployed app's
-    HTTP routes there. Bad options raise `LatticeError` before anything starts."""
+    HTTP routes there. `trust` is the PEM public key artifacts must be signed with.
+    Bad options raise `LatticeError` before anything starts."""
     from wasmesh.lattice.host import DRAIN_TIMEOUT_S, Host
+    from wasmesh.lattice.signing import Verifier
 
     options = NatsOptions.of(nats).check()
+    verifier = Verifier.from_file(trust) if trust is not None else None
     host = Host(
         options, lattice, labels, host_id, cache_dir=cache_dir, http=http,
         drain_timeout=DRAIN_TIMEOUT_S if drain_timeout is None else drain_timeout,
         connect_timeout=connect_timeout,
+        trust=verifier,
+        allow_unsigned=allow_unsigned,
     )  # fmt: skip
     if http:
         from wasmesh.engine.config import tune_for_serving
@@ -85,6 +92,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tls-ca", type=Path, default=None)
     parser.add_argument("--tls-cert", type=Path, default=None)
     parser.add_argument("--tls-key", type=Path, default=None)
+    parser.add_argument("--trust", type=Path, default=_env_path("WASMESH_TRUST_KEY"))
+    parser.add_argument("--allow-unsigned", action="store_true")
     parser.add_argument("--lattice", default="default")
     parser.add_argument("--label", action="append", default=[])
     parser.add_argument("--id", default=None)
@@ -104,10 +113,16 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     try:
         run_host(options, args.lattice, labels, args.id, args.cache_dir, args.http,
-                 args.drain_timeout, args.connect_timeout)  # fmt: skip
+                 args.drain_timeout, args.connect_timeout, args.trust,
+                 args.allow_unsigned)  # fmt: skip
     except LatticeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
 
 
 if __name__ == "__main__":

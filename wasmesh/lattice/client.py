@@ -34,6 +34,7 @@ from wasmesh.lattice.schema import (
     Subjects,
     UnitSpec,
 )
+from wasmesh.lattice.signing import Signer
 from wasmesh.lattice.status import AppStatus
 from wasmesh.lattice.store import (
     LatticeStore,
@@ -43,6 +44,7 @@ from wasmesh.lattice.store import (
     get_value,
     open_store,
     put_artifact,
+    put_signature,
     read_index,
     update_index,
 )
@@ -118,15 +120,21 @@ log = logging.getLogger("wasmesh.lattice")
 
 
 class LatticeClient:
-    """An async client of one lattice; use `async with LatticeClient(url) as c:`."""
+    """An async client of one lattice; use `async with LatticeClient(url) as c:`.
+
+    `nats` is a URL or `NatsOptions` (credential, TLS); with `signer`, deploys sign each
+    artifact they publish (hosts that trust its key refuse anything unsigned).
+    """
 
     def __init__(
         self,
         nats: str | NatsOptions,
         lattice: str = "default",
         cache_dir: Path | None = None,
+        signer: Signer | None = None,
     ) -> None:
         self.options = NatsOptions.of(nats)
+        self.signer = signer  # signs every artifact a deploy publishes
         self.nats_url = self.options.url
         self.denied: list[str] = []  # permission violations the server reported, in order
         self.cache_dir = cache_dir or default_cache_dir()
@@ -184,6 +192,8 @@ class LatticeClient:
         for unit in topology.units:
             data = blobs[unit.name]
             digest = await put_artifact(self.store, data)
+            if self.signer is not None:
+                await put_signature(self.store, digest, self.signer)
             exports = {i: sorted(f) for i, f in interfaces(worlds[unit.name].exports).items()}
             spec = UnitSpec(
                 name=unit.name,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import ssl
@@ -38,6 +39,17 @@ ENV_CREDS = "WASMESH_NATS_CREDS"
 ENV_TLS_CA = "WASMESH_NATS_TLS_CA"
 ENV_TLS_CERT = "WASMESH_NATS_TLS_CERT"
 ENV_TLS_KEY = "WASMESH_NATS_TLS_KEY"
+
+
+class _TlsEofNoise(logging.Filter):
+    """asyncio warns on every TLS connection nats-py closes (its protocol's eof_received
+    returns True, which TLS ignores); harmless, and it would interleave with our output."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received() has no effect when using ssl" not in record.getMessage()
+
+
+logging.getLogger("asyncio").addFilter(_TlsEofNoise())
 
 _SEED = re.compile(r"\bSU[A-Z2-7]{56}\b")  # a user NKey seed, alone or inside a .creds file
 
@@ -198,7 +210,7 @@ async def _attempt(options: NatsOptions, timeout: float, kwargs: dict[str, Any])
             allow_reconnect=False,
             max_reconnect_attempts=1,  # nats-py's count starts after a first retry: one try
             reconnect_time_wait=0,
-            connect_timeout=timeout,  # type: ignore[arg-type]
+            connect_timeout=timeout,
             error_cb=on_error,
             **kwargs,
         )
@@ -214,8 +226,7 @@ async def connect_once(options: NatsOptions, timeout: float = 2.0, **kwargs: Any
         return await _attempt(options, timeout, dict(kwargs))
     except Exception as exc:
         raise LatticeError(
-            f"cannot connect to NATS at {options.url} ({describe(exc)}); "
-            + _advice(options, exc)
+            f"cannot connect to NATS at {options.url} ({describe(exc)}); " + _advice(options, exc)
         ) from None
 
 

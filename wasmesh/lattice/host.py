@@ -28,10 +28,12 @@ from wasmesh.lattice import schema
 from wasmesh.lattice.connection import NatsOptions, connect_retrying
 from wasmesh.lattice.drain import handed_over
 from wasmesh.lattice.endpoint import Endpoint, Version
+from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.grants import grants_from_json
 from wasmesh.lattice.ingress import Ingress
 from wasmesh.lattice.scheduler import HEARTBEAT_S, RECONCILE_S, Scheduler
 from wasmesh.lattice.schema import Subjects, UnitSpec
+from wasmesh.lattice.signing import Verifier
 from wasmesh.lattice.store import (
     LatticeStore,
     cached_artifact,
@@ -54,7 +56,12 @@ UnitLoader = Callable[[Path, Mapping[str, ImportProvider], Grants], UnitRunner]
 
 
 class Host:
-    """One host agent; `await start()`, then `await stop()` (or `run()` until cancelled)."""
+    """One host agent; `await start()`, then `await stop()` (or `run()` until cancelled).
+
+    `nats` is a URL or `NatsOptions` (the host credential, TLS). `trust` is the public key
+    whose signature every artifact must carry before it is compiled; without it the host
+    starts only with `allow_unsigned` (artifacts are then checked by digest alone).
+    """
 
     def __init__(
         self,
@@ -69,7 +76,16 @@ class Host:
         http: str | None = None,
         drain_timeout: float = DRAIN_TIMEOUT_S,
         connect_timeout: float | None = None,
+        trust: Verifier | None = None,
+        allow_unsigned: bool = False,
     ) -> None:
+        if trust is None and not allow_unsigned:
+            raise LatticeError(
+                "a host needs the lattice's signing public key to verify artifacts: pass "
+                "--trust FILE (the signing.pub `wasmesh lattice up` wrote), or --allow-unsigned "
+                "for a lattice whose deploys are not signed."
+            )
+        self.trust = trust  # None: artifacts are checked by digest only
         self.options = NatsOptions.of(nats).check()
         self.nats_url = self.options.url
         self.drain_timeout = drain_timeout
@@ -304,7 +320,7 @@ class Host:
             log.info("retired %s/%s %s", app, spec.name, old.spec.digest[:12])
 
     async def _start_unit(self, app: str, spec: UnitSpec) -> Version:
-        path = await cached_artifact(self.store, spec.digest, self.cache_dir)
+        path = await cached_artifact(self.store, spec.digest, self.cache_dir, self.trust)
         remote = RemoteImports(self.nc, asyncio.get_running_loop(), self.subjects, app)
         imports = {iface: remote.provider(*spec.target(iface)) for iface in spec.imports}
         loop = asyncio.get_running_loop()

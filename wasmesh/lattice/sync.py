@@ -12,6 +12,7 @@ from wasmesh.lattice.client import LatticeClient, Topology
 from wasmesh.lattice.connection import NatsOptions
 from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.schema import DesiredState, Heartbeat
+from wasmesh.lattice.signing import Signer
 from wasmesh.lattice.status import AppStatus
 
 T = TypeVar("T")
@@ -22,8 +23,10 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-async def _with_client(nats: Nats, lattice: str, method: str, *args: Any) -> Any:
-    client = LatticeClient(nats, lattice)
+async def _with_client(
+    nats: Nats, lattice: str, method: str, *args: Any, signer: Signer | None = None
+) -> Any:
+    client = LatticeClient(nats, lattice, signer=signer)
     try:
         async with client:
             return await getattr(client, method)(*args)
@@ -32,15 +35,37 @@ async def _with_client(nats: Nats, lattice: str, method: str, *args: Any) -> Any
     except Exception as exc:
         if client.denied:  # what the server refused says more than the timeout it caused
             raise LatticeError(
-                f"NATS refused this credential: {client.denied[0]}; use a credential whose "
-                "role may do this (`wasmesh lattice up` prints them)."
+                f"NATS refused this credential: it may not {_what(client.denied[0])}; use a "
+                "credential whose role may (`wasmesh lattice up` prints them)."
             ) from None
         raise LatticeError(f"the lattice did not answer ({exc or type(exc).__name__}).") from None
 
 
-def deploy(app: str, nats: Nats, topology: Topology, lattice: str = "default") -> DesiredState:
-    """Deploy (or update) `app`; returns the new desired state."""
-    result: DesiredState = _run(_with_client(nats, lattice, "deploy", app, topology))
+def _what(violation: str) -> str:
+    """What a permission violation stopped, in the lattice's words (not its subjects)."""
+    text = violation.lower()
+    if '"$o.' in text:
+        return "write the lattice's artifacts (deploying needs the admin credential)"
+    if '"$kv.' in text:
+        return "change the lattice's state (deploying needs the admin credential)"
+    if '"$js.api' in text:
+        return "read this lattice's state (is it a credential of another lattice?)"
+    if ".rpc." in text or ".http." in text:
+        return "call or serve units in this lattice"
+    return "do this"
+
+
+def deploy(
+    app: str,
+    nats: Nats,
+    topology: Topology,
+    lattice: str = "default",
+    signer: Signer | None = None,
+) -> DesiredState:
+    """Deploy (or update) `app`, signing its artifacts with `signer`; returns the new
+    desired state."""
+    coro = _with_client(nats, lattice, "deploy", app, topology, signer=signer)
+    result: DesiredState = _run(coro)
     return result
 
 
