@@ -98,6 +98,11 @@ def test_deploy_invoke_rollback_undeploy(lattice: tuple[str, Callable[..., Outco
     assert cli("rollback", "shop").code == 0
     report = wait_ready(cli, "shop", 3)
     assert report["rolled_back_to"] == 1 and "front" in report["units"]
+    assert cli("rollback", "shop").code == 0  # undoes the rollback: forward to version 2
+    report = wait_ready(cli, "shop", 4)
+    assert report["rolled_back_to"] == 2 and set(report["units"]) == {"main"}
+    versions = [(h["version"], h["rolled_back_to"]) for h in report["history"]]
+    assert versions == [(1, None), (2, None), (3, 1), (4, 2)]
 
     overview = json.loads(cli("status", "--json").out)
     assert {h["host"] for h in overview["hosts"]} == {"a", "b"}

@@ -300,6 +300,12 @@ def _plain(obj: Any) -> Any:
 def _print_app(report: dict[str, Any]) -> None:
     health = "ready" if report["ready"] else "not ready"
     out_console.print(f"  {report['app']} v{report['version']} {health}", markup=False)
+    versions = [
+        f"{h['version']}" + (f" (= {h['rolled_back_to']})" if h["rolled_back_to"] else "")
+        for h in report.get("history", [])
+    ]
+    if versions:
+        out_console.print(f"    versions: {', '.join(versions)}", markup=False)
     for name, unit in report["units"].items():
         out_console.print(
             f"    unit {name}: {len(unit['running'])}/{unit['replicas']} running "
@@ -338,20 +344,27 @@ def rollback(
     tls_cert: TlsCert = None,
     tls_key: TlsKey = None,
 ) -> None:
-    """Return an app to an earlier version, as a rolling update (published as a new version)."""
+    """Return an app to an earlier version, as a rolling update (published as a new version).
+
+    Without VERSION, the version before the current one: rolling back twice undoes the first
+    rollback. `wasmesh status APP` lists the versions the lattice keeps.
+    """
     from wasmesh.lattice import rollback as roll
     from wasmesh.lattice import status as app_status
 
     nats_options = connection(nats, creds, tls_ca, tls_cert, tls_key)
-    if version is None:
+    if version is None:  # the version before the current one: a second rollback undoes it
         current = app_status(app, nats_options, lattice).desired
-        base = current.source_version or current.version
-        version = base - 1
+        version = current.version - 1
         if version < 1:
-            raise WasmeshError(f"{app} has no version before {base}; name one to roll back to.")
+            raise WasmeshError(
+                f"{app} has no version before {current.version}; name one to roll back to."
+            )
     desired = roll(app, version, nats_options, lattice)
+    units = desired.source_version or version
     out_console.print(
-        f"rolled {app} back to version {version}'s units (now version {desired.version})"
+        f"rolled {app} back to version {version} (its units are version {units}'s; "
+        f"now version {desired.version})"
     )
 
 

@@ -276,8 +276,10 @@ class LatticeClient:
                     out.append(schema.loads(Heartbeat, data))
         return sorted(out, key=lambda h: h.host)
 
-    async def status(self, app: str) -> AppStatus:
-        """The app's desired state, placement and per-host unit states."""
+    async def status(self, app: str, full: bool = True) -> AppStatus:
+        """The app's desired state, placement and per-host unit states; `full` also reads
+        which hosts are in the lattice now and the app's version history (listing hosts costs
+        the server a consumer: pollers pass False)."""
         desired = await self.desired(app)
         assert desired is not None
         data, _ = await get_value(self.store.placements, f"app.{app}")
@@ -288,13 +290,29 @@ class LatticeClient:
             body, _ = await get_value(self.store.status, f"{app}.host.{host}")
             if body:
                 reports.append(schema.loads(HostAppStatus, body))
-        return AppStatus(desired, placement, tuple(sorted(reports, key=lambda r: r.host)))
+        reports.sort(key=lambda r: r.host)
+        if not full:
+            return AppStatus(desired, placement, tuple(reports))
+        live = frozenset(h.host for h in await self.hosts())
+        history = await self.history(app)
+        return AppStatus(desired, placement, tuple(reports), live, history)
+
+    async def history(self, app: str) -> tuple[tuple[int, int | None], ...]:
+        """Every version of the app the lattice keeps: (version, the version whose units a
+        rollback re-published, or None)."""
+        latest = (await read_index(self.store)).latest.get(app, 0)
+        out: list[tuple[int, int | None]] = []
+        for version in range(1, latest + 1):
+            data, _ = await get_value(self.store.history, f"{app}.{version}")
+            if data:
+                out.append((version, schema.loads(DesiredState, data).source_version))
+        return tuple(out)
 
     async def wait_ready(self, app: str, timeout: float = 30.0) -> AppStatus:
         """Wait until `status(app).ready`; a `LatticeError` naming what is missing otherwise."""
         deadline = time.monotonic() + timeout
         while True:
-            st = await self.status(app)
+            st = await self.status(app, full=False)
             if st.ready:
                 return st
             if time.monotonic() > deadline:
