@@ -108,3 +108,20 @@ def test_a_client_credential_invokes_but_cannot_serve_or_heartbeat(
                     await watcher.close()
 
     run(scenario(), 120)
+
+
+def test_tls_is_required_and_checked_both_ways(nats_server: NatsServer) -> None:
+    good = nats_server.options("client")
+    assert good.url.startswith("tls://")
+    plain = NatsOptions(good.url.replace("tls://", "nats://"), good.creds)  # no CA, no cert
+    no_client_cert = NatsOptions(good.url, good.creds, good.tls_ca)
+
+    async def scenario() -> None:
+        with pytest.raises(LatticeError, match="certificate verify failed"):
+            await connect_once(plain)
+        with pytest.raises(LatticeError, match=r"cannot connect to NATS at tls://"):
+            await connect_once(no_client_cert)
+        nc = await connect_once(good)
+        await nc.close()
+
+    run(scenario())
