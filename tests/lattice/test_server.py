@@ -67,3 +67,33 @@ def test_lattice_up_prints_the_url_and_stops_its_server_on_sigterm(tmp_path: Pat
         proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_lattice_up_stops_on_sigint_even_when_started_with_it_ignored(tmp_path: Path) -> None:
+    # a script's `wasmesh lattice up &` starts with SIGINT ignored; `kill -INT` must still work
+    code = "from wasmesh.lattice import serve_forever; serve_forever(0, {!r}, '0.0.0.0')"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code.format(str(tmp_path / "js"))],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().decode().strip()
+        assert url.startswith("nats://127.0.0.1:")  # listening on every address
+
+        async def ping() -> None:
+            nc = await nats.connect(url)
+            await nc.flush()
+            await nc.close()
+
+        asyncio.run(ping())
+        os.kill(proc.pid, signal.SIGINT)
+        assert proc.wait(10) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()

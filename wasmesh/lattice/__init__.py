@@ -4,10 +4,15 @@ A lattice is a NATS (JetStream) server or cluster; every host agent joins it, he
 runs the units the active scheduler places on it. Clients deploy apps (artifacts go to the
 object store by digest, the desired state to KV, versioned) and call their exports.
 
-    server = start_server(4222, ".wasmesh/nats")        # `wasmesh lattice up`
-    run_host(server.url, labels={"zone": "a"})          # `wasmesh host` (blocks)
-    deploy("shop", server.url, topology)                # `wasmesh deploy`
-    invoke("shop", "shop:pricing/quote#quote", [items, "fr"], server.url)
+    secrets = ensure_secrets(".wasmesh/creds")           # credentials, signing key
+    server = start_server(4222, ".wasmesh/nats", secrets=secrets)      # `wasmesh lattice up`
+    keys = secrets.lattice()
+    run_host(server.options("host"), labels={"zone": "a"}, trust=keys.trust)   # `wasmesh host`
+    deploy("shop", server.options("admin"), topology,
+           signer=Signer.from_file(keys.signing_key))   # `wasmesh deploy`
+    invoke("shop", "shop:pricing/quote#quote", [items, "fr"], server.options("client"))
+
+(`ensure_secrets` is in `wasmesh.lattice.credentials`, `Signer` in `wasmesh.lattice.signing`.)
 """
 
 from __future__ import annotations
