@@ -97,3 +97,33 @@ def test_lattice_up_stops_on_sigint_even_when_started_with_it_ignored(tmp_path: 
         proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_lattice_up_prints_where_the_credentials_are(tmp_path: Path) -> None:
+    code = (
+        "from wasmesh.lattice.credentials import ensure_secrets\n"
+        "from wasmesh.lattice import serve_forever\n"
+        "serve_forever(0, {js!r}, secrets=ensure_secrets({creds!r}, ['default', 'b']))"
+    )
+    creds = tmp_path / "creds"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code.format(js=str(tmp_path / "js"), creds=str(creds))],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().decode().rstrip() for _ in range(9)]
+        assert lines[0].startswith("nats://127.0.0.1:")
+        assert lines[1] == f"lattice default: credentials in {creds / 'default'}"
+        assert f"wasmesh host --creds {creds / 'default' / 'host.nk'} --trust " in lines[2]
+        assert f"deploy also --sign-key {creds / 'default' / 'signing.key'}" in lines[3]
+        assert lines[8].endswith(f"invoke --creds {creds / 'b' / 'client.nk'} --lattice b")
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -244,20 +244,19 @@ def serve_forever(
 def describe_secrets(secrets: Secrets) -> str:
     """Where `lattice up` put each credential, as the options that use it."""
     lines = []
-    tls = ""
+    for creds in secrets.lattices:
+        lattice = "" if creds.lattice == "default" else f" --lattice {creds.lattice}"
+        lines += [
+            f"lattice {creds.lattice}: credentials in {creds.directory}",
+            f"  hosts:   wasmesh host --creds {creds.creds('host')} --trust {creds.trust}{lattice}",
+            f"  admin:   --creds {creds.creds('admin')} (deploy, status, rollback, undeploy); "
+            f"deploy also --sign-key {creds.signing_key}",
+            f"  clients: wasmesh invoke --creds {creds.creds('client')}{lattice}",
+        ]
     if secrets.tls is not None:
         t = secrets.tls
-        tls = f" --tls-ca {t.ca} --tls-cert {t.client_cert} --tls-key {t.client_key}"
-    for creds in secrets.lattices:
-        lines.append(f"lattice {creds.lattice}: credentials in {creds.directory}")
-        lattice = "" if creds.lattice == "default" else f" --lattice {creds.lattice}"
         lines.append(
-            f"  hosts:   wasmesh host --creds {creds.creds('host')} --trust {creds.trust}"
-            f"{lattice}{tls}"
+            f"TLS, every command: --tls-ca {t.ca} --tls-cert {t.client_cert} "
+            f"--tls-key {t.client_key}"
         )
-        lines.append(
-            f"  admin:   wasmesh deploy|status|rollback|undeploy --creds {creds.creds('admin')} "
-            f"--sign-key {creds.signing_key}{lattice}{tls}"
-        )
-        lines.append(f"  clients: wasmesh invoke --creds {creds.creds('client')}{lattice}{tls}")
     return "\n".join(lines)
