@@ -103,6 +103,10 @@ def test_deploy_invoke_rollback_undeploy(lattice: tuple[str, Callable[..., Outco
     assert report["rolled_back_to"] == 2 and set(report["units"]) == {"main"}
     versions = [(h["version"], h["rolled_back_to"]) for h in report["history"]]
     assert versions == [(1, None), (2, None), (3, 1), (4, 2)]
+    assert report["app_version"] == "0.1.0"  # the manifest's, beside the lattice's revision
+    shown = cli("status", "shop")
+    assert "shop v4 (app version 0.1.0) ready" in shown.out, shown.out
+    assert "versions: 1 [0.1.0], 2 [0.1.0], 3 [0.1.0] (= 1), 4 [0.1.0] (= 2)" in shown.out
 
     overview = json.loads(cli("status", "--json").out)
     assert {h["host"] for h in overview["hosts"]} == {"a", "b"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from wasmesh.lattice.client import LatticeClient, Topology
@@ -61,12 +62,15 @@ def test_history_lists_every_version_and_what_rollbacks_returned_to(
 ) -> None:
     async def scenario() -> None:
         async with admin(nats_server) as client:
-            await client.deploy("shop", shop())
-            await client.deploy("shop", shop("lattice-math-v2"))
+            await client.deploy("shop", replace(shop(), version="1.0.0"))
+            await client.deploy("shop", replace(shop("lattice-math-v2"), version="2.0.0"))
             await client.rollback("shop", 1)
             await client.rollback("shop", 2)  # a rollback of the rollback: forward again
             status = await client.status("shop")
-            assert status.history == ((1, None), (2, None), (3, 1), (4, 2))
+            assert status.history == (
+                (1, None, "1.0.0"), (2, None, "2.0.0"), (3, 1, "1.0.0"), (4, 2, "2.0.0")
+            )  # fmt: skip
+            assert status.as_dict()["app_version"] == "2.0.0"
             v2 = next(u for u in shop("lattice-math-v2").units if u.name == "math")
             math = next(u for u in status.desired.units if u.name == "math")
             assert math.digest == digest_of(v2.component.read_bytes())

@@ -299,9 +299,12 @@ def _plain(obj: Any) -> Any:
 
 def _print_app(report: dict[str, Any]) -> None:
     health = "ready" if report["ready"] else "not ready"
-    out_console.print(f"  {report['app']} v{report['version']} {health}", markup=False)
+    manifest = f" (app version {report['app_version']})" if report.get("app_version") else ""
+    out_console.print(f"  {report['app']} v{report['version']}{manifest} {health}", markup=False)
     versions = [
-        f"{h['version']}" + (f" (= {h['rolled_back_to']})" if h["rolled_back_to"] else "")
+        f"{h['version']}"
+        + (f" [{h['app_version']}]" if h.get("app_version") else "")
+        + (f" (= {h['rolled_back_to']})" if h["rolled_back_to"] else "")
         for h in report.get("history", [])
     ]
     if versions:

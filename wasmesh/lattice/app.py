@@ -70,7 +70,7 @@ def topology_from_manifest(
                 grants=grants_to_json(unit.grants),
             )
         )
-    return plan.manifest.name, Topology(tuple(units), routes)
+    return plan.manifest.name, Topology(tuple(units), routes, plan.manifest.version)
 
 
 def _http_settings(grants: Grants) -> dict[str, Any]:

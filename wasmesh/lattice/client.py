@@ -81,6 +81,7 @@ class Topology:
 
     units: tuple[UnitDeployment, ...]
     routes: Mapping[str, str] = field(default_factory=dict)
+    version: str = ""  # the manifest's `[app] version`, shown by `status` beside the revision
 
 
 def _wire(units: Sequence[UnitDeployment], worlds: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -216,7 +217,7 @@ class LatticeClient:
                     f"route {pattern} names unit {owner!r}, which app {app} does not have; "
                     "route it to one of its units."
                 )
-        return await self._publish(app, tuple(specs), None, dict(topology.routes))
+        return await self._publish(app, tuple(specs), None, dict(topology.routes), topology.version)
 
     async def _publish(
         self,
@@ -224,11 +225,12 @@ class LatticeClient:
         units: tuple[UnitSpec, ...],
         source: int | None,
         routes: dict[str, str] | None = None,
+        app_version: str = "",
     ) -> DesiredState:
         current = await self.desired(app, missing_ok=True)
         index = await read_index(self.store)
         version = max(index.latest.get(app, 0), current.version if current else 0)
-        desired = DesiredState(app, version + 1, units, source, dict(routes or {}))
+        desired = DesiredState(app, version + 1, units, source, dict(routes or {}), app_version)
         body = schema.dumps(desired)
         try:  # claiming the version number first makes concurrent deploys of an app safe
             await self.store.history.create(f"{app}.{desired.version}", body)
@@ -297,15 +299,16 @@ class LatticeClient:
         history = await self.history(app)
         return AppStatus(desired, placement, tuple(reports), live, history)
 
-    async def history(self, app: str) -> tuple[tuple[int, int | None], ...]:
+    async def history(self, app: str) -> tuple[tuple[int, int | None, str], ...]:
         """Every version of the app the lattice keeps: (version, the version whose units a
-        rollback re-published, or None)."""
+        rollback re-published or None, the manifest's version of its units)."""
         latest = (await read_index(self.store)).latest.get(app, 0)
-        out: list[tuple[int, int | None]] = []
+        out: list[tuple[int, int | None, str]] = []
         for version in range(1, latest + 1):
             data, _ = await get_value(self.store.history, f"{app}.{version}")
             if data:
-                out.append((version, schema.loads(DesiredState, data).source_version))
+                old = schema.loads(DesiredState, data)
+                out.append((version, old.source_version, old.app_version))
         return tuple(out)
 
     async def wait_ready(self, app: str, timeout: float = 30.0) -> AppStatus:
@@ -342,7 +345,7 @@ class LatticeClient:
                 "see `wasmesh status` for its versions."
             )
         old = schema.loads(DesiredState, data)
-        return await self._publish(app, old.units, version, old.routes)
+        return await self._publish(app, old.units, version, old.routes, old.app_version)
 
     async def signature(self, app: str, export: str) -> FuncSig:
         """The signature of the app's export `export`, read from its unit's artifact."""

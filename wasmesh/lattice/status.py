@@ -14,14 +14,15 @@ class AppStatus:
 
     `live` names the hosts in the lattice now (None: unknown, every report counts); reports
     and placement reasons from hosts that left are not shown. `history` lists every version
-    the lattice keeps as (version, the version whose units it re-published, if a rollback).
+    the lattice keeps as (version, the version whose units it re-published if a rollback, the
+    manifest's `[app] version` of its units).
     """
 
     desired: DesiredState
     placement: Placement | None
     hosts: tuple[HostAppStatus, ...]
     live: frozenset[str] | None = None
-    history: tuple[tuple[int, int | None], ...] = ()
+    history: tuple[tuple[int, int | None, str], ...] = ()
 
     def _alive(self, host: str) -> bool:
         return self.live is None or host in self.live
@@ -59,7 +60,10 @@ class AppStatus:
             "app": self.desired.app,
             "version": self.desired.version,
             "rolled_back_to": self.desired.source_version,
-            "history": [{"version": v, "rolled_back_to": s} for v, s in self.history],
+            "app_version": self.desired.app_version,
+            "history": [
+                {"version": v, "rolled_back_to": s, "app_version": a} for v, s, a in self.history
+            ],
             "ready": self.ready,
             "units": {
                 u.name: {
