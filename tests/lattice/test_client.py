@@ -118,6 +118,9 @@ def test_unplaceable_units_report_why(
             ]
             with pytest.raises(LatticeError, match=r"not ready within 0\.3 s: math: no live host"):
                 await client.wait_ready("shop", 0.3)
+            # the error names the unit and the app, not the lattice's internal subjects
+            with pytest.raises(RemoteUnavailable, match="no host serves unit math of app shop"):
+                await client.invoke("shop", "add", [1, 2])
 
     run(scenario())
 

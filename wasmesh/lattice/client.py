@@ -24,7 +24,7 @@ from wasmesh.engine.world import split_interface_name
 from wasmesh.errors import ExportNotFound, LinkError
 from wasmesh.lattice import rpc, schema
 from wasmesh.lattice.connection import NatsOptions, connect_once
-from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice.errors import LatticeError, RemoteUnavailable
 from wasmesh.lattice.schema import (
     AppIndex,
     DesiredState,
@@ -378,13 +378,17 @@ class LatticeClient:
         assert desired is not None
         unit, iface, func = resolve(desired, export)
         subject = self.subjects.rpc(app, unit.name, iface)
-        if not typed:
-            data = await rpc.call(self.nc, subject, func, JSON, json_encode(args), timeout)
-            values = json_decode(data)
-            return values[0] if values else None
-        codec = SigCodec(await self._signature(unit, iface, func))
-        payload = codec.encode_args(list(args))
-        data = await rpc.call(self.nc, subject, func, codec.codec, payload, timeout)
+        try:
+            if not typed:
+                data = await rpc.call(self.nc, subject, func, JSON, json_encode(args), timeout)
+                values = json_decode(data)
+                return values[0] if values else None
+            codec = SigCodec(await self._signature(unit, iface, func))
+            payload = codec.encode_args(list(args))
+            data = await rpc.call(self.nc, subject, func, codec.codec, payload, timeout)
+        except RemoteUnavailable as exc:  # in the app's words, not the lattice's subjects
+            where = f"unit {unit.name} of app {app} ({iface or 'world'})"
+            raise RemoteUnavailable(str(exc).replace(subject, where)) from None
         return codec.decode_result(data)
 
 
