@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,7 +36,6 @@ def test_a_malformed_url_is_one_sentence_and_exit_2_at_once() -> None:
 
 
 def test_an_unreachable_server_is_given_up_after_the_connect_timeout() -> None:
-    started = time.monotonic()
     r = wasmesh_process(
         "host",
         "--nats",
@@ -43,13 +43,14 @@ def test_an_unreachable_server_is_given_up_after_the_connect_timeout() -> None:
         "--connect-timeout",
         "2",
         "--allow-unsigned",
-        timeout=60,
+        timeout=120,
     )
-    elapsed = time.monotonic() - started
     assert r.code == 2, r.err
     assert "cannot reach NATS at nats://127.0.0.1:1" in r.err and "Traceback" not in r.err
-    # the 2 s of retrying plus the command's own start-up; far from "forever"
-    assert elapsed < 15, elapsed
+    # it retried for the 2 s asked (the process's own clock: start-up under load is not ours)
+    retried = re.search(r"after \d+ attempts in (\d+\.\d) s", r.err)
+    assert retried is not None, r.err
+    assert 1.5 <= float(retried.group(1)) <= 3.0, r.err
 
 
 def test_while_connecting_sigterm_exits_0_and_retries_are_summarised(tmp_path: Path) -> None:
