@@ -13,8 +13,10 @@ from pathlib import Path
 
 from wasmesh.build import load_guest
 from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.credentials import ensure_secrets
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer, start_server
+from wasmesh.lattice.signing import Signer
 from wasmesh.lattice.status import AppStatus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,21 +30,36 @@ def build_guest(name: str) -> Path:
 
 
 @contextlib.contextmanager
-def nats_server(workdir: Path) -> Iterator[NatsServer]:
-    """A nats-server with JetStream on a free loopback port, stopped on exit."""
-    server = start_server(0, workdir / "jetstream")
+def nats_server(workdir: Path, secure: bool = False) -> Iterator[NatsServer]:
+    """A nats-server with JetStream on a free loopback port, stopped on exit; `secure`: as
+    `wasmesh lattice up --tls` runs it (NKey users with per-role permissions, TLS with client
+    certificates, signed artifacts)."""
+    secrets = ensure_secrets(workdir / "creds", tls_hosts=()) if secure else None
+    server = start_server(0, workdir / "jetstream", secrets=secrets)
     try:
         yield server
     finally:
         server.stop()
 
 
+def admin_client(server: NatsServer, cache_dir: Path | None = None) -> LatticeClient:
+    """A client of `server` that may deploy (and signs what it deploys when secured)."""
+    signer = None
+    if server.secrets is not None:
+        signer = Signer.from_file(server.secrets.lattice().signing_key)
+    return LatticeClient(server.options("admin"), cache_dir=cache_dir, signer=signer)
+
+
 @contextlib.contextmanager
 def host_processes(
-    url: str, workdir: Path, hosts: Mapping[str, Sequence[str]]
+    server: NatsServer, workdir: Path, hosts: Mapping[str, Sequence[str]]
 ) -> Iterator[LocalHosts]:
-    """Host processes `{host id: ["k=v" labels]}` joined to `url`, all stopped on exit."""
-    procs = LocalHosts(url, workdir)
+    """Host processes `{host id: ["k=v" labels]}` joined to `server`, all stopped on exit."""
+    if server.secrets is not None:
+        args: tuple[str, ...] = ("--trust", str(server.secrets.lattice().trust))
+    else:
+        args = ("--allow-unsigned",)
+    procs = LocalHosts(server.url, workdir, options=server.options("host"), args=args)
     try:
         for host_id, labels in hosts.items():
             procs.start(host_id, *labels)
@@ -57,11 +74,13 @@ async def deploy_ready(client: LatticeClient, app: str, topology: Topology) -> A
     return await client.wait_ready(app, READY_TIMEOUT_S)
 
 
-def deploy(url: str, app: str, topology: Topology, cache_dir: Path | None = None) -> AppStatus:
+def deploy(
+    server: NatsServer, app: str, topology: Topology, cache_dir: Path | None = None
+) -> AppStatus:
     """`deploy_ready` from blocking code, with a client of its own."""
 
     async def run() -> AppStatus:
-        async with LatticeClient(url, cache_dir=cache_dir) as client:
+        async with admin_client(server, cache_dir) as client:
             return await deploy_ready(client, app, topology)
 
     return asyncio.run(run())

@@ -121,8 +121,8 @@ def cross_host(caller: Path, provider: Path, n: int) -> float:
     hosts = {"caller-host": ["role=caller"], "math-host": ["role=math"]}
     with tempfile.TemporaryDirectory() as tmp_dir, nats_server(Path(tmp_dir)) as server:
         tmp = Path(tmp_dir)
-        with host_processes(server.url, tmp / "hosts", hosts):
-            status = deploy(server.url, "calls", topology, tmp / "client")
+        with host_processes(server, tmp / "hosts", hosts):
+            status = deploy(server, "calls", topology, tmp / "client")
             assert status.placement is not None
             placed = status.placement.units
             assert placed == {"caller": ["caller-host"], "math": ["math-host"]}, placed

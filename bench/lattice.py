@@ -6,15 +6,19 @@ loopback; builds the lattice guests from tests/guests once, cached).
 Prints, in one run:
 1. the time from `deploy` of a new version until all N hosts serve it (N = 3 and 10; the
    math unit has one replica per host; every version is new bytes, fetched and compiled by
-   every host), median of a few rollouts;
+   every host), median of a few rollouts, on an open lattice and on one secured as
+   `wasmesh lattice up --tls` runs it (NKey users, TLS with client certificates, signed
+   artifacts verified by every host);
 2. calls/s of `front.sum3` (two calls into `math.add` each) with math fused into the same
    component (`wasm-tools compose`), linked through an in-process Python host function, and
-   on another host through the lattice; ratios against the fused peer measured in this run.
+   on another host through the lattice; ratios against the fused peer measured in this run;
+3. failover after `kill -9` of the host running a unit, open and secured, three runs each.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import subprocess
 import sys
@@ -37,6 +41,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench._lattice_setup import (  # noqa: E402
+    admin_client,
     build_guest,
     deploy,
     deploy_ready,
@@ -48,6 +53,7 @@ from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment  # no
 from wasmesh.lattice.local import LocalHosts  # noqa: E402
 from wasmesh.lattice.scheduler import FAILOVER_BOUND_S  # noqa: E402
 from wasmesh.lattice.schema import Subjects  # noqa: E402
+from wasmesh.lattice.server import NatsServer  # noqa: E402
 from wasmesh.lattice.stub import LoopThread, RemoteImports  # noqa: E402
 from wasmesh.lattice.unit import ComponentUnit, HostFunc  # noqa: E402
 
@@ -81,10 +87,10 @@ def versions(count: int, out: Path) -> list[Path]:
     return paths
 
 
-async def rollout_times(url: str, hosts: int, math: list[Path]) -> list[float]:
+async def rollout_times(server: NatsServer, hosts: int, math: list[Path]) -> list[float]:
     """Seconds from deploy of each new version until every host serves it."""
     times: list[float] = []
-    async with LatticeClient(url) as client:
+    async with admin_client(server) as client:
         for i, component in enumerate(math):
             topology = Topology((UnitDeployment("math", component, replicas=hosts),))
             started = time.monotonic()
@@ -116,10 +122,12 @@ def calls_per_second(call: Callable[[], Any], seconds: float = 1.5, threads: int
     return sum(counts) / (time.perf_counter() - started)
 
 
-async def failover_time(hosts: LocalHosts, app: str, front: Path, math: Path) -> float:
+async def failover_time(
+    server: NatsServer, hosts: LocalHosts, app: str, front: Path, math: Path
+) -> float:
     """Seconds from kill -9 of the host running math until front.sum3 answers again."""
     topology = Topology((UnitDeployment("math", math), UnitDeployment("front", front)))
-    async with LatticeClient(hosts.url) as client:
+    async with admin_client(server) as client:
         status = await deploy_ready(client, app, topology)
         assert status.placement is not None
         (victim,) = status.placement.units["math"]
@@ -141,36 +149,50 @@ async def _until_answered(client: LatticeClient, app: str) -> float:
     raise RuntimeError("calls never succeeded again after the kill")
 
 
+MODES = (("open", False), ("auth+TLS+signed", True))
+
+
 def main() -> None:
     console = Console()
     math_v1, front = build_guest("lattice-math"), build_guest("lattice-front")
-    with tempfile.TemporaryDirectory() as tmp_dir, nats_server(Path(tmp_dir)) as server:
-        tmp = Path(tmp_dir)
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        servers = {
+            name: stack.enter_context(nats_server(tmp / name, secure)) for name, secure in MODES
+        }
         rollout = Table(title="deploy of a new version until all N hosts serve it")
-        for col in ("hosts", "median", "min", "max"):
+        for col in ("hosts", "lattice", "median", "min", "max", "median vs open"):
             rollout.add_column(col, justify="right")
         for n in (3, 10):
-            hosts = {f"n{n}h{i}": () for i in range(n)}
-            with host_processes(server.url, tmp / f"hosts{n}", hosts):
-                math = versions(ROLLOUTS + 1, tmp / f"versions{n}")
-                times = asyncio.run(rollout_times(server.url, n, math))
-            rollout.add_row(
-                str(n), *(f"{f(times) * 1000:.0f} ms" for f in (statistics.median, min, max))
-            )
+            medians: dict[str, float] = {}
+            for name, server in servers.items():
+                hosts = {f"n{n}h{i}": () for i in range(n)}
+                with host_processes(server, tmp / name / f"hosts{n}", hosts):
+                    math = versions(ROLLOUTS + 1, tmp / name / f"versions{n}")
+                    times = asyncio.run(rollout_times(server, n, math))
+                medians[name] = statistics.median(times)
+                rollout.add_row(
+                    str(n), name, *(f"{f(times) * 1000:.0f} ms" for f in (statistics.median,
+                    min, max)), f"{medians[name] / medians['open']:.2f}x",
+                )  # fmt: skip
         console.print(rollout)
-        console.print(call_table(server.url, tmp, front, math_v1))
+        console.print(call_table(servers["open"], tmp, front, math_v1))
         failover = Table(title="kill -9 of the host running a unit, until calls answer again")
-        for col in ("run", "recovered in", "bound"):
+        for col in ("run", *servers, "bound"):
             failover.add_column(col, justify="right")
         for run in range(3):
-            trio = {f"f{run}h{i}": () for i in range(3)}
-            with host_processes(server.url, tmp / f"failover{run}", trio) as procs:
-                seconds = asyncio.run(failover_time(procs, f"failover{run}", front, math_v1))
-            failover.add_row(str(run + 1), f"{seconds:.2f} s", f"{FAILOVER_BOUND_S} s")
+            row = [str(run + 1)]
+            for name, server in servers.items():
+                trio = {f"f{run}h{i}": () for i in range(3)}
+                with host_processes(server, tmp / name / f"failover{run}", trio) as procs:
+                    app = f"failover{run}"
+                    seconds = asyncio.run(failover_time(server, procs, app, front, math_v1))
+                row.append(f"{seconds:.2f} s")
+            failover.add_row(*row, f"{FAILOVER_BOUND_S} s")
         console.print(failover)
 
 
-def call_table(url: str, tmp: Path, front: Path, math: Path) -> Table:
+def call_table(server: NatsServer, tmp: Path, front: Path, math: Path) -> Table:
     fused = ComponentUnit(fuse(front, math, tmp / "fused.wasm"))
     math_unit = ComponentUnit(math)
 
@@ -178,11 +200,11 @@ def call_table(url: str, tmp: Path, front: Path, math: Path) -> Table:
         return lambda *args: math_unit.call(interface, func, args)
 
     linked = ComponentUnit(front, {MATH: local})
-    with host_processes(url, tmp / "calls", {"provider": ()}):
-        deploy(url, "calls", Topology((UnitDeployment("math", math),)))
+    with host_processes(server, tmp / "calls", {"provider": ()}):
+        deploy(server, "calls", Topology((UnitDeployment("math", math),)))
         loop = LoopThread()
         try:
-            nc = loop.run(nats.connect(url), 10)
+            nc = loop.run(nats.connect(server.url), 10)
             try:
                 remote = RemoteImports(nc, loop.loop, Subjects(), "calls")
                 spread = ComponentUnit(front, {MATH: remote.provider("math")})

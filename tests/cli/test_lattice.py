@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,20 +17,40 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "polyglot"
 ITEMS = '[{sku: "tea", quantity: 3, unit-cents: 450}]'
 
 
+def credentials(creds: Path, role: str) -> dict[str, str]:
+    """The environment giving `wasmesh` commands `role`'s credential, TLS files and key."""
+    env = {
+        "WASMESH_NATS_CREDS": str(creds / "default" / f"{role}.nk"),
+        "WASMESH_NATS_TLS_CA": str(creds / "tls" / "ca.pem"),
+        "WASMESH_NATS_TLS_CERT": str(creds / "tls" / "client.pem"),
+        "WASMESH_NATS_TLS_KEY": str(creds / "tls" / "client-key.pem"),
+    }
+    if role == "none":
+        del env["WASMESH_NATS_CREDS"]
+    if role == "admin":
+        env["WASMESH_SIGNING_KEY"] = str(creds / "default" / "signing.key")
+    if role == "host":
+        env["WASMESH_TRUST_KEY"] = str(creds / "default" / "signing.pub")
+    return env
+
+
 @pytest.fixture
 def lattice(tmp_path: Path) -> Iterator[tuple[str, Callable[..., Outcome]]]:
+    creds = tmp_path / "creds"
     procs = [spawn("lattice", "up", "--port", "0", "--store-dir", str(tmp_path / "js"),
-                   cwd=tmp_path)]  # fmt: skip
+                   "--creds-dir", str(creds), "--tls", cwd=tmp_path)]  # fmt: skip
     try:
         assert procs[0].stdout is not None
         url = procs[0].stdout.readline().strip()
-        assert url.startswith("nats://"), url
+        assert url.startswith("tls://"), url
         for zone in ("a", "b"):
             procs.append(spawn("host", "--nats", url, "--label", f"zone={zone}", "--id", zone,
-                               cwd=tmp_path, log=tmp_path / f"host-{zone}.log"))  # fmt: skip
+                               cwd=tmp_path, log=tmp_path / f"host-{zone}.log",
+                               env=credentials(creds, "host")))  # fmt: skip
 
-        def cli(*args: str) -> Outcome:
-            return wasmesh_process(*args, "--nats", url, cwd=tmp_path)
+        def cli(*args: str, role: str = "admin") -> Outcome:
+            env = {**os.environ, **credentials(creds, role)}
+            return wasmesh_process(*args, "--nats", url, cwd=tmp_path, env=env)
 
         yield url, cli
     finally:
@@ -56,12 +77,16 @@ def test_deploy_invoke_rollback_undeploy(lattice: tuple[str, Callable[..., Outco
     fused = wasmesh_process("invoke", "--app", EXAMPLE, "quote", ITEMS, '"fr"')
     assert fused.code == 0, fused.err
 
+    r = cli("status", role="none")
+    assert r.code == 2 and "needs a credential" in r.err, r.err
     r = cli("deploy", str(EXAMPLE), "--topology", "per-component", "--json")
     assert r.code == 0, r.err
     assert json.loads(r.out)["version"] == 1
     report = wait_ready(cli, "shop", 1)
     assert set(report["units"]) == {"front", "tax", "presentation"}
-    split = cli("invoke", "--app", "shop", "quote", ITEMS, '"fr"')
+    r = cli("deploy", str(EXAMPLE), "--topology", "per-component", role="host")
+    assert r.code == 2 and "(deploying needs the admin credential)" in r.err, r.err
+    split = cli("invoke", "--app", "shop", "quote", ITEMS, '"fr"', role="client")
     assert (split.code, split.out) == (0, fused.out), split.err
 
     r = cli("deploy", str(EXAMPLE), "--topology", "monolith", "--replicas", "2", "--spread", "zone")
@@ -73,6 +98,15 @@ def test_deploy_invoke_rollback_undeploy(lattice: tuple[str, Callable[..., Outco
     assert cli("rollback", "shop").code == 0
     report = wait_ready(cli, "shop", 3)
     assert report["rolled_back_to"] == 1 and "front" in report["units"]
+    assert cli("rollback", "shop").code == 0  # undoes the rollback: forward to version 2
+    report = wait_ready(cli, "shop", 4)
+    assert report["rolled_back_to"] == 2 and set(report["units"]) == {"main"}
+    versions = [(h["version"], h["rolled_back_to"]) for h in report["history"]]
+    assert versions == [(1, None), (2, None), (3, 1), (4, 2)]
+    assert report["app_version"] == "0.1.0"  # the manifest's, beside the lattice's revision
+    shown = cli("status", "shop")
+    assert "shop v4 (app version 0.1.0) ready" in shown.out, shown.out
+    assert "versions: 1 [0.1.0], 2 [0.1.0], 3 [0.1.0] (= 1), 4 [0.1.0] (= 2)" in shown.out
 
     overview = json.loads(cli("status", "--json").out)
     assert {h["host"] for h in overview["hosts"]} == {"a", "b"}

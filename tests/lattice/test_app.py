@@ -8,11 +8,9 @@ import pytest
 
 from wasmesh.engine.values import Err, Ok, Record, Variant
 from wasmesh.lattice.app import Placement, topology_from_manifest
-from wasmesh.lattice.client import LatticeClient
-from wasmesh.lattice.host import Host
 from wasmesh.lattice.server import NatsServer
 
-from .conftest import run
+from .conftest import admin, host, run
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "polyglot" / "wasmesh.toml"
@@ -36,15 +34,13 @@ def test_the_example_split_over_hosts_answers_like_fused(
 
     async def scenario() -> None:
         hosts = [
-            Host(
-                nats_server.url, labels={"lang": "python"}, host_id="py", cache_dir=tmp_path / "a"
-            ),
-            Host(nats_server.url, host_id="other", cache_dir=tmp_path / "b"),
+            host(nats_server, labels={"lang": "python"}, host_id="py", cache_dir=tmp_path / "a"),
+            host(nats_server, host_id="other", cache_dir=tmp_path / "b"),
         ]
         try:
             for h in hosts:
                 await h.start()
-            async with LatticeClient(nats_server.url) as client:
+            async with admin(nats_server) as client:
                 await client.deploy(app, topology)
                 status = await client.wait_ready(app, 60)
                 assert status.running("front") == ["py"]

@@ -15,7 +15,7 @@ from wasmesh.lattice.errors import LatticeError, RemoteTrap, RemoteUnavailable
 from wasmesh.lattice.scheduler import HOST_TIMEOUT_S
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.status import AppStatus
-from wasmesh.lattice.store import digest_of
+from wasmesh.lattice.store import digest_of, put_signature
 
 from .conftest import lattice, run
 
@@ -27,7 +27,7 @@ def test_deploy_then_invoke_across_hosts(
     guest: Callable[[str], Path],
 ) -> None:
     async def scenario() -> None:
-        async with lattice(nats_server.url, tmp_path) as (client, _):
+        async with lattice(nats_server, tmp_path) as (client, _):
             desired = await client.deploy("shop", shop())
             assert desired.version == 1
             assert desired.units[1].imports == {"wasmesh:lattice-test/math": "math"}
@@ -66,7 +66,7 @@ def test_traps_and_oversized_payloads_come_back_as_clear_errors(
     nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
 ) -> None:
     async def scenario() -> None:
-        async with lattice(nats_server.url, tmp_path) as (client, _):
+        async with lattice(nats_server, tmp_path) as (client, _):
             await client.deploy("shop", shop())
             await client.wait_ready("shop", 20)
             with pytest.raises(RemoteTrap, match="unreachable"):
@@ -88,13 +88,15 @@ def test_corrupt_and_missing_artifacts_show_in_status(
     math = guest("lattice-math")
 
     async def scenario() -> None:
-        async with lattice(nats_server.url, tmp_path, {}) as (client, hosts):
+        async with lattice(nats_server, tmp_path, {}) as (client, hosts):
             # other bytes stored under the real artifact's digest: the host must catch it
             await client.store.artifacts.put(digest_of(math.read_bytes()), b"\0asm garbage")
             await client.deploy("bad", Topology((UnitDeployment("math", math),)))
             status = await _until(client, "bad", lambda s: bool(s.errors))
             assert "math on h0: artifact" in status.errors[0] and "is corrupt" in status.errors[0]
             missing = schema.UnitSpec("math", "0" * 64, exports={"x": ["f"]})
+            assert client.signer is not None  # signed, so the host goes on to fetch it
+            await put_signature(client.store, missing.digest, client.signer)
             await client._publish("gone", (missing,), None)
             status = await _until(client, "gone", lambda s: bool(s.errors))
             assert "not in the lattice's object store" in status.errors[0]
@@ -107,7 +109,7 @@ def test_unplaceable_units_report_why(
     nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
 ) -> None:
     async def scenario() -> None:
-        async with lattice(nats_server.url, tmp_path, {"zone": "a"}) as (client, _):
+        async with lattice(nats_server, tmp_path, {"zone": "a"}) as (client, _):
             await client.deploy("shop", shop(labels={"gpu": "yes"}))
             status = await _until(client, "shop", lambda s: bool(s.errors))
             assert status.errors == [
@@ -116,6 +118,9 @@ def test_unplaceable_units_report_why(
             ]
             with pytest.raises(LatticeError, match=r"not ready within 0\.3 s: math: no live host"):
                 await client.wait_ready("shop", 0.3)
+            # the error names the unit and the app, not the lattice's internal subjects
+            with pytest.raises(RemoteUnavailable, match="no host serves unit math of app shop"):
+                await client.invoke("shop", "add", [1, 2])
 
     run(scenario())
 
@@ -124,7 +129,7 @@ def test_undeploy_stops_units_and_rollback_needs_a_known_version(
     nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
 ) -> None:
     async def scenario() -> None:
-        async with lattice(nats_server.url, tmp_path) as (client, hosts):
+        async with lattice(nats_server, tmp_path) as (client, hosts):
             await client.deploy("shop", shop())
             await client.wait_ready("shop", 20)
             with pytest.raises(LatticeError, match="has no version 7"):
@@ -166,7 +171,7 @@ def test_a_host_that_stops_hands_its_units_over_without_waiting_for_a_timeout(
     nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
 ) -> None:
     async def scenario() -> float:
-        async with lattice(nats_server.url, tmp_path, {}, {}, {}) as (client, hosts):
+        async with lattice(nats_server, tmp_path, {}, {}, {}) as (client, hosts):
             await client.deploy("shop", shop())
             status = await client.wait_ready("shop", 20)
             (runs_math,) = status.running("math")

@@ -7,20 +7,20 @@ import time
 from collections.abc import Callable
 
 from wasmesh.lattice import schema
-from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.client import Topology
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer
 
-from .conftest import run
+from .conftest import admin, run
 
 
 def test_heartbeats_report_labels_and_running_units(
-    host_processes: LocalHosts, shop: Callable[..., Topology]
+    nats_server: NatsServer, host_processes: LocalHosts, shop: Callable[..., Topology]
 ) -> None:
     host_processes.start("h0", "zone=a", "disk=ssd")
 
     async def scenario() -> None:
-        async with LatticeClient(host_processes.url) as client:
+        async with admin(nats_server) as client:
             await client.deploy("shop", shop())
             await client.wait_ready("shop", 30)
             await asyncio.sleep(0.5)  # one more beat after the units started
@@ -41,7 +41,7 @@ def test_hosts_reconnect_after_the_server_restarts(
     host_processes.start("h1")
 
     async def deploy() -> None:
-        async with LatticeClient(nats_server.url) as client:
+        async with admin(nats_server) as client:
             await client.deploy("shop", shop(replicas=2))
             await client.wait_ready("shop", 30)
             assert await client.invoke("shop", "sum3", [1, 2, 3]) == 6
@@ -53,7 +53,7 @@ def test_hosts_reconnect_after_the_server_restarts(
 
     async def calls_work_again() -> float:
         started = time.monotonic()
-        async with LatticeClient(nats_server.url) as client:
+        async with admin(nats_server) as client:
             while True:
                 try:
                     if await client.invoke("shop", "sum3", [1, 2, 3], timeout=1) == 6:

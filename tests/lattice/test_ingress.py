@@ -15,12 +15,10 @@ import pytest
 
 from wasmesh.engine.values import Ok, Record
 from wasmesh.lattice.app import Placement, topology_from_manifest
-from wasmesh.lattice.client import LatticeClient
-from wasmesh.lattice.host import Host
 from wasmesh.lattice.httpwire import decode, encode
 from wasmesh.lattice.server import NatsServer
 
-from .conftest import run
+from .conftest import admin, host, run
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "polyglot" / "wasmesh.toml"
@@ -72,14 +70,14 @@ def test_every_http_host_serves_the_routes_forwarding_to_the_unit(
     assert front.policy.limits.timeout == 5
 
     async def scenario() -> None:
-        py = Host(nats_server.url, labels={"lang": "python"}, host_id="py",
+        py = host(nats_server, labels={"lang": "python"}, host_id="py",
                   cache_dir=tmp_path / "a", http="127.0.0.1:0")  # fmt: skip
-        other = Host(nats_server.url, host_id="other", cache_dir=tmp_path / "b",
+        other = host(nats_server, host_id="other", cache_dir=tmp_path / "b",
                      http="127.0.0.1:0")  # fmt: skip
         try:
             for h in (py, other):
                 await h.start()
-            async with LatticeClient(nats_server.url) as client:
+            async with admin(nats_server) as client:
                 await client.deploy(app, topology)
                 status = await client.wait_ready(app, 60)
                 assert status.running("front") == ["py"]

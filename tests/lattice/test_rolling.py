@@ -7,21 +7,21 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.client import Topology
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer
 
-from .conftest import lattice, run
+from .conftest import admin, lattice, run
 
 
 def test_rolling_update_and_rollback_fail_no_call(
-    host_processes: LocalHosts, shop: Callable[..., Topology]
+    nats_server: NatsServer, host_processes: LocalHosts, shop: Callable[..., Topology]
 ) -> None:
     for name in ("h0", "h1", "h2"):
         host_processes.start(name)
 
     async def scenario() -> None:
-        async with LatticeClient(host_processes.url) as client:
+        async with admin(nats_server) as client:
             await client.deploy("shop", shop(replicas=3))
             await client.wait_ready("shop", 30)
             versions: Counter[int] = Counter()
@@ -63,7 +63,7 @@ def test_a_version_that_cannot_start_leaves_the_old_one_serving(
     nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
 ) -> None:
     async def scenario() -> None:
-        async with lattice(nats_server.url, tmp_path) as (client, _):
+        async with lattice(nats_server, tmp_path) as (client, _):
             await client.deploy("shop", shop(replicas=2))
             await client.wait_ready("shop", 20)
             failures: list[str] = []
@@ -106,7 +106,7 @@ def test_scaling_down_under_load_fails_no_call(
     nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
 ) -> None:
     async def scenario() -> None:
-        async with lattice(nats_server.url, tmp_path, {}, {}, {}) as (client, hosts):
+        async with lattice(nats_server, tmp_path, {}, {}, {}) as (client, hosts):
             await client.deploy("shop", shop(replicas=3))
             await client.wait_ready("shop", 20)
             failures: list[str] = []

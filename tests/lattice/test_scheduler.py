@@ -8,21 +8,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import nats
-
 from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.connection import connect_once
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.scheduler import FAILOVER_BOUND_S, LEASE_TTL_S, Scheduler
 from wasmesh.lattice.schema import Subjects
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.store import open_store
 
-from .conftest import run
+from .conftest import admin, run
 
 
 def test_one_candidate_holds_the_lease_and_another_takes_over(nats_server: NatsServer) -> None:
     async def scenario() -> None:
-        nc = await nats.connect(nats_server.url)
+        nc = await connect_once(nats_server.options("host"))
         store = await open_store(nc, Subjects())
         a, b = Scheduler(nc, store, "a"), Scheduler(nc, store, "b")
         assert await a.campaign() and not await b.campaign()
@@ -57,13 +56,13 @@ async def _until_call_works(client: LatticeClient, bound: float) -> float:
 
 
 def test_calls_succeed_again_within_the_bound_after_kill_9(
-    host_processes: LocalHosts, shop: Callable[..., Topology]
+    nats_server: NatsServer, host_processes: LocalHosts, shop: Callable[..., Topology]
 ) -> None:
     for name in ("h0", "h1", "h2"):
         host_processes.start(name)
 
     async def scenario() -> None:
-        async with LatticeClient(host_processes.url) as client:
+        async with admin(nats_server) as client:
             await client.deploy("shop", shop())
             status = await client.wait_ready("shop", 30)
             assert await client.invoke("shop", "sum3", [1, 2, 3]) == 6

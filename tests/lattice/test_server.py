@@ -67,3 +67,63 @@ def test_lattice_up_prints_the_url_and_stops_its_server_on_sigterm(tmp_path: Pat
         proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_lattice_up_stops_on_sigint_even_when_started_with_it_ignored(tmp_path: Path) -> None:
+    # a script's `wasmesh lattice up &` starts with SIGINT ignored; `kill -INT` must still work
+    code = "from wasmesh.lattice import serve_forever; serve_forever(0, {!r}, '0.0.0.0')"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code.format(str(tmp_path / "js"))],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().decode().strip()
+        assert url.startswith("nats://127.0.0.1:")  # listening on every address
+
+        async def ping() -> None:
+            nc = await nats.connect(url)
+            await nc.flush()
+            await nc.close()
+
+        asyncio.run(ping())
+        os.kill(proc.pid, signal.SIGINT)
+        assert proc.wait(10) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_lattice_up_prints_where_the_credentials_are(tmp_path: Path) -> None:
+    code = (
+        "from wasmesh.lattice.credentials import ensure_secrets\n"
+        "from wasmesh.lattice import serve_forever\n"
+        "serve_forever(0, {js!r}, secrets=ensure_secrets({creds!r}, ['default', 'b']))"
+    )
+    creds = tmp_path / "creds"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code.format(js=str(tmp_path / "js"), creds=str(creds))],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().decode().rstrip() for _ in range(9)]
+        assert lines[0].startswith("nats://127.0.0.1:")
+        assert lines[1] == f"lattice default: credentials in {creds / 'default'}"
+        assert f"wasmesh host --creds {creds / 'default' / 'host.nk'} --trust " in lines[2]
+        assert f"deploy also --sign-key {creds / 'default' / 'signing.key'}" in lines[3]
+        assert lines[8].endswith(f"invoke --creds {creds / 'b' / 'client.nk'} --lattice b")
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import nats
 import pytest
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -15,6 +14,7 @@ from nats.aio.msg import Msg
 from wasmesh.engine.codec.binary import compile_decoder, compile_encoder
 from wasmesh.engine.types import WitType
 from wasmesh.errors import GuestTrap
+from wasmesh.lattice.connection import connect_once
 from wasmesh.lattice.errors import RemoteUnavailable
 from wasmesh.lattice.schema import H_CODEC, H_FUNC, H_STATUS, RPC_QUEUE, Subjects
 from wasmesh.lattice.server import NatsServer
@@ -29,7 +29,7 @@ U32 = WitType("u32")
 @pytest.fixture
 def nats_loop(nats_server: NatsServer) -> Iterator[tuple[LoopThread, NATS]]:
     loop = LoopThread()
-    nc = loop.run(nats.connect(nats_server.url), 10)
+    nc = loop.run(connect_once(nats_server.options("host")), 10)
     try:
         yield loop, nc
     finally:

@@ -7,11 +7,14 @@ from collections.abc import Callable
 
 from wasmesh.lattice import sync
 from wasmesh.lattice.client import Topology
+from wasmesh.lattice.connection import NatsOptions
 from wasmesh.lattice.local import LocalHosts
+from wasmesh.lattice.server import NatsServer
+from wasmesh.lattice.signing import Signer
 from wasmesh.lattice.status import AppStatus
 
 
-def until_ready(app: str, url: str, version: int) -> AppStatus:
+def until_ready(app: str, url: NatsOptions, version: int) -> AppStatus:
     deadline = time.monotonic() + 30
     while True:
         status = sync.status(app, url)
@@ -21,15 +24,17 @@ def until_ready(app: str, url: str, version: int) -> AppStatus:
 
 
 def test_deploy_invoke_rollback_undeploy_blocking(
-    host_processes: LocalHosts, shop: Callable[..., Topology]
+    nats_server: NatsServer, host_processes: LocalHosts, shop: Callable[..., Topology]
 ) -> None:
     host_processes.start("h0", "zone=a")
-    url = host_processes.url
-    assert sync.deploy("shop", url, shop()).version == 1
+    url = nats_server.options("admin")
+    assert nats_server.secrets is not None
+    signer = Signer.from_file(nats_server.secrets.lattice().signing_key)
+    assert sync.deploy("shop", url, shop(), signer=signer).version == 1
     assert until_ready("shop", url, 1).ready
     assert sync.invoke("shop", "sum3", [1, 2, 3], url) == 6
     assert [p.name for p in sync.signature("shop", "sum3", url).params] == ["a", "b", "c"]
-    assert sync.deploy("shop", url, shop("lattice-math-v2")).version == 2
+    assert sync.deploy("shop", url, shop("lattice-math-v2"), signer=signer).version == 2
     until_ready("shop", url, 2)
     assert sync.invoke("shop", "version", [], url) == 2
     assert sync.rollback("shop", 1, url).version == 3

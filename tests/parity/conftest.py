@@ -142,12 +142,16 @@ class Lattice:
 
     url: str
     http: dict[str, str]  # host id -> base URL of its HTTP ingress
+    creds: Path  # the lattice's client credential (invoke)
 
 
 @pytest.fixture(scope="module")
 def probe_lattice(probe_app: ProbeApp) -> Iterator[Lattice]:
     root = probe_app.root
-    nats = spawn("lattice", "up", "--port", "0", "--store-dir", str(root / "js"), cwd=root)
+    creds = root / "creds"
+    nats = spawn("lattice", "up", "--port", "0", "--store-dir", str(root / "js"),
+                 "--creds-dir", str(creds), cwd=root)  # fmt: skip
+    keys = creds / "default"  # written before the URL is printed
     hosts: list[Served] = []
     try:
         assert nats.stdout is not None
@@ -155,30 +159,33 @@ def probe_lattice(probe_app: ProbeApp) -> Iterator[Lattice]:
         assert url.startswith("nats://"), url
         for zone in ("a", "b"):
             argv = [str(BIN / "wasmesh"), "host", "--nats", url, "--label", f"zone={zone}",
-                    "--id", zone, "--http", "127.0.0.1:0"]  # fmt: skip
+                    "--id", zone, "--http", "127.0.0.1:0", "--creds", str(keys / "host.nk"),
+                    "--trust", str(keys / "signing.pub")]  # fmt: skip
             hosts.append(Served(argv, log=root / f"host-{zone}.log"))
         for app in probe_app.dirs.values():
-            r = wasmesh_process("deploy", app, "--nats", url, "--label", "zone=a", cwd=root)
+            r = wasmesh_process("deploy", app, "--nats", url, "--label", "zone=a", "--creds",
+                                keys / "admin.nk", "--sign-key", keys / "signing.key",
+                                cwd=root)  # fmt: skip
             assert r.code == 0, r.err
         http = {
             z: f"http://{h.address[0]}:{h.address[1]}" for z, h in zip("ab", hosts, strict=True)
         }
         for variant in probe_app.dirs:
-            _wait_ready(url, probe_app.name_of(variant), root)
+            _wait_ready(url, probe_app.name_of(variant), root, keys / "admin.nk")
             for base in http.values():  # both ingresses know the route
                 _wait_route(f"{base}/{variant}/env?{GRANTED[0]}")
-        yield Lattice(url, http)
+        yield Lattice(url, http, keys / "client.nk")
     finally:
         for host in hosts:
             host.stop()
         stop(nats)
 
 
-def _wait_ready(url: str, app: str, cwd: Path, timeout: float = 90) -> None:
+def _wait_ready(url: str, app: str, cwd: Path, creds: Path, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     report: object = None
     while time.monotonic() < deadline:
-        r = wasmesh_process("status", app, "--json", "--nats", url, cwd=cwd)
+        r = wasmesh_process("status", app, "--json", "--nats", url, "--creds", creds, cwd=cwd)
         if r.code == 0:
             report = json.loads(r.out)
             if isinstance(report, dict) and report.get("ready"):

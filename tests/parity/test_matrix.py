@@ -139,8 +139,9 @@ class Paths:
     def lattice_rpc(self, case: Case) -> Any:
         lattice: Lattice = self.fixture("probe_lattice")
         func = f"{PROBE}#{case.question}"
-        r = wasmesh("invoke", "--nats", lattice.url, "--app", self.app.name_of(case.variant),
-                    "--json", func, *self.args(case))  # fmt: skip
+        r = wasmesh("invoke", "--nats", lattice.url, "--creds", lattice.creds,
+                    "--app", self.app.name_of(case.variant), "--json", func,
+                    *self.args(case))  # fmt: skip
         return cli_answer(r)
 
     def lattice_http_local(self, case: Case) -> Any:

@@ -14,9 +14,12 @@ from tests.support.cli import BIN
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def spawn(*args: str, cwd: Path, log: Path | None = None) -> subprocess.Popen[str]:
-    """A background `wasmesh` process in its own group; output to `log`, else a pipe."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+def spawn(
+    *args: str, cwd: Path, log: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """A background `wasmesh` process in its own group, with `env` added to this one's;
+    output to `log`, else a pipe."""
+    env = {**os.environ, **(env or {}), "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     out = log.open("w") if log else subprocess.PIPE
     try:
         return subprocess.Popen(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from wasmesh.api import Component
+from wasmesh.cli import lattice as lat
 from wasmesh.cli import options as opt
 from wasmesh.cli.output import print_json
 from wasmesh.engine.codec.json import from_json, to_json
@@ -22,6 +23,9 @@ from wasmesh.errors import ExportNotFound, WasmeshError
 from wasmesh.runtime.command import run_command
 from wasmesh.runtime.exports import ExportTarget, resolve_export
 from wasmesh.runtime.instance import Runner
+
+if TYPE_CHECKING:
+    from wasmesh.lattice.connection import NatsOptions
 
 ComponentPath = Annotated[Path, typer.Argument(metavar="COMPONENT", help="A .wasm component.")]
 
@@ -104,6 +108,10 @@ def invoke(
         str, typer.Option("--lattice", metavar="NAME", help="With --nats: the lattice prefix.")
     ] = "default",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    creds: lat.Creds = None,
+    tls_ca: lat.TlsCa = None,
+    tls_cert: lat.TlsCert = None,
+    tls_key: lat.TlsKey = None,
     env: opt.Env = None,
     env_inherit: opt.EnvInherit = None,
     dirs: opt.Dirs = None,
@@ -159,7 +167,8 @@ def invoke(
             raise WasmeshError("give arguments either inside the call or after it, not both.")
         export, values = parse_call(export)
     if app is not None and nats is not None:
-        _invoke_lattice(str(app), export, values, nats, lattice, as_json)
+        options = lat.connection(nats, creds, tls_ca, tls_cert, tls_key)
+        _invoke_lattice(str(app), export, values, options, lattice, as_json)
         return
     if app is not None:
         _invoke_app(app, topology, export, values, as_json)
@@ -198,7 +207,7 @@ def _invoke_app(
 
 
 def _invoke_lattice(
-    app: str, export: str, values: list[str], nats: str, lattice: str, as_json: bool
+    app: str, export: str, values: list[str], nats: NatsOptions, lattice: str, as_json: bool
 ) -> None:
     from wasmesh.lattice import invoke as call
     from wasmesh.lattice import signature

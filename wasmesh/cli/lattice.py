@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from wasmesh.cli.output import out_console, print_json
 from wasmesh.errors import WasmeshError
+
+if TYPE_CHECKING:
+    from wasmesh.lattice.connection import NatsOptions
 
 Nats = Annotated[
     str,
@@ -22,8 +25,42 @@ LatticeName = Annotated[
     str,
     typer.Option("--lattice", metavar="NAME", help="Lattice prefix; several share one NATS."),
 ]
+Creds = Annotated[
+    Path | None,
+    typer.Option("--creds", metavar="FILE", envvar="WASMESH_NATS_CREDS",
+                 help="NATS credential: an NKey seed file or a JWT .creds file."),
+]  # fmt: skip
+TlsCa = Annotated[
+    Path | None,
+    typer.Option("--tls-ca", metavar="FILE", envvar="WASMESH_NATS_TLS_CA",
+                 help="CA certificate (PEM) the server's certificate is checked against."),
+]  # fmt: skip
+TlsCert = Annotated[
+    Path | None,
+    typer.Option("--tls-cert", metavar="FILE", envvar="WASMESH_NATS_TLS_CERT",
+                 help="Client certificate (PEM), when the server verifies clients."),
+]  # fmt: skip
+TlsKey = Annotated[
+    Path | None,
+    typer.Option("--tls-key", metavar="FILE", envvar="WASMESH_NATS_TLS_KEY",
+                 help="The client certificate's private key (PEM)."),
+]  # fmt: skip
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 DEFAULT_NATS = "nats://127.0.0.1:4222"
+
+
+def connection(
+    nats: str,
+    creds: Path | None = None,
+    tls_ca: Path | None = None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+) -> NatsOptions:
+    """The options of every lattice command as one checked `NatsOptions`."""
+    from wasmesh.lattice.connection import NatsOptions
+
+    return NatsOptions(nats, creds, tls_ca, tls_cert, tls_key).check()
+
 
 lattice_app = typer.Typer(
     help="Run the local NATS server a lattice lives on.", no_args_is_help=True
@@ -36,15 +73,46 @@ def lattice_up(
     store_dir: Annotated[
         Path, typer.Option("--store-dir", help="Where JetStream keeps desired state and artifacts.")
     ] = Path(".wasmesh/nats"),
+    listen: Annotated[
+        str, typer.Option("--listen", metavar="HOST", help="Address to listen on (0.0.0.0: all).")
+    ] = "127.0.0.1",
+    creds_dir: Annotated[
+        Path, typer.Option("--creds-dir", help="Where the lattice's credentials are kept.")
+    ] = Path(".wasmesh/creds"),
+    lattices: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lattice",
+            metavar="NAME",
+            help="Create credentials for this lattice (repeatable; default: default).",
+        ),
+    ] = None,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Require TLS with client certificates (a local CA).")
+    ] = False,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Let anyone connect and do anything (tests only).")
+    ] = False,
 ) -> None:
-    """Start a local nats-server with JetStream, print its URL, run until Ctrl-C.
+    """Start a local nats-server with JetStream, print its URL and credentials, run until
+    Ctrl-C or SIGTERM.
 
-    Then, in other terminals: `wasmesh host --nats URL` (as many as you like) and
-    `wasmesh deploy APP --nats URL`.
+    Every connection needs a credential: an admin one (deploy, rollback, undeploy, status),
+    a host one and a client one (invoke) per lattice, NKey users with per-subject
+    permissions, kept in --creds-dir and reused on later runs. Deploys sign artifacts with
+    the lattice's signing key; hosts verify them with its public key (--trust).
     """
     from wasmesh.lattice import serve_forever
 
-    serve_forever(port, store_dir)
+    secrets = None
+    if not no_auth:
+        from wasmesh.lattice.credentials import ensure_secrets
+
+        names = lattices or ["default"]
+        secrets = ensure_secrets(creds_dir, names, tls_hosts=[listen] if tls else None)
+    elif tls:
+        raise WasmeshError("--tls goes with credentials; drop --no-auth.")
+    serve_forever(port, store_dir, listen, secrets)
 
 
 def parse_labels(labels: list[str] | None) -> dict[str, str]:
@@ -71,11 +139,50 @@ def host(
             "--http", metavar="HOST:PORT", help="Serve every deployed app's HTTP routes here."
         ),
     ] = None,
+    drain_timeout: Annotated[
+        float,
+        typer.Option(
+            "--drain-timeout",
+            metavar="SECONDS",
+            help="On SIGTERM/SIGINT: hand units over and finish calls this long.",
+        ),
+    ] = 30.0,
+    connect_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--connect-timeout",
+            metavar="SECONDS",
+            help="Give up when NATS is unreachable this long (default: never).",
+        ),
+    ] = None,
+    trust: Annotated[
+        Path | None,
+        typer.Option(
+            "--trust",
+            metavar="FILE",
+            envvar="WASMESH_TRUST_KEY",
+            help="Public key (PEM) every artifact must be signed with.",
+        ),
+    ] = None,
+    allow_unsigned: Annotated[
+        bool, typer.Option("--allow-unsigned", help="Run artifacts without signatures.")
+    ] = False,
+    creds: Creds = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
 ) -> None:
-    """Join a lattice as a host: heartbeat, run the units placed here, serve their calls."""
+    """Join a lattice as a host: heartbeat, run the units placed here, serve their calls.
+
+    SIGTERM or SIGINT drains it: its units move to other hosts, calls in flight finish
+    (within --drain-timeout), and it exits 0.
+    """
     from wasmesh.lattice import run_host
 
-    run_host(nats, lattice, parse_labels(label), host_id, http=http)
+    options = connection(nats, creds, tls_ca, tls_cert, tls_key)
+    run_host(options, lattice, parse_labels(label), host_id, http=http,
+             drain_timeout=drain_timeout, connect_timeout=connect_timeout, trust=trust,
+             allow_unsigned=allow_unsigned)  # fmt: skip
 
 
 def deploy(
@@ -100,6 +207,19 @@ def deploy(
         typer.Option("--spread", metavar="LABEL", help="Spread replicas across this label."),
     ] = None,
     as_json: Json = False,
+    sign_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--sign-key",
+            metavar="FILE",
+            envvar="WASMESH_SIGNING_KEY",
+            help="Ed25519 private key (PEM) to sign the artifacts with.",
+        ),
+    ] = None,
+    creds: Creds = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
 ) -> None:
     """Build the app, publish its units and desired state; hosts start them (rolling update).
 
@@ -119,7 +239,11 @@ def deploy(
         for u in topo.units
     )
     topo = dataclasses.replace(topo, units=units)
-    desired = publish(name, nats, topo, lattice)
+    from wasmesh.lattice.signing import Signer
+
+    signer = Signer.from_file(sign_key) if sign_key is not None else None
+    options = connection(nats, creds, tls_ca, tls_cert, tls_key)
+    desired = publish(name, options, topo, lattice, signer=signer)
     if as_json:
         print_json({"app": desired.app, "version": desired.version,
                     "units": [u.name for u in desired.units]})  # fmt: skip
@@ -133,20 +257,27 @@ def status(
     nats: Nats = DEFAULT_NATS,
     lattice: LatticeName = "default",
     as_json: Json = False,
+    creds: Creds = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
 ) -> None:
     """Hosts, apps, units, replicas, versions and health; why a unit is not placed."""
     from wasmesh.lattice import apps, hosts
     from wasmesh.lattice import status as app_status
 
+    nats_options = connection(nats, creds, tls_ca, tls_cert, tls_key)
     if app is not None:
-        report = app_status(app, nats, lattice).as_dict()
+        report = app_status(app, nats_options, lattice).as_dict()
         if as_json:
             print_json(report)
         else:
             _print_app(report)
         return
-    host_list = hosts(nats, lattice)
-    reports = [app_status(d.app, nats, lattice).as_dict() for d in apps(nats, lattice)]
+    host_list = hosts(nats_options, lattice)
+    reports = [
+        app_status(d.app, nats_options, lattice).as_dict() for d in apps(nats_options, lattice)
+    ]
     if as_json:
         print_json({"hosts": [_plain(h) for h in host_list], "apps": reports})
         return
@@ -168,7 +299,16 @@ def _plain(obj: Any) -> Any:
 
 def _print_app(report: dict[str, Any]) -> None:
     health = "ready" if report["ready"] else "not ready"
-    out_console.print(f"  {report['app']} v{report['version']} {health}", markup=False)
+    manifest = f" (app version {report['app_version']})" if report.get("app_version") else ""
+    out_console.print(f"  {report['app']} v{report['version']}{manifest} {health}", markup=False)
+    versions = [
+        f"{h['version']}"
+        + (f" [{h['app_version']}]" if h.get("app_version") else "")
+        + (f" (= {h['rolled_back_to']})" if h["rolled_back_to"] else "")
+        for h in report.get("history", [])
+    ]
+    if versions:
+        out_console.print(f"    versions: {', '.join(versions)}", markup=False)
     for name, unit in report["units"].items():
         out_console.print(
             f"    unit {name}: {len(unit['running'])}/{unit['replicas']} running "
@@ -179,11 +319,19 @@ def _print_app(report: dict[str, Any]) -> None:
         out_console.print(f"    ! {error}", markup=False, style="yellow")
 
 
-def undeploy(app: str, nats: Nats = DEFAULT_NATS, lattice: LatticeName = "default") -> None:
+def undeploy(
+    app: str,
+    nats: Nats = DEFAULT_NATS,
+    lattice: LatticeName = "default",
+    creds: Creds = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+) -> None:
     """Stop an app on every host and remove its desired state."""
     from wasmesh.lattice import undeploy as remove
 
-    remove(app, nats, lattice)
+    remove(app, connection(nats, creds, tls_ca, tls_cert, tls_key), lattice)
     out_console.print(f"undeployed {app}")
 
 
@@ -194,20 +342,32 @@ def rollback(
     ] = None,
     nats: Nats = DEFAULT_NATS,
     lattice: LatticeName = "default",
+    creds: Creds = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
 ) -> None:
-    """Return an app to an earlier version, as a rolling update (published as a new version)."""
+    """Return an app to an earlier version, as a rolling update (published as a new version).
+
+    Without VERSION, the version before the current one: rolling back twice undoes the first
+    rollback. `wasmesh status APP` lists the versions the lattice keeps.
+    """
     from wasmesh.lattice import rollback as roll
     from wasmesh.lattice import status as app_status
 
-    if version is None:
-        current = app_status(app, nats, lattice).desired
-        base = current.source_version or current.version
-        version = base - 1
+    nats_options = connection(nats, creds, tls_ca, tls_cert, tls_key)
+    if version is None:  # the version before the current one: a second rollback undoes it
+        current = app_status(app, nats_options, lattice).desired
+        version = current.version - 1
         if version < 1:
-            raise WasmeshError(f"{app} has no version before {base}; name one to roll back to.")
-    desired = roll(app, version, nats, lattice)
+            raise WasmeshError(
+                f"{app} has no version before {current.version}; name one to roll back to."
+            )
+    desired = roll(app, version, nats_options, lattice)
+    units = desired.source_version or version
     out_console.print(
-        f"rolled {app} back to version {version}'s units (now version {desired.version})"
+        f"rolled {app} back to version {version} (its units are version {units}'s; "
+        f"now version {desired.version})"
     )
 
 

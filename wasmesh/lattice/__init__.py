@@ -4,10 +4,15 @@ A lattice is a NATS (JetStream) server or cluster; every host agent joins it, he
 runs the units the active scheduler places on it. Clients deploy apps (artifacts go to the
 object store by digest, the desired state to KV, versioned) and call their exports.
 
-    server = start_server(4222, ".wasmesh/nats")        # `wasmesh lattice up`
-    run_host(server.url, labels={"zone": "a"})          # `wasmesh host` (blocks)
-    deploy("shop", server.url, topology)                # `wasmesh deploy`
-    invoke("shop", "shop:pricing/quote#quote", [items, "fr"], server.url)
+    secrets = ensure_secrets(".wasmesh/creds")           # credentials, signing key
+    server = start_server(4222, ".wasmesh/nats", secrets=secrets)      # `wasmesh lattice up`
+    keys = secrets.lattice()
+    run_host(server.options("host"), labels={"zone": "a"}, trust=keys.trust)   # `wasmesh host`
+    deploy("shop", server.options("admin"), topology,
+           signer=Signer.from_file(keys.signing_key))   # `wasmesh deploy`
+    invoke("shop", "shop:pricing/quote#quote", [items, "fr"], server.options("client"))
+
+(`ensure_secrets` is in `wasmesh.lattice.credentials`, `Signer` in `wasmesh.lattice.signing`.)
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment
+from wasmesh.lattice.connection import NatsOptions
 from wasmesh.lattice.errors import LatticeError, PayloadTooLarge, RemoteTrap, RemoteUnavailable
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.scheduler import FAILOVER_BOUND_S
@@ -34,16 +40,20 @@ from wasmesh.lattice.sync import (
 
 def __getattr__(name: str) -> Any:
     # Loaded on first use: the manifest adapter pulls in the compose layer, which host
-    # processes never need, and `python -m wasmesh.lattice.host` must not find its module
+    # processes never need, and `python -m wasmesh.lattice.agent` must not find its module
     # already imported by this package.
     if name in ("Placement", "topology_from_manifest"):
         from wasmesh.lattice import app
 
         return getattr(app, name)
-    if name in ("Host", "run_host"):
-        from wasmesh.lattice import host
+    if name == "Host":
+        from wasmesh.lattice.host import Host
 
-        return getattr(host, name)
+        return Host
+    if name == "run_host":
+        from wasmesh.lattice.agent import run_host
+
+        return run_host
     raise AttributeError(f"module 'wasmesh.lattice' has no attribute {name!r}")
 
 
@@ -54,6 +64,7 @@ __all__ = [
     "LatticeClient",
     "LatticeError",
     "LocalHosts",
+    "NatsOptions",
     "NatsServer",
     "PayloadTooLarge",
     "Placement",

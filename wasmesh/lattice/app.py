@@ -65,4 +65,4 @@ def topology_from_manifest(
                 policy=unit.policy,
             )
         )
-    return plan.manifest.name, Topology(tuple(units), routes)
+    return plan.manifest.name, Topology(tuple(units), routes, plan.manifest.version)

@@ -15,7 +15,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.js.errors import KeyWrongLastSequenceError, NoKeysError
 
@@ -23,7 +22,8 @@ from wasmesh.engine.loader import load_component
 from wasmesh.engine.types import FuncSig
 from wasmesh.errors import ExportNotFound, LinkError
 from wasmesh.lattice import rpc, schema
-from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice.connection import NatsOptions, connect_once
+from wasmesh.lattice.errors import LatticeError, RemoteUnavailable
 from wasmesh.lattice.schema import (
     AppIndex,
     DesiredState,
@@ -33,6 +33,7 @@ from wasmesh.lattice.schema import (
     Subjects,
     UnitSpec,
 )
+from wasmesh.lattice.signing import Signer
 from wasmesh.lattice.status import AppStatus
 from wasmesh.lattice.store import (
     LatticeStore,
@@ -42,6 +43,7 @@ from wasmesh.lattice.store import (
     get_value,
     open_store,
     put_artifact,
+    put_signature,
     read_index,
     update_index,
 )
@@ -79,6 +81,7 @@ class Topology:
 
     units: tuple[UnitDeployment, ...]
     routes: Mapping[str, str] = field(default_factory=dict)
+    version: str = ""  # the manifest's `[app] version`, shown by `status` beside the revision
 
 
 def _wire(units: Sequence[UnitDeployment], worlds: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -123,17 +126,24 @@ def _provider(unit: str, iface: str, exported: dict[str, Any]) -> str:
 log = logging.getLogger("wasmesh.lattice")
 
 
-async def _quiet(exc: Exception) -> None:
-    log.debug("nats: %s", exc)
-
-
 class LatticeClient:
-    """An async client of one lattice; use `async with LatticeClient(url) as c:`."""
+    """An async client of one lattice; use `async with LatticeClient(url) as c:`.
+
+    `nats` is a URL or `NatsOptions` (credential, TLS); with `signer`, deploys sign each
+    artifact they publish (hosts that trust its key refuse anything unsigned).
+    """
 
     def __init__(
-        self, nats_url: str, lattice: str = "default", cache_dir: Path | None = None
+        self,
+        nats: str | NatsOptions,
+        lattice: str = "default",
+        cache_dir: Path | None = None,
+        signer: Signer | None = None,
     ) -> None:
-        self.nats_url = nats_url
+        self.options = NatsOptions.of(nats)
+        self.signer = signer  # signs every artifact a deploy publishes
+        self.nats_url = self.options.url
+        self.denied: list[str] = []  # permission violations the server reported, in order
         self.cache_dir = cache_dir or default_cache_dir()
         self.subjects = Subjects(lattice)
         self._nc: NATS | None = None
@@ -141,22 +151,15 @@ class LatticeClient:
 
     async def connect(self) -> LatticeClient:
         """Connect to NATS and open the lattice's buckets (creating missing ones)."""
-        try:
-            self._nc = await nats.connect(
-                self.nats_url,
-                max_reconnect_attempts=2,
-                reconnect_time_wait=0.2,
-                connect_timeout=2,
-                allow_reconnect=False,
-                error_cb=_quiet,  # the failure is reported once, as a LatticeError below
-            )
-        except Exception as exc:
-            raise LatticeError(
-                f"cannot connect to NATS at {self.nats_url} ({exc}); "
-                "start one with `wasmesh lattice up`."
-            ) from None
+        self._nc = await connect_once(self.options, error_cb=self._on_error)
         self._store = await open_store(self._nc, self.subjects)
         return self
+
+    async def _on_error(self, exc: Exception) -> None:
+        text = str(exc)
+        if "permissions violation" in text.lower():
+            self.denied.append(text.removeprefix("nats: ").strip())
+        log.debug("nats: %s", exc)
 
     async def close(self) -> None:
         """Disconnect."""
@@ -196,6 +199,8 @@ class LatticeClient:
         for unit in topology.units:
             data = blobs[unit.name]
             digest = await put_artifact(self.store, data)
+            if self.signer is not None:
+                await put_signature(self.store, digest, self.signer)
             exports = {i: sorted(f) for i, f in interfaces(worlds[unit.name].exports).items()}
             spec = UnitSpec(
                 name=unit.name,
@@ -218,7 +223,7 @@ class LatticeClient:
                     f"route {pattern} names unit {owner!r}, which app {app} does not have; "
                     "route it to one of its units."
                 )
-        return await self._publish(app, tuple(specs), None, dict(topology.routes))
+        return await self._publish(app, tuple(specs), None, dict(topology.routes), topology.version)
 
     async def _publish(
         self,
@@ -226,11 +231,12 @@ class LatticeClient:
         units: tuple[UnitSpec, ...],
         source: int | None,
         routes: dict[str, str] | None = None,
+        app_version: str = "",
     ) -> DesiredState:
         current = await self.desired(app, missing_ok=True)
         index = await read_index(self.store)
         version = max(index.latest.get(app, 0), current.version if current else 0)
-        desired = DesiredState(app, version + 1, units, source, dict(routes or {}))
+        desired = DesiredState(app, version + 1, units, source, dict(routes or {}), app_version)
         body = schema.dumps(desired)
         try:  # claiming the version number first makes concurrent deploys of an app safe
             await self.store.history.create(f"{app}.{desired.version}", body)
@@ -278,8 +284,10 @@ class LatticeClient:
                     out.append(schema.loads(Heartbeat, data))
         return sorted(out, key=lambda h: h.host)
 
-    async def status(self, app: str) -> AppStatus:
-        """The app's desired state, placement and per-host unit states."""
+    async def status(self, app: str, full: bool = True) -> AppStatus:
+        """The app's desired state, placement and per-host unit states; `full` also reads
+        which hosts are in the lattice now and the app's version history (listing hosts costs
+        the server a consumer: pollers pass False)."""
         desired = await self.desired(app)
         assert desired is not None
         data, _ = await get_value(self.store.placements, f"app.{app}")
@@ -290,13 +298,30 @@ class LatticeClient:
             body, _ = await get_value(self.store.status, f"{app}.host.{host}")
             if body:
                 reports.append(schema.loads(HostAppStatus, body))
-        return AppStatus(desired, placement, tuple(sorted(reports, key=lambda r: r.host)))
+        reports.sort(key=lambda r: r.host)
+        if not full:
+            return AppStatus(desired, placement, tuple(reports))
+        live = frozenset(h.host for h in await self.hosts())
+        history = await self.history(app)
+        return AppStatus(desired, placement, tuple(reports), live, history)
+
+    async def history(self, app: str) -> tuple[tuple[int, int | None, str], ...]:
+        """Every version of the app the lattice keeps: (version, the version whose units a
+        rollback re-published or None, the manifest's version of its units)."""
+        latest = (await read_index(self.store)).latest.get(app, 0)
+        out: list[tuple[int, int | None, str]] = []
+        for version in range(1, latest + 1):
+            data, _ = await get_value(self.store.history, f"{app}.{version}")
+            if data:
+                old = schema.loads(DesiredState, data)
+                out.append((version, old.source_version, old.app_version))
+        return tuple(out)
 
     async def wait_ready(self, app: str, timeout: float = 30.0) -> AppStatus:
         """Wait until `status(app).ready`; a `LatticeError` naming what is missing otherwise."""
         deadline = time.monotonic() + timeout
         while True:
-            st = await self.status(app)
+            st = await self.status(app, full=False)
             if st.ready:
                 return st
             if time.monotonic() > deadline:
@@ -326,7 +351,7 @@ class LatticeClient:
                 "see `wasmesh status` for its versions."
             )
         old = schema.loads(DesiredState, data)
-        return await self._publish(app, old.units, version, old.routes)
+        return await self._publish(app, old.units, version, old.routes, old.app_version)
 
     async def signature(self, app: str, export: str) -> FuncSig:
         """The signature of the app's export `export`, read from its unit's artifact."""
@@ -359,13 +384,17 @@ class LatticeClient:
         assert desired is not None
         unit, iface, func = resolve(desired, export)
         subject = self.subjects.rpc(app, unit.name, iface)
-        if not typed:
-            data = await rpc.call(self.nc, subject, func, JSON, json_encode(args), timeout)
-            values = json_decode(data)
-            return values[0] if values else None
-        codec = SigCodec(await self._signature(unit, iface, func))
-        payload = codec.encode_args(list(args))
-        data = await rpc.call(self.nc, subject, func, codec.codec, payload, timeout)
+        try:
+            if not typed:
+                data = await rpc.call(self.nc, subject, func, JSON, json_encode(args), timeout)
+                values = json_decode(data)
+                return values[0] if values else None
+            codec = SigCodec(await self._signature(unit, iface, func))
+            payload = codec.encode_args(list(args))
+            data = await rpc.call(self.nc, subject, func, codec.codec, payload, timeout)
+        except RemoteUnavailable as exc:  # in the app's words, not the lattice's subjects
+            where = f"unit {unit.name} of app {app} ({iface or 'world'})"
+            raise RemoteUnavailable(str(exc).replace(subject, where)) from None
         return codec.decode_result(data)
 
 

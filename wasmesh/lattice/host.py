@@ -1,6 +1,6 @@
 """The host agent: runs the units the scheduler places on it and serves calls to them.
 
-`python -m wasmesh.lattice.host --nats URL --label zone=a` (or `wasmesh host`). A host
+`python -m wasmesh.lattice.agent --nats URL --label zone=a` (or `wasmesh host`). A host
 heartbeats its inventory, follows its assignment in KV, fetches unit artifacts by digest,
 verifies and precompiles them, and serves each export interface of each unit on a queue group
 subject (see `wasmesh.lattice.endpoint`). A new version of a unit is started (and instantiated
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
+import time
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -21,16 +21,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from wasmesh import plugins
 from wasmesh.lattice import schema
+from wasmesh.lattice.connection import NatsOptions, connect_retrying
+from wasmesh.lattice.drain import handed_over
 from wasmesh.lattice.endpoint import Endpoint, Version
+from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.ingress import Ingress
 from wasmesh.lattice.scheduler import HEARTBEAT_S, RECONCILE_S, Scheduler
 from wasmesh.lattice.schema import Subjects, UnitSpec
+from wasmesh.lattice.signing import Verifier
 from wasmesh.lattice.store import (
     LatticeStore,
     cached_artifact,
@@ -46,6 +49,8 @@ from wasmesh.lattice.wakeup import Wakeup
 log = logging.getLogger("wasmesh.lattice.host")
 
 RETRY_FAILED_S = 5.0  # a unit that failed to start is retried after this long
+DRAIN_TIMEOUT_S = 30.0  # stopping: hand-over and calls in flight get this long in all
+ERROR_REPEAT_S = 10.0  # the same NATS error is logged at most this often
 
 
 class LatticeTrigger(Protocol):
@@ -60,11 +65,16 @@ class LatticeTrigger(Protocol):
 
 
 class Host:
-    """One host agent; `await start()`, then `await stop()` (or `run()` until cancelled)."""
+    """One host agent; `await start()`, then `await stop()` (or `run()` until cancelled).
+
+    `nats` is a URL or `NatsOptions` (the host credential, TLS). `trust` is the public key
+    whose signature every artifact must carry before it is compiled; without it the host
+    starts only with `allow_unsigned` (artifacts are then checked by digest alone).
+    """
 
     def __init__(
         self,
-        nats_url: str,
+        nats: str | NatsOptions,
         lattice: str = "default",
         labels: Mapping[str, str] | None = None,
         host_id: str | None = None,
@@ -73,8 +83,23 @@ class Host:
         loader: UnitLoader = ComponentUnit,
         workers: int = 8,
         http: str | None = None,
+        drain_timeout: float = DRAIN_TIMEOUT_S,
+        connect_timeout: float | None = None,
+        trust: Verifier | None = None,
+        allow_unsigned: bool = False,
     ) -> None:
-        self.nats_url = nats_url
+        if trust is None and not allow_unsigned:
+            raise LatticeError(
+                "a host needs the lattice's signing public key to verify artifacts: pass "
+                "--trust FILE (the signing.pub `wasmesh lattice up` wrote), or --allow-unsigned "
+                "for a lattice whose deploys are not signed."
+            )
+        self.trust = trust  # None: artifacts are checked by digest only
+        self.options = NatsOptions.of(nats).check()
+        self.nats_url = self.options.url
+        self.drain_timeout = drain_timeout
+        self.connect_timeout = connect_timeout  # None: retry an unreachable server forever
+        self._errors_seen: dict[str, float] = {}
         self.subjects = Subjects(lattice)
         self.labels = dict(labels or {})
         self.host_id = schema.check_name("host", host_id or f"h{uuid.uuid4().hex[:10]}")
@@ -124,10 +149,10 @@ class Host:
 
     async def start(self) -> None:
         """Connect, open the lattice's buckets and start heartbeats, scheduling and serving."""
-        self._nc = await nats.connect(
-            self.nats_url,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.2,
+        self._nc = await connect_retrying(
+            self.options,
+            self.connect_timeout,
+            lambda line: log.warning("host %s: %s", self.host_id, line),
             name=self.host_id,
             disconnected_cb=self._on_disconnected,
             reconnected_cb=self._on_reconnected,
@@ -144,33 +169,51 @@ class Host:
             self._tasks.append(asyncio.create_task(loop()))
 
     async def stop(self) -> None:
-        """Stop every unit (draining its calls), leave the lattice and disconnect."""
+        """Drain and leave: stop following the assignment, tell the scheduler this host is
+        leaving, keep serving until every unit runs on another host (or no host can take it),
+        then leave the queue groups and finish the calls in flight; all within
+        `drain_timeout` seconds. Then disconnect."""
+        if self._stopping:
+            return
         self._stopping = True
+        deadline = time.monotonic() + self.drain_timeout
         for task in self._tasks:
             task.cancel()
         if self._tasks:  # bounded: a loop that swallowed its cancellation must not hang stop
             await asyncio.wait(self._tasks, timeout=5)
-        if self.scheduler is not None:
-            await self.scheduler.stop()
-        if self._nc is not None and self._nc.is_connected:
+        connected = self._nc is not None and self._nc.is_connected
+        if connected:
             with contextlib.suppress(Exception):  # the scheduler re-places our units at once
                 await self._heartbeat(leaving=True)
-        for trigger in self.triggers:
-            with contextlib.suppress(Exception):
-                await trigger.stop()
-        for key in list(self.endpoints):
-            await self.endpoints.pop(key).close()
+            if self.served:
+                with contextlib.suppress(Exception):
+                    await handed_over(self, deadline)
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        await self._close_units(deadline)
         if self._nc is not None and self._nc.is_connected:
             if self._store is not None:
                 with contextlib.suppress(Exception):
                     await delete_key(self._store.hosts, self.host_id)
-            # units were drained one by one above; draining the connection would also wait on
-            # KV watchers cut short by the cancellation, so close it instead
+            # units were drained above; draining the connection would also wait on KV
+            # watchers cut short by the cancellation, so close it instead
             with contextlib.suppress(Exception):
                 await self._nc.flush(timeout=2)
         if self._nc is not None:
             await self._nc.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _close_units(self, deadline: float) -> None:
+        """Leave every unit's queue groups and finish its calls, all at once, by `deadline`."""
+        closing = [trigger.stop() for trigger in self.triggers]
+        closing += [self.endpoints.pop(key).close() for key in list(self.endpoints)]
+        tasks = [asyncio.ensure_future(c) for c in closing]
+        _, late = await asyncio.wait(tasks, timeout=max(0.5, deadline - time.monotonic()))
+        for task in late:  # calls still running past the bound are abandoned
+            task.cancel()
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.warning("stopping: %s", task.exception())
 
     async def run(self) -> None:
         """Start and serve until cancelled."""
@@ -223,7 +266,13 @@ class Host:
         log.warning("host %s reconnected to NATS", self.host_id)
 
     async def _on_error(self, exc: Exception) -> None:
-        log.warning("host %s: NATS error: %s", self.host_id, exc)
+        if self._nc is None:
+            return  # still connecting: `connect_retrying` reports that
+        # nats-py reports every failed reconnect attempt: say each distinct error rarely
+        text, now = str(exc) or type(exc).__name__, time.monotonic()
+        if now - self._errors_seen.get(text, -ERROR_REPEAT_S) >= ERROR_REPEAT_S:
+            self._errors_seen[text] = now
+            log.warning("host %s: NATS error: %s", self.host_id, text)
 
     async def _on_assigned(self, msg: Msg) -> None:
         self._wake.set()
@@ -293,7 +342,7 @@ class Host:
             log.info("retired %s/%s %s", app, spec.name, old.spec.digest[:12])
 
     async def _start_unit(self, app: str, spec: UnitSpec) -> Version:
-        path = await cached_artifact(self.store, spec.digest, self.cache_dir)
+        path = await cached_artifact(self.store, spec.digest, self.cache_dir, self.trust)
         remote = RemoteImports(self.nc, asyncio.get_running_loop(), self.subjects, app)
         imports = {iface: remote.provider(*spec.target(iface)) for iface in spec.imports}
         loop = asyncio.get_running_loop()
@@ -332,60 +381,7 @@ def _needs_restart(old: UnitSpec, new: UnitSpec) -> bool:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    """`python -m wasmesh.lattice.host --nats URL [--lattice NAME] [--label k=v] [--id ID]`."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="wasmesh host")
-    parser.add_argument("--nats", default="nats://127.0.0.1:4222")
-    parser.add_argument("--lattice", default="default")
-    parser.add_argument("--label", action="append", default=[])
-    parser.add_argument("--id", default=None)
-    parser.add_argument("--cache-dir", type=Path, default=None)
-    parser.add_argument("--http", default=None, metavar="HOST:PORT")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("WASMESH_LOG", "WARNING").upper(),
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
-    labels = dict(item.split("=", 1) for item in args.label)
-    run_host(args.nats, args.lattice, labels, args.id, args.cache_dir, args.http)
-
-
-def run_host(
-    nats_url: str,
-    lattice: str = "default",
-    labels: Mapping[str, str] | None = None,
-    host_id: str | None = None,
-    cache_dir: Path | None = None,
-    http: str | None = None,
-) -> None:
-    """Run a host agent in this process until interrupted (SIGINT/SIGTERM); with `http`
-    (HOST:PORT) it also serves every deployed app's HTTP routes there."""
-    import signal
-
-    if http:
-        from wasmesh.engine.config import tune_for_serving
-
-        tune_for_serving()
-
-    async def serve() -> None:
-        host = Host(nats_url, lattice, labels, host_id, cache_dir=cache_dir, http=http)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):  # a signal while starting stops after it
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await host.start()
-            print(f"host {host.host_id} on {nats_url}", flush=True)
-            if host.ingress.server is not None:
-                print(f"Serving HTTP on {host.ingress.url}/", flush=True)
-            await stop.wait()
-        finally:
-            await host.stop()
-
-    asyncio.run(serve())
-
-
 if __name__ == "__main__":
+    from wasmesh.lattice.agent import main
+
     main()

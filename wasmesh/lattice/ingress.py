@@ -255,7 +255,8 @@ class Ingress:
         self._install()
 
     async def _pool(self, app: str, spec: UnitSpec) -> InstancePool:
-        path = await cached_artifact(self.host.store, spec.digest, self.host.cache_dir)
+        host = self.host
+        path = await cached_artifact(host.store, spec.digest, host.cache_dir, host.trust)
         loop = asyncio.get_running_loop()
         remote = RemoteImports(self.host.nc, loop, self.host.subjects, app)
         providers = {iface: remote.provider(*spec.target(iface)) for iface in spec.imports}

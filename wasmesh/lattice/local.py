@@ -1,6 +1,6 @@
 """Host agents as child processes on this machine (for `lattice up`, tests and benchmarks).
 
-Each host runs `python -m wasmesh.lattice.host` in its own process group, logging to
+Each host runs `python -m wasmesh.lattice.agent` in its own process group, logging to
 `<workdir>/<host>.log`; `stop_all` (SIGTERM, then SIGKILL) reaps every one.
 """
 
@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wasmesh.lattice.connection import NatsOptions
 from wasmesh.lattice.server import die_with_parent
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -28,15 +29,33 @@ class LocalHosts:
     workdir: Path
     lattice: str = "default"
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    options: NatsOptions | None = None  # credential and TLS files (the URL is `url`)
+    args: tuple[str, ...] = ()  # more `wasmesh host` options for every host
+
+    def command(self, host_id: str, *labels: str) -> list[str]:
+        """The command line of host `host_id`."""
+        cmd = [sys.executable, "-m", "wasmesh.lattice.agent", "--nats", self.url]
+        cmd += ["--lattice", self.lattice, "--id", host_id]
+        cmd += ["--cache-dir", str(self.workdir / f"cache-{host_id}")]
+        opts = self.options
+        if opts is not None:
+            files = (
+                ("--creds", opts.creds),
+                ("--tls-ca", opts.tls_ca),
+                ("--tls-cert", opts.tls_cert),
+                ("--tls-key", opts.tls_key),
+            )
+            for flag, path in files:
+                if path is not None:
+                    cmd += [flag, str(path)]
+        for label in labels:
+            cmd += ["--label", label]
+        return [*cmd, *self.args]
 
     def start(self, host_id: str, *labels: str) -> subprocess.Popen[bytes]:
         """Start host `host_id` with `k=v` labels."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "wasmesh.lattice.host", "--nats", self.url]
-        cmd += ["--lattice", self.lattice, "--id", host_id]
-        cmd += ["--cache-dir", str(self.workdir / f"cache-{host_id}")]
-        for label in labels:
-            cmd += ["--label", label]
+        cmd = self.command(host_id, *labels)
         path = os.environ.get("PYTHONPATH")
         env = {
             **os.environ,

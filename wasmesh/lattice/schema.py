@@ -160,6 +160,7 @@ class DesiredState:
     units: tuple[UnitSpec, ...]
     source_version: int | None = None  # set by a rollback: the version whose units these are
     routes: dict[str, str] = field(default_factory=dict)  # HTTP route pattern -> unit serving it
+    app_version: str = ""  # the manifest's `[app] version` of these units ("" when unknown)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ existing NATS cluster instead.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import os
@@ -13,12 +14,18 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from wasmesh.lattice.connection import NatsOptions
 from wasmesh.lattice.errors import LatticeError
 from wasmesh.tools import which
+
+if TYPE_CHECKING:
+    from wasmesh.lattice.credentials import Secrets
 
 READY_TIMEOUT_S = 10.0
 
@@ -41,10 +48,10 @@ def nats_server_binary() -> str:
     return found
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on `host` that nothing listens on right now."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
@@ -54,14 +61,28 @@ class NatsServer:
 
     port: int
     store_dir: Path
-    host: str = "127.0.0.1"
+    listen: str = "127.0.0.1"  # the address it binds; 0.0.0.0 for every interface
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     log_path: Path | None = None
+    # users with per-role permissions, and TLS when `secrets.tls`; None: anyone may connect
+    secrets: Secrets | None = field(default=None, repr=False)
+
+    @property
+    def host(self) -> str:
+        """The address clients on this machine reach it at."""
+        return "127.0.0.1" if self.listen in ("0.0.0.0", "::", "") else self.listen
 
     @property
     def url(self) -> str:
-        """`nats://host:port` for clients."""
-        return f"nats://{self.host}:{self.port}"
+        """`nats://host:port` for clients (`tls://` when the server requires TLS)."""
+        scheme = "tls" if self.secrets is not None and self.secrets.tls is not None else "nats"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    def options(self, role: str = "admin", lattice: str = "default") -> NatsOptions:
+        """How `role` (admin, host or client) of `lattice` connects to this server."""
+        if self.secrets is None:
+            return NatsOptions(self.url)
+        return self.secrets.options(self.url, role, lattice)
 
     def start(self, timeout: float = READY_TIMEOUT_S) -> NatsServer:
         """Start the server and wait until it accepts connections."""
@@ -69,9 +90,14 @@ class NatsServer:
         self.log_path = self.store_dir / "nats-server.log"
         cmd = [
             nats_server_binary(),
-            "-a", self.host, "-p", str(self.port),
+            "-a", self.listen, "-p", str(self.port),
             "-js", "-sd", str(self.store_dir),
         ]  # fmt: skip
+        if self.secrets is not None:
+            from wasmesh.lattice.credentials import write_server_config
+
+            conf = write_server_config(self.secrets, self.store_dir / "nats-server.conf")
+            cmd += ["-c", str(conf)]
         log = self.log_path.open("wb")
         try:
             self.process = subprocess.Popen(
@@ -84,7 +110,41 @@ class NatsServer:
         finally:
             log.close()
         self._wait_ready(timeout)
+        if self.secrets is not None:
+            self._create_buckets()
         return self
+
+    def _create_buckets(self) -> None:
+        """Create every lattice's buckets as its admin: hosts and clients may not."""
+        from wasmesh.lattice.connection import connect_once
+        from wasmesh.lattice.schema import Subjects
+        from wasmesh.lattice.store import open_store
+
+        assert self.secrets is not None
+        lattices = [c.lattice for c in self.secrets.lattices]
+
+        async def create() -> None:
+            for lattice in lattices:
+                nc = await connect_once(self.options("admin", lattice))
+                try:
+                    await open_store(nc, Subjects(lattice))
+                finally:
+                    await nc.close()
+
+        failed: list[BaseException] = []
+
+        def run() -> None:  # its own loop: the caller may be inside one
+            try:
+                asyncio.run(create())
+            except BaseException as exc:
+                failed.append(exc)
+
+        thread = threading.Thread(target=run, name="wasmesh-buckets")
+        thread.start()
+        thread.join()
+        if failed:
+            self.stop()
+            raise LatticeError(f"the lattice's buckets could not be created: {failed[0]}")
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -131,30 +191,72 @@ class NatsServer:
         self.stop()
 
 
-def start_server(port: int = 0, store_dir: Path | str | None = None) -> NatsServer:
-    """Start a local nats-server with JetStream on `port` (0: a free one); returns it running."""
-    return _server(port, store_dir).start()
+def start_server(
+    port: int = 0,
+    store_dir: Path | str | None = None,
+    listen: str = "127.0.0.1",
+    secrets: Secrets | None = None,
+) -> NatsServer:
+    """Start a local nats-server with JetStream on `listen`:`port` (0: a free one), secured
+    with `secrets` (see `wasmesh.lattice.credentials`); returns it running."""
+    return _server(port, store_dir, listen, secrets).start()
 
 
-def _server(port: int, store_dir: Path | str | None) -> NatsServer:
+def _server(
+    port: int,
+    store_dir: Path | str | None,
+    listen: str = "127.0.0.1",
+    secrets: Secrets | None = None,
+) -> NatsServer:
     store = Path(store_dir) if store_dir is not None else Path(".wasmesh") / "nats"
-    return NatsServer(port=port or free_port(), store_dir=store.resolve())
+    return NatsServer(
+        port=port or free_port(listen), store_dir=store.resolve(), listen=listen, secrets=secrets
+    )
 
 
-def serve_forever(port: int = 4222, store_dir: Path | str | None = None) -> None:
-    """`wasmesh lattice up`: start the server, print its URL, run until interrupted."""
+def serve_forever(
+    port: int = 4222,
+    store_dir: Path | str | None = None,
+    listen: str = "127.0.0.1",
+    secrets: Secrets | None = None,
+) -> None:
+    """`wasmesh lattice up`: start the server, print its URL, run until SIGINT or SIGTERM
+    (also when started from a script, where SIGINT may arrive ignored), then stop it."""
 
     def leave(signum: int, frame: object) -> None:
         raise SystemExit(0)
 
-    signal.signal(signal.SIGTERM, leave)  # the server runs in its own group: stop it ourselves
-    server = _server(port, store_dir)
+    # the server runs in its own group: stop it ourselves, on either signal
+    signal.signal(signal.SIGTERM, leave)
+    signal.signal(signal.SIGINT, leave)
+    server = _server(port, store_dir, listen, secrets)
     try:
         server.start()
         print(server.url, flush=True)
+        if secrets is not None:
+            print(describe_secrets(secrets), flush=True)
         assert server.process is not None
         server.process.wait()
-    except KeyboardInterrupt:
-        pass
     finally:
         server.stop()
+
+
+def describe_secrets(secrets: Secrets) -> str:
+    """Where `lattice up` put each credential, as the options that use it."""
+    lines = []
+    for creds in secrets.lattices:
+        lattice = "" if creds.lattice == "default" else f" --lattice {creds.lattice}"
+        lines += [
+            f"lattice {creds.lattice}: credentials in {creds.directory}",
+            f"  hosts:   wasmesh host --creds {creds.creds('host')} --trust {creds.trust}{lattice}",
+            f"  admin:   --creds {creds.creds('admin')} (deploy, status, rollback, undeploy); "
+            f"deploy also --sign-key {creds.signing_key}",
+            f"  clients: wasmesh invoke --creds {creds.creds('client')}{lattice}",
+        ]
+    if secrets.tls is not None:
+        t = secrets.tls
+        lines.append(
+            f"TLS, every command: --tls-ca {t.ca} --tls-cert {t.client_cert} "
+            f"--tls-key {t.client_key}"
+        )
+    return "\n".join(lines)

@@ -25,6 +25,7 @@ from wasmesh.engine.cache import cache_dir
 from wasmesh.lattice import schema
 from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.schema import AppIndex, Subjects
+from wasmesh.lattice.signing import Signer, Verifier, signature_name
 
 HISTORY = {"apps": 16, "history": 1, "hosts": 1, "placements": 1, "status": 1, "scheduler": 1}
 
@@ -151,9 +152,38 @@ def default_cache_dir() -> Path:
     return cache_dir() / "artifacts"
 
 
-async def cached_artifact(store: LatticeStore, digest: str, cache_dir: Path) -> Path:
-    """The local file of artifact `digest`, fetched and verified once."""
+async def put_signature(store: LatticeStore, digest: str, signer: Signer) -> None:
+    """Store `signer`'s signature of artifact `digest` next to it."""
+    await store.artifacts.put(signature_name(digest, signer.key_id), signer.sign(digest))
+
+
+async def check_signature(store: LatticeStore, digest: str, trust: Verifier) -> None:
+    """Raise a `LatticeError` unless `trust` signed artifact `digest`."""
+    name = signature_name(digest, trust.key_id)
+    try:
+        result = await store.artifacts.get(name)
+    except (ObjectNotFoundError, NotFoundError):
+        raise LatticeError(
+            f"artifact {digest[:12]} is not signed by the trusted key {trust.key_id}; "
+            "deploy it with that key (--sign-key)."
+        ) from None
+    if not trust.verify(digest, bytes(result.data or b"")):
+        raise LatticeError(
+            f"artifact {digest[:12]} carries a signature that the trusted key {trust.key_id} "
+            "does not verify; deploy it again with that key (--sign-key)."
+        )
+
+
+async def cached_artifact(
+    store: LatticeStore, digest: str, cache_dir: Path, trust: Verifier | None = None
+) -> Path:
+    """The local file of artifact `digest`, fetched and verified once; with `trust`, its
+    signature is checked first and a cached file is hashed again before it is used."""
+    if trust is not None:
+        await check_signature(store, digest, trust)
     path = cache_dir / f"{digest}.wasm"
+    if path.exists() and trust is not None and digest_of(path.read_bytes()) != digest:
+        path.unlink(missing_ok=True)  # changed on disk since it was verified: fetch again
     if not path.exists():
         data = await fetch_artifact(store, digest)
         cache_dir.mkdir(parents=True, exist_ok=True)

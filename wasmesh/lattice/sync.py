@@ -7,65 +7,103 @@ from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
 from wasmesh.engine.types import FuncSig
+from wasmesh.errors import GuestError, WasmeshError
 from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.connection import NatsOptions
+from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.schema import DesiredState, Heartbeat
+from wasmesh.lattice.signing import Signer
 from wasmesh.lattice.status import AppStatus
 
 T = TypeVar("T")
+Nats = str | NatsOptions  # a URL, or the URL with a credential and TLS files
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-async def _with_client(nats_url: str, lattice: str, method: str, *args: Any) -> Any:
-    async with LatticeClient(nats_url, lattice) as client:
-        return await getattr(client, method)(*args)
-
-
-def deploy(app: str, nats_url: str, topology: Topology, lattice: str = "default") -> DesiredState:
-    """Deploy (or update) `app`; returns the new desired state."""
-    result: DesiredState = _run(_with_client(nats_url, lattice, "deploy", app, topology))
-    return result
-
-
-def status(app: str, nats_url: str, lattice: str = "default") -> AppStatus:
-    """The app's status in the lattice."""
-    result: AppStatus = _run(_with_client(nats_url, lattice, "status", app))
-    return result
-
-
-def apps(nats_url: str, lattice: str = "default") -> list[DesiredState]:
-    """The desired state of every deployed app."""
-    result: list[DesiredState] = _run(_with_client(nats_url, lattice, "apps"))
-    return result
-
-
-def hosts(nats_url: str, lattice: str = "default") -> list[Heartbeat]:
-    """Every host's last inventory."""
-    result: list[Heartbeat] = _run(_with_client(nats_url, lattice, "hosts"))
-    return result
-
-
-def undeploy(app: str, nats_url: str, lattice: str = "default") -> None:
-    """Stop and remove `app`."""
-    _run(_with_client(nats_url, lattice, "undeploy", app))
-
-
-def rollback(app: str, version: int, nats_url: str, lattice: str = "default") -> DesiredState:
-    """Bring back the units of `version` as the app's next version."""
-    result: DesiredState = _run(_with_client(nats_url, lattice, "rollback", app, version))
-    return result
-
-
-def invoke(
-    app: str, export: str, args: Sequence[Any], nats_url: str, lattice: str = "default"
+async def _with_client(
+    nats: Nats, lattice: str, method: str, *args: Any, signer: Signer | None = None
 ) -> Any:
+    client = LatticeClient(nats, lattice, signer=signer)
+    try:
+        async with client:
+            return await getattr(client, method)(*args)
+    except (WasmeshError, GuestError):
+        raise
+    except Exception as exc:
+        if client.denied:  # what the server refused says more than the timeout it caused
+            raise LatticeError(
+                f"NATS refused this credential: it may not {_what(client.denied[0])}; use a "
+                "credential whose role may (`wasmesh lattice up` prints them)."
+            ) from None
+        raise LatticeError(f"the lattice did not answer ({exc or type(exc).__name__}).") from None
+
+
+def _what(violation: str) -> str:
+    """What a permission violation stopped, in the lattice's words (not its subjects)."""
+    text = violation.lower()
+    if '"$o.' in text:
+        return "write the lattice's artifacts (deploying needs the admin credential)"
+    if '"$kv.' in text:
+        return "change the lattice's state (deploying needs the admin credential)"
+    if '"$js.api' in text:
+        return "read this lattice's state (is it a credential of another lattice?)"
+    if ".rpc." in text or ".http." in text:
+        return "call or serve units in this lattice"
+    return "do this"
+
+
+def deploy(
+    app: str,
+    nats: Nats,
+    topology: Topology,
+    lattice: str = "default",
+    signer: Signer | None = None,
+) -> DesiredState:
+    """Deploy (or update) `app`, signing its artifacts with `signer`; returns the new
+    desired state."""
+    coro = _with_client(nats, lattice, "deploy", app, topology, signer=signer)
+    result: DesiredState = _run(coro)
+    return result
+
+
+def status(app: str, nats: Nats, lattice: str = "default") -> AppStatus:
+    """The app's status in the lattice."""
+    result: AppStatus = _run(_with_client(nats, lattice, "status", app))
+    return result
+
+
+def apps(nats: Nats, lattice: str = "default") -> list[DesiredState]:
+    """The desired state of every deployed app."""
+    result: list[DesiredState] = _run(_with_client(nats, lattice, "apps"))
+    return result
+
+
+def hosts(nats: Nats, lattice: str = "default") -> list[Heartbeat]:
+    """Every host's last inventory."""
+    result: list[Heartbeat] = _run(_with_client(nats, lattice, "hosts"))
+    return result
+
+
+def undeploy(app: str, nats: Nats, lattice: str = "default") -> None:
+    """Stop and remove `app`."""
+    _run(_with_client(nats, lattice, "undeploy", app))
+
+
+def rollback(app: str, version: int, nats: Nats, lattice: str = "default") -> DesiredState:
+    """Bring back the units of `version` as the app's next version."""
+    result: DesiredState = _run(_with_client(nats, lattice, "rollback", app, version))
+    return result
+
+
+def invoke(app: str, export: str, args: Sequence[Any], nats: Nats, lattice: str = "default") -> Any:
     """Call one export of `app` through the lattice (arguments checked against its type)."""
-    return _run(_with_client(nats_url, lattice, "invoke", app, export, list(args)))
+    return _run(_with_client(nats, lattice, "invoke", app, export, list(args)))
 
 
-def signature(app: str, export: str, nats_url: str, lattice: str = "default") -> FuncSig:
+def signature(app: str, export: str, nats: Nats, lattice: str = "default") -> FuncSig:
     """The signature of one export of `app`, to parse CLI arguments against."""
-    result: FuncSig = _run(_with_client(nats_url, lattice, "signature", app, export))
+    result: FuncSig = _run(_with_client(nats, lattice, "signature", app, export))
     return result

@@ -1,0 +1,127 @@
+"""Who may do what on a lattice's NATS: credentials and per-role permissions, enforced by a
+real nats-server (auth and TLS on, as `wasmesh lattice up` starts it)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+import nats.errors
+import pytest
+
+from wasmesh.lattice import sync
+from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.connection import NatsOptions, connect_once
+from wasmesh.lattice.credentials import user_seed, write_private
+from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice.schema import Subjects
+from wasmesh.lattice.server import NatsServer
+from wasmesh.lattice.store import get_value, open_store
+
+from .conftest import admin, lattice, run
+
+
+def test_a_connection_without_a_known_credential_is_refused(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    bare = nats_server.options("admin")
+    with pytest.raises(LatticeError, match="needs a credential: pass --creds FILE"):
+        run(LatticeClient(NatsOptions(bare.url, None, bare.tls_ca, bare.tls_cert,
+                                      bare.tls_key)).connect())  # fmt: skip
+    stranger = tmp_path / "stranger.nk"
+    write_private(stranger, user_seed())
+    with pytest.raises(LatticeError, match=r"stranger\.nk is not a credential this lattice"):
+        run(LatticeClient(NatsOptions(bare.url, stranger, bare.tls_ca, bare.tls_cert,
+                                      bare.tls_key)).connect())  # fmt: skip
+
+
+def test_a_host_credential_cannot_deploy(
+    nats_server: NatsServer, shop: Callable[..., Topology]
+) -> None:
+    refused = r"NATS refused this credential: it may not write the lattice's artifacts"
+    with pytest.raises(LatticeError, match=refused):
+        sync.deploy("shop", nats_server.options("host"), shop())
+
+    async def unchanged() -> None:
+        async with admin(nats_server) as client:
+            assert (await get_value(client.store.apps, "shop"))[0] is None
+            assert (await get_value(client.store.history, "shop.1"))[0] is None
+
+    run(unchanged())
+
+
+def test_a_host_credential_cannot_read_another_lattice(nats_server: NatsServer) -> None:
+    async def scenario() -> None:
+        async with admin(nats_server, "other") as other:  # the other lattice exists
+            await other.store.apps.put("secret", b"{}")
+        violations: list[str] = []
+
+        async def on_error(exc: Exception) -> None:
+            violations.append(str(exc))
+
+        nc = await connect_once(nats_server.options("host"), error_cb=on_error)
+        try:
+            with pytest.raises(Exception):  # noqa: B017 - no reply: the request was dropped
+                await open_store(nc, Subjects("other"))
+            needle = 'permissions violation for publish to "$js.api.stream.info.kv_wasmesh_other_'
+            assert any(needle in v.lower() for v in violations), violations
+            # its own lattice is readable
+            store = await open_store(nc, Subjects("default"))
+            assert (await get_value(store.apps, "nothing"))[0] is None
+        finally:
+            await nc.close()
+
+    run(scenario())
+
+
+def test_a_client_credential_invokes_but_cannot_serve_or_heartbeat(
+    nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
+) -> None:
+    async def scenario() -> None:
+        async with lattice(nats_server, tmp_path) as (client, _):
+            await client.deploy("shop", shop())
+            await client.wait_ready("shop", 30)
+            async with LatticeClient(nats_server.options("client")) as caller:
+                assert await caller.invoke("shop", "sum3", [1, 2, 3]) == 6
+                subjects = caller.subjects
+                beats: list[bytes] = []
+                watcher = await connect_once(nats_server.options("host"))
+                try:
+                    sub = await watcher.subscribe(subjects.heartbeat("fake"))
+                    await watcher.flush()
+                    # impersonating a host: serving a unit's subject, sending its heartbeat
+                    await caller.nc.subscribe(subjects.rpc("shop", "math", "x"), queue="rpc")
+                    await caller.nc.publish(subjects.heartbeat("fake"), b"{}")
+                    await caller.nc.flush()
+                    for _ in range(100):
+                        if len(caller.denied) >= 2:
+                            break
+                        await asyncio.sleep(0.05)
+                    assert any("for subscription to" in d.lower() for d in caller.denied)
+                    assert any("for publish to" in d.lower() for d in caller.denied)
+                    with contextlib.suppress(nats.errors.TimeoutError):
+                        beats.append((await sub.next_msg(timeout=0.5)).data)
+                    assert beats == []
+                finally:
+                    await watcher.close()
+
+    run(scenario(), 120)
+
+
+def test_tls_is_required_and_checked_both_ways(nats_server: NatsServer) -> None:
+    good = nats_server.options("client")
+    assert good.url.startswith("tls://")
+    plain = NatsOptions(good.url.replace("tls://", "nats://"), good.creds)  # no CA, no cert
+    no_client_cert = NatsOptions(good.url, good.creds, good.tls_ca)
+
+    async def scenario() -> None:
+        with pytest.raises(LatticeError, match="certificate verify failed"):
+            await connect_once(plain)
+        with pytest.raises(LatticeError, match=r"cannot connect to NATS at tls://"):
+            await connect_once(no_client_cert)
+        nc = await connect_once(good)
+        await nc.close()
+
+    run(scenario())

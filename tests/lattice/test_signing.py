@@ -1,0 +1,76 @@
+"""Signed artifacts: hosts run only what the lattice's signing key signed, byte for byte."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment
+from wasmesh.lattice.server import NatsServer
+from wasmesh.lattice.signing import Signer, Verifier, ensure_signing_key
+from wasmesh.lattice.status import AppStatus
+from wasmesh.lattice.store import digest_of
+
+from .conftest import lattice, run
+
+
+def test_a_signature_verifies_only_with_its_key_and_its_digest(tmp_path: Path) -> None:
+    ensure_signing_key(tmp_path / "a.key", tmp_path / "a.pub")
+    ensure_signing_key(tmp_path / "b.key", tmp_path / "b.pub")
+    signer = Signer.from_file(tmp_path / "a.key")
+    mine, theirs = Verifier.from_file(tmp_path / "a.pub"), Verifier.from_file(tmp_path / "b.pub")
+    digest = digest_of(b"component")
+    signature = signer.sign(digest)
+    assert mine.key_id == signer.key_id != theirs.key_id
+    assert mine.verify(digest, signature)
+    assert not theirs.verify(digest, signature)
+    assert not mine.verify(digest_of(b"other component"), signature)
+    assert not mine.verify(digest, bytes([signature[0] ^ 1]) + signature[1:])
+
+
+async def _until_error(client: LatticeClient, app: str, timeout: float = 30) -> AppStatus:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        status = await client.status(app)
+        if status.errors or asyncio.get_running_loop().time() > deadline:
+            return status
+        await asyncio.sleep(0.05)
+
+
+def test_unsigned_and_tampered_artifacts_are_refused_with_a_reason(
+    nats_server: NatsServer, tmp_path: Path, guest: Callable[[str], Path]
+) -> None:
+    math = guest("lattice-math")
+
+    async def scenario() -> None:
+        async with lattice(nats_server, tmp_path, {}) as (client, hosts):
+            unsigned = LatticeClient(nats_server.options("admin"))  # no signing key
+            async with unsigned:
+                await unsigned.deploy("plain", Topology((UnitDeployment("math", math),)))
+            status = await _until_error(client, "plain")
+            assert status.errors == [
+                f"math on h0: artifact {digest_of(math.read_bytes())[:12]} is not signed by "
+                f"the trusted key {client.signer.key_id if client.signer else ''}; deploy it "
+                "with that key (--sign-key)."
+            ]
+            assert hosts[0].served == {}
+
+            # one bit flipped in the stored artifact of a signed deploy
+            data = bytearray(guest("lattice-math-v2").read_bytes())
+            digest = digest_of(bytes(data))
+            data[len(data) // 2] ^= 0x01
+            await client.store.artifacts.put(digest, bytes(data))
+            v2 = Topology((UnitDeployment("math", guest("lattice-math-v2")),))
+            await client.deploy("flipped", v2)  # signs the real digest; the bytes differ
+            status = await _until_error(client, "flipped")
+            (error,) = status.errors
+            assert error.startswith(f"math on h0: artifact {digest[:12]} is corrupt")
+            assert hosts[0].served == {}
+
+            # the genuine, signed artifact runs
+            await client.deploy("good", Topology((UnitDeployment("math", math),)))
+            await client.wait_ready("good", 30)
+            assert await client.invoke("good", "add", [2, 3]) == 5
+
+    run(scenario(), 120)

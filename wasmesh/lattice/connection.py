@@ -1,0 +1,300 @@
+"""How wasmesh reaches a lattice's NATS: the URL, the credential and TLS, checked up front.
+
+Every lattice connection (host, client, CLI command) is made from one `NatsOptions`:
+
+- `url`: `nats://HOST:PORT` or `tls://HOST:PORT` (TLS required); several comma-separated for a
+  cluster. Anything else is refused before a connection is tried.
+- `creds`: a NATS credential file: an NKey user seed (`S...`, what `wasmesh lattice up` writes)
+  or a JWT `.creds` file (what `nsc` writes for operator-mode clusters).
+- `tls_ca` / `tls_cert` / `tls_key`: PEM files: the CA that signed the server's certificate,
+  and this client's certificate and key when the server verifies clients.
+
+Each connection's reply inboxes live under `_INBOX.<user public key>`, so a role's permissions
+can let it read only its own replies (see `wasmesh.lattice.permissions`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import nats
+from nats.aio.client import Client as NATS
+
+from wasmesh.lattice.errors import LatticeError
+
+DEFAULT_URL = "nats://127.0.0.1:4222"
+SCHEMES = ("nats", "tls")
+ENV_CREDS = "WASMESH_NATS_CREDS"
+ENV_TLS_CA = "WASMESH_NATS_TLS_CA"
+ENV_TLS_CERT = "WASMESH_NATS_TLS_CERT"
+ENV_TLS_KEY = "WASMESH_NATS_TLS_KEY"
+
+
+class _TlsEofNoise(logging.Filter):
+    """asyncio warns on every TLS connection nats-py closes (its protocol's eof_received
+    returns True, which TLS ignores); harmless, and it would interleave with our output."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received() has no effect when using ssl" not in record.getMessage()
+
+
+logging.getLogger("asyncio").addFilter(_TlsEofNoise())
+
+_SEED = re.compile(r"\bSU[A-Z2-7]{56}\b")  # a user NKey seed, alone or inside a .creds file
+
+
+def check_url(url: str) -> str:
+    """`url` if every server in it is `nats://HOST:PORT` or `tls://HOST:PORT`; else a
+    `LatticeError` naming it and the fix."""
+    for one in url.split(","):
+        one = one.strip()
+        try:
+            parts = urlsplit(one)
+            port = parts.port
+        except ValueError:
+            parts, port = None, None
+        if (
+            parts is None
+            or parts.scheme not in SCHEMES
+            or not parts.hostname
+            or port is None
+            or parts.path not in ("", "/")
+        ):
+            raise LatticeError(
+                f"NATS URL {one!r} is not valid; use nats://HOST:PORT "
+                "(or tls://HOST:PORT), e.g. nats://127.0.0.1:4222."
+            )
+    return url
+
+
+@dataclass(frozen=True)
+class NatsOptions:
+    """Where a lattice's NATS is and how to prove who we are to it."""
+
+    url: str = DEFAULT_URL
+    creds: Path | None = None
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    @classmethod
+    def of(cls, value: str | NatsOptions) -> NatsOptions:
+        """`value` as options (a bare URL has no credential and no TLS files)."""
+        return value if isinstance(value, NatsOptions) else cls(value)
+
+    @classmethod
+    def from_env(cls, url: str, **given: Path | None) -> NatsOptions:
+        """Options for `url`; files not `given` come from `WASMESH_NATS_CREDS`,
+        `WASMESH_NATS_TLS_CA`, `WASMESH_NATS_TLS_CERT` and `WASMESH_NATS_TLS_KEY`."""
+        env = {"creds": ENV_CREDS, "tls_ca": ENV_TLS_CA, "tls_cert": ENV_TLS_CERT,
+               "tls_key": ENV_TLS_KEY}  # fmt: skip
+        files: dict[str, Path | None] = {}
+        for name, var in env.items():
+            value = given.get(name)
+            files[name] = value if value is not None else _env_path(var)
+        return cls(url, **files)
+
+    def with_url(self, url: str) -> NatsOptions:
+        return replace(self, url=url)
+
+    def check(self) -> NatsOptions:
+        """These options if the URL is valid and every named file is readable."""
+        check_url(self.url)
+        files = (
+            ("credential", self.creds),
+            ("TLS CA", self.tls_ca),
+            ("TLS certificate", self.tls_cert),
+            ("TLS key", self.tls_key),
+        )
+        for what, path in files:
+            if path is not None and not Path(path).is_file():
+                raise LatticeError(f"the {what} file {path} does not exist; check the path.")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise LatticeError("--tls-cert and --tls-key go together; give both or neither.")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        """Whether connections use TLS."""
+        return self.url.startswith("tls://") or self.tls_ca is not None
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The client TLS context, or None for plain connections."""
+        if not self.tls and self.tls_cert is None:
+            return None
+        try:
+            ctx = ssl.create_default_context(
+                cafile=str(self.tls_ca) if self.tls_ca is not None else None
+            )
+            if self.tls_cert is not None and self.tls_key is not None:
+                ctx.load_cert_chain(str(self.tls_cert), str(self.tls_key))
+        except (OSError, ssl.SSLError) as exc:
+            raise LatticeError(f"the TLS files could not be loaded ({exc}); check them.") from None
+        return ctx
+
+    def public_key(self) -> str | None:
+        """The NKey public key of the credential (None without one)."""
+        if self.creds is None:
+            return None
+        import nkeys  # type: ignore[import-untyped]
+
+        seed = _SEED.search(Path(self.creds).read_text(errors="replace"))
+        if seed is None:
+            raise LatticeError(
+                f"{self.creds} holds no NATS user seed; pass a file `wasmesh lattice up` "
+                "wrote, or a .creds file."
+            )
+        key: str = nkeys.from_seed(seed.group(0).encode()).public_key.decode()
+        return key
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `nats.connect` (servers, credential, TLS, inbox prefix)."""
+        out: dict[str, Any] = {"servers": [u.strip() for u in self.url.split(",")]}
+        ctx = self.ssl_context()
+        if ctx is not None:
+            out["tls"] = ctx
+        if self.creds is not None:
+            text = Path(self.creds).read_text(errors="replace")
+            if "BEGIN NATS USER JWT" in text:
+                out["user_credentials"] = str(self.creds)
+            else:
+                out["nkeys_seed"] = str(self.creds)
+            out["inbox_prefix"] = f"_INBOX.{self.public_key()}"
+        return out
+
+
+def _env_path(var: str) -> Path | None:
+    value = os.environ.get(var)
+    return Path(value) if value else None
+
+
+def describe(exc: BaseException) -> str:
+    """A connection failure in a few words."""
+    text = str(exc).strip() or type(exc).__name__
+    if "authorization violation" in text.lower():
+        return "the server refused the credential"
+    return text
+
+
+def refused(exc: BaseException) -> bool:
+    """Whether a connect failure is the server refusing us (retrying will not help)."""
+    text = str(exc).lower()
+    return "authorization violation" in text or "certificate" in text or "tls" in text
+
+
+async def _attempt(options: NatsOptions, timeout: float, kwargs: dict[str, Any]) -> NATS:
+    """One connection attempt; raises the attempt's own failure (nats-py would report "no
+    servers available" and pass the cause only to the error callback)."""
+    seen: list[Exception] = []
+    forward = kwargs.pop("error_cb", None)
+
+    async def on_error(exc: Exception) -> None:
+        seen.append(exc)
+        if forward is not None:
+            await forward(exc)
+
+    try:
+        return await nats.connect(
+            **options.connect_kwargs(),
+            allow_reconnect=False,
+            max_reconnect_attempts=1,  # nats-py's count starts after a first retry: one try
+            reconnect_time_wait=0,
+            connect_timeout=timeout,
+            error_cb=on_error,
+            **kwargs,
+        )
+    except Exception as exc:
+        raise (seen[-1] if seen else exc) from None
+
+
+async def connect_once(options: NatsOptions, timeout: float = 2.0, **kwargs: Any) -> NATS:
+    """Connect with `options` (plus nats-py `kwargs`), trying once; a `LatticeError` naming
+    the server and the cause when it fails."""
+    options.check()
+    try:
+        return await _attempt(options, timeout, dict(kwargs))
+    except Exception as exc:
+        raise LatticeError(
+            f"cannot connect to NATS at {options.url} ({describe(exc)}); " + _advice(options, exc)
+        ) from None
+
+
+def _advice(options: NatsOptions, exc: BaseException) -> str:
+    if "authorization violation" in str(exc).lower():
+        if options.creds is None:
+            return "the lattice needs a credential: pass --creds FILE or set WASMESH_NATS_CREDS."
+        return f"{options.creds} is not a credential this lattice accepts."
+    return "start one with `wasmesh lattice up` or check the URL."
+
+
+def keep_reconnecting(nc: NATS, wait: float = 0.2) -> None:
+    """After the first connection succeeded, reconnect forever on later outages.
+
+    nats-py applies one reconnect policy to the first connection and to later ones; the first
+    one is tried here with our own backoff and summary, so the policy is relaxed afterwards.
+    """
+    with contextlib.suppress(Exception):
+        nc.options["allow_reconnect"] = True
+        nc.options["max_reconnect_attempts"] = -1
+        nc.options["reconnect_time_wait"] = wait
+
+
+async def connect_retrying(
+    options: NatsOptions,
+    give_up_after: float | None,
+    report: Callable[[str], None],
+    **kwargs: Any,
+) -> NATS:
+    """Connect, retrying an unreachable server with exponential backoff (0.2 s doubling to
+    5 s) and reporting it through `report` once, then every `SUMMARY_S` as one summary line.
+
+    A refused credential or TLS failure is not retried. After `give_up_after` seconds (None:
+    never) a `LatticeError` says how long it tried.
+    """
+    options.check()
+    started = time.monotonic()
+    delay, attempts, reported = 0.2, 0, -SUMMARY_S
+    while True:
+        left = None if give_up_after is None else give_up_after - (time.monotonic() - started)
+        attempt_timeout = 2.0 if left is None else max(0.1, min(2.0, left))
+        try:
+            nc = await _attempt(options, attempt_timeout, dict(kwargs))
+        except Exception as exc:
+            if refused(exc):
+                raise LatticeError(
+                    f"NATS at {options.url} refused this connection ({describe(exc)}); "
+                    + _advice(options, exc)
+                ) from None
+            attempts += 1
+            elapsed = time.monotonic() - started
+            if give_up_after is not None and elapsed >= give_up_after:
+                raise LatticeError(
+                    f"cannot reach NATS at {options.url} ({describe(exc)}) after {attempts} "
+                    f"attempts in {elapsed:.1f} s; start it or check the URL."
+                ) from None
+            if elapsed - reported >= SUMMARY_S:
+                reported = elapsed
+                report(
+                    f"cannot reach NATS at {options.url} ({describe(exc)}); retrying "
+                    f"({attempts} attempts in {elapsed:.0f} s)"
+                )
+            wait = delay if give_up_after is None else min(delay, give_up_after - elapsed)
+            await asyncio.sleep(wait)
+            delay = min(5.0, delay * 2)
+            continue
+        keep_reconnecting(nc)
+        return nc
+
+
+SUMMARY_S = 10.0  # an unreachable server is reported once, then this often
