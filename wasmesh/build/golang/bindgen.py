@@ -47,6 +47,8 @@ _GO_RESERVED = frozenset(
     }
 )
 
+_NAMED_KINDS = frozenset({"record", "variant", "enum", "flags", "resource"})
+
 
 @dataclass(frozen=True)
 class _Sig:
@@ -101,8 +103,10 @@ class _Generator:
             owned = self.r.data["interfaces"][iface.index]["types"]
             for wit_name, tid in owned.items():
                 kind = self.r.types[tid]["kind"]
-                if isinstance(kind, dict) and "type" in kind:
-                    continue
+                if self.r.kind(tid)[0] not in _NAMED_KINDS or (
+                    isinstance(kind, dict) and "type" in kind
+                ):
+                    continue  # aliases and named lists, tuples... are written out structurally
                 name = camel(wit_name)
                 if name in taken and taken[name] != tid:
                     name = camel(iface.name) + name
