@@ -274,7 +274,7 @@ class _Generator:
         else:
             raw = b.bind(f"{core}({', '.join(args)})")
             value = b.bind(self.code.lift_flat(b, func.result, iter([(raw, sig.results[0])])))
-        b.add("cabiSc.free()")
+        b.add("cabiSlabReset()\ncabiSc.free()")
         if value is not None:
             b.add(f"return {value}")
         name = self._go_name(iface, func)
@@ -302,6 +302,7 @@ class _Generator:
         else:
             flat: Iterator[Flat] = iter((f"p{i}", t) for i, t in enumerate(sig.params))
             args = [b.bind(self.code.lift_flat(b, p.type, flat)) for p in func.params]
+        b.add("cabiSlabReset()")
         name = self._go_name(iface, func)
         call = (
             f"{args[0]}.{name}({', '.join(args[1:])})"

@@ -40,7 +40,15 @@ func Err[T, E any](e E) Result[T, E] { return Result[T, E]{IsErr: true, Err: e} 
 // this arena, found in the module's data by its first 16 bytes.
 var cabiAdapterArena = [256 << 10]byte{0x9e, 0x37, 0x79, 0xb9, 'w', 'm', '-', 'a', 'r', 'e', 'n', 'a', 0x5a, 0xc3, 0x11, 0xf0}
 
-// Buffers the host allocated through cabi_realloc, by address, until the glue has read them.
+// Memory the host writes arguments and import results into. cabi_realloc runs where the
+// component model forbids calling imports, and Go's allocator may read the clock (an import)
+// whenever it needs a new span, so cabi_realloc bump-allocates from this slab instead; the glue
+// copies values out and resets it, and grows it (where allocating is safe) after a call needed
+// more. Only a request larger than the slab falls back to the Go heap.
+var cabiSlab = make([]uint64, 1<<17)
+var cabiSlabUsed, cabiSlabPeak uint32
+
+// Fallback buffers by address, until the glue has read them.
 var cabiHeap = map[uint32][]uint64{}
 
 func cabiNewBuf(size uint32) ([]uint64, uint32) {
@@ -59,13 +67,33 @@ func cabiRealloc(old, oldSize, align, newSize uint32) uint32 {
 	if newSize == 0 {
 		return align
 	}
-	buf, p := cabiNewBuf(newSize)
-	if prev, ok := cabiHeap[old]; ok && old != 0 {
-		copy(unsafe.Slice((*byte)(cabiPtr(p)), min(oldSize, newSize)), unsafe.Slice((*byte)(unsafe.Pointer(&prev[0])), oldSize))
+	start := (cabiSlabUsed + align - 1) &^ (align - 1)
+	end := uint64(start) + uint64(newSize)
+	cabiSlabPeak = max(cabiSlabPeak, uint32(min(end, 1<<31)))
+	var p uint32
+	if end <= uint64(len(cabiSlab))*8 {
+		cabiSlabUsed = uint32(end)
+		p = uint32(uintptr(unsafe.Pointer(&cabiSlab[0]))) + start
+	} else {
+		var buf []uint64
+		buf, p = cabiNewBuf(newSize)
+		cabiHeap[p] = buf
+	}
+	if old != 0 {
+		copy(unsafe.Slice((*byte)(cabiPtr(p)), min(oldSize, newSize)), unsafe.Slice((*byte)(cabiPtr(old)), oldSize))
 		delete(cabiHeap, old)
 	}
-	cabiHeap[p] = buf
 	return p
+}
+
+// cabiSlabReset forgets the slab's contents (the glue has copied them) and grows it for the
+// largest request seen since the last reset.
+func cabiSlabReset() {
+	cabiSlabUsed = 0
+	if uint64(cabiSlabPeak) > uint64(len(cabiSlab))*8 {
+		cabiSlab = make([]uint64, (uint64(cabiSlabPeak)*2+7)/8)
+	}
+	cabiSlabPeak = 0
 }
 
 func cabiRelease(p uint32) { delete(cabiHeap, p) }
