@@ -13,7 +13,7 @@ from wasmesh.build import ComponentSpec, scaffold
 from wasmesh.build.templates import ScaffoldError
 
 
-@pytest.mark.parametrize("lang", ["c", "python", "js"])
+@pytest.mark.parametrize("lang", ["c", "python", "js", "go"])
 def test_scaffolded_component_builds_and_greets(lang: str, tmp_path: Path) -> None:
     snippet = scaffold(
         "hello-app", lang, tmp_path / "components" / "hello-app", manifest_dir=tmp_path

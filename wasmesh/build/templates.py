@@ -1,4 +1,4 @@
-"""Scaffolding a new component: `wasmesh new NAME --lang python|js|c`.
+"""Scaffolding a new component: `wasmesh new NAME --lang python|js|c|go`.
 
 Writes a component directory holding a WIT world (package ``NAME:component@0.1.0``, interface
 ``greeter`` with ``greet: func(name: string) -> string``, world ``NAME`` exporting it) and a
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from wasmesh.errors import WasmeshError
 
-LANGUAGES = ("python", "js", "c")
+LANGUAGES = ("python", "js", "c", "go")
 
 # A WIT identifier: lowercase words joined by single dashes, each starting with a letter.
 _WIT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*$")
