@@ -17,12 +17,15 @@ from wasmesh.build.c import CToolchain
 from wasmesh.build.go import GoToolchain
 from wasmesh.build.js import JsToolchain
 from wasmesh.build.python import PythonToolchain
+from wasmesh.build.rust import RustToolchain
 from wasmesh.build.toolchain import BuildResult, Toolchain
 from wasmesh.build.wat import WatToolchain
 from wasmesh.errors import BuildError
 
 TOOLCHAINS: dict[str, type[Toolchain]] = {
-    t.language: t for t in (PythonToolchain, JsToolchain, CToolchain, WatToolchain, GoToolchain)
+    t.language: t for t in (
+        PythonToolchain, JsToolchain, CToolchain, WatToolchain, GoToolchain, RustToolchain
+    )
 }
 # Spellings people use for the same language.
 _ALIASES = {"py": "python", "javascript": "js", "ts": "js", "golang": "go", "rs": "rust"}

@@ -45,7 +45,7 @@ from wasmesh.errors import ManifestError
 Language = Literal["python", "js", "c", "wat"]
 Strategy = Literal["monolith", "per-component"]
 
-LANGUAGES: tuple[str, ...] = ("python", "js", "c", "wat", "go")
+LANGUAGES: tuple[str, ...] = ("python", "js", "c", "wat", "go", "rust")
 STRATEGIES: tuple[str, ...] = ("monolith", "per-component")
 MONOLITH_UNIT = "main"
 

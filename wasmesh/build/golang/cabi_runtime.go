@@ -44,17 +44,18 @@ var cabiAdapterArena = [256 << 10]byte{0x9e, 0x37, 0x79, 0xb9, 'w', 'm', '-', 'a
 // component model forbids calling imports, and Go's allocator may read the clock (an import)
 // whenever it needs a new span, so cabi_realloc bump-allocates from this slab instead; the glue
 // copies values out and resets it, and grows it (where allocating is safe) after a call needed
-// more. Only a request larger than the slab falls back to the Go heap.
+// more. A request the slab cannot hold takes pages from the runtime's own page source (the
+// one Go's heap grows from, which never calls out) until the next reset gives them back.
 var cabiSlab = make([]uint64, 1<<17)
 var cabiSlabUsed, cabiSlabPeak uint32
+var cabiOversize [64][2]uint32
+var cabiOversizeCount int
 
-// Fallback buffers by address, until the glue has read them.
-var cabiHeap = map[uint32][]uint64{}
+//go:linkname cabiMemAlloc runtime.memAlloc
+func cabiMemAlloc(n uintptr) unsafe.Pointer
 
-func cabiNewBuf(size uint32) ([]uint64, uint32) {
-	buf := make([]uint64, (size+7)/8)
-	return buf, uint32(uintptr(unsafe.Pointer(&buf[0])))
-}
+//go:linkname cabiMemFree runtime.memFree
+func cabiMemFree(p unsafe.Pointer, n uintptr)
 
 //go:wasmexport cabi_realloc
 func cabiRealloc(old, oldSize, align, newSize uint32) uint32 {
@@ -75,28 +76,43 @@ func cabiRealloc(old, oldSize, align, newSize uint32) uint32 {
 		cabiSlabUsed = uint32(end)
 		p = uint32(uintptr(unsafe.Pointer(&cabiSlab[0]))) + start
 	} else {
-		var buf []uint64
-		buf, p = cabiNewBuf(newSize)
-		cabiHeap[p] = buf
+		if cabiOversizeCount == len(cabiOversize) {
+			panic("cabi_realloc: more than 64 large buffers in one call")
+		}
+		p = uint32(uintptr(cabiMemAlloc(uintptr(newSize))))
+		if p == 0 {
+			panic("cabi_realloc: out of memory")
+		}
+		cabiOversize[cabiOversizeCount] = [2]uint32{p, newSize}
+		cabiOversizeCount++
 	}
 	if old != 0 {
 		copy(unsafe.Slice((*byte)(cabiPtr(p)), min(oldSize, newSize)), unsafe.Slice((*byte)(cabiPtr(old)), oldSize))
-		delete(cabiHeap, old)
 	}
 	return p
 }
 
-// cabiSlabReset forgets the slab's contents (the glue has copied them) and grows it for the
-// largest request seen since the last reset.
+// cabiSlabReset forgets the slab's contents (the glue has copied them), gives large buffers
+// back, and grows the slab for the largest request seen since the last reset.
 func cabiSlabReset() {
 	cabiSlabUsed = 0
+	for _, b := range cabiOversize[:cabiOversizeCount] {
+		cabiMemFree(cabiPtr(b[0]), uintptr(b[1]))
+	}
+	cabiOversizeCount = 0
 	if uint64(cabiSlabPeak) > uint64(len(cabiSlab))*8 {
 		cabiSlab = make([]uint64, (uint64(cabiSlabPeak)*2+7)/8)
 	}
 	cabiSlabPeak = 0
 }
 
-func cabiRelease(p uint32) { delete(cabiHeap, p) }
+func cabiNewBuf(size uint32) ([]uint64, uint32) {
+	buf := make([]uint64, (size+7)/8)
+	return buf, uint32(uintptr(unsafe.Pointer(&buf[0])))
+}
+
+// cabiRelease marks host-written memory at p as read; the next reset reclaims it.
+func cabiRelease(p uint32) {}
 
 // cabiScope keeps the buffers of one call's lowered values alive until the call is over.
 type cabiScope struct{ bufs [][]uint64 }
