@@ -29,10 +29,10 @@ from wasmesh.errors import BuildError  # noqa: E402
 
 def measure(lang: str, work: Path) -> tuple[float, float, int]:
     """(cold seconds, cached seconds, component bytes) for ``lang``'s template."""
-    src = work / lang / "greeter"
-    scaffold("greeter", lang, src)
-    spec = ComponentSpec("greeter", lang, src, "greeter", src / "wit", {})
-    out = work / f"greeter-{lang}.wasm"
+    src = work / lang / "hello"
+    scaffold("hello", lang, src)
+    spec = ComponentSpec("hello", lang, src, "hello", src / "wit", {})
+    out = work / f"hello-{lang}.wasm"
     start = time.perf_counter()
     spec.build(out, quiet=True)
     cold = time.perf_counter() - start
@@ -45,7 +45,7 @@ def measure(lang: str, work: Path) -> tuple[float, float, int]:
 def main() -> None:
     langs = [a for a in sys.argv[1:] if not a.startswith("-")] or ["c", *LANGUAGES]
     langs = list(dict.fromkeys(langs))
-    table = Table(title="the greeter template built in each language (peer: C)")
+    table = Table(title="the hello template built in each language (peer: C)")
     for col in ("language", "cold build", "cached build", "size", "size / C", "cold / C"):
         table.add_column(col)
     peer: tuple[float, float, int] | None = None
