@@ -11,9 +11,9 @@ import pytest
 
 from tests.build.conftest import instantiate, logging_wrappers
 from tests.cli.test_invoke import ROUND_TRIPS
-from tests.cli.test_serve import Served
 from tests.conftest import GUESTS, guest_cache_dir
 from tests.support.cli import BIN, wasmesh
+from tests.support.processes import Served
 from wasmesh.build import MissingToolError, ToolchainFailure, load_guest, toolchain_for
 from wasmesh.errors import BuildError
 

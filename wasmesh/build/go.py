@@ -25,6 +25,7 @@ from wasmesh.build.golang import arena, bindgen
 from wasmesh.build.toolchain import BuildJob, MissingToolError, Toolchain
 from wasmesh.build.witabi import Resolve
 from wasmesh.errors import BuildError
+from wasmesh.tools import which
 
 # //go:wasmexport arrived in Go 1.24.
 MIN_GO = (1, 24)
@@ -33,7 +34,7 @@ _GO_VERSION = re.compile(r"^go(\d+)\.(\d+)")
 
 def find_go() -> str:
     """The ``go`` executable, or a `MissingToolError` saying which Go is needed."""
-    found = shutil.which("go")
+    found = which("go")
     if found is None:
         raise MissingToolError(
             "go is not installed (needed for building Go components); install Go 1.24 or "
@@ -65,7 +66,7 @@ class GoToolchain(Toolchain):
     language = "go"
 
     def tool_versions(self) -> Mapping[str, str]:
-        exe = shutil.which("go")
+        exe = which("go")
         return {
             "go": go_version(exe) if exe else "absent",
             "wasm-tools": embed.wasm_tools_version(),

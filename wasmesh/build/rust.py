@@ -26,6 +26,7 @@ from pathlib import Path
 from wasmesh.build import embed, wasi
 from wasmesh.build.toolchain import BuildJob, MissingToolError, Toolchain, find_tool
 from wasmesh.errors import BuildError
+from wasmesh.tools import which
 
 TARGET = "wasm32-wasip1"
 _WASI_LIBC = Path("/usr/lib/wasm32-wasi")
@@ -55,14 +56,14 @@ def _sysroot(rustc: str) -> Path | None:
 def find_compiler() -> RustCompiler:
     """The first rustc (PATH, then Debian's) able to target `TARGET`; else one clear error."""
     for name in _CANDIDATES:
-        rustc = shutil.which(name)
+        rustc = which(name)
         if rustc is None:
             continue
         sysroot = _sysroot(rustc)
         if sysroot is None:
             continue
         cargo = Path(rustc).with_name("cargo")
-        cargo_path = str(cargo) if cargo.is_file() else shutil.which("cargo")
+        cargo_path = str(cargo) if cargo.is_file() else which("cargo")
         if cargo_path is None:
             continue
         if (sysroot / "lib" / "rustlib" / TARGET).is_dir():
@@ -96,7 +97,7 @@ class RustToolchain(Toolchain):
     def tool_versions(self) -> Mapping[str, str]:
         versions = {"wasm-tools": embed.wasm_tools_version(), "adapter": wasi.jco_version()}
         for name in _CANDIDATES:
-            found = shutil.which(name)
+            found = which(name)
             versions[name] = _identity(found) if found else "absent"
         return versions
 

@@ -23,9 +23,8 @@ from wasmesh.build.wat import WatToolchain
 from wasmesh.errors import BuildError
 
 TOOLCHAINS: dict[str, type[Toolchain]] = {
-    t.language: t for t in (
-        PythonToolchain, JsToolchain, CToolchain, WatToolchain, GoToolchain, RustToolchain
-    )
+    t.language: t
+    for t in (PythonToolchain, JsToolchain, CToolchain, WatToolchain, GoToolchain, RustToolchain)
 }
 # Spellings people use for the same language.
 _ALIASES = {"py": "python", "javascript": "js", "ts": "js", "golang": "go", "rs": "rust"}
