@@ -59,7 +59,7 @@ def main() -> None:
             peer = peer or (cold, cached, size)
             table.add_row(
                 lang, f"{cold:.1f} s", f"{cached * 1000:.0f} ms", f"{size / 1024:,.0f} KiB",
-                f"{size / peer[2]:.0f}x", f"{cold / peer[0]:.1f}x",
+                f"{size / peer[2]:.1f}x", f"{cold / peer[0]:.1f}x",
             )  # fmt: skip
     Console().print(table)
 
