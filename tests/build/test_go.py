@@ -15,6 +15,7 @@ from tests.conftest import GUESTS, guest_cache_dir
 from tests.support.cli import BIN, wasmesh
 from tests.support.processes import Served
 from wasmesh.build import MissingToolError, ToolchainFailure, load_guest, toolchain_for
+from wasmesh.engine import deadline_ticks
 from wasmesh.errors import BuildError
 
 RT = "demo:kinds/roundtrip@0.1.0"
@@ -92,11 +93,16 @@ def test_large_values_survive_the_go_heap(kinds_go: Path) -> None:
     # Larger than the 1 MiB slab host-written values start in, on a fresh instance: the first
     # call takes pages from the runtime, later ones find a grown slab.
     kinds = instantiate(kinds_go)
-    blob = bytes(range(256)) * (6 << 10)
+    # wasmtime-py lowers a list<u8> element by element: on a loaded machine a MiB takes ~40 s.
+    kinds.store.set_epoch_deadline(deadline_ticks(600.0))
+    blob = bytes(range(256)) * (5 << 10)
     for _ in range(3):
         assert kinds.call(RT, "echo-bytes", blob) == blob
-    # Enough allocation for Go's garbage collector to run between and during calls.
-    strings = [f"item {i} " * 20 for i in range(2000)]
+    # Enough allocation for Go's garbage collector to run between and during calls (a fresh
+    # instance: a store's deadline covers all its calls, and this machine is shared).
+    kinds = instantiate(kinds_go)
+    kinds.store.set_epoch_deadline(deadline_ticks(600.0))
+    strings = [f"item {i} " * 20 for i in range(600)]
     for _ in range(3):
         assert kinds.call(RT, "echo-strings", strings) == strings
 
