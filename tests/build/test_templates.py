@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import tomllib
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from tests.build.conftest import instantiate
-from tests.conftest import guest_cache_dir
+from tests.conftest import ROOT, guest_cache_dir
 from wasmesh.build import ComponentSpec, scaffold
 from wasmesh.build.templates import ScaffoldError
 
 
-@pytest.mark.parametrize("lang", ["c", "python", "js"])
+@pytest.mark.parametrize("lang", ["c", "python", "js", "go", "rust"])
 def test_scaffolded_component_builds_and_greets(lang: str, tmp_path: Path) -> None:
     snippet = scaffold(
         "hello-app", lang, tmp_path / "components" / "hello-app", manifest_dir=tmp_path
@@ -55,3 +56,10 @@ def test_refuses_a_non_empty_directory(tmp_path: Path) -> None:
     with pytest.raises(ScaffoldError, match="already exists and is not empty"):
         scaffold("app", "js", tmp_path / "app")
     assert (tmp_path / "app" / "keep.txt").read_text() == "mine"
+
+
+def test_rust_template_pins_the_toolchain_wit_bindgen() -> None:
+    pins = tomllib.loads((ROOT / "toolchain.toml").read_text())
+    cargo = resources.files("wasmesh.build") / "templates" / "rust" / "Cargo.toml"
+    deps = tomllib.loads(cargo.read_text())["dependencies"]
+    assert deps["wit-bindgen"] == "=" + pins["cargo"]["wit-bindgen"]

@@ -1,4 +1,4 @@
-"""The polyglot example: Python calling C and JavaScript, fused or split, in one process."""
+"""The polyglot example: Python and Go calling C and JavaScript, fused or split, in one process."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "polyglot" / "wasmesh.toml"
 CACHE = ROOT / ".cache" / "compose" / "polyglot"
 QUOTE = "shop:pricing/quote@0.1.0#quote"
+RECEIPT = "shop:pricing/receipt@0.1.0#receipt"
 
 pytestmark = pytest.mark.slow
 
@@ -32,11 +33,13 @@ def shop(request: pytest.FixtureRequest) -> App:
 def test_the_example_plans_as_declared(shop: App) -> None:
     if shop.manifest.strategy == "monolith":
         assert [(p.name, p.components) for p in shop.plans] == [
-            ("main", ("tax", "presentation", "front"))
+            ("main", ("tax", "presentation", "front", "receipt"))
         ]
     else:
-        assert [p.name for p in shop.plans][-1] == "front"  # after the units it calls
+        names = [p.name for p in shop.plans]
+        assert set(names[-2:]) == {"front", "receipt"}  # after the units they call
         assert {link.provider for link in shop.unit_of("front").remote} == {"tax", "presentation"}
+        assert {link.provider for link in shop.unit_of("receipt").remote} == {"tax", "presentation"}
     assert [t.route for t in shop.manifest.http_triggers] == ["/quote/..."]
 
 
@@ -58,6 +61,17 @@ def test_a_quote_is_added_up_in_python_discounted_in_js_and_taxed_in_c(shop: App
     offer = quote.quote(ITEMS[:1], "us-ny")
     # 13.50 at 8.87% is 1.19745: 1.20 in cents; no discount under 10 items
     assert offer.value.tax_cents == 120 and offer.value.summary == "3 items, $14.70 incl. tax"
+
+
+def test_the_go_receipt_agrees_with_the_python_quote(shop: App) -> None:
+    receipt = shop.call(RECEIPT, ITEMS, "fr")
+    assert receipt == Ok(
+        "3 tea @ €4.50 = €13.50\n"
+        "8 cup @ €12.99 = €103.92\n"
+        "subtotal €117.42\ndiscount €5.87\ntax €22.31\ntotal €133.86\n"
+    )
+    assert shop.call(RECEIPT, ITEMS[:1], "us-ny").value.endswith("tax $1.20\ntotal $14.70\n")
+    assert shop.call(RECEIPT, ITEMS, "mars") == Err("mars")
 
 
 def test_errors_come_back_as_wit_variants(shop: App) -> None:

@@ -14,21 +14,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmesh.build.c import CToolchain
+from wasmesh.build.go import GoToolchain
 from wasmesh.build.js import JsToolchain
 from wasmesh.build.python import PythonToolchain
+from wasmesh.build.rust import RustToolchain
 from wasmesh.build.toolchain import BuildResult, Toolchain
 from wasmesh.build.wat import WatToolchain
 from wasmesh.errors import BuildError
 
 TOOLCHAINS: dict[str, type[Toolchain]] = {
-    t.language: t for t in (PythonToolchain, JsToolchain, CToolchain, WatToolchain)
+    t.language: t
+    for t in (PythonToolchain, JsToolchain, CToolchain, WatToolchain, GoToolchain, RustToolchain)
 }
 # Spellings people use for the same language.
-_ALIASES = {"py": "python", "javascript": "js", "ts": "js"}
+_ALIASES = {"py": "python", "javascript": "js", "ts": "js", "golang": "go", "rs": "rust"}
 
 
 def toolchain_for(language: str) -> Toolchain:
-    """The toolchain building ``language`` (python, js, c, wat)."""
+    """The toolchain building ``language`` (python, js, c, wat, go, rust)."""
     lang = _ALIASES.get(language.lower(), language.lower())
     if lang not in TOOLCHAINS:
         raise BuildError(

@@ -1,4 +1,4 @@
-"""Scaffolding a new component: `wasmesh new NAME --lang python|js|c`.
+"""Scaffolding a new component: `wasmesh new NAME --lang python|js|c|go|rust`.
 
 Writes a component directory holding a WIT world (package ``NAME:component@0.1.0``, interface
 ``greeter`` with ``greet: func(name: string) -> string``, world ``NAME`` exporting it) and a
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from wasmesh.errors import WasmeshError
 
-LANGUAGES = ("python", "js", "c")
+LANGUAGES = ("python", "js", "c", "go", "rust")
 
 # A WIT identifier: lowercase words joined by single dashes, each starting with a letter.
 _WIT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*$")
@@ -77,4 +77,5 @@ def _copy_tree(src: Traversable, dest: Path, name: str) -> None:
         else:
             # Python sources ship as .tmpl so type checkers and linters leave them alone.
             target = dest / item.name.removesuffix(".tmpl")
-            target.write_text(item.read_text().replace("{{name}}", name))
+            text = item.read_text().replace("{{name_snake}}", name.replace("-", "_"))
+            target.write_text(text.replace("{{name}}", name))

@@ -86,14 +86,22 @@ class BuildJob:
             return [str(v) for v in value]
         raise BuildError(f"option {key!r} of component {self.name!r} must be a list of strings")
 
-    def run(self, argv: Sequence[str | Path], what: str, *, cwd: Path | None = None) -> str:
-        """Run one tool; raise `ToolchainFailure` with its output's tail if it fails."""
+    def run(
+        self,
+        argv: Sequence[str | Path],
+        what: str,
+        *,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> str:
+        """Run one tool (with ``env`` added to the environment); raise `ToolchainFailure`
+        with its output's tail if it fails."""
         cmd = [str(a) for a in argv]
         with progress.step(self.name, what, quiet=self.quiet):
             proc = subprocess.run(
                 cmd,
                 cwd=cwd,
-                env={**os.environ, "PATH": search_path(), "RUST_BACKTRACE": "0"},
+                env={**os.environ, "PATH": search_path(), "RUST_BACKTRACE": "0", **(env or {})},
                 capture_output=True,
                 text=True,
                 errors="replace",

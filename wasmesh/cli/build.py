@@ -31,7 +31,7 @@ def manifest_path(app: Path) -> Path:
 def new(
     name: Annotated[str, typer.Argument(help="Component name: lowercase words joined by dashes.")],
     lang: Annotated[
-        str, typer.Option("--lang", "-l", metavar="python|js|c", help="Source language.")
+        str, typer.Option("--lang", "-l", metavar="python|js|c|go|rust", help="Source language.")
     ] = "python",
     app: Annotated[
         Path, typer.Option("--app", help="The app directory whose wasmesh.toml gets the entry.")

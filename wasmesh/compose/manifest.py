@@ -47,7 +47,7 @@ from wasmesh.policy import Policy
 Language = Literal["python", "js", "c", "wat"]
 Strategy = Literal["monolith", "per-component"]
 
-LANGUAGES: tuple[str, ...] = ("python", "js", "c", "wat")
+LANGUAGES: tuple[str, ...] = ("python", "js", "c", "wat", "go", "rust")
 STRATEGIES: tuple[str, ...] = ("monolith", "per-component")
 MONOLITH_UNIT = "main"
 

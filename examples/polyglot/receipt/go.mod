@@ -1,0 +1,3 @@
+module receipt
+
+go 1.24
