@@ -86,7 +86,10 @@ def serve(
 
 def up(
     app: Annotated[
-        Path, typer.Argument(metavar="[APP]", help="wasmesh.toml, or the directory holding it.")
+        Path,
+        typer.Argument(
+            metavar="[APP]", help="wasmesh.toml, its directory, or a registry REF of a pushed app."
+        ),
     ] = Path("."),
     topology: Annotated[
         str | None,
@@ -105,6 +108,7 @@ def up(
 
     Example: wasmesh up examples/polyglot --topology per-component
     """
+    from wasmesh.cli.registry import app_location
     from wasmesh.compose import App
     from wasmesh.engine.config import tune_for_serving
     from wasmesh.triggers.http import Server
@@ -112,7 +116,7 @@ def up(
 
     timeout = _positive("--request-timeout", request_timeout)
     tune_for_serving()
-    loaded = App.load(app, strategy=topology, quiet=False)
+    loaded = App.load(app_location(app), strategy=topology, quiet=False)
     try:
         routes = app_routes(loaded, timeout)
         server = Server({r.route: r.target for r in routes}, _listen(listen))
