@@ -32,7 +32,8 @@ class Registry:
     storage: Path
 
     @classmethod
-    def start(cls, tmp: Path) -> Registry:
+    def start(cls, tmp: Path, users: dict[str, str] | None = None) -> Registry:
+        """Start a registry; with `users` (name → password) it asks for Basic auth (htpasswd)."""
         binary = shutil.which(BINARY) or f"/usr/bin/{BINARY}"
         storage = tmp / "storage"
         storage.mkdir(parents=True, exist_ok=True)
@@ -44,7 +45,7 @@ class Registry:
                 "log:\n  level: error\n  accesslog:\n    disabled: true\n"
                 f"storage:\n  filesystem:\n    rootdirectory: {storage}\n"
                 "  delete:\n    enabled: true\n"
-                f"http:\n  addr: {address}\n"
+                f"http:\n  addr: {address}\n" + _auth(tmp, users)
             )
             log = (tmp / "registry.log").open("ab")
             process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log)
@@ -64,6 +65,9 @@ class Registry:
                 with urllib.request.urlopen(f"http://{self.address}/v2/", timeout=2) as r:
                     if r.status == 200:
                         return True
+            except urllib.error.HTTPError as e:
+                if e.code == 401:  # up, and asking for credentials
+                    return True
             except (urllib.error.URLError, OSError):
                 time.sleep(0.05)
         return False
@@ -92,3 +96,18 @@ class Registry:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def _auth(tmp: Path, users: dict[str, str] | None) -> str:
+    if not users:
+        return ""
+    import bcrypt
+
+    htpasswd = tmp / "htpasswd"
+    htpasswd.write_text(
+        "".join(
+            f"{name}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()}\n"
+            for name, password in users.items()
+        )
+    )
+    return f"auth:\n  htpasswd:\n    realm: wasmesh-tests\n    path: {htpasswd}\n"
