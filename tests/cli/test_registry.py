@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import BIN, wasmesh
+from tests.cli.test_lattice import lattice, wait_ready
+from tests.support.cli import BIN, Outcome, wasmesh
 from tests.support.processes import Served
 from tests.support.registry import Registry
 
 Guest = Callable[[str], Path]
+__all__ = ["lattice"]  # the fixture: a nats-server and two hosts, zones a and b
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +107,25 @@ def test_push_app_then_up_from_the_registry_in_an_empty_directory(
     finally:
         assert served.stop() == 0
     assert list(empty.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_deploy_from_the_registry_on_two_hosts(
+    registry: Registry, guest: Guest, tmp_path: Path, lattice: tuple[str, Callable[..., Outcome]]
+) -> None:
+    src = tmp_path / "calc-src"
+    src.mkdir()
+    (src / "wasmesh.toml").write_text(
+        f'[app]\nname = "calc-app"\n\n[components.calc]\nsource = "{guest("calc-c")}"\n'
+    )
+    ref = f"{registry.address}/apps/calc:1"
+    assert wasmesh("push", "--app", src, ref).code == 0
+    shutil.rmtree(src)
+
+    _, cli = lattice
+    r = cli("deploy", ref, "--replicas", "2", "--spread", "zone", "--json")
+    assert r.code == 0, r.err
+    report = wait_ready(cli, "calc-app", 1)
+    assert sorted(report["units"]["main"]["running"]) == ["a", "b"]
+    answer = cli("invoke", "--app", "calc-app", "add", "40", "2")
+    assert (answer.code, answer.out) == (0, "42\n"), answer.err
