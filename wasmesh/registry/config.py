@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wasmesh.compose.worlds import world_of
 from wasmesh.registry.errors import RegistryError
 
 CONFIG_MEDIA_TYPE = "application/vnd.wasm.config.v0+json"
@@ -78,6 +77,8 @@ class WasmConfig:
 
 def config_for(path: Path, layer_digest: str, cache: Path) -> WasmConfig:
     """The config of the component file `path`; `created` honours `SOURCE_DATE_EPOCH`."""
+    from wasmesh.compose.worlds import world_of  # composition is not needed to pull
+
     world = world_of(path, cache)
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     stamp = int(epoch) if epoch and epoch.isdigit() else time.time()
