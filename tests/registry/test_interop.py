@@ -7,11 +7,14 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import BIN
 from tests.support.registry import Registry
 from wasmesh.engine.loader import load_component
 from wasmesh.registry import (
     CONFIG_MEDIA_TYPE,
+    RegistryError,
     inspect_component,
     parse_reference,
     pull_component,
@@ -72,3 +75,26 @@ def test_wasmesh_reads_what_oras_pushed(registry: Registry, guest: Guest, tmp_pa
     assert artifact.config.exports == tuple(e.name for e in world.exports)
     pulled = pull_component(parse_reference(ref))
     assert pulled.path.read_bytes() == calc.read_bytes()
+
+
+def test_artifacts_that_are_not_wasm_components_are_refused(
+    registry: Registry, guest: Guest, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").write_text("hello\n")
+    notes = f"{registry.address}/interop/notes:1"
+    oras("push", "--plain-http", notes, "notes.txt:text/plain", cwd=work)
+    with pytest.raises(RegistryError, match="is not a wasm component artifact"):
+        pull_component(parse_reference(notes))
+
+    # The wasm layout, but the layer is a core module.
+    (work / "core.wasm").write_bytes(b"\0asm\x01\0\0\0")
+    (work / "config.json").write_text(json.dumps({"architecture": "wasm", "os": "wasip2"}))
+    core = f"{registry.address}/interop/core:1"
+    oras(
+        "push", "--plain-http", core, "--config", f"config.json:{CONFIG_MEDIA_TYPE}",
+        "core.wasm:application/wasm", cwd=work,
+    )  # fmt: skip
+    with pytest.raises(RegistryError, match="is not a wasm component; push one"):
+        pull_component(parse_reference(core))
