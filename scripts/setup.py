@@ -85,6 +85,17 @@ def install_npm(pins: dict[str, str]) -> None:
             link.symlink_to(bin_path)
 
 
+def install_go(pins: dict[str, str]) -> None:
+    go = shutil.which("go")
+    if go is None:
+        say(f"go not found: {', '.join(pins)} not installed")
+        return
+    say("go install (pinned)")
+    env = {**os.environ, "GOBIN": str(VENV / "bin")}
+    for module, version in pins.items():
+        run([go, "install", f"{module}@{version}"], env=env)
+
+
 def main() -> int:
     pins_text = (ROOT / "toolchain.toml").read_bytes()
     digest = hashlib.sha256(pins_text + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
@@ -95,6 +106,7 @@ def main() -> int:
     install_debian(debian)
     install_python({**pins["python"], **pins["python-dev"]})
     install_npm(pins["npm"])
+    install_go(pins.get("go-install", {}))
     STAMP.write_text(digest)
     say("done")
     return 0

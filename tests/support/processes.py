@@ -46,13 +46,13 @@ def stop(proc: subprocess.Popen[str]) -> None:
 class Served:
     """A child process serving HTTP; its address is read from the line it prints."""
 
-    def __init__(self, argv: list[str], log: Path | None = None) -> None:
+    def __init__(self, argv: list[str], log: Path | None = None, cwd: Path = ROOT) -> None:
         env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
         # A long-lived child logs to a file: an unread pipe would fill and stall it.
         err = log.open("w") if log else subprocess.PIPE
         try:
             self.proc = subprocess.Popen(
-                argv, stdout=subprocess.PIPE, stderr=err, text=True, env=env, cwd=ROOT
+                argv, stdout=subprocess.PIPE, stderr=err, text=True, env=env, cwd=cwd
             )
         finally:
             if log:

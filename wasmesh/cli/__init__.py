@@ -29,12 +29,13 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from wasmesh.cli import build, component, graph, lattice, serve
+    from wasmesh.cli import build, component, graph, lattice, registry, serve
 
     component.register(app)
     build.register(app)
     graph.register(app)
     lattice.register(app)
+    registry.register(app)
     serve.register(app)
 
 

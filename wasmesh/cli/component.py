@@ -241,13 +241,29 @@ def print_result(result: Any, ty: WitType | None, as_json: bool) -> None:
 
 
 def inspect(
-    component: ComponentPath,
+    target: Annotated[
+        str, typer.Argument(metavar="COMPONENT|REF", help="A .wasm component or registry ref.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the world as JSON.")] = False,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Allow plain HTTP to a non-loopback registry.")
+    ] = False,
 ) -> None:
     """Show a component's world: every import and export with its full WIT types.
 
+    For a registry reference, the imports and exports come from the artifact's config; the
+    component itself is not downloaded.
+
     Example: wasmesh inspect calc.wasm --json | jq '.exports[].name'
     """
+    from wasmesh.registry import looks_like_reference
+
+    component = Path(target)
+    if not component.exists() and looks_like_reference(target):
+        from wasmesh.cli.registry import inspect_reference, registry_options
+
+        inspect_reference(target, registry_options(insecure), as_json)
+        return
     loaded = load_component(component)
     world = annotate(loaded.world, names_from_wasm_tools(component))
     if as_json:

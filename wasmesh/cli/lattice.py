@@ -186,7 +186,9 @@ def host(
 
 
 def deploy(
-    app: Annotated[Path, typer.Argument(metavar="[APP]", help="The app's directory.")] = Path("."),
+    app: Annotated[
+        Path, typer.Argument(metavar="[APP]", help="The app's directory, or a pushed app's REF.")
+    ] = Path("."),
     nats: Nats = DEFAULT_NATS,
     lattice: LatticeName = "default",
     topology: Annotated[
@@ -231,6 +233,9 @@ def deploy(
 
     if replicas < 1:
         raise WasmeshError("--replicas must be at least 1.")
+    from wasmesh.cli.registry import app_location
+
+    app = app_location(app)
     manifest = app / "wasmesh.toml" if app.is_dir() else app
     where = Placement(replicas=replicas, labels=parse_labels(label), spread=spread)
     name, topo = topology_from_manifest(manifest, strategy=topology)

@@ -86,7 +86,10 @@ def serve(
 
 def up(
     app: Annotated[
-        Path, typer.Argument(metavar="[APP]", help="wasmesh.toml, or the directory holding it.")
+        Path,
+        typer.Argument(
+            metavar="[APP]", help="wasmesh.toml, its directory, or a registry REF of a pushed app."
+        ),
     ] = Path("."),
     topology: Annotated[
         str | None,
@@ -105,13 +108,14 @@ def up(
 
     Example: wasmesh up examples/polyglot --topology per-component
     """
+    from wasmesh.cli.registry import app_location
     from wasmesh.engine.config import tune_for_serving
     from wasmesh.runtime.app import App
     from wasmesh.triggers.base import TriggerOptions, serve_until_signalled, start_triggers
 
     timeout = _positive("--request-timeout", request_timeout)
     tune_for_serving()
-    loaded = App.load(app, strategy=topology, quiet=False)
+    loaded = App.load(app_location(app), strategy=topology, quiet=False)
     try:
         if not loaded.manifest.triggers:
             raise WasmeshError(

@@ -6,7 +6,9 @@ name = "shop"
 version = "0.1.0"
 
 [components.pricing]
-source = "pricing"            # a .wasm file, or a source directory built with `language`
+source = "pricing"            # a .wasm file, a source directory built with `language`,
+                              # or "oci://REGISTRY/REPO:TAG" / "...@sha256:DIGEST" (a tag is
+                              # pinned to its digest in wasmesh.lock)
 language = "python"           # python | js | c | wat
 world = "pricing"
 env = { CURRENCY = "EUR" }
@@ -52,6 +54,7 @@ STRATEGIES: tuple[str, ...] = ("monolith", "per-component")
 MONOLITH_UNIT = "main"
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+OCI_SCHEME = "oci://"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class Source:
     adapter: Literal["reactor", "command", "none"] | None = None
     # toolchain options passed through to `wasmesh.build` (include, cflags, disable, entry...)
     options: tuple[tuple[str, Any], ...] = ()
+    # `REGISTRY/REPO[:TAG][@DIGEST]` of a registry artifact; `path` is set once it is pulled
+    oci: str | None = None
 
     @property
     def is_prebuilt(self) -> bool:
@@ -221,7 +226,10 @@ def _component(reader: Reader, name: str, body: Any, root: Path) -> ComponentSpe
     body = reader.table(body, where, _COMPONENT_KEYS)
     if "source" not in body:
         raise reader.fail(where, f"[components.{name}] needs `source`: a .wasm file or a directory")
-    source_path = root / reader.typed(body["source"], (*where, "source"), str, "a path")
+    source_text = reader.typed(body["source"], (*where, "source"), str, "a path")
+    if source_text.startswith(OCI_SCHEME):
+        return _oci_component(reader, name, body, root, source_text)
+    source_path = root / source_text
     language = body.get("language")
     if language is not None:
         reader.typed(language, (*where, "language"), str, "a string")
@@ -253,6 +261,27 @@ def _component(reader: Reader, name: str, body: Any, root: Path) -> ComponentSpe
         adapter=adapter,
         options=tuple(sorted(options.items())),
     )
+    return ComponentSpec(name, source, read_policy(reader, where, body, root), _line(reader, where))
+
+
+def _oci_component(
+    reader: Reader, name: str, body: dict[str, Any], root: Path, text: str
+) -> ComponentSpec:
+    """`source = "oci://REGISTRY/REPO:TAG"`: a built component in a registry."""
+    from wasmesh.registry.errors import RegistryError
+    from wasmesh.registry.reference import parse_reference
+
+    where: Path_ = ("components", name)
+    try:
+        ref = parse_reference(text)
+    except RegistryError as exc:
+        raise reader.fail((*where, "source"), str(exc).rstrip(".")) from None
+    for key in ("language", "world", "wit", "adapter", "build"):
+        if key in body:
+            raise reader.fail(
+                (*where, key), f"`{key}` does not apply to a registry `source`; remove it"
+            )
+    source = Source(path=root / ".wasmesh" / "oci" / f"{name}.wasm", oci=str(ref))
     return ComponentSpec(name, source, read_policy(reader, where, body, root), _line(reader, where))
 
 

@@ -63,6 +63,10 @@ def plan_app(
     manifest = load_manifest(path)
     if strategy is not None:
         manifest = with_strategy(manifest, strategy)
+    if any(spec.source.oci for spec in manifest.components):
+        from wasmesh.registry.sources import resolve_sources
+
+        manifest = resolve_sources(manifest)
     cache = cache or _app_cache(manifest)
     for spec in manifest.components:
         source = spec.source.path
