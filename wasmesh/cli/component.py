@@ -22,6 +22,7 @@ from wasmesh.errors import ExportNotFound, WasmeshError
 from wasmesh.runtime.command import run_command
 from wasmesh.runtime.exports import ExportTarget, resolve_export
 from wasmesh.runtime.instance import Runner
+from wasmesh.runtime.preview1 import is_core_module, load_module, run_module
 
 ComponentPath = Annotated[Path, typer.Argument(metavar="COMPONENT", help="A .wasm component.")]
 
@@ -40,15 +41,20 @@ def run(
     timeout: opt.Timeout = None,
     fuel: opt.Fuel = None,
 ) -> None:
-    """Run a `wasi:cli/run` command component. Nothing is granted unless a flag says so.
+    """Run a `wasi:cli/run` command component, or a WASI preview1 module (`_start`).
+
+    Nothing is granted unless a flag says so.
 
     Example: wasmesh run app.wasm --env NAME=world --dir ./data:/data:ro -- --verbose
     """
     policy = opt.policy_from(
         env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel
     )
-    loaded = load_component(component, fuel=fuel is not None)
-    status = run_command(loaded, policy, tuple(args or ()))
+    argv = tuple(args or ())
+    if is_core_module(component):
+        status = run_module(load_module(component, fuel=fuel is not None), policy, argv)
+    else:
+        status = run_command(load_component(component, fuel=fuel is not None), policy, argv)
     if status:
         raise typer.Exit(status)
 

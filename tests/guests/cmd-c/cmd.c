@@ -8,6 +8,9 @@
  *   cmd read PATH         print the file's contents (PATH under a preopened directory)
  *   cmd write PATH TEXT   write TEXT to the file
  *   cmd connect IP PORT   TCP connect, send "ping\n", print the reply
+ *   cmd listen PORT       TCP listen on 127.0.0.1:PORT, answer one client "pong\n"
+ *   cmd splice            copy standard input to standard output with blocking-splice
+ *   cmd poll2             poll_oneoff on two clocks at once, print how many fired
  *   cmd stdin             copy standard input to standard output
  *   cmd exit N            exit with status N
  */
@@ -16,10 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "streams.h"
 #include "tcp.h"
 
 static int usage(void) {
-  fputs("usage: cmd args|env|read|write|connect|stdin|exit ...\n", stderr);
+  fputs("usage: cmd args|env|read|write|connect|listen|splice|poll2|stdin|exit ...\n", stderr);
   return 2;
 }
 
@@ -60,6 +64,37 @@ static int cmd_connect(const char *ip, const char *port) {
   return 0;
 }
 
+static int cmd_listen(const char *port) {
+  int rc = tcp_serve_once((uint16_t)atoi(port), "pong\n");
+  if (rc != 0) {
+    fprintf(stderr, "listen on port %s failed: %s\n", port, tcp_error_name(rc));
+    return 5;
+  }
+  puts("served");
+  return 0;
+}
+
+static int cmd_splice(void) {
+  fflush(stdout);
+  long long n = splice_stdin_to_stdout();
+  if (n < 0) {
+    fputs("splice failed\n", stderr);
+    return 4;
+  }
+  fprintf(stderr, "spliced %lld bytes\n", n);
+  return 0;
+}
+
+static int cmd_poll2(void) {
+  int n = poll_two_clocks();
+  if (n < 0) {
+    fprintf(stderr, "poll_oneoff failed: errno %d\n", -n);
+    return 4;
+  }
+  printf("%d\n", n);
+  return 0;
+}
+
 static int cmd_stdin(void) {
   char buf[4096];
   size_t n;
@@ -86,6 +121,9 @@ int main(int argc, char **argv) {
   if (strcmp(verb, "read") == 0 && argc == 3) return cmd_read(argv[2]);
   if (strcmp(verb, "write") == 0 && argc == 4) return cmd_write(argv[2], argv[3]);
   if (strcmp(verb, "connect") == 0 && argc == 4) return cmd_connect(argv[2], argv[3]);
+  if (strcmp(verb, "listen") == 0 && argc == 3) return cmd_listen(argv[2]);
+  if (strcmp(verb, "splice") == 0) return cmd_splice();
+  if (strcmp(verb, "poll2") == 0) return cmd_poll2();
   if (strcmp(verb, "stdin") == 0) return cmd_stdin();
   if (strcmp(verb, "exit") == 0 && argc == 3) return atoi(argv[2]);
   return usage();
