@@ -19,6 +19,7 @@ from wasmesh.engine.types import WitType
 from wasmesh.engine.wit import annotate, names_from_wasm_tools, world_to_json, world_to_wit
 from wasmesh.engine.world import FuncItem
 from wasmesh.errors import ExportNotFound, WasmeshError
+from wasmesh.runtime.bounded import bounded
 from wasmesh.runtime.command import run_command
 from wasmesh.runtime.exports import ExportTarget, resolve_export
 from wasmesh.runtime.instance import Runner
@@ -52,9 +53,11 @@ def run(
     )
     argv = tuple(args or ())
     if is_core_module(component):
-        status = run_module(load_module(component, fuel=fuel is not None), policy, argv)
+        module = load_module(component, fuel=fuel is not None)
+        status = bounded(lambda: run_module(module, policy, argv), timeout)
     else:
-        status = run_command(load_component(component, fuel=fuel is not None), policy, argv)
+        loaded = load_component(component, fuel=fuel is not None)
+        status = bounded(lambda: run_command(loaded, policy, argv), timeout)
     if status:
         raise typer.Exit(status)
 

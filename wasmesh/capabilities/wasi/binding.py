@@ -17,6 +17,7 @@ import wasmtime.component as wc
 from wasmesh.capabilities.wasi._table import HostObject
 from wasmesh.capabilities.wasi.context import current
 from wasmesh.capabilities.wasi.interfaces import INTERFACES
+from wasmesh.capabilities.wasi.versions import check_wasi_02
 from wasmesh.engine.calls import HostResource, define_func, define_resource
 from wasmesh.engine.types import FuncSig, ResourceNames, sig_from_wasmtime
 from wasmesh.engine.values import Err, Ok, Some
@@ -143,6 +144,7 @@ def link_wasi(
     every other import the linker lacks traps too (leave it off when other capabilities
     define them afterwards).
     """
+    check_wasi_02([*component.type.exports(engine), *component.type.imports(engine)])
     imports: list[tuple[str, wc.ComponentInstanceType]] = []
     for name, item in component.type.imports(engine).items():
         ty = item.ty

@@ -8,6 +8,7 @@ Failures are `err(error-code)`; what wasmesh does not implement answers `unsuppo
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import os
@@ -263,9 +264,16 @@ class Descriptor(HostObject):
                 mode |= bit
         dir_fd, name = resolve(base, path, "symlink-follow" in path_flags)
         try:
-            fd = os.open(name, mode, 0o666, dir_fd=dir_fd)
+            # Non-blocking, so opening a FIFO with no peer cannot hang the host past the
+            # guest's deadline; only regular files and directories are served.
+            fd = os.open(name, mode | os.O_NONBLOCK, 0o666, dir_fd=dir_fd)
         finally:
             os.close(dir_fd)
+        kind = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(kind) or stat.S_ISDIR(kind)):
+            os.close(fd)
+            raise OSError(errno.ENOTSUP, "not a regular file or directory")
+        os.set_blocking(fd, True)
         # A child never holds more than its parent: mutate-directory only under a writable one.
         granted = flags if "mutate-directory" in self.flags else flags - {"mutate-directory"}
         return Descriptor(fd, frozenset(granted), self.mutable)
