@@ -10,6 +10,9 @@
  *   cmd connect IP PORT   TCP connect, send "ping\n", print the reply
  *   cmd listen PORT       TCP listen on 127.0.0.1:PORT, answer one client "pong\n"
  *   cmd splice            copy standard input to standard output with blocking-splice
+ *   cmd readlink PATH     print the symlink's target
+ *   cmd symlink TARGET PATH  create a symlink
+ *   cmd bigread           read stdin asking for 2^64-1 bytes per read, print the byte count
  *   cmd poll2             poll_oneoff on two clocks at once, print how many fired
  *   cmd stdin             copy standard input to standard output
  *   cmd exit N            exit with status N
@@ -18,12 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "streams.h"
 #include "tcp.h"
 
 static int usage(void) {
-  fputs("usage: cmd args|env|read|write|connect|listen|splice|poll2|stdin|exit ...\n", stderr);
+  fputs("usage: cmd args|env|read|write|connect|listen|splice|bigread|readlink|symlink|poll2|stdin|exit ...\n", stderr);
   return 2;
 }
 
@@ -85,6 +89,36 @@ static int cmd_splice(void) {
   return 0;
 }
 
+static int cmd_readlink(const char *path) {
+  char buf[512];
+  ssize_t n = readlink(path, buf, sizeof buf - 1);
+  if (n < 0) {
+    fprintf(stderr, "readlink %s: %s\n", path, strerror(errno));
+    return 4;
+  }
+  buf[n] = 0;
+  puts(buf);
+  return 0;
+}
+
+static int cmd_symlink(const char *target, const char *path) {
+  if (symlink(target, path) != 0) {
+    fprintf(stderr, "symlink %s: %s\n", path, strerror(errno));
+    return 4;
+  }
+  return 0;
+}
+
+static int cmd_bigread(void) {
+  long long n = read_all_stdin_unbounded();
+  if (n < 0) {
+    fputs("read failed\n", stderr);
+    return 4;
+  }
+  printf("%lld\n", n);
+  return 0;
+}
+
 static int cmd_poll2(void) {
   int n = poll_two_clocks();
   if (n < 0) {
@@ -124,6 +158,9 @@ int main(int argc, char **argv) {
   if (strcmp(verb, "listen") == 0 && argc == 3) return cmd_listen(argv[2]);
   if (strcmp(verb, "splice") == 0) return cmd_splice();
   if (strcmp(verb, "poll2") == 0) return cmd_poll2();
+  if (strcmp(verb, "bigread") == 0) return cmd_bigread();
+  if (strcmp(verb, "readlink") == 0 && argc == 3) return cmd_readlink(argv[2]);
+  if (strcmp(verb, "symlink") == 0 && argc == 4) return cmd_symlink(argv[2], argv[3]);
   if (strcmp(verb, "stdin") == 0) return cmd_stdin();
   if (strcmp(verb, "exit") == 0 && argc == 3) return atoi(argv[2]);
   return usage();

@@ -2,6 +2,7 @@
 #include "streams.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <wasi/api.h>
 
 /* No cabi.h here: it defines cabi_realloc, which tcp.c already brings in. */
@@ -19,6 +20,10 @@ extern int32_t get_stdout(void);
 /* blocking-splice(self, src, len) -> result<u64, stream-error> */
 CABI_IMPORT(IO("streams"), "[method]output-stream.blocking-splice")
 extern void output_blocking_splice(int32_t self, int32_t src, int64_t len, void *ret);
+
+/* blocking-read(self, len) -> result<list<u8>, stream-error> */
+CABI_IMPORT(IO("streams"), "[method]input-stream.blocking-read")
+extern void input_blocking_read(int32_t self, int64_t len, void *ret);
 
 CABI_IMPORT(IO("streams"), "[method]output-stream.blocking-flush")
 extern void output_blocking_flush(int32_t self, void *ret);
@@ -77,4 +82,27 @@ int poll_two_clocks(void) {
   __wasi_size_t n = 0;
   __wasi_errno_t err = __wasi_poll_oneoff(subs, events, 2, &n);
   return err != 0 ? -(int)err : (int)n;
+}
+
+long long read_all_stdin_unbounded(void) {
+  struct {
+    uint8_t is_err;
+    uint8_t pad[3];
+    int32_t ptr; /* ok: list pointer; err: stream-error tag */
+    int32_t len; /* ok: list length; err: own<error> */
+  } r __attribute__((aligned(8)));
+  int32_t in = get_stdin();
+  long long total = 0;
+  for (;;) {
+    input_blocking_read(in, -1 /* 2^64-1 bytes */, &r);
+    if (r.is_err) break;
+    total += r.len;
+    free((void *)(uintptr_t)r.ptr);
+  }
+  if ((uint8_t)r.ptr == 0) {
+    io_error_drop(r.len);
+    total = -1;
+  }
+  splice_input_drop(in);
+  return total;
 }
