@@ -51,7 +51,7 @@ def test_release_of_a_name() -> None:
 def test_run_names_wasi_03_and_how_to_rebuild(tmp_path: Path, flags: tuple[str, ...]) -> None:
     r = wasmesh_process("run", _component(tmp_path, "p3.wasm", P3_COMMAND), *flags)
     assert r.code == 2, r.err
-    assert "targets WASI 0.3 (`wasi:cli/environment@0.3.0`)" in r.err
+    assert "targets WASI 0.3 (`wasi:cli/" in r.err  # the export, or an import natively
     assert "wasmesh runs WASI 0.2 components: rebuild it for WASI 0.2" in r.err
     assert "implementation is missing" not in r.err
 

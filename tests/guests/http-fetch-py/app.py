@@ -1,5 +1,10 @@
 """Fetches every URL of `?url=...&url=...` concurrently, with asyncio, and returns them all.
 
+Also, for content-length checks: `/post?url=U&declare=N&send=M` POSTs M bytes to U under
+`content-length: N` and reports what the write, `finish` and the response gave;
+`/respond?declare=N&send=M` answers M bytes under `content-length: N`; `/headers` lists the
+incoming request's header names, one per line.
+
 The event loop is asyncio's own `Task`/`Future` machinery over a loop whose only source of
 readiness is `wasi:io/poll.poll`: while tasks wait, one `poll` call covers every pending
 pollable (an outbound response, a body stream), which is what an asyncio app does with two or
@@ -7,6 +12,7 @@ more requests in flight. Response: one line per URL, in order, `<status> <body>`
 """
 
 import asyncio
+import contextlib
 from collections import deque
 from typing import Any
 from urllib.parse import parse_qs
@@ -18,6 +24,7 @@ from wit_world.imports.types import (
     Fields,
     IncomingRequest,
     Method_Get,
+    Method_Post,
     OutgoingBody,
     OutgoingRequest,
     OutgoingResponse,
@@ -129,18 +136,79 @@ async def get_all(loop: PollLoop, urls: list[str]) -> list[bytes]:
     return list(await asyncio.gather(*(get(loop, u) for u in urls)))
 
 
+def post(url: str, declare: int, send: int) -> bytes:
+    rest = url.split("://", 1)[1]
+    authority, _, path = rest.partition("/")
+    request = OutgoingRequest(Fields.from_list([("content-length", str(declare).encode())]))
+    request.set_method(Method_Post())
+    request.set_scheme(Scheme_Http())
+    request.set_authority(authority)
+    request.set_path_with_query("/" + path)
+    body = request.body()
+    future = outgoing_handler.handle(request, None)
+    stream = body.write()
+    wrote = "ok"
+    try:
+        stream.blocking_write_and_flush(b"x" * send)
+    except Err:
+        wrote = "error"
+    stream.__exit__(None, None, None)
+    finished = "ok"
+    try:
+        OutgoingBody.finish(body, None)
+    except Err as e:
+        finished = f"{type(e.value).__name__}({e.value.value})"
+    future.subscribe().block()
+    result = future.get()
+    outcome = "none"
+    if result is not None and isinstance(result.value, Ok):
+        outcome = str(result.value.value.status())
+    elif result is not None:
+        outcome = type(result.value.value).__name__
+    return f"write={wrote} finish={finished} response={outcome}".encode()
+
+
+def respond_sized(response_out: ResponseOutparam, declare: int, send: int) -> None:
+    headers = [("content-length", str(declare).encode())]
+    response = OutgoingResponse(Fields.from_list(headers))
+    outgoing = response.body()
+    ResponseOutparam.set(response_out, Ok(response))
+    stream = outgoing.write()
+    # The host refuses a body off its content-length: both calls may fail.
+    with contextlib.suppress(Err):
+        stream.blocking_write_and_flush(b"y" * send)
+    stream.__exit__(None, None, None)
+    with contextlib.suppress(Err):
+        OutgoingBody.finish(outgoing, None)
+
+
+def reply(response_out: ResponseOutparam, payload: bytes) -> None:
+    response = OutgoingResponse(Fields.from_list([("content-type", b"text/plain")]))
+    outgoing = response.body()
+    ResponseOutparam.set(response_out, Ok(response))
+    stream = outgoing.write()
+    for offset in range(0, len(payload), 4096):
+        stream.blocking_write_and_flush(payload[offset : offset + 4096])
+    stream.__exit__(None, None, None)
+    OutgoingBody.finish(outgoing, None)
+
+
 class IncomingHandler(exports.IncomingHandler):
     def handle(self, request: IncomingRequest, response_out: ResponseOutparam) -> None:
-        query = (request.path_with_query() or "").partition("?")[2]
-        urls = parse_qs(query).get("url", [])
+        target, _, query = (request.path_with_query() or "").partition("?")
+        params = parse_qs(query)
+        sizes = [int(params.get(k, ["0"])[0]) for k in ("declare", "send")]
+        if target == "/post":
+            reply(response_out, post(params["url"][0], *sizes))
+            return
+        if target == "/respond":
+            respond_sized(response_out, *sizes)
+            return
+        if target == "/headers":
+            names = [name for name, _ in request.headers().entries()]
+            reply(response_out, "\n".join(names).encode())
+            return
+        urls = params.get("url", [])
         loop = PollLoop()
         bodies = loop.run_until_complete(get_all(loop, urls))
-        payload = b"\n".join(bodies)
-        response = OutgoingResponse(Fields.from_list([("content-type", b"text/plain")]))
-        outgoing = response.body()
-        ResponseOutparam.set(response_out, Ok(response))
-        stream = outgoing.write()
-        for offset in range(0, len(payload), 4096):
-            stream.blocking_write_and_flush(payload[offset : offset + 4096])
-        stream.__exit__(None, None, None)
-        OutgoingBody.finish(outgoing, None)
+        reply(response_out, b"\n".join(bodies))
