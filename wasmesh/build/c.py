@@ -15,6 +15,7 @@ relative to the source directory, hashed as inputs).
 from __future__ import annotations
 
 import functools
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 

@@ -73,16 +73,18 @@ def component(engine: wasmtime.Engine) -> wc.Component:
 
 
 def _wasmesh_linker(engine: wasmtime.Engine, component: wc.Component) -> wc.Linker:
-    items = component.type.imports(engine)["host"].ty.exports(engine)  # type: ignore[union-attr]
+    host = component.type.imports(engine)["host"].ty
+    assert isinstance(host, wc.ComponentInstanceType)
+    items: dict[str, Any] = dict(host.exports(engine))
     names = ResourceNames()
-    names.add(items["r"].ty, "r")  # type: ignore[arg-type]
+    names.add(items["r"].ty, "r")
     linker = wc.Linker(engine)
     with linker.root() as root, root.add_instance("host") as inst:
         things = define_resource(inst, "r")
         scope = {"r": things}
 
         def sig(name: str) -> Any:
-            return sig_from_wasmtime(items[name].ty, names)  # type: ignore[arg-type]
+            return sig_from_wasmtime(items[name].ty, names)
 
         define_func(inst, "make", sig("make"), Thing, resources=scope)
         define_func(inst, "one", sig("one"), lambda a: a.n, resources=scope)

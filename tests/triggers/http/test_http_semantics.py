@@ -36,7 +36,7 @@ class Recording(BaseHTTPRequestHandler):
         self.send_header("content-length", "0")
         self.end_headers()
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None):
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         self.seen.append((f"error {code}", b""))
         super().send_error(code, message, explain)
 
@@ -104,7 +104,8 @@ def test_a_response_body_off_its_content_length_is_cut(
     fetch_app: Path, declare: int, send: int
 ) -> None:
     with running({"/...": fetch_app}) as server:
-        conn = http.client.HTTPConnection(*server.address, timeout=30)
+        host, port = server.address
+        conn = http.client.HTTPConnection(host, port, timeout=30)
         try:
             conn.request("GET", f"/respond?declare={declare}&send={send}")
             # Cut before its head (a small body is held back) or in its body: never a
