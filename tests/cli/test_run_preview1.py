@@ -76,3 +76,33 @@ def test_a_reactor_module_is_not_a_command(tmp_path: Path) -> None:
     wasm.write_bytes(wasmtime.wat2wasm('(module (func (export "f")))'))
     r = wasmesh_process("run", wasm)
     assert r.code == 2 and "without `_start`" in r.err
+
+
+REACTOR = """
+(module
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $sizes (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $base (mut i32) (i32.const 0))
+  (func (export "_initialize") (global.set $base (i32.const 100)))
+  (func (export "add") (param i32 i32) (result i32)
+    (i32.add (global.get $base) (i32.add (local.get 0) (local.get 1))))
+  (func (export "half") (param f64) (result f64) (f64.div (local.get 0) (f64.const 2)))
+  (func (export "env-count") (result i32)
+    (drop (call $sizes (i32.const 0) (i32.const 4)))
+    (i32.load (i32.const 0))))
+"""
+
+
+def test_invoke_a_preview1_reactor(tmp_path: Path) -> None:
+    wasm = tmp_path / "lib.wasm"
+    wasm.write_bytes(wasmtime.wat2wasm(REACTOR))
+    r = wasmesh_process("invoke", wasm, "add", "1", "2")
+    assert (r.code, r.out) == (0, "103\n"), r.err  # `_initialize` ran first
+    assert wasmesh_process("invoke", wasm, "half(3)", "--json").out == "[1.5]\n"
+    assert wasmesh_process("invoke", wasm, "env-count").out == "0\n"  # nothing granted
+    r = wasmesh_process("invoke", wasm, "env-count", "--env", "A=1", "--env", "B=2")
+    assert r.out == "2\n"
+    r = wasmesh_process("invoke", wasm, "add", "1")
+    assert r.code == 2 and "takes 2 argument(s) (i32, i32), got 1" in r.err
+    r = wasmesh_process("invoke", wasm, "nope")
+    assert r.code == 2 and "exports no function `nope`" in r.err

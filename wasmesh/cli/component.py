@@ -23,7 +23,7 @@ from wasmesh.runtime.bounded import bounded
 from wasmesh.runtime.command import run_command
 from wasmesh.runtime.exports import ExportTarget, resolve_export
 from wasmesh.runtime.instance import Runner
-from wasmesh.runtime.preview1 import is_core_module, load_module, run_module
+from wasmesh.runtime.preview1 import invoke_module, is_core_module, load_module, run_module
 
 ComponentPath = Annotated[Path, typer.Argument(metavar="COMPONENT", help="A .wasm component.")]
 
@@ -176,6 +176,12 @@ def invoke(
     policy = opt.policy_from(
         env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel
     )
+    if is_core_module(component):
+        module = load_module(component, fuel=fuel is not None)
+        results = bounded(lambda: invoke_module(module, export, values, policy), timeout)
+        if results:
+            print(json.dumps(results) if as_json else " ".join(map(str, results)))
+        return
     loaded = load_component(Path(component), fuel=fuel is not None)
     target = resolve_export(loaded.world, export, str(component))
     parsed = parse_args(target, values)

@@ -17,6 +17,7 @@ import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import wasmtime
 
@@ -24,7 +25,14 @@ from wasmesh.capabilities.wasip2 import wasi_config
 from wasmesh.engine.config import deadline_ticks, shared_engine
 from wasmesh.engine.faults import guest_error
 from wasmesh.engine.loader import CORE_VERSION, WASM_MAGIC
-from wasmesh.errors import ComponentError, ExportNotFound, GuestError, LinkError
+from wasmesh.errors import (
+    ComponentError,
+    ExportNotFound,
+    GuestError,
+    GuestExit,
+    LinkError,
+    WasmeshError,
+)
 from wasmesh.policy import Policy
 
 PREVIEW1 = "wasi_snapshot_preview1"
@@ -94,13 +102,10 @@ def load_module(path: str | Path, *, fuel: bool = False) -> LoadedModule:
     return loaded
 
 
-def run_module(loaded: LoadedModule, policy: Policy, argv: tuple[str, ...] = ()) -> int:
-    """Run the module's `_start` under the grants and limits; returns its exit status."""
-    if not loaded.is_command:
-        raise ExportNotFound(
-            f"{loaded.label} is a WASI preview1 module without `_start` (a reactor), not a "
-            "command; build it as a command (the default `main` entry point)."
-        )
+def _instance(
+    loaded: LoadedModule, policy: Policy, argv: tuple[str, ...] = ()
+) -> tuple[wasmtime.Store, Any]:
+    """A store under the grants and limits, and the module instantiated in it."""
     engine = loaded.engine
     store = wasmtime.Store(engine)
     limits = policy.limits
@@ -114,17 +119,85 @@ def run_module(loaded: LoadedModule, policy: Policy, argv: tuple[str, ...] = ())
     store.set_epoch_deadline(deadline_ticks(limits.timeout) if limits.timeout else NO_DEADLINE)
     linker = wasmtime.Linker(engine)
     linker.define_wasi()
-    memory_limited = limits.memory_bytes is not None
+    return store, linker.instantiate(store, loaded.module)
+
+
+def _guest_failure(loaded: LoadedModule, policy: Policy, e: Exception) -> Exception:
+    err = guest_error(e, memory_limited=policy.limits.memory_bytes is not None)
+    if isinstance(err, GuestError):
+        return err
+    return LinkError(f"{loaded.label} could not be run: {e}")
+
+
+def run_module(loaded: LoadedModule, policy: Policy, argv: tuple[str, ...] = ()) -> int:
+    """Run the module's `_start` under the grants and limits; returns its exit status."""
+    if not loaded.is_command:
+        raise ExportNotFound(
+            f"{loaded.label} is a WASI preview1 module without `_start` (a reactor), not a "
+            "command; call its exports with `wasmesh invoke`, or build it as a command."
+        )
     try:
-        instance = linker.instantiate(store, loaded.module)
+        store, instance = _instance(loaded, policy, argv)
         start = instance.exports(store)["_start"]
         assert isinstance(start, wasmtime.Func)
         start(store)
     except wasmtime.ExitTrap as e:
         return e.code
     except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
-        err = guest_error(e, memory_limited=memory_limited)
-        if isinstance(err, GuestError):
-            raise err from None
-        raise LinkError(f"{loaded.label} could not be run: {e}") from None
+        raise _guest_failure(loaded, policy, e) from None
     return 0
+
+
+_NUMBERS = {"i32": int, "i64": int, "f32": float, "f64": float}
+
+
+def invoke_module(
+    loaded: LoadedModule, name: str, args: list[str], policy: Policy
+) -> list[int | float]:
+    """Call the module's exported function `name` with numeric `args` (text), as
+    `wasmtime run --invoke` does: a reactor's `_initialize` runs first. Its results."""
+    func_type = next(
+        (
+            e.type
+            for e in loaded.module.exports
+            if e.name == name and isinstance(e.type, wasmtime.FuncType)
+        ),
+        None,
+    )
+    if func_type is None:
+        funcs = [e.name for e in loaded.module.exports if isinstance(e.type, wasmtime.FuncType)]
+        raise ExportNotFound(
+            f"{loaded.label} (a core WebAssembly module) exports no function `{name}`; "
+            f"it exports {', '.join(funcs) or 'none'}."
+        )
+    params = [str(p) for p in func_type.params]
+    if len(args) != len(params):
+        raise WasmeshError(
+            f"`{name}` takes {len(params)} argument(s) ({', '.join(params) or 'none'}), "
+            f"got {len(args)}."
+        )
+    values: list[int | float] = []
+    for text, kind in zip(args, params, strict=True):
+        convert = _NUMBERS.get(kind)
+        if convert is None:
+            raise WasmeshError(f"`{name}` takes a {kind}, which the command line cannot give.")
+        try:
+            values.append(convert(text))
+        except ValueError:
+            raise WasmeshError(f"argument {text!r} is not a valid {kind}.") from None
+    try:
+        store, instance = _instance(loaded, policy)
+        exports = instance.exports(store)
+        init = exports.get("_initialize") if hasattr(exports, "get") else None
+        if isinstance(init, wasmtime.Func):
+            init(store)
+        func = exports[name]
+        assert isinstance(func, wasmtime.Func)
+        result = func(store, *values)
+    except wasmtime.ExitTrap as e:
+        raise GuestExit(e.code) from None
+    except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
+        raise _guest_failure(loaded, policy, e) from None
+    if result is None:
+        return []
+    return list(result) if isinstance(result, (list, tuple)) else [result]
