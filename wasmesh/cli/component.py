@@ -185,7 +185,8 @@ def invoke(
     loaded = load_component(Path(component), fuel=fuel is not None)
     target = resolve_export(loaded.world, export, str(component))
     parsed = parse_args(target, values)
-    result = Component(loaded, Runner(loaded, policy)).call(target, *parsed)
+    component_api = Component(loaded, Runner(loaded, policy))
+    result = bounded(lambda: component_api.call(target, *parsed), timeout)
     print_result(result, target.func.sig.result, as_json)
 
 
