@@ -76,3 +76,10 @@ def test_tcp_server_granted(guest: Guest) -> None:
 def test_tcp_server_denied_without_the_grant(guest: Guest) -> None:
     r = wasmesh_process("run", guest("cmd-c"), "--", "listen", str(_free_port()))
     assert r.code == 1 and "access-denied" in r.err
+
+
+def test_name_lookup_granted_and_denied(guest: Guest) -> None:
+    r = wasmesh_process("run", guest("cmd-c"), "--allow-network", "--", "resolve", "localhost")
+    assert (r.code, r.out) == (0, "127.0.0.1\n"), r.err
+    r = wasmesh_process("run", guest("cmd-c"), "--", "resolve", "localhost")
+    assert r.code == 1 and "resolve localhost failed" in r.err

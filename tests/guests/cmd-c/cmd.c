@@ -10,6 +10,7 @@
  *   cmd connect IP PORT   TCP connect, send "ping\n", print the reply
  *   cmd listen PORT       TCP listen on 127.0.0.1:PORT, answer one client "pong\n"
  *   cmd splice            copy standard input to standard output with blocking-splice
+ *   cmd resolve NAME      print the first IPv4 address NAME resolves to
  *   cmd readlink PATH     print the symlink's target
  *   cmd symlink TARGET PATH  create a symlink
  *   cmd bigread           read stdin asking for 2^64-1 bytes per read, print the byte count
@@ -27,7 +28,7 @@
 #include "tcp.h"
 
 static int usage(void) {
-  fputs("usage: cmd args|env|read|write|connect|listen|splice|bigread|readlink|symlink|poll2|stdin|exit ...\n", stderr);
+  fputs("usage: cmd args|env|read|write|connect|listen|splice|bigread|resolve|readlink|symlink|poll2|stdin|exit ...\n", stderr);
   return 2;
 }
 
@@ -86,6 +87,17 @@ static int cmd_splice(void) {
     return 4;
   }
   fprintf(stderr, "spliced %lld bytes\n", n);
+  return 0;
+}
+
+static int cmd_resolve(const char *name) {
+  uint8_t a[4];
+  int rc = resolve_first_ipv4(name, a);
+  if (rc != 0) {
+    fprintf(stderr, "resolve %s failed: %s\n", name, rc == 1 ? "no ipv4" : tcp_error_name(rc));
+    return 5;
+  }
+  printf("%u.%u.%u.%u\n", a[0], a[1], a[2], a[3]);
   return 0;
 }
 
@@ -160,6 +172,7 @@ int main(int argc, char **argv) {
   if (strcmp(verb, "poll2") == 0) return cmd_poll2();
   if (strcmp(verb, "bigread") == 0) return cmd_bigread();
   if (strcmp(verb, "readlink") == 0 && argc == 3) return cmd_readlink(argv[2]);
+  if (strcmp(verb, "resolve") == 0 && argc == 3) return cmd_resolve(argv[2]);
   if (strcmp(verb, "symlink") == 0 && argc == 4) return cmd_symlink(argv[2], argv[3]);
   if (strcmp(verb, "stdin") == 0) return cmd_stdin();
   if (strcmp(verb, "exit") == 0 && argc == 3) return atoi(argv[2]);

@@ -21,6 +21,20 @@ extern void tcp_start_connect(int32_t self, int32_t network, int32_t disc, int32
                               int32_t p6, int32_t p7, int32_t p8, int32_t p9, int32_t p10,
                               void *ret);
 
+CABI_IMPORT(SOCKETS("ip-name-lookup"), "resolve-addresses")
+extern void resolve_addresses(int32_t network, const char *name, size_t len, void *ret);
+
+/* resolve-next-address: result<option<ip-address>, error-code>, laid out with alignment 2:
+ * result tag @0, option tag @2, ip-address tag @4, its payload @6. */
+CABI_IMPORT(SOCKETS("ip-name-lookup"), "[method]resolve-address-stream.resolve-next-address")
+extern void resolve_next_address(int32_t self, void *ret);
+
+CABI_IMPORT(SOCKETS("ip-name-lookup"), "[method]resolve-address-stream.subscribe")
+extern int32_t resolve_subscribe(int32_t self);
+
+CABI_IMPORT(SOCKETS("ip-name-lookup"), "[resource-drop]resolve-address-stream")
+extern void resolve_drop(int32_t self);
+
 CABI_IMPORT(SOCKETS("tcp"), "[method]tcp-socket.start-bind")
 extern void tcp_start_bind(int32_t self, int32_t network, int32_t disc, int32_t port, int32_t a0,
                            int32_t a1, int32_t a2, int32_t a3, int32_t p5, int32_t p6,
@@ -211,6 +225,43 @@ int tcp_serve_once(uint16_t port, const char *msg) {
   tcp_drop(peer);
 drop_socket:
   tcp_drop(sock);
+  network_drop(net);
+  return rc;
+}
+
+int resolve_first_ipv4(const char *name, uint8_t out[4]) {
+  ret_area r __attribute__((aligned(8)));
+  int32_t net = instance_network();
+  size_t len = 0;
+  while (name[len]) len++;
+  resolve_addresses(net, name, len, &r);
+  if (r.is_err) {
+    network_drop(net);
+    return -(1 + (uint8_t)r.a);
+  }
+  int32_t stream = r.a;
+  int rc = 1; /* no ipv4 address */
+  for (;;) {
+    uint8_t next[24] __attribute__((aligned(8)));
+    resolve_next_address(stream, next);
+    if (next[0]) {
+      if (next[2] != ERR_WOULD_BLOCK) {
+        rc = -(1 + next[2]);
+        break;
+      }
+      int32_t ready = resolve_subscribe(stream);
+      pollable_block(ready);
+      pollable_drop(ready);
+      continue;
+    }
+    if (!next[2]) break; /* none left */
+    if (next[4] == 0) { /* ipv4 */
+      for (int i = 0; i < 4; i++) out[i] = next[6 + i];
+      rc = 0;
+      break;
+    }
+  }
+  resolve_drop(stream);
   network_drop(net);
   return rc;
 }
