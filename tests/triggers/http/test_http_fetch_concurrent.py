@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.triggers.http.servers import request, running
-from wasmesh.triggers.http import PoolSettings
+from wasmesh.policy import Grants, Policy
 
 WANTED = 3
 
@@ -63,8 +63,7 @@ def test_three_urls_fetched_concurrently(guest: Callable[[str], Path], origin: i
     app = guest("http-fetch-py")
     base = f"http://127.0.0.1:{origin}"
     query = "&".join(f"url={base}/{name}" for name in ("a", "b", "c"))
-    settings = PoolSettings(allow_outbound=(base,))
-    with running({"/...": app}, pool=settings) as server:
+    with running({"/...": app}, policy=Policy(Grants(outbound=(base,)))) as server:
         status, _, body = request(server, "GET", f"/?{query}")
     assert status == 200, body
     assert body.decode().splitlines() == [

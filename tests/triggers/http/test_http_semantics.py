@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.triggers.http.servers import request, running
-from wasmesh.triggers.http import PoolSettings
+from wasmesh.policy import Grants, Policy
 
 
 class Recording(BaseHTTPRequestHandler):
@@ -64,7 +64,7 @@ def fetch_app(guest: Callable[[str], Path]) -> Path:
 
 def _post(app: Path, port: int, declare: int, send: int) -> str:
     base = f"http://127.0.0.1:{port}"
-    with running({"/...": app}, pool=PoolSettings(allow_outbound=(base,))) as server:
+    with running({"/...": app}, policy=Policy(Grants(outbound=(base,)))) as server:
         path = f"/post?url={base}/t&declare={declare}&send={send}"
         status, _, body = request(server, "GET", path)
     assert status == 200, body

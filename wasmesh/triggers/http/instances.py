@@ -151,7 +151,8 @@ class InstancePool:
         loaded = load_component(path, fuel=self.policy.limits.fuel is not None)
         self.name = Path(path).stem
         world = loaded.world
-        check_wasi_02([*(e.name for e in world.exports), *(i.name for i in world.imports)], str(path))
+        check_wasi_02([*(e.name for e in world.exports), *(i.name for i in world.imports)],
+                      str(path))  # fmt: skip
         names = [e.name for e in world.exports if e.name.startswith(HANDLER)]
         if not names:
             raise ComponentError(
