@@ -61,3 +61,8 @@ def test_serve_names_wasi_03(tmp_path: Path) -> None:
     r = wasmesh_process("serve", path, "--listen", "127.0.0.1:0", timeout=60)
     assert r.code == 2, r.err
     assert "targets WASI 0.3" in r.err and "wasi:http/proxy@0.2.x" in r.err
+
+
+def test_other_wasi_proposals_keep_their_own_versions() -> None:
+    assert wasi_release("wasi:logging/logging@0.1.0-draft") is None
+    assert wasi_release("wasi:keyvalue/store@0.2.0-draft2") is None

@@ -28,7 +28,11 @@ _VERSIONED_DECL = re.compile(
     r"^\s*package\s+([a-z][\w-]*:[a-z][\w-]*@[\w.+-]+?)\s*[;{]", re.MULTILINE
 )
 _WASI_USE = re.compile(r"\bwasi:[a-z]")
-_WASI_REF = re.compile(r"\bwasi:[a-z][\w-]*/[\w-]+@(\d+\.\d+\.\d+)\b")
+# A reference to one of the WASI packages jco ships (not other proposals such as
+# wasi:logging or wasi:keyvalue, which bring their own WIT).
+_WASI_REF = re.compile(
+    r"\bwasi:(?:io|clocks|random|cli|filesystem|sockets|http)/[\w-]+@(\d+\.\d+\.\d+)\b"
+)
 
 
 @functools.cache

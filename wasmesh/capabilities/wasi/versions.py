@@ -14,7 +14,10 @@ from collections.abc import Iterable
 
 from wasmesh.errors import ComponentError
 
-_WASI = re.compile(r"^wasi:[a-z0-9-]+/[a-z0-9-]+@(\d+)\.(\d+)\.")
+# The WASI release packages (proposals such as wasi:logging or wasi:keyvalue version apart).
+_WASI = re.compile(
+    r"^wasi:(?:io|clocks|random|cli|filesystem|sockets|http)/[a-z0-9-]+@(\d+)\.(\d+)\."
+)
 
 REBUILD = (
     "rebuild it for WASI 0.2 (a `wasi:http/proxy@0.2.x` or `wasi:cli/command@0.2.x` world: "
