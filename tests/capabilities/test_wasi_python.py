@@ -22,12 +22,6 @@ from wasmesh.runtime.instance import Runner
 
 Guest = Callable[[str], Path]
 
-# wasmtime 50 traps ("deferred host scope has no call context") before a host function whose
-# parameters hold two borrowed handles runs; `tcp-socket.start-connect` is one.
-TWO_BORROWS = pytest.mark.xfail(
-    strict=True, reason="wasmtime 50 cannot call host functions taking two borrowed handles"
-)
-
 
 def _layer(name: str, loaded: LoadedComponent, argv: tuple[str, ...]) -> Capability:
     return WasiPython(loaded, argv, "cmd") if name == "python" else WasiP2(argv, "cmd")
@@ -149,7 +143,6 @@ def test_network_denied_without_the_grant(
     assert "access-denied" in capfd.readouterr().err
 
 
-@TWO_BORROWS
 def test_network_granted_through_run_command(
     cmd: LoadedComponent, pong_server: int, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,8 +6,6 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from tests.support.cli import wasmesh_process
 
 Guest = Callable[[str], Path]
@@ -53,8 +51,6 @@ def test_stdin_denied_then_granted(guest: Guest) -> None:
     assert (code, out) == (0, "typed")
 
 
-# wasmtime 50 traps before a host function taking two borrowed handles (start-connect) runs.
-@pytest.mark.xfail(strict=True, reason="wasmtime 50 cannot call host functions taking two borrows")
 def test_network_denied_then_granted(guest: Guest, pong_server: int) -> None:
     code, _, _ = run(guest, "--", "connect", "127.0.0.1", str(pong_server))
     assert code == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
 import sys
 from collections.abc import Callable, Iterator
@@ -128,3 +129,12 @@ def test_example_script_quotes_one_order(serving: Callable[..., Served]) -> None
     out = "".join(served.lines) + served.proc.stdout.read()
     assert "curl -s -X POST http://127.0.0.1:" in out
     assert "POST /quote/fr -> 200" in out and '"total-cents": 4018' in out
+
+
+def test_guest_output_reaches_the_server_log(serving: Callable[..., Served], echo_py: Path) -> None:
+    served = serving("serve", echo_py, "--listen", "127.0.0.1:0")
+    assert served.request("GET", "/wasi")[0] == 200
+    served.proc.send_signal(signal.SIGTERM)
+    _, err = served.proc.communicate(timeout=60)
+    # Prefixed with the component, as `wasmtime serve` prefixes its guests' output.
+    assert "http-echo-py | stdout: wasi probe ran" in err

@@ -5,14 +5,17 @@ jco's preview1 adapter. There is no C binding generator offline: sources impleme
 canonical ABI by hand (see ``tests/guests/_c/cabi.h``).
 
 Options: ``adapter`` = ``"reactor"`` (default: a library of exports), ``"command"`` (a
-``main`` exported as ``wasi:cli/run``) or ``"none"`` (freestanding, no libc, no WASI imports at
-all); ``cflags`` (extra compiler flags); ``include`` (extra include directories, relative to
-the source directory, hashed as inputs).
+``main`` exported as ``wasi:cli/run``), ``"none"`` (freestanding, no libc, no WASI imports at
+all) or ``"module"`` (no component step: the plain ``wasm32-wasip1`` core module with
+``_start``, which ``wasmesh run`` runs on preview1 WASI; Debian's clang names that target
+``wasm32-wasi``); ``cflags`` (extra compiler flags); ``include`` (extra include directories,
+relative to the source directory, hashed as inputs).
 """
 
 from __future__ import annotations
 
 import functools
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -27,6 +30,7 @@ _TARGETS = {
     "command": ["--target=wasm32-wasi"],
     # No libc: nothing can import WASI, so the component has no imports.
     "none": ["--target=wasm32-unknown-unknown", "-nostdlib", "-Wl,--no-entry"],
+    "module": ["--target=wasm32-wasi"],
 }
 
 
@@ -58,8 +62,8 @@ class CToolchain(Toolchain):
         adapter = str(options.get("adapter", "reactor"))
         if adapter not in _TARGETS:
             raise BuildError(
-                f"component {source_dir.name!r} has adapter {adapter!r}; use reactor, command "
-                "or none"
+                f"component {source_dir.name!r} has adapter {adapter!r}; use reactor, command, "
+                "none or module"
             )
         if adapter in embed.ADAPTER_KINDS:
             roots["adapter"] = wasi.adapter_path(adapter)
@@ -69,7 +73,8 @@ class CToolchain(Toolchain):
         adapter = job.option_str("adapter", "reactor")
         if adapter not in _TARGETS:
             raise BuildError(
-                f"component {job.name!r} has adapter {adapter!r}; use reactor, command or none"
+                f"component {job.name!r} has adapter {adapter!r}; use reactor, command, none or "
+                "module"
             )
         sources = sorted(job.source_dir.glob("*.c"))
         if not sources:
@@ -90,6 +95,9 @@ class CToolchain(Toolchain):
             core,
         ]
         job.run(argv, "compiling C", cwd=job.source_dir)
+        if adapter == "module":
+            shutil.copyfile(core, job.out)
+            return
         embed.componentize(job, core, None if adapter == "none" else adapter)
 
 

@@ -8,6 +8,7 @@ tool and turning its failure into a `BuildError` that names the component and qu
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -46,9 +47,24 @@ class ToolchainFailure(BuildError):
         self.tool = tool
         self.output = output
         super().__init__(
-            f"component {component!r} failed to build ({tool}); fix the source and build "
+            _explained(component, output)
+            or f"component {component!r} failed to build ({tool}); fix the source and build "
             f"again:\n{output}"
         )
+
+
+_MISSING_PACKAGE = re.compile(r"package '([^']+)' not found")
+
+
+def _explained(component: str, output: str) -> str | None:
+    """One sentence for the failures every toolchain reports the same way, else None."""
+    if m := _MISSING_PACKAGE.search(output):
+        return (
+            f"component {component!r} uses the WIT package {m.group(1)}, which neither its "
+            "wit/deps directory nor the toolchain supplies (the toolchain brings WASI 0.2.x); "
+            "add the package's WIT under wit/deps, for example with `wkg wit fetch`"
+        )
+    return None
 
 
 @dataclass(frozen=True)

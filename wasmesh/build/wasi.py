@@ -2,6 +2,9 @@
 
 Both come from the pinned `@bytecodealliance/jco` npm package (installed by
 ``scripts/setup.py``), so the adapter and the WASI WIT always agree on one WASI 0.2 version.
+A world may pin any other 0.2.x (wasmCloud's examples pin ``wasi:http@0.2.0``): WASI 0.2 patch
+releases keep every stable item, so the complete 0.2.12 set is supplied again under each
+0.2.x version the world's WIT names.
 """
 
 from __future__ import annotations
@@ -14,13 +17,22 @@ import sys
 from pathlib import Path
 
 from wasmesh.build.toolchain import MissingToolError
+from wasmesh.errors import BuildError
 from wasmesh.tools import which
 
 # The WASI 0.2 release whose WIT jco ships complete; its preview1 adapters import it too.
 WASI_VERSION = "0.2.12"
 
 _PACKAGE_DECL = re.compile(r"^\s*package\s+([a-z][\w-]*:[a-z][\w-]*)", re.MULTILINE)
+_VERSIONED_DECL = re.compile(
+    r"^\s*package\s+([a-z][\w-]*:[a-z][\w-]*@[\w.+-]+?)\s*[;{]", re.MULTILINE
+)
 _WASI_USE = re.compile(r"\bwasi:[a-z]")
+# A reference to one of the WASI packages jco ships (not other proposals such as
+# wasi:logging or wasi:keyvalue, which bring their own WIT).
+_WASI_REF = re.compile(
+    r"\bwasi:(?:io|clocks|random|cli|filesystem|sockets|http)/[\w-]+@(\d+\.\d+\.\d+)\b"
+)
 
 
 @functools.cache
@@ -81,22 +93,61 @@ def uses_wasi(wit_dir: Path) -> bool:
     return any(_WASI_USE.search(w.read_text()) for w in wit_dir.glob("*.wit"))
 
 
+def wasi_versions_named(wit_dir: Path) -> set[str]:
+    """The ``wasi:`` versions the WIT files directly under ``wit_dir`` name (``0.2.0``...)."""
+    found: set[str] = set()
+    for wit in wit_dir.glob("*.wit"):
+        found.update(_WASI_REF.findall(wit.read_text()))
+    return found
+
+
 def prepare_wit(wit_dir: Path, scratch: Path) -> Path:
     """A WIT directory resolving every ``wasi:`` package ``wit_dir`` uses.
 
     Returns ``wit_dir`` itself when it needs nothing; otherwise a copy under ``scratch`` whose
-    ``deps/`` links the WASI packages jco ships next to the ones ``wit_dir`` brings.
+    ``deps/`` holds the WASI packages jco ships (at ``WASI_VERSION``, and again at each other
+    0.2.x version the world names) next to the ones ``wit_dir`` brings. A version outside
+    0.2.x is a `BuildError` naming it.
     """
     if not uses_wasi(wit_dir):
         return wit_dir
+    versions = wasi_versions_named(wit_dir) or {WASI_VERSION}
+    for v in sorted(versions):
+        if not v.startswith("0.2."):
+            raise BuildError(
+                f"{wit_dir} names WASI {v}; wasmesh builds against WASI 0.2.x only (0.3 "
+                "components cannot be hosted yet): pin a 0.2 version such as "
+                f"wasi:http/proxy@{WASI_VERSION}"
+            )
+        if int(v.split(".")[2]) > int(WASI_VERSION.split(".")[2]):
+            raise BuildError(
+                f"{wit_dir} names WASI {v}, newer than the {WASI_VERSION} the pinned toolchain "
+                f"knows; pin {WASI_VERSION} or older, or bring its WIT under wit/deps"
+            )
     deps = wit_dir / "deps"
-    present = _declared_packages(deps) if deps.is_dir() else set()
-    missing = {n: p for n, p in wasi_wit_packages().items() if n not in present}
+    present: set[str] = set()
+    if deps.is_dir():
+        for wit in deps.rglob("*.wit"):
+            present.update(_VERSIONED_DECL.findall(wit.read_text()))
+    base = wasi_wit_packages()
+    wanted = {f"{name}@{v}": (pkg, v) for v in versions for name, pkg in base.items()}
+    missing = {n: p for n, p in wanted.items() if n not in present}
     if not missing:
         return wit_dir
     out = scratch / "wit"
     shutil.copytree(wit_dir, out, symlinks=False)
     (out / "deps").mkdir(exist_ok=True)
-    for pkg_dir in missing.values():
-        (out / "deps" / pkg_dir.name).symlink_to(pkg_dir, target_is_directory=True)
+    for _name, (pkg_dir, v) in sorted(missing.items()):
+        if v == WASI_VERSION:
+            (out / "deps" / pkg_dir.name).symlink_to(pkg_dir, target_is_directory=True)
+            continue
+        # The same package text under version v, its references to the other WASI packages
+        # moved to v as well.
+        dest = out / "deps" / f"{pkg_dir.name}-{v}"
+        dest.mkdir()
+        for wit in sorted(pkg_dir.rglob("*.wit")):
+            text = re.sub(rf"(\bwasi:[\w-]+(?:/[\w-]+)?)@{re.escape(WASI_VERSION)}\b",
+                          rf"\g<1>@{v}", wit.read_text())  # fmt: skip
+            (dest / wit.relative_to(pkg_dir)).parent.mkdir(parents=True, exist_ok=True)
+            (dest / wit.relative_to(pkg_dir)).write_text(text)
     return out

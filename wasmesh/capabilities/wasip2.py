@@ -13,6 +13,7 @@ import wasmtime
 from wasmtime import component as wc
 
 from wasmesh.capabilities.base import HostCapability
+from wasmesh.capabilities.wasi.versions import check_wasi_02
 from wasmesh.policy import Grants, Policy
 
 PACKAGES = ("wasi:cli/", "wasi:clocks/", "wasi:filesystem/", "wasi:io/", "wasi:random/",
@@ -31,6 +32,7 @@ class WasiP2(HostCapability):
         return import_name.startswith(PACKAGES)
 
     def link(self, linker: wc.Linker, import_names: list[str]) -> None:
+        check_wasi_02(import_names)
         linker.add_wasip2()
 
     def prepare(self, store: wasmtime.Store, policy: Policy) -> Any:

@@ -20,9 +20,11 @@ from wasmesh.engine.types import WitType
 from wasmesh.engine.wit import annotate, names_from_wasm_tools, world_to_json, world_to_wit
 from wasmesh.engine.world import FuncItem
 from wasmesh.errors import ExportNotFound, WasmeshError
+from wasmesh.runtime.bounded import bounded
 from wasmesh.runtime.command import run_command
 from wasmesh.runtime.exports import ExportTarget, resolve_export
 from wasmesh.runtime.instance import Runner
+from wasmesh.runtime.preview1 import invoke_module, is_core_module, load_module, run_module
 
 if TYPE_CHECKING:
     from wasmesh.lattice.connection import NatsOptions
@@ -44,15 +46,22 @@ def run(
     timeout: opt.Timeout = None,
     fuel: opt.Fuel = None,
 ) -> None:
-    """Run a `wasi:cli/run` command component. Nothing is granted unless a flag says so.
+    """Run a `wasi:cli/run` command component, or a WASI preview1 module (`_start`).
+
+    Nothing is granted unless a flag says so.
 
     Example: wasmesh run app.wasm --env NAME=world --dir ./data:/data:ro -- --verbose
     """
     policy = opt.policy_from(
         env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel
     )
-    loaded = load_component(component, fuel=fuel is not None)
-    status = run_command(loaded, policy, tuple(args or ()))
+    argv = tuple(args or ())
+    if is_core_module(component):
+        module = load_module(component, fuel=fuel is not None)
+        status = bounded(lambda: run_module(module, policy, argv), timeout)
+    else:
+        loaded = load_component(component, fuel=fuel is not None)
+        status = bounded(lambda: run_command(loaded, policy, argv), timeout)
     if status:
         raise typer.Exit(status)
 
@@ -176,10 +185,17 @@ def invoke(
     policy = opt.policy_from(
         env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel
     )
+    if is_core_module(component):
+        module = load_module(component, fuel=fuel is not None)
+        results = bounded(lambda: invoke_module(module, export, values, policy), timeout)
+        if results:
+            print(json.dumps(results) if as_json else " ".join(map(str, results)))
+        return
     loaded = load_component(Path(component), fuel=fuel is not None)
     target = resolve_export(loaded.world, export, str(component))
     parsed = parse_args(target, values)
-    result = Component(loaded, Runner(loaded, policy)).call(target, *parsed)
+    component_api = Component(loaded, Runner(loaded, policy))
+    result = bounded(lambda: component_api.call(target, *parsed), timeout)
     print_result(result, target.func.sig.result, as_json)
 
 

@@ -62,9 +62,12 @@ def serve(
 
     Example: wasmesh serve app.wasm --listen 0.0.0.0:8080 --max-reuse 100
     """
+    from wasmesh.capabilities.wasi.guest_log import show_guest_output
     from wasmesh.policy import Grants
     from wasmesh.sizes import parse_size
     from wasmesh.triggers.http import serve as serve_http
+
+    show_guest_output()
 
     if not component.is_file():
         raise WasmeshError(f"cannot read component {component}; check the path.")
@@ -115,6 +118,9 @@ def up(
 
     timeout = _positive("--request-timeout", request_timeout)
     tune_for_serving()
+    from wasmesh.capabilities.wasi.guest_log import show_guest_output
+
+    show_guest_output()
     loaded = App.load(app_location(app), strategy=topology, quiet=False)
     try:
         if not loaded.manifest.triggers:

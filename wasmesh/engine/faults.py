@@ -22,6 +22,17 @@ from wasmesh.errors import (
 )
 
 _FRAME = re.compile(r"^\s*\d+:\s+0x[0-9a-f]+\s+-\s+", re.MULTILINE)
+_CHAIN_INDEX = re.compile(r"^\d+:\s*")
+_BUG_FIELD = re.compile(r"^(location|version): (.+)$", re.MULTILINE)
+
+
+def _engine_bug(cause: str, text: str) -> str:
+    """One sentence for wasmtime's "BUG: ..." trap: the defect, which version, and where."""
+    fields = dict(_BUG_FIELD.findall(text))
+    what = cause.removeprefix("BUG:").strip()
+    version = f" {fields['version']}" if "version" in fields else ""
+    where = f" at {fields['location']}" if "location" in fields else ""
+    return f"wasmtime{version} hit an internal error{where}: {what}"
 
 
 def split_trap_text(text: str) -> tuple[str, str]:
@@ -30,9 +41,14 @@ def split_trap_text(text: str) -> tuple[str, str]:
     backtrace = "\n".join(line for line in lines if _FRAME.match(line))
     cause = ""
     if "Caused by:" in text:
-        tail = text.split("Caused by:", 1)[1].strip().splitlines()
-        causes = [c.strip().lstrip("0123456789: ").strip() for c in tail if c.strip()]
+        tail = text.split("Caused by:", 1)[1].splitlines()
+        # The cause chain is the indented lines; an engine bug report adds an unindented
+        # paragraph after it (location, version, a request to report it) that is no cause.
+        chain = [c.strip() for c in tail if c[:1].isspace() and c.strip()]
+        causes = [_CHAIN_INDEX.sub("", c) for c in chain]
         cause = causes[-1] if causes else ""
+        if cause.startswith("BUG:"):
+            cause = _engine_bug(cause, text)
     if not cause:
         non_frames = [
             line.strip()

@@ -75,8 +75,9 @@ def check_component_bytes(data: bytes, label: str) -> None:
         raise ComponentError(f"{label} is not a WebAssembly file (no \\0asm header).")
     if data[4:8] == CORE_VERSION:
         raise ComponentError(
-            f"{label} is a core WebAssembly module, not a component; "
-            "wrap it with `wasm-tools component new`."
+            f"{label} is a core WebAssembly module, not a component; `wasmesh run` and "
+            "`wasmesh invoke` take a WASI preview1 module as it is, anything else needs it "
+            "wrapped with `wasm-tools component new` (with the preview1 adapter)."
         )
     if data[4:8] != COMPONENT_LAYER:
         raise ComponentError(

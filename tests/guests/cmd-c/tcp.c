@@ -21,6 +21,38 @@ extern void tcp_start_connect(int32_t self, int32_t network, int32_t disc, int32
                               int32_t p6, int32_t p7, int32_t p8, int32_t p9, int32_t p10,
                               void *ret);
 
+CABI_IMPORT(SOCKETS("ip-name-lookup"), "resolve-addresses")
+extern void resolve_addresses(int32_t network, const char *name, size_t len, void *ret);
+
+/* resolve-next-address: result<option<ip-address>, error-code>, laid out with alignment 2:
+ * result tag @0, option tag @2, ip-address tag @4, its payload @6. */
+CABI_IMPORT(SOCKETS("ip-name-lookup"), "[method]resolve-address-stream.resolve-next-address")
+extern void resolve_next_address(int32_t self, void *ret);
+
+CABI_IMPORT(SOCKETS("ip-name-lookup"), "[method]resolve-address-stream.subscribe")
+extern int32_t resolve_subscribe(int32_t self);
+
+CABI_IMPORT(SOCKETS("ip-name-lookup"), "[resource-drop]resolve-address-stream")
+extern void resolve_drop(int32_t self);
+
+CABI_IMPORT(SOCKETS("tcp"), "[method]tcp-socket.start-bind")
+extern void tcp_start_bind(int32_t self, int32_t network, int32_t disc, int32_t port, int32_t a0,
+                           int32_t a1, int32_t a2, int32_t a3, int32_t p5, int32_t p6,
+                           int32_t p7, int32_t p8, int32_t p9, int32_t p10, void *ret);
+
+CABI_IMPORT(SOCKETS("tcp"), "[method]tcp-socket.finish-bind")
+extern void tcp_finish_bind(int32_t self, void *ret);
+
+CABI_IMPORT(SOCKETS("tcp"), "[method]tcp-socket.start-listen")
+extern void tcp_start_listen(int32_t self, void *ret);
+
+CABI_IMPORT(SOCKETS("tcp"), "[method]tcp-socket.finish-listen")
+extern void tcp_finish_listen(int32_t self, void *ret);
+
+/* accept: result<tuple<own<tcp-socket>, own<input-stream>, own<output-stream>>, error-code> */
+CABI_IMPORT(SOCKETS("tcp"), "[method]tcp-socket.accept")
+extern void tcp_accept(int32_t self, void *ret);
+
 CABI_IMPORT(SOCKETS("tcp"), "[method]tcp-socket.finish-connect")
 extern void tcp_finish_connect(int32_t self, void *ret);
 
@@ -56,9 +88,13 @@ typedef struct {
   uint8_t pad[3];
   int32_t a; /* ok: first handle / list pointer; err: error code (u8) or variant tag */
   int32_t b; /* ok: second handle / list length */
+  int32_t c; /* ok: third handle (accept) */
 } ret_area;
 
 enum { ERR_WOULD_BLOCK = 8, ERR_STREAM = -1000 };
+
+/* The error-code of a result<_, error-code>: its payload is a u8 at offset 1. */
+static int unit_error(const ret_area *r) { return ((const uint8_t *)r)[1]; }
 
 static const char *const error_names[] = {
     "unknown", "access-denied", "not-supported", "invalid-argument", "out-of-memory",
@@ -88,7 +124,7 @@ int tcp_request(const uint8_t addr[4], uint16_t port, const char *msg, char *rep
   tcp_start_connect(sock, net, 0 /* ipv4 */, port, addr[0], addr[1], addr[2], addr[3], 0, 0, 0,
                     0, 0, 0, &r);
   if (r.is_err) {
-    rc = -(1 + (uint8_t)r.a);
+    rc = -(1 + unit_error(&r));
     goto drop_socket;
   }
   for (;;) {
@@ -123,6 +159,109 @@ int tcp_request(const uint8_t addr[4], uint16_t port, const char *msg, char *rep
   output_drop(out);
 drop_socket:
   tcp_drop(sock);
+  network_drop(net);
+  return rc;
+}
+
+/* Block until `sock` is ready (after a would-block). */
+static void wait_ready(int32_t sock) {
+  int32_t ready = tcp_subscribe(sock);
+  pollable_block(ready);
+  pollable_drop(ready);
+}
+
+int tcp_serve_once(uint16_t port, const char *msg) {
+  ret_area r __attribute__((aligned(8)));
+  int rc = 0;
+  int32_t net = instance_network();
+  create_tcp_socket(0 /* ipv4 */, &r);
+  if (r.is_err) {
+    network_drop(net);
+    return -(1 + (uint8_t)r.a);
+  }
+  int32_t sock = r.a;
+  tcp_start_bind(sock, net, 0 /* ipv4 */, port, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, &r);
+  if (!r.is_err) {
+    for (;;) {
+      tcp_finish_bind(sock, &r);
+      if (!r.is_err || unit_error(&r) != ERR_WOULD_BLOCK) break;
+      wait_ready(sock);
+    }
+  }
+  if (!r.is_err) tcp_start_listen(sock, &r);
+  if (!r.is_err) {
+    for (;;) {
+      tcp_finish_listen(sock, &r);
+      if (!r.is_err || unit_error(&r) != ERR_WOULD_BLOCK) break;
+      wait_ready(sock);
+    }
+  }
+  if (r.is_err) {
+    rc = -(1 + unit_error(&r));
+    goto drop_socket;
+  }
+  for (;;) {
+    tcp_accept(sock, &r);
+    if (!r.is_err || (uint8_t)r.a != ERR_WOULD_BLOCK) break;
+    wait_ready(sock);
+  }
+  if (r.is_err) {
+    rc = -(1 + (uint8_t)r.a);
+    goto drop_socket;
+  }
+  int32_t peer = r.a, in = r.b, out = r.c;
+  input_read(in, 64, &r); /* whatever the client sent first */
+  if (r.is_err) {
+    rc = ERR_STREAM;
+  } else {
+    cabi_free((void *)(uintptr_t)r.a);
+    size_t len = 0;
+    while (msg[len]) len++;
+    output_write(out, msg, len, &r);
+    if (r.is_err) rc = ERR_STREAM;
+  }
+  input_drop(in);
+  output_drop(out);
+  tcp_drop(peer);
+drop_socket:
+  tcp_drop(sock);
+  network_drop(net);
+  return rc;
+}
+
+int resolve_first_ipv4(const char *name, uint8_t out[4]) {
+  ret_area r __attribute__((aligned(8)));
+  int32_t net = instance_network();
+  size_t len = 0;
+  while (name[len]) len++;
+  resolve_addresses(net, name, len, &r);
+  if (r.is_err) {
+    network_drop(net);
+    return -(1 + (uint8_t)r.a);
+  }
+  int32_t stream = r.a;
+  int rc = 1; /* no ipv4 address */
+  for (;;) {
+    uint8_t next[24] __attribute__((aligned(8)));
+    resolve_next_address(stream, next);
+    if (next[0]) {
+      if (next[2] != ERR_WOULD_BLOCK) {
+        rc = -(1 + next[2]);
+        break;
+      }
+      int32_t ready = resolve_subscribe(stream);
+      pollable_block(ready);
+      pollable_drop(ready);
+      continue;
+    }
+    if (!next[2]) break; /* none left */
+    if (next[4] == 0) { /* ipv4 */
+      for (int i = 0; i < 4; i++) out[i] = next[6 + i];
+      rc = 0;
+      break;
+    }
+  }
+  resolve_drop(stream);
   network_drop(net);
   return rc;
 }

@@ -12,6 +12,7 @@ import time
 
 from wasmesh.capabilities.wasi._table import HostObject
 from wasmesh.capabilities.wasi.context import current
+from wasmesh.capabilities.wasi.guest_log import MAX_LINE
 from wasmesh.capabilities.wasi.io import Pollable
 from wasmesh.engine.values import Record
 
@@ -78,11 +79,17 @@ class LogSink:
 
     def write(self, data: bytes) -> None:
         self.pending += data
-        if b"\n" in self.pending:
+        if b"\n" in self.pending or len(self.pending) > MAX_LINE:
             *lines, self.pending = self.pending.split(b"\n")
+            # Output without newlines is cut into lines too, so it never piles up here.
+            while len(self.pending) > MAX_LINE:
+                lines.append(self.pending[:MAX_LINE])
+                self.pending = self.pending[MAX_LINE:]
             logger = current().logger
             for line in lines:
-                logger.info("%s: %s", self.stream, line.decode("utf-8", "replace"))
+                for start in range(0, max(len(line), 1), MAX_LINE):
+                    text = line[start : start + MAX_LINE].decode("utf-8", "replace")
+                    logger.info("%s: %s", self.stream, text)
 
     def flush(self) -> None:
         """Lines are emitted as they complete; a partial line waits for its newline."""

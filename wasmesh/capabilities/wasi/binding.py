@@ -17,6 +17,7 @@ import wasmtime.component as wc
 from wasmesh.capabilities.wasi._table import HostObject
 from wasmesh.capabilities.wasi.context import current
 from wasmesh.capabilities.wasi.interfaces import INTERFACES
+from wasmesh.capabilities.wasi.versions import check_wasi_02
 from wasmesh.engine.calls import HostResource, define_func, define_resource
 from wasmesh.engine.types import FuncSig, ResourceNames, sig_from_wasmtime
 from wasmesh.engine.values import Err, Ok, Some
@@ -143,6 +144,7 @@ def link_wasi(
     every other import the linker lacks traps too (leave it off when other capabilities
     define them afterwards).
     """
+    check_wasi_02([*component.type.exports(engine), *component.type.imports(engine)])
     imports: list[tuple[str, wc.ComponentInstanceType]] = []
     for name, item in component.type.imports(engine).items():
         ty = item.ty
@@ -161,6 +163,12 @@ def link_wasi(
         for cls in INTERFACES[unversioned(name)].resources:
             if cls.resource in exports[name] and cls.resource not in resources:
                 resources[cls.resource] = HostResource(cls.resource, _on_drop)
+    typed = [
+        (item.ty, resources[export])
+        for items in exports.values()
+        for export, item in items.items()
+        if isinstance(item.ty, wc.ResourceType) and export in resources
+    ]
     with linker.root() as root:
         for name, _ in imports:
             iface = INTERFACES[unversioned(name)]
@@ -168,8 +176,17 @@ def link_wasi(
                 for export, item in exports[name].items():
                     # Resources used from other interfaces (`network` in wasi:sockets/tcp)
                     # too: one table and one type per name.
-                    if isinstance(item.ty, wc.ResourceType) and export in resources:
+                    if not isinstance(item.ty, wc.ResourceType):
+                        continue
+                    if export in resources:
                         define_resource(li, resources[export])
+                        continue
+                    # An alias (`type headers = fields`, `use wasi:io/error.{error as
+                    # io-error}`) is the same resource again, under another name.
+                    for known, hr in typed:
+                        if known == item.ty:
+                            define_resource(li, hr, alias=export)
+                            break
                 for fname, item in exports[name].items():
                     fty = item.ty
                     if not isinstance(fty, wc.FuncType):

@@ -8,6 +8,7 @@ Failures are `err(error-code)`; what wasmesh does not implement answers `unsuppo
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import os
@@ -18,8 +19,8 @@ from typing import Any, ParamSpec, TypeVar
 from wasmesh.capabilities.wasi._spec import Interface, methods
 from wasmesh.capabilities.wasi._table import HostObject
 from wasmesh.capabilities.wasi.context import current
-from wasmesh.capabilities.wasi.fs_paths import FsError, error_code, resolve
-from wasmesh.capabilities.wasi.io import InputStream, OutputStream, Pollable
+from wasmesh.capabilities.wasi.fs_paths import FsError, error_code, link_target_allowed, resolve
+from wasmesh.capabilities.wasi.io import MAX_READ, InputStream, OutputStream, Pollable
 from wasmesh.engine.values import Err, Ok, Record
 
 P = ParamSpec("P")
@@ -182,6 +183,9 @@ class Descriptor(HostObject):
 
     @fallible
     def read(self, length: int, offset: int) -> tuple[bytes, bool]:
+        length = min(length, MAX_READ)  # a bounded chunk, whatever the guest asks for
+        if offset >= 1 << 63:  # past any file the host can hold
+            return b"", True
         data = os.pread(self._file("read"), length, offset)
         return data, len(data) < length
 
@@ -263,9 +267,16 @@ class Descriptor(HostObject):
                 mode |= bit
         dir_fd, name = resolve(base, path, "symlink-follow" in path_flags)
         try:
-            fd = os.open(name, mode, 0o666, dir_fd=dir_fd)
+            # Non-blocking, so opening a FIFO with no peer cannot hang the host past the
+            # guest's deadline; only regular files and directories are served.
+            fd = os.open(name, mode | os.O_NONBLOCK, 0o666, dir_fd=dir_fd)
         finally:
             os.close(dir_fd)
+        kind = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(kind) or stat.S_ISDIR(kind)):
+            os.close(fd)
+            raise OSError(errno.ENOTSUP, "not a regular file or directory")
+        os.set_blocking(fd, True)
         # A child never holds more than its parent: mutate-directory only under a writable one.
         granted = flags if "mutate-directory" in self.flags else flags - {"mutate-directory"}
         return Descriptor(fd, frozenset(granted), self.mutable)
@@ -306,7 +317,16 @@ class Descriptor(HostObject):
 
     @fallible
     def readlink_at(self, path: str) -> str:
-        return str(self._at(path, lambda name, fd: os.readlink(name, dir_fd=fd), change=False))
+        target = str(self._at(path, lambda name, fd: os.readlink(name, dir_fd=fd), False))
+        if not link_target_allowed(target):
+            raise FsError("not-permitted")
+        return target
+
+    @fallible
+    def symlink_at(self, old_path: str, new_path: str) -> None:
+        if not link_target_allowed(old_path):
+            raise FsError("not-permitted")
+        self._at(new_path, lambda name, fd: os.symlink(old_path, name, dir_fd=fd))
 
     @fallible
     def rename_at(self, old_path: str, new_desc: Descriptor, new_path: str) -> None:
@@ -355,8 +375,9 @@ _DESCRIPTOR_METHODS = (
     "get-flags", "get-type", "set-size", "read", "write", "read-directory", "sync",
     "create-directory-at", "stat", "stat-at", "open-at", "readlink-at", "remove-directory-at",
     "rename-at", "unlink-file-at", "is-same-object", "metadata-hash", "metadata-hash-at",
+    "symlink-at",
 )  # fmt: skip
-_UNSUPPORTED = ("set-times", "set-times-at", "link-at", "symlink-at")
+_UNSUPPORTED = ("set-times", "set-times-at", "link-at")
 
 INTERFACES = {
     "wasi:filesystem/types": Interface(

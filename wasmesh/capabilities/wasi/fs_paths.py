@@ -69,6 +69,24 @@ def _is_link(dir_fd: int, name: str) -> bool:
         return False
 
 
+def _is_dir_or_absent(dir_fd: int, name: str) -> bool:
+    try:
+        return stat.S_ISDIR(os.stat(name, dir_fd=dir_fd).st_mode)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
+def link_target_allowed(target: str) -> bool:
+    """Whether a symbolic link may hold `target`: relative targets only, as wasmtime's
+    native WASI has it (`not-permitted` otherwise, for reading a link as for creating one),
+    so a guest never learns a host path. Following a relative link out of the grant is
+    refused when the path is resolved.
+    """
+    return not target.startswith("/") and "\0" not in target
+
+
 def _split(path: str) -> list[str]:
     return [p for p in path.split("/") if p not in ("", ".")]
 
@@ -83,6 +101,8 @@ def resolve(root_fd: int, path: str, follow: bool) -> tuple[int, str]:
         raise FsError("not-permitted")
     if "\0" in path:
         raise FsError("invalid")
+    # "file/" (or "file/.") names a directory: a regular file there is `not-directory`.
+    wants_dir = path.endswith(("/", "/."))
     parts = _split(path)
     stack = [os.dup(root_fd)]
     links = 0
@@ -96,6 +116,8 @@ def resolve(root_fd: int, path: str, follow: bool) -> tuple[int, str]:
                 continue
             link = _is_link(stack[-1], name)
             if not parts and not (follow and link):
+                if wants_dir and not _is_dir_or_absent(stack[-1], name):
+                    raise FsError("not-directory")
                 top = stack.pop()
                 return top, name
             if link:

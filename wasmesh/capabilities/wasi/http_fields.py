@@ -9,10 +9,12 @@ from wasmesh.engine.values import Err, Ok, Variant
 
 _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _VALUE_BAD = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-# Hop-by-hop fields the host owns; guests may not set them (as in wasmtime).
+# Fields the host owns: hop-by-hop ones and `host` (the request's authority). Guests may not
+# set them and do not see them on incoming requests; wasmtime-wasi-http's
+# DEFAULT_FORBIDDEN_HEADERS, name for name.
 FORBIDDEN = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host",
-     "http2-settings", "te"}
+    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+     "proxy-connection", "transfer-encoding", "upgrade", "host", "http2-settings"}
 )  # fmt: skip
 
 INVALID = Err(Variant("invalid-syntax"))

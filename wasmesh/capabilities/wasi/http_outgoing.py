@@ -21,6 +21,7 @@ from wasmesh.capabilities.wasi.http_fields import Fields
 from wasmesh.capabilities.wasi.http_types import (
     IncomingBody,
     OutgoingBody,
+    declared_length,
     method_name,
     scheme_name,
 )
@@ -85,7 +86,7 @@ class OutgoingRequest(HostObject):
     def body(self) -> Ok | Err:
         if self._body is not None:
             return Err(None)
-        self._body = OutgoingBody()
+        self._body = OutgoingBody(declared_length(self._headers), "HTTP-request-body-size")
         return Ok(self._body)
 
     def method(self) -> Variant:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from wasmesh.capabilities.wasi._table import HostObject
-from wasmesh.capabilities.wasi.http_fields import Fields
+from wasmesh.capabilities.wasi.http_fields import FORBIDDEN, Fields
 from wasmesh.capabilities.wasi.io import ByteSource, InputStream, OutputStream, Pollable
 from wasmesh.engine.values import Err, Ok, Variant
 from wasmesh.errors import GuestTrap
@@ -113,7 +113,10 @@ class IncomingRequest(HostObject):
         known = scheme.upper() in ("HTTP", "HTTPS")
         self._scheme = Variant(scheme.upper()) if known else Variant("other", scheme)
         self._authority = authority
-        self._headers = Fields(headers, mutable=False)
+        # The guest sees the end-to-end fields only (as under `wasmtime serve`), so one that
+        # forwards its incoming headers cannot send hop-by-hop ones or a second Host.
+        shown = [(n, v) for n, v in headers if n.lower() not in FORBIDDEN]
+        self._headers = Fields(shown, mutable=False)
         self._body: IncomingBody | None = IncomingBody(body)
 
     def method(self) -> Variant:
@@ -139,18 +142,31 @@ class IncomingRequest(HostObject):
 # --- outgoing ---------------------------------------------------------------------------------
 
 
+def declared_length(fields: Fields) -> int | None:
+    """The content-length `fields` declare, if one valid value is there."""
+    values = {v.strip() for v in fields.get("content-length")}
+    if len(values) != 1:
+        return None
+    text = values.pop()
+    return int(text) if text.isdigit() else None
+
+
 class OutgoingBody(HostObject):
     """A body the guest writes; bytes go to the attached target, or wait for one."""
 
     resource = "outgoing-body"
 
-    def __init__(self) -> None:
+    def __init__(self, declared: int | None = None, size_error: str = "HTTP-request-body-size"):
         self.target: BodyTarget | None = None
         self.early: list[bytes] = []
         self.written = 0
         self.child: OutputStream | None = None
         self.finished = False
         self.trailers: list[tuple[str, bytes]] | None = None
+        # The message's content-length, held to exactly (RFC 9110 8.6; wasmtime-wasi-http):
+        # more bytes fail the write, fewer fail `finish`, both with `size_error`.
+        self.declared = declared
+        self.size_error = size_error
 
     def attach(self, target: BodyTarget) -> None:
         self.target = target
@@ -162,6 +178,11 @@ class OutgoingBody(HostObject):
 
     # ByteSink for the output stream
     def write(self, data: bytes) -> None:
+        if self.declared is not None and self.written + len(data) > self.declared:
+            raise OSError(
+                f"{self.size_error}: writing {self.written + len(data)} bytes of a body whose "
+                f"content-length is {self.declared}"
+            )
         self.written += len(data)
         if self.target is None:
             self.early.append(bytes(data))
@@ -180,6 +201,9 @@ class OutgoingBody(HostObject):
     @staticmethod
     def finish(this: OutgoingBody, trailers: Fields | None) -> Ok | Err:
         _no_live_child(this.child, "outgoing-body.finish")
+        if this.declared is not None and this.written != this.declared:
+            this.on_drop()  # the message cannot be completed: abort it
+            return Err(Variant(this.size_error, this.written))
         this.finished = True
         this.trailers = trailers.entries() if trailers is not None else None
         if this.target is not None:
@@ -231,7 +255,7 @@ class OutgoingResponse(HostObject):
     def body(self) -> Ok | Err:
         if self._body is not None:
             return Err(None)
-        self._body = OutgoingBody()
+        self._body = OutgoingBody(declared_length(self._headers), "HTTP-response-body-size")
         if self.target is not None:
             self._body.attach(self.target)
         return Ok(self._body)

@@ -19,6 +19,10 @@ from wasmesh.engine.values import Err, Ok, Variant
 
 CLOSED = Variant("closed")
 MAX_WRITE = 1 << 20  # the permit check-write grants; writers flush to the socket as they go
+MAX_READ = 1 << 20
+"""The most one read hands back, whatever the guest asks for (a u64: up to 2^64-1 bytes):
+the host never allocates what the guest merely requests. Like wasmtime, a shorter read is
+not the end of the stream."""
 
 
 class StreamClosed(Exception):
@@ -145,7 +149,7 @@ class InputStream(HostObject):
 
     def _read(self, size: int, block: bool) -> Ok | Err:
         try:
-            data = self.source.read(size, block) if size else b""
+            data = self.source.read(min(size, MAX_READ), block) if size else b""
         except StreamClosed:
             return Err(CLOSED)
         except OSError as e:
@@ -215,9 +219,13 @@ class OutputStream(HostObject):
         return Pollable.always()
 
     def write_zeroes(self, size: int) -> Ok | Err:
+        if size > MAX_WRITE:
+            return failed(f"write-zeroes of {size} bytes exceeds the check-write permit")
         return self.write(bytes(size))
 
     def blocking_write_zeroes_and_flush(self, size: int) -> Ok | Err:
+        if size > MAX_WRITE:
+            return failed(f"write-zeroes of {size} bytes exceeds the check-write permit")
         return self.blocking_write_and_flush(bytes(size))
 
     def splice(self, src: InputStream, size: int) -> Ok | Err:

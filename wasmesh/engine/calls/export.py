@@ -4,7 +4,7 @@
 the result; a call is then lowering, one `wasmtime_component_func_call` (the GIL is released
 while the guest runs) and lifting, with no `FuncType` introspection.
 
-wasmtime 50 runs a function's post-return itself when the call completes (the C API's
+wasmtime (49 and later) runs a function's post-return itself when the call completes (the C API's
 `wasmtime_component_func_post_return` is deprecated and a no-op for a finished call), so a
 call is complete when `func_call` returns.
 """

@@ -159,15 +159,20 @@ _no_finalizer = capi.FINALIZER(_no_finalizer_impl)
 
 
 def define_resource(
-    linker_instance: wc.LinkerInstance, name: str | HostResource, dtor: Dtor | None = None
+    linker_instance: wc.LinkerInstance,
+    name: str | HostResource,
+    dtor: Dtor | None = None,
+    *,
+    alias: str | None = None,
 ) -> HostResource:
     """Define resource type `name` in `linker_instance`, implemented by Python objects.
 
     `dtor(obj)` runs when a guest drops its last owned handle to `obj`. Given a
-    `HostResource` made beforehand, defines that one (under its own name).
+    `HostResource` made beforehand, defines that one (under its own name, or under `alias`:
+    a WIT type alias such as `type headers = fields` names the same resource twice).
     """
     hr = name if isinstance(name, HostResource) else HostResource(name, dtor)
-    raw = hr.name.encode("utf-8")
+    raw = (alias or hr.name).encode("utf-8")
     on_drop = ctypes.cast(_on_guest_drop, ffi.wasmtime_component_resource_destructor_t)
     fin = ctypes.cast(_no_finalizer, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
     err = ffi.wasmtime_component_linker_instance_add_resource(

@@ -167,7 +167,12 @@ class ResponseWriter:
     def _start(self, length: int | None) -> None:
         headers = self.headers  # not used again once the head is framed
         has_length = any(n.lower() == b"content-length" for n, _ in headers)
-        if length is not None and not has_length:
+        # 1xx, 204 and 304 responses carry no content-length of the host's and no body
+        # (RFC 9110 6.4.1, 8.6): what the component writes is dropped, as hyper does.
+        bodiless = self.status < 200 or self.status in (204, 304)
+        if bodiless:
+            self.head_only = True
+        if length is not None and not has_length and not bodiless:
             headers.append((b"content-length", str(length).encode()))
         self.sized = has_length or length is not None
         if self.close_after:

@@ -20,6 +20,7 @@ from typing import Any
 from wasmesh.capabilities.base import Capability
 from wasmesh.capabilities.wasi import WasiContext, WasiLink
 from wasmesh.capabilities.wasi.context import swap_context
+from wasmesh.capabilities.wasi.versions import check_wasi_02
 from wasmesh.engine import load_component
 from wasmesh.errors import ComponentError
 from wasmesh.policy import Policy
@@ -149,7 +150,10 @@ class InstancePool:
         self.request_timeout = self.policy.limits.timeout  # None: the server's limit
         loaded = load_component(path, fuel=self.policy.limits.fuel is not None)
         self.name = Path(path).stem
-        names = [e.name for e in loaded.world.exports if e.name.startswith(HANDLER)]
+        world = loaded.world
+        check_wasi_02([*(e.name for e in world.exports), *(i.name for i in world.imports)],
+                      str(path))  # fmt: skip
+        names = [e.name for e in world.exports if e.name.startswith(HANDLER)]
         if not names:
             raise ComponentError(
                 f"{path} does not export {HANDLER}; build it for the wasi:http/proxy world."

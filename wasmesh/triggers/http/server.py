@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import signal
 import socket
 import sys
@@ -29,6 +30,8 @@ from wasmesh.triggers.http import exchange
 from wasmesh.triggers.http.bodies import RequestBody, ResponseWriter
 from wasmesh.triggers.http.instances import InstancePool, PoolSettings, RouteTarget
 from wasmesh.triggers.http.routing import Router
+
+_ABSOLUTE_FORM = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)(.*)$", re.DOTALL)
 
 log = logging.getLogger("wasmesh.http")
 
@@ -200,6 +203,12 @@ class Server:
     def _serve_request(self, h: h11.Connection, sock: socket.socket, req: h11.Request) -> bool:
         method = req.method.decode("ascii", "replace")
         target = req.target.decode("latin-1")
+        # Absolute form (`GET http://host/path`): route by its path; its authority replaces
+        # the Host field (RFC 9112 3.2.2).
+        absolute = _ABSOLUTE_FORM.match(target)
+        if absolute is not None:
+            rest = absolute.group(2)
+            target = rest if rest.startswith("/") else "/" + rest
         writer = ResponseWriter(h, sock, head_only=method == "HEAD")
         writer.close_after = self.stopping.is_set()
         headers = [(n.decode("latin-1").lower(), bytes(v)) for n, v in req.headers]
@@ -221,6 +230,8 @@ class Server:
             return False
         else:
             authority = next((v.decode("latin-1") for n, v in headers if n == "host"), None)
+            if absolute is not None:
+                authority = absolute.group(1)
             extra = [(f"wasmesh-path-param-{k}", v.encode()) for k, v in match.params.items()]
             if match.route.prefix:
                 extra.append(("wasmesh-path-info", match.rest.encode()))
