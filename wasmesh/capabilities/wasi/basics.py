@@ -69,6 +69,10 @@ def insecure_seed() -> tuple[int, int]:
 # --- cli ------------------------------------------------------------------------------------
 
 
+MAX_LINE = 64 * 1024
+"""Bytes of guest output held while waiting for a newline; a longer line is logged in parts."""
+
+
 class LogSink:
     """Lines a guest writes to stdout/stderr, as log records of the component's logger."""
 
@@ -78,8 +82,11 @@ class LogSink:
 
     def write(self, data: bytes) -> None:
         self.pending += data
-        if b"\n" in self.pending:
+        if b"\n" in self.pending or len(self.pending) > MAX_LINE:
             *lines, self.pending = self.pending.split(b"\n")
+            if len(self.pending) > MAX_LINE:  # no newline in sight: memory stays bounded
+                lines.append(self.pending)
+                self.pending = b""
             logger = current().logger
             for line in lines:
                 logger.info("%s: %s", self.stream, line.decode("utf-8", "replace"))

@@ -139,6 +139,11 @@ class IncomingRequest(HostObject):
 # --- outgoing ---------------------------------------------------------------------------------
 
 
+MAX_EARLY_BODY = 16 << 20
+"""Body bytes held for a response (or outgoing request) not yet handed over; writing more
+fails with `last-operation-failed` rather than growing the host's memory."""
+
+
 class OutgoingBody(HostObject):
     """A body the guest writes; bytes go to the attached target, or wait for one."""
 
@@ -162,6 +167,10 @@ class OutgoingBody(HostObject):
 
     # ByteSink for the output stream
     def write(self, data: bytes) -> None:
+        if self.target is None and self.written + len(data) > MAX_EARLY_BODY:
+            raise OSError(
+                f"more than {MAX_EARLY_BODY} body bytes written before the message was sent"
+            )
         self.written += len(data)
         if self.target is None:
             self.early.append(bytes(data))
