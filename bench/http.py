@@ -1,11 +1,15 @@
 """Requests per second serving wasi:http/proxy components: `wasmesh serve` against
 `wasmtime serve` (the engine's own CLI), same components, same load, one run.
 
-For the componentize-py and componentize-js echo apps, in two modes (a fresh instance per
-request; warm instances reused), wrk drives each server over loopback and the table shows
-requests/s, p50 and p99 latency, and wasmesh's ratio to wasmtime.
+For the five HTTP guests of `tests.support.httpguests.HTTP_GUESTS` (three componentize-py,
+two componentize-js, of different sizes), in two modes (a fresh instance per request; warm
+instances reused, `--max-instance-reuse-count` for wasmtime), wrk drives each server over
+loopback and the table shows requests/s, p50 and p99 latency, wasmesh's ratio to wasmtime,
+and the WASI host calls one request makes (counted in-process, by wrapping every host function
+wasmesh links; resource drops not included). wasmesh runs one worker per core, as `serve` does
+by default; wasmtime serve uses every core on its own.
 
-    python bench/http.py [seconds-per-run] [path]
+    python bench/http.py [seconds-per-run] [guest ...]
 """
 
 from __future__ import annotations
@@ -16,18 +20,30 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # bench/http.py would shadow the standard library's `http` for everything imported below.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.httpguests import build_http_guest  # noqa: E402
+from tests.support.httpguests import HTTP_GUESTS, build_http_guest  # noqa: E402
+
+# What each guest is asked: a route it answers 200 with a small body.
+PATHS = {
+    "http-hello-py": "/hello",
+    "http-echo-py": "/hello",
+    "http-router-py": "/sum?a=1&b=2",
+    "http-echo-js": "/hello",
+    "http-api-js": "/sum?a=1&b=2",
+}
 
 WRK = ["wrk", "-t2", "-c16", "--latency"]
 WARM_REUSE = 1000
+WORKERS = os.cpu_count() or 1
 
 
 def free_port() -> int:
@@ -36,14 +52,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 300) -> None:
+def wait_ready(port: int, proc: subprocess.Popen[bytes], path: str, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                          % path.encode())  # fmt: skip
                 if s.recv(12).startswith(b"HTTP/1.1 200"):
                     return
         except OSError:
@@ -55,7 +72,7 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 300) -
 def wasmesh_cmd(wasm: Path, port: int, reuse: int) -> list[str]:
     code = (
         "from wasmesh.triggers.http import serve; "
-        f"serve({str(wasm)!r}, '127.0.0.1:{port}', max_reuse={reuse})"
+        f"serve({str(wasm)!r}, '127.0.0.1:{port}', max_reuse={reuse}, workers={WORKERS})"
     )
     return [sys.executable, "-c", code]
 
@@ -85,7 +102,7 @@ def measure(cmd: list[str], port: int, seconds: int, path: str) -> tuple[float, 
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # fmt: skip
     try:
-        wait_ready(port, proc)
+        wait_ready(port, proc, path)
         run_wrk(port, 2, path)  # warm-up
         return run_wrk(port, seconds, path)
     finally:
@@ -97,32 +114,73 @@ def measure(cmd: list[str], port: int, seconds: int, path: str) -> tuple[float, 
             proc.wait()
 
 
+def host_calls_per_request(wasm: Path, path: str, requests: int = 20) -> float:
+    """WASI host calls one request to `path` makes (fresh instance each), counted in-process."""
+    import http.client
+
+    from wasmesh.capabilities.wasi import binding
+    from wasmesh.triggers.http import Server
+
+    calls = [0]
+    original = getattr(binding, "define_func")  # noqa: B009 - not re-exported on purpose
+
+    def counting(li: Any, name: str, sig: Any, impl: Any, **kw: Any) -> None:
+        def counted(*args: Any) -> Any:
+            calls[0] += 1
+            return impl(*args)
+
+        original(li, name, sig, counted, **kw)
+
+    setattr(binding, "define_func", counting)  # noqa: B010
+    server = Server({"/...": wasm}, "127.0.0.1:0")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        conn = http.client.HTTPConnection(
+            str(server.address[0]), int(server.address[1]), timeout=60
+        )
+        conn.request("GET", path)
+        conn.getresponse().read()  # the first instance pays for one-time set-up
+        calls[0] = 0
+        for _ in range(requests):
+            conn.request("GET", path)
+            conn.getresponse().read()
+        conn.close()
+        return calls[0] / requests
+    finally:
+        server.shutdown(grace=5)
+        setattr(binding, "define_func", original)  # noqa: B010
+
+
 def main() -> None:
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
-    path = sys.argv[2] if len(sys.argv) > 2 else "/hello"
-    apps = {
-        "python echo": build_http_guest("http-echo-py"),
-        "js echo": build_http_guest("http-echo-js"),
-    }
-    print(f"wrk {' '.join(WRK[1:])} -d{seconds}s GET {path}; {os.cpu_count()} cores\n")
-    header = f"{'app':<12} {'instances':<12} {'server':<9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
-    print(header + f" {'ratio':>7} {'vs 1st':>7}")
-    print("-" * (len(header) + 16))
+    names = sys.argv[2:] or list(HTTP_GUESTS)
+    apps = {name: build_http_guest(name) for name in names}
+    load = os.getloadavg()
+    print(f"wrk {' '.join(WRK[1:])} -d{seconds}s GET; {os.cpu_count()} cores; "
+          f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at start\n")  # fmt: skip
+    header = (f"{'app':<15} {'instances':<12} {'server':<9} {'req/s':>8} {'p50 ms':>8}"
+              f" {'p99 ms':>8}")  # fmt: skip
+    print(header + f" {'ratio':>7} {'calls/req':>9}")
+    print("-" * (len(header) + 18))
     for app, wasm in apps.items():
-        baseline = 0.0  # wasmtime serve, fresh instance per request
+        path = PATHS.get(app, "/hello")
+        calls = host_calls_per_request(wasm, path)
         for mode, reuse in (("per-request", 1), ("warm", WARM_REUSE)):
             results = {}
             for server, make in (("wasmtime", wasmtime_cmd), ("wasmesh", wasmesh_cmd)):
                 port = free_port()
                 results[server] = measure(make(wasm, port, reuse), port, seconds, path)
-            baseline = baseline or results["wasmtime"][0]
             for server in ("wasmtime", "wasmesh"):
                 rps, p50, p99 = results[server]
                 ratio = rps / results["wasmtime"][0] if server == "wasmesh" else 1.0
-                print(f"{app:<12} {mode:<12} {server:<9} {rps:>8.0f} {p50:>8.1f} {p99:>8.1f}"
-                      f" {ratio:>6.2f}x {rps / baseline:>6.2f}x")  # fmt: skip
-    print("\nratio  = wasmesh req/s / wasmtime serve req/s, same component, same mode and load")
-    print("vs 1st = req/s / wasmtime serve req/s with a fresh instance per request")
+                count = f"{calls:>9.1f}" if server == "wasmesh" else f"{'':>9}"
+                print(f"{app:<15} {mode:<12} {server:<9} {rps:>8.0f} {p50:>8.1f} {p99:>8.1f}"
+                      f" {ratio:>6.2f}x {count}", flush=True)  # fmt: skip
+    load = os.getloadavg()
+    print(f"\nload average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end")
+    print("ratio     = wasmesh req/s / wasmtime serve req/s, same component, mode and load")
+    print("calls/req = WASI host calls per request (a fresh instance each), in wasmesh")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,14 @@ Listen = Annotated[
     str,
     typer.Option("--listen", metavar="HOST:PORT", help="Address to accept connections on."),
 ]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        metavar="N",
+        help="Worker processes sharing the socket, each with its own engine [default: cores].",
+    ),
+]
 RequestTimeout = Annotated[
     float | None,
     typer.Option(
@@ -57,21 +65,30 @@ def serve(
             "--idle-timeout", metavar="SECONDS", help="Drop a warm instance unused this long."
         ),
     ] = 30.0,
+    workers: Workers = None,
 ) -> None:
     """Serve a wasi:http/proxy component until Ctrl-C; in-flight requests finish.
 
     Example: wasmesh serve app.wasm --listen 0.0.0.0:8080 --max-reuse 100
     """
     from wasmesh.capabilities.wasi.guest_log import show_guest_output
+    from wasmesh.capabilities.wasi.http_authority import check_patterns
     from wasmesh.policy import Grants
     from wasmesh.sizes import parse_size
     from wasmesh.triggers.http import serve as serve_http
+    from wasmesh.triggers.http.workers import default_workers
 
     show_guest_output()
 
     if not component.is_file():
         raise WasmeshError(f"cannot read component {component}; check the path.")
-    for name, value in (("--max-reuse", max_reuse), ("--max-concurrent", max_concurrent)):
+    try:
+        check_patterns(allow_outbound or ())
+    except ValueError as e:
+        raise WasmeshError(f"--allow-outbound {e}; e.g. `http://127.0.0.1:8080`.") from None
+    checks = (("--max-reuse", max_reuse), ("--max-concurrent", max_concurrent),
+              ("--workers", workers))  # fmt: skip
+    for name, value in checks:
         if value is not None and value < 1:
             raise WasmeshError(f"{name} must be at least 1, got {value}.")
     serve_http(
@@ -84,6 +101,7 @@ def serve(
         max_concurrent=max_concurrent,
         idle_timeout=_positive("--idle-timeout", idle_timeout) or 30.0,
         env=dict(Grants.parse_env(e) for e in env or ()),
+        workers=workers or default_workers(),
     )
 
 

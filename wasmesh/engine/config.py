@@ -1,15 +1,14 @@
 """The one configured wasmtime engine.
 
 Pooling allocator (instances come from preallocated slots with copy-on-write memory images,
-so instantiation costs microseconds), epoch interruption (a daemon thread ticks the epoch so a
-store deadline stops a guest that loops forever), optional fuel. wasmtime-py exposes the pooling
-allocator only through its `_ffi` bindings.
+so instantiation costs microseconds), epoch interruption (a native thread ticks the epoch, see
+`ticker`, so a store deadline stops a guest that loops forever), optional fuel. wasmtime-py
+exposes the pooling allocator only through its `_ffi` bindings.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, replace
 
 import wasmtime
@@ -142,12 +141,9 @@ def settings_for(fuel: bool) -> EngineSettings:
 
 
 def _start_ticker(engine: wasmtime.Engine) -> None:
-    def tick() -> None:
-        while True:
-            time.sleep(EPOCH_TICK_SECONDS)
-            engine.increment_epoch()
+    from wasmesh.engine.ticker import start_ticker
 
-    threading.Thread(target=tick, name="wasmesh-epoch", daemon=True).start()
+    start_ticker(engine, EPOCH_TICK_SECONDS)
 
 
 def deadline_ticks(seconds: float) -> int:

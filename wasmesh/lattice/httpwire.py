@@ -47,16 +47,18 @@ class BufferedBody(RequestBody):
     """A request body already in memory (it came over NATS)."""
 
     def __init__(self, data: bytes) -> None:  # no connection: nothing of the parent is used
-        self.buffer = data
+        self.buffer = bytearray(data)
         self.done = True
         self.too_large = False
+        self.failure = None
         self.received = len(data)
         self.trailers = None
 
     def read(self, size: int, block: bool) -> bytes | None:
         if not self.buffer:
             return None
-        out, self.buffer = self.buffer[:size], self.buffer[size:]
+        out = bytes(self.buffer[:size])
+        del self.buffer[:size]
         return out
 
     def ready(self) -> bool:
@@ -66,7 +68,7 @@ class BufferedBody(RequestBody):
         return Pollable(self.ready)
 
     def drain(self, limit: int) -> bool:
-        self.buffer = b""
+        self.buffer.clear()
         return True
 
 

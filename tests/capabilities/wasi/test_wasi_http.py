@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+
 import pytest
 
-from wasmesh.capabilities.wasi import Fields, origin_allowed
+from wasmesh.capabilities.wasi import Fields, WasiContext, origin_allowed
+from wasmesh.capabilities.wasi.http_authority import OriginPattern, parse_origin
+from wasmesh.capabilities.wasi.http_outgoing import OutgoingRequest
+from wasmesh.capabilities.wasi.http_outgoing import handle as outgoing_handle
 from wasmesh.capabilities.wasi.http_types import OutgoingBody, OutgoingResponse
 from wasmesh.engine.values import Err, Ok, Variant
 from wasmesh.errors import GuestTrap
@@ -50,6 +56,44 @@ def test_origin_patterns() -> None:
     assert not origin_allowed("http://10.0.0.1:80", ())
 
 
+def test_origin_patterns_match_parsed_parts() -> None:
+    assert origin_allowed("http://[::1]:8080", ("http://[::1]:8080",))
+    assert origin_allowed("http://[0:0::1]:8080", ("http://[::1]:*",))  # same address
+    assert not origin_allowed("http://[::2]:8080", ("http://[::1]:8080",))
+    assert origin_allowed("http://[::1]:8080", ("http://*:8080",))
+    assert not origin_allowed("http://[::1]:8080", ("http://*.example.com:*",))
+    assert origin_allowed("HTTP://API.Test:8080", ("http://api.test:8080",))
+    # A pattern is never matched as text against the whole origin.
+    assert not origin_allowed("http://evil.test:80", ("http://*:80/x",))
+    assert not origin_allowed("http://a.example.com.evil:80", ("http://*.example.com",))
+    with pytest.raises(ValueError, match="valid host"):
+        OriginPattern.parse("http://exa mple.com")
+    with pytest.raises(ValueError, match="invalid port"):
+        OriginPattern.parse("http://example.com:99999")
+
+
+@pytest.mark.parametrize(
+    "authority",
+    ["127.0.0.1\x00:80", "a b:80", "host\r\nx: y", "[::1", "[zz::1]:80", "h:", "h:8x", "h:70000",
+     "u@h:80", "h/p", "h:80:90", ""],
+)  # fmt: skip
+def test_bad_authorities_are_uri_invalid_not_a_traceback(authority: str) -> None:
+    assert parse_origin("http", authority) is None
+    request = OutgoingRequest(Fields())
+    assert request.set_authority(authority) == Err(None)  # wasi:http: not a valid authority
+    request._authority = authority  # as if a host set it: handle() checks again
+    ctx = WasiContext(name="t", allow_outbound=("http://*:*",))
+    with ctx.active():
+        assert outgoing_handle(request, None) == Err(Variant("HTTP-request-URI-invalid"))
+
+
+def test_a_request_target_with_control_characters_is_refused() -> None:
+    request = OutgoingRequest(Fields())
+    assert request.set_path_with_query("/a b") == Err(None)
+    assert request.set_path_with_query("/a\r\nx") == Err(None)
+    assert request.set_path_with_query("/a?b=c") == Ok(None)
+
+
 def test_a_body_cannot_finish_while_its_stream_is_alive() -> None:
     body = OutgoingBody()
     stream = body.write_stream()
@@ -59,3 +103,32 @@ def test_a_body_cannot_finish_while_its_stream_is_alive() -> None:
     stream.value.on_drop()  # the guest drops the stream
     assert OutgoingBody.finish(body, None) == Ok(None)
     assert body.write_stream() == Err(None)  # one stream per body
+
+
+def test_streaming_to_an_origin_that_closes_early_fails_the_write() -> None:
+    origin = socket.create_server(("127.0.0.1", 0))
+    port = origin.getsockname()[1]
+
+    def close_early() -> None:
+        conn, _ = origin.accept()
+        conn.recv(1000)
+        conn.close()
+
+    closer = threading.Thread(target=close_early)
+    closer.start()
+    request = OutgoingRequest(Fields())
+    assert request.set_authority(f"127.0.0.1:{port}") == Ok(None)
+    body = request.body()
+    assert isinstance(body, Ok)
+    ctx = WasiContext(name="t", allow_outbound=("http://127.0.0.1:*",))
+    with ctx.active():
+        future = outgoing_handle(request, None)
+    assert isinstance(future, Ok)
+    chunk = b"x" * 65536
+    with pytest.raises(ConnectionError, match="cannot be sent"):
+        for _ in range(10_000):  # at most 640 MiB: the origin stops reading long before
+            body.value.write(chunk)
+    assert future.value.done.wait(10)
+    assert isinstance(future.value.result, Err)
+    closer.join()
+    origin.close()

@@ -216,7 +216,7 @@ def test_slow_clients_are_cut_off(echo_py: Path) -> None:
         with sock:
             sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n")  # and then nothing
             started = time.monotonic()
-            assert sock.recv(1024) == b""  # the server hung up
+            assert _read_all(sock).startswith(b"HTTP/1.1 408")  # and the server hung up
             assert time.monotonic() - started < 5
 
 
@@ -229,8 +229,27 @@ def test_oversized_headers_get_431(echo_py: Path) -> None:
             assert sock.recv(1024).startswith(b"HTTP/1.1 431")
 
 
-def test_a_stalled_upload_ends_at_the_request_deadline(echo_py: Path) -> None:
-    limits = ServerLimits(request_timeout=1.0, client_timeout=30.0)
+def _read_all(sock: socket.socket) -> bytes:
+    reply = b""
+    while chunk := sock.recv(65536):
+        reply += chunk
+    return reply
+
+
+def test_a_stalled_upload_gets_408_before_taking_an_instance(echo_py: Path) -> None:
+    limits = ServerLimits(body_timeout=1.0, client_timeout=30.0)
+    with running({"/...": echo_py}, limits=limits) as server:
+        sock = socket.create_connection(server.address, timeout=10)
+        with sock:
+            sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+            started = time.monotonic()
+            assert sock.recv(1024).startswith(b"HTTP/1.1 408")
+            assert time.monotonic() - started < 5
+        assert server.pools[0].slots.free == server.pools[0].settings.max_concurrent
+
+
+def test_a_stalled_large_upload_ends_at_the_request_deadline(echo_py: Path) -> None:
+    limits = ServerLimits(request_timeout=1.0, client_timeout=30.0, body_buffer_bytes=2)
     with running({"/...": echo_py}, limits=limits) as server:
         sock = socket.create_connection(server.address, timeout=10)
         with sock:

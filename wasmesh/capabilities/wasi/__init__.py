@@ -15,8 +15,8 @@ implemented here on host resources, and grants are enforced in one place.
 
 from wasmesh.capabilities.wasi.binding import WasiLink, link_wasi, wasi_imports
 from wasmesh.capabilities.wasi.context import DeadlinePassed, WasiContext, current
+from wasmesh.capabilities.wasi.http_authority import origin_allowed
 from wasmesh.capabilities.wasi.http_fields import Fields
-from wasmesh.capabilities.wasi.http_outgoing import origin_allowed
 from wasmesh.capabilities.wasi.http_types import (
     BodyTarget,
     IncomingRequest,

@@ -70,6 +70,8 @@ def insecure_seed() -> tuple[int, int]:
 # --- cli ------------------------------------------------------------------------------------
 
 
+
+
 class LogSink:
     """Lines a guest writes to stdout/stderr, as log records of the component's logger."""
 

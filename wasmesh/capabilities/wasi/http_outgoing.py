@@ -1,22 +1,26 @@
 """wasi:http/outgoing-handler: requests from components to the outside, behind a grant.
 
 Only origins matching one of the context's `allow_outbound` patterns (`scheme://host:port`,
-`*` wildcards) are reached; anything else gets `HTTP-request-denied` and a log line. Each
+`*` wildcards; parsed, see `http_authority`) are reached; anything else gets
+`HTTP-request-denied` and a log line, a malformed authority `HTTP-request-URI-invalid`. Each
 granted request runs on its own thread so the component can stream the request body while
-the host sends it, and wait on the response with `poll`.
+the host sends it (a write fails once the origin stops taking it), and wait on the response
+with `poll`.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import contextlib
 import http.client
 import queue
+import re
 import socket
 import threading
 from typing import Any
 
 from wasmesh.capabilities.wasi._table import HostObject
 from wasmesh.capabilities.wasi.context import current
+from wasmesh.capabilities.wasi.http_authority import origin_allowed, parse_origin
 from wasmesh.capabilities.wasi.http_fields import Fields
 from wasmesh.capabilities.wasi.http_types import (
     IncomingBody,
@@ -25,22 +29,11 @@ from wasmesh.capabilities.wasi.http_types import (
     method_name,
     scheme_name,
 )
-from wasmesh.capabilities.wasi.io import Pollable
+from wasmesh.capabilities.wasi.io import Pollable, waiting
 from wasmesh.engine.values import Err, Ok, Record, Variant
 
-DEFAULT_PORTS = {"http": 80, "https": 443}
 DEFAULT_TIMEOUT = 30.0
-
-
-def origin_allowed(origin: str, patterns: tuple[str, ...] | list[str]) -> bool:
-    """True when `origin` (`scheme://host:port`) matches a grant pattern."""
-    for pattern in patterns:
-        scheme, sep, rest = pattern.partition("://")
-        if sep and ":" not in rest.rsplit("]", 1)[-1] and scheme in DEFAULT_PORTS:
-            pattern = f"{pattern}:{DEFAULT_PORTS[scheme]}"
-        if fnmatch.fnmatchcase(origin.lower(), pattern.lower()):
-            return True
-    return False
+_PATH = re.compile(r"[!-~]*")  # visible ASCII (RFC 9112 §3.2)
 
 
 class RequestOptions(HostObject):
@@ -99,7 +92,9 @@ class OutgoingRequest(HostObject):
     def path_with_query(self) -> str | None:
         return self._path
 
-    def set_path_with_query(self, path: str | None) -> Ok:
+    def set_path_with_query(self, path: str | None) -> Ok | Err:
+        if path is not None and not _PATH.fullmatch(path):
+            return Err(None)  # control characters, spaces or non-ASCII: not a request target
         self._path = path
         return Ok(None)
 
@@ -113,7 +108,9 @@ class OutgoingRequest(HostObject):
     def authority(self) -> str | None:
         return self._authority
 
-    def set_authority(self, authority: str | None) -> Ok:
+    def set_authority(self, authority: str | None) -> Ok | Err:
+        if authority is not None and parse_origin("http", authority) is None:
+            return Err(None)
         self._authority = authority
         return Ok(None)
 
@@ -129,7 +126,8 @@ class _ResponseSource:
         self.conn = conn
 
     def read(self, size: int, block: bool) -> bytes | None:
-        data = self.response.read1(size)
+        with waiting():
+            data = self.response.read1(size)
         if not data:
             self.conn.close()
             return None
@@ -179,19 +177,35 @@ class FutureIncomingResponse(HostObject):
 
 
 class _BodyPipe:
-    """Request body chunks from the component to the sending thread."""
+    """Request body chunks from the component to the sending thread.
+
+    Once the sender has stopped (the origin closed the connection, or the request failed),
+    writes fail at once instead of waiting for room that never comes.
+    """
 
     def __init__(self) -> None:
         self.chunks: queue.Queue[bytes | Exception | None] = queue.Queue(maxsize=64)
+        self.stopped: str | None = None
+
+    def _put(self, item: bytes | Exception | None) -> None:
+        while self.stopped is None:
+            try:
+                self.chunks.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+        raise ConnectionError(f"the outgoing request body cannot be sent: {self.stopped}")
 
     def write(self, data: bytes) -> None:
-        self.chunks.put(bytes(data))
+        self._put(bytes(data))
 
     def finish(self, trailers: list[tuple[str, bytes]] | None) -> None:
-        self.chunks.put(None)
+        with contextlib.suppress(ConnectionError):
+            self._put(None)
 
     def abort(self, reason: str) -> None:
-        self.chunks.put(ConnectionAbortedError(reason))
+        with contextlib.suppress(ConnectionError):
+            self._put(ConnectionAbortedError(reason))
 
 
 def _error_code(exc: BaseException) -> Variant:
@@ -207,8 +221,9 @@ def _error_code(exc: BaseException) -> Variant:
 def _send(request: OutgoingRequest, host: str, port: int, scheme: str, timeout: float,
           pipe: _BodyPipe | None, future: FutureIncomingResponse) -> None:  # fmt: skip
     cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-    conn = cls(host, port, timeout=timeout)
-    try:
+    conn: http.client.HTTPConnection | None = None
+    try:  # whatever happens here, the future completes: the guest never waits for nothing
+        conn = cls(host, port, timeout=timeout)
         conn.putrequest(method_name(request.method()), request.path_with_query() or "/",
                         skip_host=True, skip_accept_encoding=True)  # fmt: skip
         conn.putheader("Host", request.authority() or host)
@@ -235,25 +250,21 @@ def _send(request: OutgoingRequest, host: str, port: int, scheme: str, timeout: 
             IncomingResponse(response.status, headers, _ResponseSource(response, conn))
         )
     except Exception as e:
-        conn.close()
+        if conn is not None:
+            conn.close()
         future.result = Err(_error_code(e))
     finally:
+        if pipe is not None:
+            pipe.stopped = "the request ended"
         future.done.set()
 
 
 def handle(request: OutgoingRequest, options: RequestOptions | None) -> Ok | Err:
     """Send `request` if the component's grants allow its origin."""
     ctx = current()
-    scheme = scheme_name(request.scheme()) or "http"
-    authority = request.authority() or ""
-    host, _, port_text = authority.rpartition(":") if ":" in authority else (authority, "", "")
-    if scheme not in DEFAULT_PORTS or not host:
+    origin = parse_origin(scheme_name(request.scheme()) or "http", request.authority() or "")
+    if origin is None:
         return Err(Variant("HTTP-request-URI-invalid"))
-    try:
-        port = int(port_text) if port_text else DEFAULT_PORTS[scheme]
-    except ValueError:
-        return Err(Variant("HTTP-request-URI-invalid"))
-    origin = f"{scheme}://{host}:{port}"
     if not origin_allowed(origin, ctx.allow_outbound):
         ctx.logger.warning("denied an outbound request to %s: no allow_outbound grant", origin)
         return Err(Variant("HTTP-request-denied"))
@@ -266,7 +277,7 @@ def handle(request: OutgoingRequest, options: RequestOptions | None) -> Ok | Err
         pipe = _BodyPipe()
         body.attach(pipe)
     future = FutureIncomingResponse()
-    args = (request, host.strip("[]"), port, scheme, timeout, pipe, future)
+    args = (request, origin.host, origin.port, origin.scheme, timeout, pipe, future)
     threading.Thread(target=_send, args=args, name="wasmesh-outgoing", daemon=True).start()
     return Ok(future)
 

@@ -151,6 +151,11 @@ def declared_length(fields: Fields) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+MAX_EARLY_BODY = 16 << 20
+"""Body bytes held for a response (or outgoing request) not yet handed over; writing more
+fails with `last-operation-failed` rather than growing the host's memory."""
+
+
 class OutgoingBody(HostObject):
     """A body the guest writes; bytes go to the attached target, or wait for one."""
 
@@ -182,6 +187,10 @@ class OutgoingBody(HostObject):
             raise OSError(
                 f"{self.size_error}: writing {self.written + len(data)} bytes of a body whose "
                 f"content-length is {self.declared}"
+            )
+        if self.target is None and self.written + len(data) > MAX_EARLY_BODY:
+            raise OSError(
+                f"more than {MAX_EARLY_BODY} body bytes written before the message was sent"
             )
         self.written += len(data)
         if self.target is None:

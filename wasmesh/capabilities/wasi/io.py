@@ -7,6 +7,7 @@ deadline, bounded by the instance's request deadline.
 
 from __future__ import annotations
 
+import contextlib
 import select
 import threading
 import time
@@ -23,6 +24,22 @@ MAX_READ = 1 << 20
 """The most one read hands back, whatever the guest asks for (a u64: up to 2^64-1 bytes):
 the host never allocates what the guest merely requests. Like wasmtime, a shorter read is
 not the end of the stream."""
+
+
+class _Blocking(threading.local):
+    """Per thread: what to do around a wait on the outside world (an HTTP server lends its
+    instance slot to another request meanwhile); None: nothing."""
+
+    hook: Callable[[], contextlib.AbstractContextManager[None]] | None = None
+
+
+blocking = _Blocking()
+
+
+def waiting() -> contextlib.AbstractContextManager[None]:
+    """Wrap a wait on sockets, events or clocks made on behalf of the running guest."""
+    hook = blocking.hook
+    return hook() if hook is not None else contextlib.nullcontext()
 
 
 class StreamClosed(Exception):
@@ -99,16 +116,17 @@ def poll(pollables: list[Pollable]) -> list[int]:
         fds = [p.fd for p in pollables if p.fd is not None]
         wfds = [p.write_fd for p in pollables if p.write_fd is not None]
         events = [p.event for p in pollables if p.event is not None]
-        if fds or wfds:
-            # With events too, wake up now and then to look at them.
-            wait = 0.005 if events else timeout
-            if timeout is not None and wait is not None:
-                wait = min(wait, timeout)
-            select.select(fds, wfds, [], wait)
-        elif len(events) == 1:
-            events[0].wait(timeout)
-        else:
-            time.sleep(min(timeout, 0.002) if timeout is not None else 0.002)
+        with waiting():
+            if fds or wfds:
+                # With events too, wake up now and then to look at them.
+                wait = 0.005 if events else timeout
+                if timeout is not None and wait is not None:
+                    wait = min(wait, timeout)
+                select.select(fds, wfds, [], wait)
+            elif len(events) == 1:
+                events[0].wait(timeout)
+            else:
+                time.sleep(min(timeout, 0.002) if timeout is not None else 0.002)
 
 
 class ByteSource(Protocol):

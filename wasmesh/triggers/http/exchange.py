@@ -8,13 +8,17 @@ head is on the wire a failure can only cut the connection.
 from __future__ import annotations
 
 import logging
-import time
 
 from wasmesh.capabilities.wasi import IncomingRequest, OutgoingResponse, ResponseOutparam
+from wasmesh.capabilities.wasi.io import blocking
 from wasmesh.engine import guest_error
 from wasmesh.errors import GuestExit, GuestOutOfFuel, GuestOutOfMemory, GuestTimeout
 from wasmesh.triggers.http.bodies import RequestBody, ResponseWriter
 from wasmesh.triggers.http.instances import InstancePool
+from wasmesh.triggers.http.parking import parking_for
+
+PARK_FACTOR = 4
+"""Requests of a pool that may wait on the network without a slot: this many per slot."""
 
 log = logging.getLogger("wasmesh.http")
 
@@ -39,11 +43,15 @@ def run(
     body: RequestBody,
     writer: ResponseWriter,
     timeout: float,
+    queue_wait: float | None = None,
 ) -> None:
-    """Serve `request` with an instance from `pool`, writing the response to `writer`."""
-    started = time.monotonic()
+    """Serve `request` with an instance from `pool`, writing the response to `writer`.
+
+    The request waits up to `queue_wait` seconds (default `timeout`) for an instance slot
+    (503 after that), then the component runs for up to `timeout` seconds (504).
+    """
     try:
-        lease = pool.acquire(wait=timeout)
+        lease = pool.acquire(wait=timeout if queue_wait is None else queue_wait)
     except Exception as e:  # the component's start-up trapped or could not link
         log.warning("%s: instantiating failed: %s", pool.name, e)
         writer.simple(500, b"the component could not be started\n")
@@ -57,9 +65,13 @@ def run(
         response.deliver(writer)
 
     outparam = ResponseOutparam(on_set=on_set)
+    lot = parking_for(pool, pool.settings.max_concurrent * PARK_FACTOR)
+    blocking.hook = lot.parked_slot
     try:
-        lease.handle(request, outparam, timeout - (time.monotonic() - started))
+        lease.handle(request, outparam, timeout)
     except Exception as e:  # a guest failure, or a host bug: either way this request only
+        if _refused_body(body, writer):
+            return
         cause = lease.ctx.failure or e
         status, reason = failure_status(cause)
         detail = (str(guest_error(cause)).splitlines() or [type(cause).__name__])[0]
@@ -67,9 +79,10 @@ def run(
         writer.simple(status, reason.encode() + b"\n")
         return
     finally:
+        blocking.hook = None
         pool.release(lease)
-    if body.too_large:
-        writer.close_after = True
+    if _refused_body(body, writer):
+        return
     if not outparam.is_set or outparam.response is None:
         reason = "the component did not set a response"
         if outparam.error is not None:
@@ -81,3 +94,17 @@ def run(
         writer.finish(None)
     elif not writer.finished:
         writer.abort("the component returned before finishing the response body")
+
+
+def _refused_body(body: RequestBody, writer: ResponseWriter) -> bool:
+    """After a request body the server refused (too large) or could not read to its end (the
+    client hung up, sent a bad chunk, went silent), answer 413 / cut the connection rather
+    than pass on the component's answer to a partial request."""
+    if body.failure is None:
+        return False
+    writer.close_after = True
+    if body.too_large and not writer.started:
+        writer.simple(413, b"the request body is larger than the server accepts\n")
+    elif not writer.finished:
+        writer.abort(f"the request body failed: {body.failure}")
+    return True

@@ -2,19 +2,25 @@
 app's instance pool, and shuts down gracefully (in-flight requests finish) on SIGINT/SIGTERM.
 
 Each connection has its own thread; wasm runs with the GIL released, and each pool caps how
-many of its instances run at once.
+many of its instances run at once. What h11 lets through but RFC 9112 or a hostile client
+demands is checked here (`Limits`): versions, conflicting framing, header count, deadlines for
+heads and bodies, idle connections, running out of descriptors. The start of a request body is
+read before an instance is taken (`RequestBody.prefetch`), so slow clients cost a thread and a
+buffer, not an instance slot. `workers` runs several such servers on one socket.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import re
 import signal
 import socket
 import sys
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,13 +29,13 @@ import h11
 
 from wasmesh.capabilities.wasi import IncomingRequest
 from wasmesh.engine.config import tune_for_serving
-from wasmesh.errors import WasmeshError
 from wasmesh.policy import Grants, Policy
 from wasmesh.policy import Limits as PolicyLimits
 from wasmesh.triggers.http import exchange
-from wasmesh.triggers.http.bodies import RequestBody, ResponseWriter
+from wasmesh.triggers.http.bodies import BodyTooLarge, RequestBody, ResponseWriter
 from wasmesh.triggers.http.instances import InstancePool, PoolSettings, RouteTarget
 from wasmesh.triggers.http.routing import Router
+from wasmesh.triggers.http.workers import listen_socket, run_workers
 
 _ABSOLUTE_FORM = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)(.*)$", re.DOTALL)
 
@@ -38,14 +44,25 @@ log = logging.getLogger("wasmesh.http")
 
 @dataclass(frozen=True)
 class ServerLimits:
-    """What the server accepts from clients, and the request deadline when a route's policy
-    sets none (a component's own limits are its `wasmesh.policy.Limits`)."""
+    """What one client may cost the server (seconds, bytes, counts), and the request deadline
+    when a route's policy sets none (a component's own limits are its `wasmesh.policy.Limits`).
+
+    A request whose head breaks a limit gets 4xx and its connection closed; so does one with
+    conflicting framing (RFC 9112 §6.1: Content-Length with Transfer-Encoding) or an HTTP
+    version other than 1.0/1.1 (505).
+    """
 
     request_timeout: float = 30.0  # seconds the component may run for one request
     max_header_bytes: int = 64 * 1024
+    max_header_count: int = 100  # header fields per request head; more get 431
     max_body_bytes: int = 64 * 1024 * 1024
-    client_timeout: float = 30.0  # seconds a client may stay silent mid-request or idle
+    client_timeout: float = 30.0  # seconds a client may stay silent mid-request
+    header_timeout: float = 10.0  # seconds from a request's first byte to the end of its head
+    idle_timeout: float = 15.0  # seconds a kept-alive connection may wait for its next request
+    body_buffer_bytes: int = 1 << 20  # body bytes read before an instance is taken
+    body_timeout: float = 30.0  # seconds the client has to send those buffered bytes
     max_connections: int = 1024  # open connections; more are answered 503 and closed
+    queue_timeout: float = 30.0  # seconds a request waits for an instance slot; then 503
 
 
 class RouteHandler(Protocol):
@@ -79,6 +96,7 @@ class Server:
         limits: ServerLimits | None = None,
         pool: PoolSettings | None = None,
         policy: Policy | None = None,
+        sock: socket.socket | None = None,
     ) -> None:
         self.limits = limits or ServerLimits()
         settings = pool or PoolSettings()
@@ -98,12 +116,12 @@ class Server:
         self.pools = list(pools.values())
         # replaceable as a whole while serving (one assignment): a lattice host does so
         self.router: Router[InstancePool | RouteHandler] = Router(targets)
-        host, _, port = listen.rpartition(":")
-        try:
-            self.sock = socket.create_server((host.strip("[]") or "127.0.0.1", int(port)),
-                                             backlog=256, reuse_port=False)  # fmt: skip
-        except (OSError, ValueError) as e:
-            raise WasmeshError(f"cannot listen on {listen} ({e}); pick another address.") from e
+        # A socket handed in is shared with other worker processes: accept with a timeout so
+        # shutdown never has to touch it (shutting it down would stop every worker at once).
+        self.shared = sock is not None
+        self.sock = sock if sock is not None else listen_socket(listen)
+        if self.shared:
+            self.sock.settimeout(_SHARED_ACCEPT_POLL)
         self.address = self.sock.getsockname()[:2]
         self.stopping = threading.Event()
         self.connections: set[_Connection] = set()
@@ -114,12 +132,29 @@ class Server:
         return f"http://{self.address[0]}:{self.address[1]}"
 
     def serve_forever(self) -> None:
-        """Accept connections until `shutdown()`."""
+        """Accept connections until `shutdown()`.
+
+        Out of file descriptors (EMFILE/ENFILE) or kernel memory, the server logs a warning and
+        backs off (up to a second) rather than stopping; open connections keep being served.
+        """
+        backoff = 0.0
         while not self.stopping.is_set():
             try:
                 client, _ = self.sock.accept()
-            except OSError:
-                break
+            except TimeoutError:
+                continue  # a shared socket: look at `stopping` now and then
+            except OSError as e:
+                if self.stopping.is_set():
+                    break
+                if e.errno not in _ACCEPT_RESOURCE_ERRORS and e.errno not in _ACCEPT_TRANSIENT:
+                    raise
+                if e.errno in _ACCEPT_RESOURCE_ERRORS:
+                    backoff = min(1.0, backoff * 2 or 0.01)
+                    log.warning("cannot accept a connection (%s); retrying in %.2f s with %d "
+                                "open", e.strerror, backoff, len(self.connections))  # fmt: skip
+                    self.stopping.wait(backoff)
+                continue
+            backoff = 0.0
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if len(self.connections) >= self.limits.max_connections:
                 _refuse(client)
@@ -129,14 +164,20 @@ class Server:
                                            name="wasmesh-http", daemon=True)  # fmt: skip
             with self.lock:
                 self.connections.add(conn)
-            conn.thread.start()
+            try:
+                conn.thread.start()
+            except RuntimeError:  # no thread to be had: like too many connections
+                with self.lock:
+                    self.connections.discard(conn)
+                _refuse(client)
 
     def shutdown(self, grace: float = 30.0) -> None:
         """Stop accepting, close idle connections, let in-flight requests finish."""
         self.stopping.set()
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-        self.sock.close()
+        if not self.shared:
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
+            self.sock.close()
         with self.lock:
             conns = list(self.connections)
         for conn in conns:
@@ -175,11 +216,14 @@ class Server:
 
     def _serve_connection(self, conn: _Connection) -> None:
         sock = conn.sock
-        sock.settimeout(self.limits.client_timeout)
-        h = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_header_bytes)
+        limits = self.limits
+        sock.settimeout(limits.client_timeout)
+        h = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_header_bytes)
+        first = True
         try:
             while not self.stopping.is_set() or conn.busy:
-                event = _next_event(h, sock)
+                event = _next_request(h, sock, limits, first)
+                first = False
                 if not isinstance(event, h11.Request):
                     break
                 conn.busy = True
@@ -192,6 +236,8 @@ class Server:
                 h.start_next_cycle()
         except h11.RemoteProtocolError as e:
             _reject(h, sock, e.error_status_hint, str(e))
+        except _Refused as e:
+            _reject(h, sock, e.status, e.reason)
         except (OSError, TimeoutError):
             pass
         finally:
@@ -201,6 +247,7 @@ class Server:
                 self.connections.discard(conn)
 
     def _serve_request(self, h: h11.Connection, sock: socket.socket, req: h11.Request) -> bool:
+        _check_head(req, self.limits)
         method = req.method.decode("ascii", "replace")
         target = req.target.decode("latin-1")
         # Absolute form (`GET http://host/path`): route by its path; its authority replaces
@@ -210,7 +257,7 @@ class Server:
             rest = absolute.group(2)
             target = rest if rest.startswith("/") else "/" + rest
         writer = ResponseWriter(h, sock, head_only=method == "HEAD")
-        writer.close_after = self.stopping.is_set()
+        writer.close_after = self.stopping.is_set() or req.http_version == b"1.0"
         headers = [(n.decode("latin-1").lower(), bytes(v)) for n, v in req.headers]
         # Routing facts travel as wasmesh-* headers; a client must not be able to forge them.
         headers = [(n, v) for n, v in headers if not n.startswith("wasmesh-")]
@@ -228,6 +275,8 @@ class Server:
             writer.close_after = True
             writer.simple(413, b"the request body is larger than the server accepts\n")
             return False
+        elif not self._prefetch(body, writer):
+            return False
         else:
             authority = next((v.decode("latin-1") for n, v in headers if n == "host"), None)
             if absolute is not None:
@@ -238,7 +287,8 @@ class Server:
             request = IncomingRequest(method, target, "http", authority, headers + extra, body)
             if isinstance(match.target, InstancePool):
                 timeout = match.target.request_timeout or self.limits.request_timeout
-                exchange.run(match.target, request, body, writer, timeout)
+                exchange.run(match.target, request, body, writer, timeout,
+                             queue_wait=self.limits.queue_timeout)  # fmt: skip
             else:
                 match.target.handle(request, body, writer, self.limits.request_timeout)
         if writer.aborted is not None:
@@ -249,19 +299,89 @@ class Server:
             return False
         if not writer.finished:
             writer.finish(None)
+        writer.drain_backlog()
+        if writer.aborted is not None or body.failure is not None:
+            return False
         if not body.done and not body.drain(self.limits.max_body_bytes):
             return False
         return not writer.close_after
 
+    def _prefetch(self, body: RequestBody, writer: ResponseWriter) -> bool:
+        """Read the start of the body before an instance is taken, so that a slow client
+        does not hold one; False (with the response sent) when the body is refused."""
+        limits = self.limits
+        try:
+            body.prefetch(limits.body_buffer_bytes, time.monotonic() + limits.body_timeout)
+        except BodyTooLarge:
+            writer.close_after = True
+            writer.simple(413, b"the request body is larger than the server accepts\n")
+            return False
+        except TimeoutError:
+            writer.close_after = True
+            writer.simple(408, b"the request body did not arrive in time\n")
+            return False
+        except OSError as e:  # malformed, or the client hung up (then nobody reads this)
+            writer.close_after = True
+            writer.simple(400, f"bad request: {e}\n".encode())
+            return False
+        return True
 
-def _next_event(h: h11.Connection, sock: socket.socket) -> Any:
+
+_SHARED_ACCEPT_POLL = 0.25
+_ACCEPT_RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+_ACCEPT_TRANSIENT = {errno.ECONNABORTED, errno.EPROTO, errno.EINTR, errno.EAGAIN, errno.EPERM}
+_VERSIONS = (b"1.1", b"1.0")
+
+
+class _Refused(Exception):
+    """A request head the server will not serve: answered `status` and closed."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _check_head(req: h11.Request, limits: ServerLimits) -> None:
+    """Refuse what h11 lets through but a hardened server must not (RFC 9112)."""
+    if req.http_version not in _VERSIONS:
+        raise _Refused(505, f"HTTP/{req.http_version.decode()} is not supported; use HTTP/1.1")
+    names = [n for n, _ in req.headers]
+    if len(names) > limits.max_header_count:
+        raise _Refused(431, f"more than {limits.max_header_count} header fields")
+    if b"transfer-encoding" in names and b"content-length" in names:
+        # RFC 9112 §6.1: a smuggling attempt or a broken intermediary; never guess the framing.
+        raise _Refused(400, "both Content-Length and Transfer-Encoding are present")
+
+
+def _next_request(h: h11.Connection, sock: socket.socket, limits: ServerLimits, first: bool) -> Any:
+    """The next request head: idle for at most `idle_timeout` between requests (the slow-
+    client timeout before the first), then at most `header_timeout` from its first byte."""
+    event = h.next_event()
+    if event is not h11.NEED_DATA:
+        return event
+    wait = limits.client_timeout if first else limits.idle_timeout
+    deadline: float | None = None
     while True:
+        if deadline is not None:
+            wait = min(deadline - time.monotonic(), limits.client_timeout)
+            if wait <= 0:
+                raise _Refused(408, "the request head did not arrive in time")
+        sock.settimeout(wait)
+        try:
+            data = sock.recv(65536)
+        except TimeoutError:
+            if deadline is None:
+                return h11.ConnectionClosed()  # idle: just hang up
+            raise _Refused(408, "the request head did not arrive in time") from None
+        if deadline is None:
+            deadline = time.monotonic() + limits.header_timeout
+        h.receive_data(data)
         event = h.next_event()
         if event is not h11.NEED_DATA:
+            sock.settimeout(limits.client_timeout)
             return event
-        data = sock.recv(65536)
-        h.receive_data(data)
-        if not data and h.their_state is h11.IDLE:
+        if not data:
             return h11.ConnectionClosed()
 
 
@@ -308,14 +428,17 @@ def serve(
     routes: Mapping[str, str | Path] | None = None,
     env: Mapping[str, str] | None = None,
     policy: Policy | None = None,
+    workers: int = 1,
 ) -> None:
     """Serve a component (or `routes` of components) until SIGINT/SIGTERM.
 
     Like `wasmtime serve`: prints the address once accepting; in-flight requests finish.
     `max_reuse` > 1 keeps warm instances (up to `max_concurrent` at once, each dropped after
-    `idle_timeout` seconds unused); `allow_outbound` lists `scheme://host:port` patterns
-    (`*` wildcards) the components may call; `env` is what `wasi:cli/environment` returns.
-    A whole `policy` may be given instead of `memory_limit`, `allow_outbound` and `env`.
+    `idle_timeout` seconds unused); `workers` > 1 forks that many processes sharing the
+    socket (see `workers`), each with its own engine and pools; `allow_outbound` lists
+    `scheme://host:port` patterns (`*` wildcards) the components may call; `env` is what
+    `wasi:cli/environment` returns. A whole `policy` may be given instead of `memory_limit`,
+    `allow_outbound` and `env`.
     """
     tune_for_serving()
     if policy is None:
@@ -326,7 +449,22 @@ def serve(
         idle_timeout=idle_timeout,
         max_concurrent=max_concurrent or PoolSettings().max_concurrent,
     )
-    server = Server(routes or {"/...": component_path}, listen, policy=policy,
-                    limits=ServerLimits(request_timeout=request_timeout), pool=pool)  # fmt: skip
-    print(f"Serving HTTP on {server.url}/", flush=True, file=sys.stdout)
-    server.run()
+    routes = routes or {"/...": component_path}
+    limits = ServerLimits(request_timeout=request_timeout)
+    if workers <= 1:
+        server = Server(routes, listen, limits=limits, pool=pool, policy=policy)
+        print(f"Serving HTTP on {server.url}/", flush=True, file=sys.stdout)
+        server.run()
+        return
+    sock = listen_socket(listen)
+    host, port = sock.getsockname()[:2]
+
+    def start(shared: socket.socket, ready: Callable[[], None]) -> None:
+        server = Server(routes, listen, limits=limits, pool=pool, policy=policy, sock=shared)
+        ready()
+        server.run()
+
+    def announce() -> None:
+        print(f"Serving HTTP on http://{host}:{port}/ ({workers} workers)", flush=True)
+
+    run_workers(sock, workers, start, announce)

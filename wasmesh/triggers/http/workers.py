@@ -1,0 +1,179 @@
+"""Serving on every core: worker processes forked around one listening socket.
+
+The parent binds the socket, then forks `count` workers before any engine exists; each worker
+builds its own engine, instance pools and threads (sharing the AOT cache on disk) and accepts
+on the inherited socket, so the kernel spreads connections across them. SIGINT/SIGTERM to the
+parent are passed on: every worker stops accepting and lets its in-flight requests finish.
+A worker that dies unexpectedly is replaced; one that fails to start stops the whole server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from wasmesh.errors import WasmeshError
+
+log = logging.getLogger("wasmesh.http")
+
+Start = Callable[[socket.socket, Callable[[], None]], None]
+"""Runs one worker on the listening socket until told to stop; calls `ready()` once serving."""
+
+
+def listen_socket(listen: str) -> socket.socket:
+    """The bound, listening socket for `HOST:PORT` (`[::1]:8080` for IPv6)."""
+    host, _, port = listen.rpartition(":")
+    try:
+        return socket.create_server((host.strip("[]") or "127.0.0.1", int(port)), backlog=1024)
+    except (OSError, ValueError) as e:
+        raise WasmeshError(f"cannot listen on {listen} ({e}); pick another address.") from e
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_workers(
+    sock: socket.socket, count: int, start: Start, on_ready: Callable[[], None]
+) -> None:
+    """Serve with `count` forked workers until SIGINT/SIGTERM; returns once all have drained.
+
+    `on_ready` runs in the parent once every worker is serving. Raises `WasmeshError` when a
+    worker fails before it is ready (its own message is on stderr).
+    """
+    stopping = False
+    children: dict[int, int] = {}  # pid -> read end of its readiness pipe
+
+    def spawn() -> None:
+        ready_r, ready_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            os.close(ready_r)
+            for s in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(s, signal.SIG_DFL)
+            reporter = Reporter(ready_w)
+            os._exit(run_child(lambda: start(sock, reporter.ready), reporter))
+        os.close(ready_w)
+        children[pid] = ready_r
+
+    def on_signal(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            _kill(pid, signal.SIGTERM)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for _ in range(count):
+            spawn()
+        for ready_r in list(children.values()):
+            answer = _read_all(ready_r)
+            if answer != b"1" and not stopping:
+                on_signal(signal.SIGTERM, None)
+                _reap(children)
+                reason = answer[1:].decode(errors="replace") or "it exited before serving"
+                raise WasmeshError(f"a worker failed to start: {reason}")
+        if not stopping:
+            on_ready()
+        _supervise(children, spawn, lambda: stopping)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for fd in children.values():
+            os.close(fd)
+        sock.close()
+
+
+def _supervise(
+    children: dict[int, int], spawn: Callable[[], None], stopping: Callable[[], bool]
+) -> None:
+    """Wait for workers; replace those that die while the server is not stopping."""
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+        fd = children.pop(pid, None)
+        if fd is None:
+            continue
+        os.close(fd)
+        if not stopping():
+            code = os.waitstatus_to_exitcode(status)
+            log.warning("worker %d ended unexpectedly (exit %d); starting another", pid, code)
+            print(f"worker {pid} ended unexpectedly (exit {code}); starting another",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            time.sleep(0.1)  # a worker crashing at once must not fork in a tight loop
+            spawn()
+
+
+def _reap(children: dict[int, int]) -> None:
+    for pid in list(children):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        os.close(children.pop(pid))
+
+
+class Reporter:
+    """A forked child's one message to its parent: `1` (ready) or `E<why it failed>`."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd: int | None = fd
+
+    def ready(self) -> None:
+        self.tell(b"1")
+
+    def tell(self, message: bytes) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            _tell(fd, message)
+
+
+def run_child(work: Callable[[], None], reporter: Reporter) -> int:
+    """In a forked process: run `work`; a failure before `ready` goes to the parent (which
+    raises it; the child's own stderr may be a test runner's buffer). Returns the exit status."""
+    try:
+        work()
+        return 0
+    except BaseException as e:
+        if reporter.fd is None:  # serving already: only the log can tell
+            print(f"error: {e}", file=sys.stderr)
+        with contextlib.suppress(OSError):
+            reporter.tell(b"E" + str(e).encode())
+        return 2 if isinstance(e, WasmeshError) else 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+def _read_all(fd: int) -> bytes:
+    data = b""
+    while chunk := os.read(fd, 65536):
+        data += chunk
+        if data == b"1":
+            break
+    return data
+
+
+def _tell(fd: int, message: bytes) -> None:
+    try:
+        os.write(fd, message)
+    finally:
+        os.close(fd)
+
+
+def _kill(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
