@@ -70,15 +70,26 @@ def parse_arg(text: str, ty: WitType, name: str) -> Any:
     """One argument, in WAVE, or in JSON when it is not valid WAVE for its type."""
     try:
         return parse_wave(text, ty)
+    except RecursionError:
+        raise _too_deep(name) from None
     except WasmeshError as wave_error:
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise _too_deep(name) from None
         except ValueError:
             raise WasmeshError(f"argument `{name}`: {wave_error}") from None
         try:
             return from_json(data, ty)
         except WasmeshError:
             raise WasmeshError(f"argument `{name}`: {wave_error}") from None
+
+
+def _too_deep(name: str) -> WasmeshError:
+    return WasmeshError(
+        f"argument `{name}`: nested too deeply to read; no WIT type nests like that, "
+        "check the brackets"
+    )
 
 
 def invoke(
