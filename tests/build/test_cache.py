@@ -6,7 +6,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from wasmesh.build import cache
+from wasmesh.errors import BuildError
 
 
 def _tree(root: Path, files: dict[str, str]) -> Path:
@@ -75,3 +78,12 @@ def test_exclusive_serializes_builders(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert overlaps == [False, False, False]
+
+
+def test_unreadable_input_is_one_sentence_naming_the_file(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "a", {"x.c": "int x;"})
+    (root / "gone.h").symlink_to(root / "missing.h")
+    with pytest.raises(BuildError) as caught:
+        _key(root)
+    message = str(caught.value)
+    assert "gone.h" in message and "missing file" in message and "\n" not in message

@@ -94,3 +94,35 @@ def test_invoke_app_refuses_flags_it_would_ignore() -> None:
     assert r.code == 2 and "come from the app's wasmesh.toml" in r.err
     r = wasmesh("invoke", "calc.wasm", "add", "1", "2", "--topology", "monolith")
     assert r.code == 2 and "use it with --app" in r.err
+
+
+def test_new_checks_names_and_app_directories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for keyword in ("world", "string", "interface", "u8"):
+        r = wasmesh("new", keyword, "--app", tmp_path)
+        assert r.code == 2 and "WIT keyword" in r.err, r.err
+    assert not (tmp_path / "wasmesh.toml").exists()
+
+    monkeypatch.chdir(tmp_path)
+    r = wasmesh("new", "api", "--lang", "c", "--app", "myshop")
+    assert r.code == 0, r.err
+    assert (tmp_path / "myshop" / "wasmesh.toml").is_file()
+    assert (tmp_path / "myshop" / "api" / "wit" / "world.wit").is_file()
+    assert not (tmp_path / "api").exists()
+    components = tomllib.loads((tmp_path / "myshop" / "wasmesh.toml").read_text())["components"]
+    assert components["api"]["source"] == "api"
+
+    r = wasmesh("new", "api", "--app", tmp_path / "nonexistent" / "app")
+    assert r.code == 2 and "no directory" in r.err and "Traceback" not in r.err
+    assert not (tmp_path / "nonexistent").exists()
+
+
+@pytest.mark.parametrize("lang", ["c", "js"])
+def test_new_greeter_builds(tmp_path: Path, lang: str) -> None:
+    # The template's interface is `greeter`: the world must not take that name too.
+    assert wasmesh("new", "greeter", "--lang", lang, "--app", tmp_path).code == 0
+    built = wasmesh("build", tmp_path, "--json")
+    assert built.code == 0, built.err
+    r = wasmesh("invoke", "--app", tmp_path, "greet", '"mesh"')
+    assert r.code == 0 and r.out == '"Hello, mesh!"\n', r.err

@@ -172,3 +172,35 @@ def test_inspect_json(guest: Guest) -> None:
     names = [e["name"] for e in data["exports"]]
     assert "demo:calc/math@0.1.0" in names
     assert any(i["name"].startswith("wasi:io/streams@") for i in data["imports"])
+
+
+def test_a_function_without_result_prints_unit(tmp_path: Path) -> None:
+    from tests.support.wat import wat_component
+
+    ping = wat_component("""(component
+  (core module $m (func (export "ping")))
+  (core instance $i (instantiate $m))
+  (func $ping (canon lift (core func $i "ping")))
+  (export "ping" (func $ping))
+)""")
+    r = wasmesh("invoke", ping, "ping")
+    assert (r.code, r.out) == (0, "()\n"), r.err  # as `wasmtime run --invoke` prints it
+    r = wasmesh("invoke", ping, "ping", "--json")
+    assert (r.code, r.out) == (0, "null\n"), r.err
+
+
+@pytest.mark.parametrize("topology", ["monolith", "per-component"])
+def test_invoke_app_names_an_ambiguous_export(tmp_path: Path, topology: str) -> None:
+    from tests.compose.wat_parts import provider
+
+    one, two = provider("a:x/one@1.0.0"), provider("b:x/two@1.0.0", bias=1)
+    (tmp_path / "wasmesh.toml").write_text(
+        f'[app]\nname = "amb"\n[components.one]\nsource = "{one}"\n'
+        f'[components.two]\nsource = "{two}"\n'
+    )
+    r = wasmesh("invoke", "--app", tmp_path, "--topology", topology, "add", "1", "2")
+    assert r.code == 2, r.err
+    assert "`add` is ambiguous in app `amb`" in r.err
+    assert "`a:x/one@1.0.0#add`" in r.err and "`b:x/two@1.0.0#add`" in r.err
+    r = wasmesh("invoke", "--app", tmp_path, "--topology", topology, "b:x/two#add", "1", "2")
+    assert (r.code, r.out) == (0, "4\n"), r.err

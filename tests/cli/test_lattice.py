@@ -124,3 +124,14 @@ def test_lattice_errors(tmp_path: Path) -> None:
     assert "Traceback" not in r.err
     r = wasmesh_process("status", "--nats", "nats://127.0.0.1:1", timeout=60)
     assert r.code == 2 and "Traceback" not in r.err, r.err
+
+
+def test_lattice_up_refuses_an_unusable_store_dir(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    for store in ("/proc/nope", str(blocker / "js")):
+        r = wasmesh_process(
+            "lattice", "up", "--port", "0", "--store-dir", store, timeout=60, cwd=tmp_path
+        )
+        assert r.code == 2 and "Traceback" not in r.err, r.err
+        assert f"cannot keep the JetStream store in {store}" in r.err and "--store-dir" in r.err

@@ -88,3 +88,34 @@ def test_the_graph_command(tmp_path: Path) -> None:
     bad = runner.invoke(cli.app, ["graph", str(tmp_path), "-f", "png"])
     assert isinstance(bad.exception, WasmeshError)
     assert str(bad.exception) == "unknown format `png`; use tree, dot or svg"
+
+
+def test_graph_output_is_never_cut_and_bad_paths_are_one_sentence(tmp_path: Path) -> None:
+    long = "t:x/" + "very-long-interface-name-" * 4 + "end@1.0.0"
+    (tmp_path / "wasmesh.toml").write_text(f"""
+[app]
+name = "calc"
+
+[components.app]
+source = "{consumer("app:c/run@0.1.0", long)}"
+
+[components.calc]
+source = "{provider(long)}"
+""")
+    cli._register()
+    runner = CliRunner()
+    piped = runner.invoke(cli.app, ["graph", str(tmp_path)])
+    assert piped.exit_code == 0 and f"{long} → calc (composed)" in piped.output
+    written = tmp_path / "tree.txt"
+    assert runner.invoke(cli.app, ["graph", str(tmp_path), "-o", str(written)]).exit_code == 0
+    assert f"{long} → calc (composed)" in written.read_text()
+    for fmt in ("tree", "dot", "svg"):
+        missing = tmp_path / "nonexistent" / "dir" / f"x.{fmt}"
+        bad = runner.invoke(cli.app, ["graph", str(tmp_path), "-f", fmt, "-o", str(missing)])
+        assert isinstance(bad.exception, WasmeshError), bad.exception
+        assert "no directory" in str(bad.exception) and "\n" not in str(bad.exception)
+    unwritable = tmp_path / "adir"
+    unwritable.mkdir()
+    bad = runner.invoke(cli.app, ["graph", str(tmp_path), "-f", "dot", "-o", str(unwritable)])
+    assert isinstance(bad.exception, WasmeshError), bad.exception
+    assert "cannot write" in str(bad.exception)

@@ -115,7 +115,7 @@ def test_per_component_and_explicit_units() -> None:
         ),
         (
             ('language = "python"', 'language = "cobol"'),
-            "wasmesh.toml:7: unknown language `cobol`; use one of python, js, c, wat",
+            "wasmesh.toml:7: unknown language `cobol`; use one of python, js, c, wat, go, rust",
         ),
         (
             ('source = "tax.wasm"', 'source = "tax"'),

@@ -3,7 +3,8 @@
 An output is up to date when the key recorded beside it (``<out>.key``) equals the key of the
 current inputs: the sha256 of every input file (by a stable label, so moving a checkout keeps
 the key), the WIT, the recipe (language, world, options) and the pinned tool versions. Checking
-costs a hash of the inputs and never runs a tool.
+costs a hash of the inputs and never runs a tool. An input that cannot be read (a dangling
+symbolic link, no permission) is a `BuildError` naming the file.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from wasmesh.errors import BuildError
 
 # Bumped when the way outputs are produced changes, so old outputs are rebuilt.
 RECIPE_VERSION = "1"
@@ -58,8 +61,20 @@ def compute_key(inputs: InputSet, recipe: Mapping[str, object]) -> str:
     digest.update(json.dumps(recipe, sort_keys=True, default=str).encode())
     for label, path in inputs.files():
         digest.update(b"\0" + label.encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(hashlib.sha256(_read_input(path)).digest())
     return digest.hexdigest()
+
+
+def _read_input(path: Path) -> bytes:
+    """An input file's bytes; `BuildError` naming the file when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        if path.is_symlink() and not path.exists():
+            why = f"is a symbolic link to a missing file ({os.readlink(path)})"
+        else:
+            why = f"cannot be read ({exc.strerror})"
+        raise BuildError(f"source file {path} {why}; fix or remove it") from None
 
 
 def key_path(out_path: Path) -> Path:

@@ -23,8 +23,24 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from wasmesh.cli.version import version_text
+
+        sys.stdout.write(version_text())
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_print_version,
+        help="Print the versions of wasmesh, wasmtime-py and the pinned toolchain, then exit.",
+    ),
+) -> None:
     """wasmesh: compose WebAssembly components by WIT contract; run them anywhere."""
 
 

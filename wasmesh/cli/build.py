@@ -34,7 +34,11 @@ def new(
         str, typer.Option("--lang", "-l", metavar="python|js|c|go|rust", help="Source language.")
     ] = "python",
     app: Annotated[
-        Path, typer.Option("--app", help="The app directory whose wasmesh.toml gets the entry.")
+        Path,
+        typer.Option(
+            "--app",
+            help="The app directory (created when missing) whose wasmesh.toml gets the entry.",
+        ),
     ] = Path("."),
 ) -> None:
     """Scaffold a component (WIT world, source) and add it to wasmesh.toml.
@@ -45,7 +49,7 @@ def new(
     """
     from wasmesh.build import scaffold
 
-    manifest = manifest_path(app)
+    manifest = _new_manifest_path(app)
     snippet = scaffold(name, lang, manifest.parent / name, manifest_dir=manifest.parent)
     if manifest.exists():
         text = manifest.read_text()
@@ -55,6 +59,23 @@ def new(
         header = f'[app]\nname = "{app_name}"\nversion = "0.1.0"\n\n'
         manifest.write_text(header + snippet.strip("\n") + "\n")
     out_console.print(f"created {manifest.parent / name}/ ({lang}) and added it to {manifest}")
+
+
+def _new_manifest_path(app: Path) -> Path:
+    """Where `new --app APP` writes: APP's wasmesh.toml (APP is created when its parent
+    exists), or APP itself when it is an existing manifest file."""
+    from wasmesh.errors import WasmeshError
+
+    if app.is_file():
+        return app
+    if not app.exists():
+        if not app.resolve().parent.is_dir():
+            raise WasmeshError(
+                f"--app {app}: no directory {app.resolve().parent} to create it in; "
+                "create the parent first or choose an existing directory"
+            )
+        app.mkdir()
+    return app / "wasmesh.toml"
 
 
 def build(

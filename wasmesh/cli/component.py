@@ -18,11 +18,16 @@ from wasmesh.engine.codec.wave import format_wave, parse_call, parse_wave
 from wasmesh.engine.loader import load_component
 from wasmesh.engine.types import WitType
 from wasmesh.engine.wit import annotate, names_from_wasm_tools, world_to_json, world_to_wit
-from wasmesh.engine.world import FuncItem
+from wasmesh.engine.world import FuncItem, World
 from wasmesh.errors import ExportNotFound, WasmeshError
 from wasmesh.runtime.bounded import bounded
 from wasmesh.runtime.command import run_command
-from wasmesh.runtime.exports import ExportTarget, resolve_export
+from wasmesh.runtime.exports import (
+    ExportTarget,
+    all_targets,
+    interface_matches,
+    resolve_export,
+)
 from wasmesh.runtime.instance import Runner
 from wasmesh.runtime.preview1 import invoke_module, is_core_module, load_module, run_module
 
@@ -70,15 +75,26 @@ def parse_arg(text: str, ty: WitType, name: str) -> Any:
     """One argument, in WAVE, or in JSON when it is not valid WAVE for its type."""
     try:
         return parse_wave(text, ty)
+    except RecursionError:
+        raise _too_deep(name) from None
     except WasmeshError as wave_error:
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise _too_deep(name) from None
         except ValueError:
             raise WasmeshError(f"argument `{name}`: {wave_error}") from None
         try:
             return from_json(data, ty)
         except WasmeshError:
             raise WasmeshError(f"argument `{name}`: {wave_error}") from None
+
+
+def _too_deep(name: str) -> WasmeshError:
+    return WasmeshError(
+        f"argument `{name}`: nested too deeply to read; no WIT type nests like that, "
+        "check the brackets"
+    )
 
 
 def invoke(
@@ -206,20 +222,37 @@ def _invoke_app(
 
     loaded = App.load(app, strategy=topology, quiet=as_json)
     found = []
+    candidates: list[str] = []
     for unit in loaded.units.values():
         try:
             found.append((unit, resolve_export(unit.world, export, unit.loaded.label)))
         except ExportNotFound:
+            candidates += _matches(unit.world, export)
             continue
-    if len(found) != 1:
-        names = ", ".join(f"`{name}`" for name in loaded.exports)
-        how = "no unit of" if not found else "several units of"
+    candidates += [target.qualified for _, target in found]
+    if len(candidates) > 1:
+        options = ", ".join(f"`{name}`" for name in candidates)
         raise ExportNotFound(
-            f"{how} app `{loaded.manifest.name}` export `{export}`; it has {names}."
+            f"`{export}` is ambiguous in app `{loaded.manifest.name}`; name one of {options}."
+        )
+    if not found:
+        names = ", ".join(f"`{name}`" for name in loaded.exports)
+        raise ExportNotFound(
+            f"no unit of app `{loaded.manifest.name}` has export `{export}`; it has {names}."
         )
     unit, target = found[0]
     result = unit.call(target, *parse_args(target, values))
     print_result(result, target.func.sig.result, as_json)
+
+
+def _matches(world: World, export: str) -> list[str]:
+    """Every export of `world` that `export` could mean (more than one: it is ambiguous)."""
+    iface, _, func = export.rpartition("#")
+    return [
+        t.qualified
+        for t in all_targets(world)
+        if t.func.name == func and (not iface or interface_matches(t.interface or "", iface))
+    ]
 
 
 def _invoke_lattice(
@@ -247,8 +280,11 @@ def parse_args(target: ExportTarget, values: list[str]) -> list[Any]:
 
 def print_result(result: Any, ty: WitType | None, as_json: bool) -> None:
     if ty is None:
+        # No result: `()`, as `wasmtime run --invoke` prints it.
         if as_json:
             print_json(None)
+        else:
+            sys.stdout.write("()\n")
         return
     if as_json:
         print_json(to_json(result, ty))

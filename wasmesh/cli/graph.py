@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from wasmesh.cli.output import out_console
 from wasmesh.errors import WasmeshError
 
 FORMATS = ("tree", "dot", "svg")
+_UNCUT = 4096  # columns: wider than any line a wiring tree has
 
 
 def graph(
@@ -39,25 +42,34 @@ def graph(
 
     if format not in FORMATS:
         raise WasmeshError(f"unknown format `{format}`; use tree, dot or svg")
+    if output is not None and not output.parent.is_dir():
+        raise WasmeshError(f"cannot write {output}: no directory {output.parent}; create it first")
     plan = plan_app(manifest, strategy=strategy)
     name = plan.manifest.name
     if format == "tree":
         tree = render_tree(name, plan.graph, plan.plans)
-        if output is None:
+        if output is None and out_console.is_terminal:
             out_console.print(tree)
             return
-        with output.open("w") as f:
-            from rich.console import Console
-
-            Console(file=f, color_system=None, width=120).print(tree)
-        return
-    text = render_dot(name, plan.graph, plan.plans)
-    if format == "svg":
-        text = render_svg(text)
+        # Piped or written to a file: plain text, lines never cut at a terminal width.
+        text = _plain(tree, Console(file=io.StringIO(), color_system=None, width=_UNCUT))
+    else:
+        text = render_dot(name, plan.graph, plan.plans)
+        if format == "svg":
+            text = render_svg(text)
     if output is None:
         sys.stdout.write(text)
-    else:
+        return
+    try:
         output.write_text(text)
+    except OSError as exc:
+        raise WasmeshError(f"cannot write {output} ({exc.strerror}); choose another path") from None
+
+
+def _plain(renderable: object, console: Console) -> str:
+    with console.capture() as capture:
+        console.print(renderable)
+    return capture.get()
 
 
 def register(app: typer.Typer) -> None:

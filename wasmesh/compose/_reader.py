@@ -9,6 +9,9 @@ from typing import Any
 from wasmesh.compose._positions import Path_, Positions
 from wasmesh.errors import ManifestError
 
+_NAME_MAX = 255
+_PATH_MAX = 4096
+
 
 class Reader:
     """Walks the parsed document, checking keys and types, with positions for messages."""
@@ -38,7 +41,23 @@ class Reader:
             raise self.fail(
                 where, f"`{where[-1]}` in {_section(where[:-1])} must be {what}, not {got}"
             )
+        if isinstance(value, str) and "\0" in value:
+            section = _section(where[:-1])
+            raise self.fail(where, f"`{where[-1]}` in {section} has a NUL character; remove it")
         return value
+
+    def path_string(self, value: Any, where: Path_) -> str:
+        """A relative or absolute path string that the file system can take (POSIX limits:
+        255 bytes a name, 4096 bytes in all)."""
+        text: str = self.typed(value, where, str, "a path")
+        parts = text.split("/")
+        if len(text.encode()) > _PATH_MAX or any(len(p.encode()) > _NAME_MAX for p in parts):
+            raise self.fail(
+                where,
+                f"`{where[-1]}` in {_section(where[:-1])} is too long for a path "
+                f"({len(text)} characters); shorten it",
+            )
+        return text
 
     def strings(self, value: Any, where: Path_) -> tuple[str, ...]:
         self.typed(value, where, list, "a list of strings")

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -187,6 +188,8 @@ def parse_manifest(text: str, path: Path) -> Manifest:
             f"{path.name}:{exc.line}: not valid TOML ({str(exc).split(' at line')[0]}); "
             "fix the syntax"
         ) from None
+    except tomlkit.exceptions.TOMLKitError as exc:
+        raise _invalid_toml(text, path, exc) from None
     positions = Positions(text)
     reader = Reader(path, positions)
     top = reader.table(document, (), ("app", "components", "wiring", "triggers", "deploy"))
@@ -217,6 +220,21 @@ def parse_manifest(text: str, path: Path) -> Manifest:
     )  # fmt: skip
 
 
+def _invalid_toml(text: str, path: Path, exc: Exception) -> ManifestError:
+    """A TOML error tomlkit reports without a line (a key given twice): the stdlib parser,
+    which follows the same TOML 1.0 rules, finds the line."""
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as stdlib:
+        found = re.search(r"^(.*) \(at line (\d+), column \d+\)$", str(stdlib))
+        if found:
+            return ManifestError(
+                f"{path.name}:{found.group(2)}: not valid TOML ({found.group(1).lower()}: "
+                f"{str(exc).rstrip('.')}); keep one"
+            )
+    return ManifestError(f"{path.name}: not valid TOML ({str(exc).rstrip('.')}); fix it")
+
+
 def _component(reader: Reader, name: str, body: Any, root: Path) -> ComponentSpec:
     where: Path_ = ("components", name)
     if not _NAME.match(name):
@@ -226,7 +244,7 @@ def _component(reader: Reader, name: str, body: Any, root: Path) -> ComponentSpe
     body = reader.table(body, where, _COMPONENT_KEYS)
     if "source" not in body:
         raise reader.fail(where, f"[components.{name}] needs `source`: a .wasm file or a directory")
-    source_text = reader.typed(body["source"], (*where, "source"), str, "a path")
+    source_text = reader.path_string(body["source"], (*where, "source"))
     if source_text.startswith(OCI_SCHEME):
         return _oci_component(reader, name, body, root, source_text)
     source_path = root / source_text
@@ -257,7 +275,7 @@ def _component(reader: Reader, name: str, body: Any, root: Path) -> ComponentSpe
         world=reader.typed(body["world"], (*where, "world"), str, "a string")
         if "world" in body
         else None,
-        wit=root / reader.typed(wit, (*where, "wit"), str, "a path") if wit is not None else None,
+        wit=root / reader.path_string(wit, (*where, "wit")) if wit is not None else None,
         adapter=adapter,
         options=tuple(sorted(options.items())),
     )

@@ -86,8 +86,15 @@ class NatsServer:
 
     def start(self, timeout: float = READY_TIMEOUT_S) -> NatsServer:
         """Start the server and wait until it accepts connections."""
-        self.store_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.store_dir / "nats-server.log"
+        try:
+            self.store_dir.mkdir(parents=True, exist_ok=True)
+            self.log_path.touch()
+        except OSError as exc:
+            raise LatticeError(
+                f"cannot keep the JetStream store in {self.store_dir} ({exc.strerror}); "
+                "choose a writable directory with --store-dir"
+            ) from None
         cmd = [
             nats_server_binary(),
             "-a", self.listen, "-p", str(self.port),

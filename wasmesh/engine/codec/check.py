@@ -323,7 +323,11 @@ def _flags(ty: WitType) -> Check:
             v = (v,)
         elif not isinstance(v, Iterable) or isinstance(v, bytes | Mapping):
             raise Problem(f"expected {label} (a set of names), got {describe(v)}")
-        out = frozenset(v)
+        items = list(v)
+        for item in items:
+            if type(item) is not str:
+                raise Problem(f"expected {label} (a set of names), got a flag {describe(item)}")
+        out = frozenset(items)
         unknown = sorted(str(n) for n in out - names)
         if unknown:
             raise Problem(f"{label} has no flag {unknown[0]!r} (flags: {', '.join(ty.names)})")
