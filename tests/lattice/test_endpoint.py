@@ -46,20 +46,23 @@ def test_the_callee_stops_when_the_caller_gives_up(
     unit = Recording(guest("loop-wat"))
 
     async def scenario() -> None:
-        nc = await nats.connect(nats_server.url)
+        # the unit is served as a host serves it, and called as a client calls it
+        nc = await nats.connect(**nats_server.options("host").connect_kwargs())
+        caller = await nats.connect(**nats_server.options("client").connect_kwargs())
         endpoint = Endpoint(nc, Subjects(), "app", "loop")
         pool = ThreadPoolExecutor(2)
         await endpoint.switch(Version(UnitSpec("loop", "0" * 64), unit, pool))
         subject = Subjects().rpc("app", "loop", "")
         started = time.monotonic()
         with pytest.raises(RemoteUnavailable, match=r"within 0\.5 s"):
-            await rpc.call(nc, subject, "spin", JSON, json_encode([]), timeout=0.5)
+            await rpc.call(caller, subject, "spin", JSON, json_encode([]), timeout=0.5)
         for _ in range(100):  # the guest was told the caller's deadline: it stops then too
             if unit.ended:
                 break
             await asyncio.sleep(0.05)
         assert unit.ended and unit.ended[0][1] - started < 3.0  # not rpc.CALL_TIMEOUT_S
         await endpoint.close()
+        await caller.close()
         await nc.close()
 
     run(scenario(), 60)
