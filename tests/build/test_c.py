@@ -235,7 +235,8 @@ def test_missing_compiler_is_one_clear_sentence(
 def test_unknown_adapter(tmp_path: Path) -> None:
     spec = load_guest(GUESTS / "calc-c")
     opts = {**spec.options, "adapter": "sideways"}
-    with pytest.raises(BuildError, match="adapter 'sideways'; use reactor, command or none"):
+    expected = "adapter 'sideways'; use reactor, command, none or module"
+    with pytest.raises(BuildError, match=expected):
         toolchain_for("c").build(
             spec.source_dir, tmp_path / "o.wasm", "calc", spec.wit_dir, options=opts
         )

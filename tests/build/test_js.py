@@ -92,5 +92,6 @@ def test_missing_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     src = tmp_path / "kinds"
     shutil.copytree(GUESTS / "kinds-js", src)
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    monkeypatch.setattr("wasmesh.tools.tool_dirs", lambda: [])  # nor beside the interpreter
     with pytest.raises(MissingToolError, match=r"^componentize-js is not installed"):
         toolchain_for("js").build(src, tmp_path / "k.wasm", "kinds", src / "wit")

@@ -110,5 +110,6 @@ def test_missing_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     src = tmp_path / "cmd"
     shutil.copytree(GUESTS / "cmd-py", src)
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    monkeypatch.setattr("wasmesh.tools.tool_dirs", lambda: [])  # nor beside the interpreter
     with pytest.raises(MissingToolError, match=r"^componentize-py is not installed"):
         toolchain_for("python").build(src, tmp_path / "c.wasm", "cmd", src / "wit")
