@@ -32,9 +32,11 @@ def test_source_and_options(tmp_path: Path) -> None:
 def test_aliases_and_unknown_language() -> None:
     assert toolchain_for("py").language == "python"
     assert toolchain_for("JavaScript").language == "js"
-    assert set(TOOLCHAINS) == {"python", "js", "c", "wat"}
-    with pytest.raises(BuildError, match="no toolchain for language 'rust'"):
-        toolchain_for("rust")
+    assert toolchain_for("golang").language == "go"
+    assert toolchain_for("rs").language == "rust"
+    assert set(TOOLCHAINS) == {"python", "js", "c", "wat", "go", "rust"}
+    with pytest.raises(BuildError, match="no toolchain for language 'cobol'"):
+        toolchain_for("cobol")
 
 
 def test_table_needs_language_and_world(tmp_path: Path) -> None:
