@@ -51,6 +51,7 @@ def test_second_build_runs_no_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     log = tmp_path / "tools.log"
     logging_wrappers(tmp_path / "bin", log, {"wasm-tools": str(shutil.which("wasm-tools"))})
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.setattr("wasmesh.tools.tool_dirs", lambda: [])  # only the logging wrappers
     out = tmp_path / "d.wasm"
     toolchain_for("wat").build(src, out, "double", src / "wit")
     assert log.read_text().count("wasm-tools") == 3, "parse, embed, new"
