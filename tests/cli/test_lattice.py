@@ -83,7 +83,7 @@ def test_deploy_invoke_rollback_undeploy(lattice: tuple[str, Callable[..., Outco
     assert r.code == 0, r.err
     assert json.loads(r.out)["version"] == 1
     report = wait_ready(cli, "shop", 1)
-    assert set(report["units"]) == {"front", "tax", "presentation"}
+    assert set(report["units"]) == {"front", "tax", "presentation", "receipt"}
     r = cli("deploy", str(EXAMPLE), "--topology", "per-component", role="host")
     assert r.code == 2 and "(deploying needs the admin credential)" in r.err, r.err
     split = cli("invoke", "--app", "shop", "quote", ITEMS, '"fr"', role="client")
