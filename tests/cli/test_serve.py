@@ -138,3 +138,11 @@ def test_guest_output_reaches_the_server_log(serving: Callable[..., Served], ech
     _, err = served.proc.communicate(timeout=60)
     # Prefixed with the component, as `wasmtime serve` prefixes its guests' output.
     assert "http-echo-py | stdout: wasi probe ran" in err
+
+
+def test_a_file_that_is_not_a_component_is_refused_before_workers_start(tmp_path: Path) -> None:
+    text = tmp_path / "app.wasm"
+    text.write_text("hello")
+    r = wasmesh("serve", text, "--workers", "2", "--listen", "127.0.0.1:0")
+    assert r.code == 2, r.err
+    assert "is not a WebAssembly file" in r.err and "worker" not in r.err, r.err

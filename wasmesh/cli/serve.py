@@ -73,6 +73,7 @@ def serve(
     """
     from wasmesh.capabilities.wasi.guest_log import show_guest_output
     from wasmesh.capabilities.wasi.http_authority import check_patterns
+    from wasmesh.engine.loader import read_component_bytes
     from wasmesh.policy import Grants
     from wasmesh.sizes import parse_size
     from wasmesh.triggers.http import serve as serve_http
@@ -82,6 +83,8 @@ def serve(
 
     if not component.is_file():
         raise WasmeshError(f"cannot read component {component}; check the path.")
+    # header checks need no engine: a bad file is refused before any worker is forked
+    read_component_bytes(component)
     try:
         check_patterns(allow_outbound or ())
     except ValueError as e:
