@@ -70,6 +70,9 @@ def test_errors_are_one_sentence_exit_2(registry: Registry, guest: Guest, tmp_pa
         (("pull", f"{registry.address}/Errs:1"), "must be lowercase"),
         (("pull", f"{registry.address}/errs:1", "--username", "me"), "--password-stdin"),
         (("up", f"{registry.address}/errs:1"), "is a component, not a wasmesh app"),
+        (("pull", f"{registry.address}/errs:1", "-o", ""), "is not a file name"),
+        (("pull", f"{registry.address}/errs:1", "-o", str(tmp_path)), "is not a file name"),
+        (("push", guest("calc-c"), f"{registry.address}/errs@sha256:{'0' * 64}"), "names a digest"),
     ]
     for args, message in cases:
         r = wasmesh(*args)

@@ -95,6 +95,11 @@ def push(
     from wasmesh.registry import parse_reference, push_component
 
     options = registry_options(insecure, username, password_stdin)
+    if targets and "@" in targets[-1]:
+        raise WasmeshError(
+            f"`{targets[-1]}` names a digest; a push makes its own digest: push to "
+            "REGISTRY/REPO:TAG (or REGISTRY/REPO for :latest)."
+        )
     if app is not None:
         if len(targets) != 1:
             raise WasmeshError("with --app DIR, give only the REF to push to.")
@@ -136,10 +141,12 @@ def pull(
     from wasmesh.registry import parse_reference, pull_component
 
     ref = parse_reference(reference)
+    target = output or Path(f"{ref.repository.rsplit('/', 1)[-1]}.wasm")
+    if not target.name or target.is_dir():  # `-o ''`, `-o .`, `-o somedir`
+        raise WasmeshError(f"-o `{output}` is not a file name; give -o FILE, e.g. -o app.wasm.")
     pulled = pull_component(
         ref, registry_options(insecure, username, password_stdin, max_layer_size)
     )
-    target = output or Path(f"{ref.repository.rsplit('/', 1)[-1]}.wasm")
     tmp = target.with_name(f".{target.name}.partial")
     try:
         tmp.write_bytes(pulled.path.read_bytes())
