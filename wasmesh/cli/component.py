@@ -204,8 +204,12 @@ def invoke(
     if is_core_module(component):
         module = load_module(component, fuel=fuel is not None)
         results = bounded(lambda: invoke_module(module, export, values, policy), timeout)
-        if results:
-            print(json.dumps(results) if as_json else " ".join(map(str, results)))
+        # one result prints as a component's does; several as a list; none as `()` / null
+        value = results[0] if len(results) == 1 else (results or None)
+        if as_json:
+            print(json.dumps(value))
+        else:
+            print(" ".join(map(str, results)) if results else "()")
         return
     loaded = load_component(Path(component), fuel=fuel is not None)
     target = resolve_export(loaded.world, export, str(component))
