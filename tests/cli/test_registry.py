@@ -54,6 +54,9 @@ def test_push_inspect_pull_invoke(registry: Registry, guest: Guest, tmp_path: Pa
     assert out.read_bytes() == guest("calc-c").read_bytes()
     invoked = wasmesh("invoke", out, "add(40, 2)")
     assert (invoked.code, invoked.out) == (0, "42\n")
+    for named in (ref, f"oci://{ref}"):  # straight from the registry, no file
+        invoked = wasmesh("invoke", named, "add(40, 2)")
+        assert (invoked.code, invoked.out) == (0, "42\n"), invoked.err
 
 
 def test_errors_are_one_sentence_exit_2(registry: Registry, guest: Guest, tmp_path: Path) -> None:

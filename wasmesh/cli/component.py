@@ -13,6 +13,7 @@ from wasmesh.api import Component
 from wasmesh.cli import lattice as lat
 from wasmesh.cli import options as opt
 from wasmesh.cli.output import print_json
+from wasmesh.cli.registry import component_location
 from wasmesh.engine.codec.json import from_json, to_json
 from wasmesh.engine.codec.wave import format_wave, parse_call, parse_wave
 from wasmesh.engine.loader import load_component
@@ -61,6 +62,7 @@ def run(
         env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel
     )
     argv = tuple(args or ())
+    component = component_location(component)
     if is_core_module(component):
         module = load_module(component, fuel=fuel is not None)
         status = bounded(lambda: run_module(module, policy, argv), timeout)
@@ -201,8 +203,9 @@ def invoke(
     policy = opt.policy_from(
         env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel
     )
-    if is_core_module(component):
-        module = load_module(component, fuel=fuel is not None)
+    path = component_location(Path(component))
+    if is_core_module(path):
+        module = load_module(path, fuel=fuel is not None)
         results = bounded(lambda: invoke_module(module, export, values, policy), timeout)
         # one result prints as a component's does; several as a list; none as `()` / null
         value = results[0] if len(results) == 1 else (results or None)
@@ -211,7 +214,7 @@ def invoke(
         else:
             print(" ".join(map(str, results)) if results else "()")
         return
-    loaded = load_component(Path(component), fuel=fuel is not None)
+    loaded = load_component(path, fuel=fuel is not None)
     target = resolve_export(loaded.world, export, str(component))
     parsed = parse_args(target, values)
     component_api = Component(loaded, Runner(loaded, policy))

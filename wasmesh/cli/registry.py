@@ -216,3 +216,16 @@ def app_location(app: Path, insecure: bool = False) -> Path:
     if app.exists() or not looks_like_reference(text):
         return app
     return pull_app(parse_reference(text), registry_options(insecure))
+
+
+def component_location(component: Path) -> Path:
+    """The component file `component` names: a local path, or a registry reference pulled
+    (verified) into the layer cache, so `invoke` and `run` take `REGISTRY/REPO:TAG` too."""
+    from wasmesh.registry import looks_like_reference, parse_reference, pull_component
+
+    text = str(component)
+    if text.startswith("oci:/") and not text.startswith("oci://"):
+        text = "oci://" + text[len("oci:/") :]  # a Path argument folds the `//`
+    if component.exists() or not looks_like_reference(text):
+        return component
+    return pull_component(parse_reference(text), registry_options(False)).path
