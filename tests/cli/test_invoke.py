@@ -110,6 +110,7 @@ def test_timeout_stops_infinite_loop(guest: Guest) -> None:
         (("greet", "5"), "argument `name`"),
         (("sub", "1", "2"), "no export `sub`"),
         (("add(1, 2)", "3"), "not both"),
+        (("add(1,",), "is not closed"),
         (("add", "1", "2", "--memory-limit", "lots"), "'lots' is not a size"),
         (("add", "1", "2", "--env", "NOVALUE"), "KEY=VALUE"),
     ],

@@ -189,6 +189,8 @@ def invoke(
         export = component
     elif export is None:
         raise WasmeshError("name the export to call after the component, e.g. `add 1 2`.")
+    if "(" in export and not export.rstrip().endswith(")"):  # no WIT name has a `(`
+        raise WasmeshError(f"the call `{export}` is not closed; write it as `add(1, 2)`.")
     if "(" in export and export.rstrip().endswith(")"):
         if values:
             raise WasmeshError("give arguments either inside the call or after it, not both.")
