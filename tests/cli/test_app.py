@@ -116,6 +116,13 @@ def test_new_checks_names_and_app_directories(
     r = wasmesh("new", "api", "--app", tmp_path / "nonexistent" / "app")
     assert r.code == 2 and "no directory" in r.err and "Traceback" not in r.err
     assert not (tmp_path / "nonexistent").exists()
+    r = wasmesh("new", "api", "--app", "/proc/nope")  # a place no directory can be made
+    assert r.code == 2 and "cannot create it" in r.err and "Traceback" not in r.err
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine\n")
+    r = wasmesh("new", "api", "--app", notes)
+    assert r.code == 2 and "not a wasmesh.toml" in r.err
+    assert notes.read_text() == "mine\n"
 
 
 @pytest.mark.parametrize("lang", ["c", "js"])

@@ -67,6 +67,10 @@ def _new_manifest_path(app: Path) -> Path:
     from wasmesh.errors import WasmeshError
 
     if app.is_file():
+        if app.suffix != ".toml":
+            raise WasmeshError(
+                f"--app {app} is a file but not a wasmesh.toml; give the app's directory"
+            )
         return app
     if not app.exists():
         if not app.resolve().parent.is_dir():
@@ -74,7 +78,12 @@ def _new_manifest_path(app: Path) -> Path:
                 f"--app {app}: no directory {app.resolve().parent} to create it in; "
                 "create the parent first or choose an existing directory"
             )
-        app.mkdir()
+        try:
+            app.mkdir()
+        except OSError as e:
+            raise WasmeshError(
+                f"--app {app}: cannot create it ({e.strerror}); choose another directory"
+            ) from None
     return app / "wasmesh.toml"
 
 
