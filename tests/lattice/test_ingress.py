@@ -8,6 +8,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,10 @@ import pytest
 from wasmesh.engine.values import Ok, Record
 from wasmesh.lattice.app import Placement, topology_from_manifest
 from wasmesh.lattice.httpwire import decode, encode
+from wasmesh.lattice.schema import H_DEADLINE
 from wasmesh.lattice.server import NatsServer
 
-from .conftest import admin, host, run
+from .conftest import admin, host, lattice, run
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "polyglot" / "wasmesh.toml"
@@ -127,3 +129,44 @@ def test_inherited_env_is_read_on_the_host_not_the_deployer(
     monkeypatch.setenv("WASMESH_REGION", "host")
     grants = UnitSpec("front", "0" * 64, policy=policy).unit_policy().grants
     assert grants.environment() == [("WASMESH_REGION", "host"), ("A", "1")]
+
+
+def test_a_forwarded_request_stops_when_the_forwarding_host_stops_waiting(
+    nats_server: NatsServer, tmp_path: Path, guest: Callable[[str], Path]
+) -> None:
+    """The forwarding host sends its deadline (`wasmesh-deadline`): the serving host stops a
+    guest that spins at that deadline and answers 504, though the unit's policy sets no
+    timeout (its own default would be tens of seconds)."""
+    manifest = tmp_path / "wasmesh.toml"
+    manifest.write_text(f"""
+[app]
+name = "spinner"
+
+[components.front]
+source = "{guest("parity-probe-py")}"
+
+[components.dep]
+source = "{guest("parity-dep-c")}"
+
+[[triggers.http]]
+route = "/p/..."
+component = "front"
+""")
+    app, topology = topology_from_manifest(manifest, {}, cache=tmp_path / "build")
+
+    async def scenario() -> None:
+        async with lattice(nats_server, tmp_path, {}) as (client, hosts):
+            await client.deploy(app, topology)
+            await client.wait_ready(app, 60)
+            (unit,) = (u.name for u in topology.units)
+            h = hosts[0]
+            subject = h.subjects.http(app, unit)
+            ask = encode({"method": "GET", "target": "/p/spin", "authority": "x"}, [], b"")
+            started = time.monotonic()
+            reply = await h.nc.request(subject, ask, timeout=20, headers={H_DEADLINE: "1"})
+            took = time.monotonic() - started
+            head, _, _ = decode(reply.data)
+            assert head["status"] == 504
+            assert took < 10, took
+
+    run(scenario(), 120)

@@ -33,10 +33,10 @@ from wasmesh.capabilities.wasi import IncomingRequest
 from wasmesh.capabilities.wasi.http_types import method_name
 from wasmesh.engine.loader import load_component
 from wasmesh.errors import ManifestError
-from wasmesh.lattice import schema
+from wasmesh.lattice import rpc, schema
 from wasmesh.lattice.endpoint import _drain
 from wasmesh.lattice.httpwire import HEAD_MARGIN, decode, encode, end_to_end, serve_buffered
-from wasmesh.lattice.schema import HTTP_QUEUE, DesiredState, UnitSpec
+from wasmesh.lattice.schema import H_DEADLINE, HTTP_QUEUE, DesiredState, UnitSpec
 from wasmesh.lattice.store import cached_artifact, get_value, read_index
 from wasmesh.lattice.stub import RemoteImports, run_blocking
 from wasmesh.lattice.wakeup import Wakeup
@@ -52,7 +52,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("wasmesh.lattice.ingress")
 
 ROUTES_POLL_S = 1.0  # the route table is re-read this often (and on every deploy nudge)
-FORWARD_TIMEOUT_S = 30.0  # a forwarded request with no answer by then is 504
+FORWARD_MARGIN_S = 0.5  # a forwarder waits this much past the deadline it sends, for the answer
+FORWARD_TIMEOUT_S = 30.0  # draining: forwarded requests in flight get this long to finish
 
 Key = tuple[str, str]  # (app, unit)
 
@@ -100,9 +101,13 @@ class ForwardRoute:
         }
         message = encode(head, request.headers().entries(), data)
         try:
-            reply = run_blocking(
-                self.loop, self.nc.request(self.subject, message, timeout=timeout), timeout + 1
+            # One deadline: the serving host stops the guest at `timeout` and answers 504
+            # itself; this host waits a little longer so that answer (not silence) comes back.
+            wait = timeout + FORWARD_MARGIN_S
+            ask = self.nc.request(
+                self.subject, message, timeout=wait, headers={H_DEADLINE: f"{timeout:.3f}"}
             )
+            reply = run_blocking(self.loop, ask, wait + 1)
         except NoRespondersError:
             writer.simple(503, f"no host runs {self.unit} right now; try again\n".encode())
             return
@@ -164,7 +169,8 @@ class UnitHttp:
         try:
             head, headers, body = decode(msg.data)
             pool = self.route.pool
-            timeout = self.route.timeout(FORWARD_TIMEOUT_S)
+            budget = rpc.call_budget(msg.headers)  # how long the forwarding host waits
+            timeout = min(self.route.timeout(budget), budget)
             status, out, content = await loop.run_in_executor(
                 self.workers, serve_buffered, pool, head, headers, body, timeout
             )
