@@ -12,8 +12,8 @@ The two versions differ (both from the WASI key-value proposal's drafts):
 |---|---|---|
 | `bucket.list-keys` cursor | `option<u64>` (an offset) | `option<string>` (the last key) |
 | `atomics.increment` | `delta: u64 -> u64` | `delta: s64 -> s64` |
-| compare-and-swap | — | `resource cas` (`cas.new`, `cas.current`), `swap(cas, value)` failing with `cas-error::cas-failed(cas)` |
-| `batch.get-many` | `list<option<tuple<string, list<u8>>>>` | `list<tuple<string, option<list<u8>>>>` |
+| compare-and-swap | — | `resource cas`, `swap(cas, value)` → `cas-error::cas-failed(cas)` |
+| `batch.get-many` items | `option<tuple<string, list<u8>>>` | `tuple<string, option<list<u8>>>` |
 
 Counters are decimal ASCII (`b"42"`); `increment` on a value that is not one is an error.
 """
@@ -105,6 +105,7 @@ class Store:
             return _other(exc)
 
     def bucket_list_keys(self, bucket: Bucket, cursor: Any) -> Any:
+        more: str | int | None
         try:
             if self.draft2:  # the cursor is the last key of the previous page
                 keys = bucket.backend.keys(cursor, PAGE)

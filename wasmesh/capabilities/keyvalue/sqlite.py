@@ -48,16 +48,17 @@ class SqliteBackend:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             with self._guard("open"):
-                conn = sqlite3.connect(
+                conn = made = sqlite3.connect(
                     self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                     check_same_thread=False,
                 )  # fmt: skip
-                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = FULL")
-            self._local.conn = conn
+                made.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                made.execute("PRAGMA journal_mode = WAL")
+                made.execute("PRAGMA synchronous = FULL")
+            self._local.conn = made
             with self._lock:
-                self._all.append(conn)
+                self._all.append(made)
+            return made
         return conn
 
     def _guard(self, what: str) -> _Guard:
@@ -86,6 +87,7 @@ class SqliteBackend:
         return row is not None
 
     def keys(self, after: str | None, limit: int = PAGE) -> list[str]:
+        args: tuple[object, ...]
         if after is None:
             sql, args = "SELECT key FROM kv ORDER BY key LIMIT ?", (limit,)
         else:
@@ -96,9 +98,11 @@ class SqliteBackend:
 
     def read(self, key: str) -> tuple[bytes | None, int]:
         with self._guard("read"):
-            row = self._conn().execute(
-                "SELECT value, version FROM kv WHERE key = ?", (key,)
-            ).fetchone()
+            row = (
+                self._conn()
+                .execute("SELECT value, version FROM kv WHERE key = ?", (key,))
+                .fetchone()
+            )
         return (bytes(row[0]), int(row[1])) if row else (None, 0)
 
     def increment(self, key: str, delta: int) -> int:
@@ -159,9 +163,9 @@ class _Guard:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
         if not isinstance(exc, sqlite3.Error):
-            return False
+            return
         b = self.backend
         text = str(exc)
         if isinstance(exc, sqlite3.DatabaseError) and (
