@@ -1,6 +1,6 @@
 """A key-value app on `wasi:keyvalue@0.2.0-draft2`: every store operation, by export or HTTP.
 
-`exec(store, op, key, value)` and `GET /<op>/<store>/<key>?value=V` run one operation:
+`exec(store, op, key, value)` and `GET [/PREFIX]/<op>/<store>/<key>?value=V` run one operation:
 `get`, `set` (value), `delete`, `exists`, `keys` (every key, pages followed), `incr` (delta,
 default 1), `cas` (swap in value if nobody wrote between read and swap: `swapped` or
 `cas-failed <current>`), `getmany`/`deletemany` (key is `a,b,c`), `setmany` (value is
@@ -114,7 +114,7 @@ def respond(out: ResponseOutparam, status: int, body: bytes) -> None:
 class IncomingHandler(exports.IncomingHandler):
     def handle(self, request: IncomingRequest, response_out: ResponseOutparam) -> None:
         path, _, query = (request.path_with_query() or "/").partition("?")
-        parts = [unquote(p) for p in path.strip("/").split("/")]
+        parts = [unquote(p) for p in path.strip("/").split("/")][-3:]  # after any route prefix
         if len(parts) != 3:
             respond(response_out, 404, b"GET /<op>/<store>/<key>[?value=V]\n")
             return
