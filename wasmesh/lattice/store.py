@@ -57,6 +57,10 @@ async def open_store(nc: NATS, subjects: Subjects) -> LatticeStore:
     """Open the lattice's buckets, creating the missing ones (creation is idempotent)."""
     js = nc.jetstream()
     kvs = {what: await _kv(js, subjects, what) for what in HISTORY}
+    try:  # the apps' key-value data: hosts read and write it, nobody needs it here
+        await js.key_value(subjects.key_value)
+    except BucketNotFoundError:
+        await js.create_key_value(bucket=subjects.key_value, history=1)
     try:
         artifacts = await js.object_store(subjects.artifacts)
     except (BucketNotFoundError, NotFoundError):

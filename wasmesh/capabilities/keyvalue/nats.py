@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import random
 import threading
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,7 @@ from nats.js.kv import KeyValue
 from wasmesh.capabilities.keyvalue.backend import PAGE, StoreError, parse_counter
 
 T = TypeVar("T")
+log = logging.getLogger("wasmesh.keyvalue.nats")
 
 OP_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT_S = 2.0
@@ -70,14 +72,24 @@ class _OwnConnection:
     def __init__(self, url: str) -> None:
         self.url = url
         self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, name="wasmesh-kv-nats", daemon=True).start()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="wasmesh-kv-nats", daemon=True
+        )
+        self.thread.start()
         self.nc: NATS | None = None
+        self.lock: asyncio.Lock | None = None  # made on the loop
 
     async def connect(self) -> NATS:
+        if self.lock is None:
+            self.lock = asyncio.Lock()
+        async with self.lock:  # concurrent first calls share one connection
+            return await self._connect()
+
+    async def _connect(self) -> NATS:
         if self.nc is None or self.nc.is_closed:
             self.nc = await nats.connect(
                 self.url, connect_timeout=CONNECT_TIMEOUT_S, max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
+                reconnect_time_wait=0.5, error_cb=_quiet, disconnected_cb=_gone,
             )  # fmt: skip
         return self.nc
 
@@ -86,8 +98,23 @@ class _OwnConnection:
             if self.nc is not None and not self.nc.is_closed:
                 await self.nc.close()
 
-        asyncio.run_coroutine_threadsafe(close(), self.loop).result(OP_TIMEOUT_S)
+        try:
+            asyncio.run_coroutine_threadsafe(close(), self.loop).result(OP_TIMEOUT_S)
+        except Exception as exc:  # closing a connection that is already gone
+            log.debug("closing the NATS KV connection to %s: %s", self.url, exc)
         self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(OP_TIMEOUT_S)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+async def _quiet(exc: Exception) -> None:
+    # the operation that meets the outage reports it to the guest; this is the background
+    log.debug("NATS KV connection: %s", exc)
+
+
+async def _gone() -> None:
+    log.info("NATS KV connection lost; reconnecting")
 
 
 class NatsBackend:
