@@ -151,6 +151,7 @@ def _isolate(
         ("stdin", ("wasi:cli/stdin",)),
         ("network", ("wasi:sockets/", "wasi:http/outgoing-handler")),
         ("outbound", ("wasi:http/outgoing-handler",)),
+        ("key_value_stores", ("wasi:keyvalue/",)),
     ):
         users = [c for c in order if _uses(imports[c], *prefixes)]
         values = {repr(getattr(grants[c], what)) for c in users}
@@ -189,6 +190,7 @@ def _unit_policy(
         stdin=pick("wasi:cli/stdin").stdin,
         network=pick("wasi:sockets/", "wasi:http/outgoing-handler").network,
         outbound=pick("wasi:http/outgoing-handler").outbound,
+        key_value_stores=pick("wasi:keyvalue/").key_value_stores,
     )
     # unlimited if any member is; the memory limit caps each linear memory of the unit (one
     # per member), so it is the largest member's, and fuel, spent by the whole unit, the sum
