@@ -26,9 +26,7 @@ def parse(text: str, root: Path = Path("/app")) -> dict[str, tuple[StoreGrant, .
 
 def test_default_is_a_sqlite_file_in_the_state_directory() -> None:
     grants = parse('key-value-stores = ["default"]\n')
-    assert grants["counter"] == (
-        StoreGrant("default", "sqlite", "/app/.wasmesh/state/default.db"),
-    )
+    assert grants["counter"] == (StoreGrant("default", "sqlite", "/app/.wasmesh/state/default.db"),)
 
 
 def test_declared_stores_with_each_backend() -> None:
@@ -65,7 +63,7 @@ def test_store_grants_travel_in_the_policy_json() -> None:
         ('[key-value.c]\nbackend = "redis"\n', r"unknown key-value backend `redis`; use one of"),
         ('[key-value.c]\nbackend = "memory"\npath = "x"\n', r"`path` applies to the sqlite"),
         ('[key-value.c]\nbackend = "nats"\nbucket = "a.b"\n', r"bucket `a.b` must be letters"),
-        ('[key-value.c]\nttl = 3\n', r"ttl"),
+        ("[key-value.c]\nttl = 3\n", r"ttl"),
     ],
 )
 def test_bad_store_tables_are_one_sentence_with_the_line(text: str, said: str) -> None:
