@@ -57,15 +57,21 @@ async def open_store(nc: NATS, subjects: Subjects) -> LatticeStore:
     """Open the lattice's buckets, creating the missing ones (creation is idempotent)."""
     js = nc.jetstream()
     kvs = {what: await _kv(js, subjects, what) for what in HISTORY}
-    try:  # the apps' key-value data: hosts read and write it, nobody needs it here
-        await js.key_value(subjects.key_value)
-    except BucketNotFoundError:
-        await js.create_key_value(bucket=subjects.key_value, history=1)
     try:
         artifacts = await js.object_store(subjects.artifacts)
     except (BucketNotFoundError, NotFoundError):
         artifacts = await js.create_object_store(bucket=subjects.artifacts)
     return LatticeStore(subjects=subjects, js=js, artifacts=artifacts, **kvs)
+
+
+async def ensure_key_value_bucket(nc: NATS, subjects: Subjects) -> None:
+    """Create the bucket of the apps' key-value stores if missing (as the admin: hosts may
+    read and write it but not create it; a host of an open lattice creates it on first use)."""
+    js = nc.jetstream()
+    try:
+        await js.key_value(subjects.key_value)
+    except BucketNotFoundError:
+        await js.create_key_value(bucket=subjects.key_value, history=1)
 
 
 async def get_value(kv: KeyValue, key: str) -> tuple[bytes | None, int]:
