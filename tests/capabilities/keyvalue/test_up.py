@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import BIN
+from tests.support.cli import BIN, wasmesh
 from tests.support.httpguests import build_http_guest
 from tests.support.processes import Served
 
@@ -119,3 +119,13 @@ def test_a_component_without_the_grant_gets_access_denied(up: Callable[[], Serve
     assert get(served, "/locked/incr/default/hits") == (403, "access-denied")
     assert get(served, "/py/get/cache/x") == (403, "access-denied")
     assert get(served, "/js/get/cache/x") == (403, "access-denied")
+
+
+def test_graph_shows_each_components_store_grants(app: Path) -> None:
+    out = wasmesh("graph", app)
+    assert out.code == 0, out.err
+    blocks = out.out.split("unit ")
+    counter = next(b for b in blocks if b.startswith("counter "))
+    locked = next(b for b in blocks if b.startswith("locked "))
+    assert "key-value stores: default (sqlite)" in counter
+    assert "key-value stores" not in locked

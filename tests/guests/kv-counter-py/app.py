@@ -4,7 +4,7 @@
 `get`, `set` (value), `delete`, `exists`, `keys` (every key, pages followed), `incr` (delta,
 default 1), `cas` (swap in value if nobody wrote between read and swap: `swapped` or
 `cas-failed <current>`), `getmany`/`deletemany` (key is `a,b,c`), `setmany` (value is
-`v1,v2,...` for the keys). HTTP answers 200 with the outcome, 403 for `access-denied`, 500
+`v1,v2,...` for the keys), `loopget`/`loopset`/`loopincr` (that operation `value` times). HTTP answers 200 with the outcome, 403 for `access-denied`, 500
 with the message for any other store error.
 """
 
@@ -79,6 +79,15 @@ def run(name: str, op: str, key: str, value: str) -> str:
                 return f"cas-failed {show(e.value.value.current())}"
             raise Err(e.value.value) from None
         return "swapped"
+    if op.startswith("loop"):  # `value` times the same operation, for bench/keyvalue.py
+        for _ in range(int(value)):
+            if op == "loopget":
+                bucket.get(key)
+            elif op == "loopset":
+                bucket.set(key, b"x" * 64)
+            else:
+                atomics.increment(bucket, key, 1)
+        return value
     if op == "getmany":
         pairs = batch.get_many(bucket, key.split(","))
         return ";".join(f"{k}={show(v)}" for k, v in pairs)
