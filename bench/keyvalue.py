@@ -5,8 +5,9 @@ one call runs N `bucket.get` / `bucket.set` (64 bytes) / `atomics.increment` in 
 figure is the cost of each host call plus the store. The peer, measured in the same run on the
 same store kind, is plain Python: `sqlite3` with the same database settings (WAL,
 `synchronous=FULL`, one transaction per increment) and `nats-py` against the same
-nats-server (JetStream KV get, put, and revision-checked update). Prints ops/s and the ratio
-guest/peer (1.0 = as fast as plain Python).
+nats-server (JetStream KV get, put, and revision-checked update). The memory store against a
+Python dict shows the floor: the guest's own interpreter and one host call per operation.
+Prints ops/s and the ratio guest/peer (1.0 = as fast as plain Python).
 
     python bench/keyvalue.py [N]
 """
@@ -61,6 +62,24 @@ def guest_rates(guest: Path, store: StoreGrant, n: int) -> dict[str, float]:
         assert out == Ok(str(n)), out
     component.close()
     return rates
+
+
+def dict_rates(n: int) -> dict[str, float]:
+    data: dict[str, bytes] = {"k": VALUE}
+
+    def get() -> None:
+        for _ in range(n):
+            data.get("k")
+
+    def put() -> None:
+        for _ in range(n):
+            data["k"] = VALUE
+
+    def increment() -> None:
+        for _ in range(n):
+            data["n"] = str(int(data.get("n", b"0")) + 1).encode()
+
+    return {op: per_second(n, f) for op, f in zip(OPS, (get, put, increment), strict=True)}
 
 
 def sqlite_rates(path: Path, n: int) -> dict[str, float]:
@@ -133,6 +152,8 @@ def main() -> None:
         server = start_server(0, work / "jetstream")
         try:
             rows = [
+                ("memory", guest_rates(guest, StoreGrant("m", "memory", "bench"), n),
+                 "dict", dict_rates(n)),
                 ("SQLite", guest_rates(guest, StoreGrant("s", "sqlite", str(work / "g.db")), n),
                  "sqlite3", sqlite_rates(work / "p.db", n)),
                 ("NATS KV", guest_rates(guest, StoreGrant("k", "nats",
