@@ -129,3 +129,14 @@ def test_graph_shows_each_components_store_grants(app: Path) -> None:
     locked = next(b for b in blocks if b.startswith("locked "))
     assert "key-value stores: default (sqlite)" in counter
     assert "key-value stores" not in locked
+
+
+def test_draft_list_keys_pages_by_offset(up: Callable[[], Served]) -> None:
+    served = up()
+    keys = [f"page{i:04}" for i in range(1500)]  # two pages of the draft's offset cursor
+    for start in range(0, len(keys), 500):
+        part = ",".join(keys[start : start + 500])
+        assert get(served, f"/js/setmany/default/{part}?value={part}") == (200, "ok")
+    listed = get(served, "/js/keys/default/-")[1].split(",")
+    assert [k for k in listed if k.startswith("page")] == keys
+    assert get(served, "/py/keys/default/-")[1].split(",") == listed  # draft2: key cursor

@@ -4,8 +4,9 @@
 `get`, `set` (value), `delete`, `exists`, `keys` (every key, pages followed), `incr` (delta,
 default 1), `cas` (swap in value if nobody wrote between read and swap: `swapped` or
 `cas-failed <current>`), `getmany`/`deletemany` (key is `a,b,c`), `setmany` (value is
-`v1,v2,...` for the keys), `loopget`/`loopset`/`loopincr` (that operation `value` times). HTTP answers 200 with the outcome, 403 for `access-denied`, 500
-with the message for any other store error.
+`v1,v2,...` for the keys), `loopget`/`loopset`/`loopincr` (that operation `value` times).
+HTTP answers 200 with the outcome, 403 for `access-denied`, 500 with the message for any other
+store error.
 """
 
 from urllib.parse import parse_qs, unquote
@@ -92,7 +93,8 @@ def run(name: str, op: str, key: str, value: str) -> str:
         pairs = batch.get_many(bucket, key.split(","))
         return ";".join(f"{k}={show(v)}" for k, v in pairs)
     if op == "setmany":
-        batch.set_many(bucket, list(zip(key.split(","), [v.encode() for v in value.split(",")])))
+        values = [v.encode() for v in value.split(",")]
+        batch.set_many(bucket, list(zip(key.split(","), values, strict=True)))
         return "ok"
     if op == "deletemany":
         batch.delete_many(bucket, key.split(","))
