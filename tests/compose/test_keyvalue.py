@@ -70,3 +70,33 @@ def test_bad_store_tables_are_one_sentence_with_the_line(text: str, said: str) -
     with pytest.raises(ManifestError, match=said) as e:
         parse(text)
     assert str(e.value).startswith("wasmesh.toml:")
+
+
+def test_a_unit_serves_its_members_stores_and_refuses_members_that_differ() -> None:
+    from wasmesh.compose.units import PlanError, plan_units
+    from wasmesh.compose.wiring import wire
+    from wasmesh.engine.types import FuncSig
+    from wasmesh.engine.world import FuncItem, InterfaceItem, World
+
+    calc = InterfaceItem("t:x/calc@1.0.0", (FuncItem("add", FuncSig((), None)),), ())
+    store = InterfaceItem("wasi:keyvalue/store@0.2.0-draft2", (), ("bucket",))
+    worlds = {
+        "front": World(imports=(calc, store), exports=(FuncItem("run", FuncSig((), None)),)),
+        "calc": World(imports=(store,), exports=(calc,)),
+    }
+    text = (
+        '[app]\nname = "t"\n[components.front]\nsource = "front.wasm"\n{front}'
+        '[components.calc]\nsource = "calc.wasm"\n{calc}[key-value.cache]\nbackend = "memory"\n'
+    )
+    same = 'key-value-stores = ["default"]\n'
+    fused = plan_units(
+        parse_manifest(text.format(front=same, calc=same), Path("/t/wasmesh.toml")), wire(worlds)
+    )
+    assert [s.name for s in fused[0].policy.grants.key_value_stores] == ["default"]
+    differ = text.format(front=same, calc='key-value-stores = ["default", "cache"]\n')
+    with pytest.raises(PlanError, match="have different `key-value-stores` grants"):
+        plan_units(parse_manifest(differ, Path("/t/wasmesh.toml")), wire(worlds))
+    split = parse_manifest(differ + '[deploy]\nstrategy = "per-component"\n', Path("/t/w.toml"))
+    stores = {p.name: [s.name for s in p.policy.grants.key_value_stores]
+              for p in plan_units(split, wire(worlds))}  # fmt: skip
+    assert stores == {"front": ["default"], "calc": ["default", "cache"]}

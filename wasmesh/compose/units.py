@@ -156,7 +156,8 @@ def _isolate(
         users = [c for c in order if _uses(imports[c], *prefixes)]
         values = {repr(getattr(grants[c], what)) for c in users}
         if len(values) > 1:
-            raise _split(unit, users[0], users[1], f"have different `{what}` grants")
+            key = what.replace("_", "-")  # as the manifest spells it
+            raise _split(unit, users[0], users[1], f"have different `{key}` grants")
     return _unit_policy(policies, env_owner, dirs_owner, order, imports), isolation
 
 
