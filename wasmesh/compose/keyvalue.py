@@ -38,7 +38,8 @@ _BUCKET = re.compile(r"^[A-Za-z0-9_-]+$")
 def read_stores(reader: Reader, raw: Any, root: Path, app: str) -> dict[str, StoreGrant]:
     """Every store the app declares (plus `default`), by name, with its backend and location."""
     tables = reader.typed(raw, (TABLE,), dict, "a table of [key-value.NAME]")
-    stores = {"default": StoreGrant("default", "sqlite", str(root / STATE_DIR / "default.db"))}
+    state = (root / STATE_DIR).resolve()
+    stores = {"default": StoreGrant("default", "sqlite", str(state / "default.db"))}
     for name, body in tables.items():
         where: Path_ = (TABLE, name)
         _check_name(reader, where, name, f"[key-value.{name}]")

@@ -140,3 +140,31 @@ def test_draft_list_keys_pages_by_offset(up: Callable[[], Served]) -> None:
     listed = get(served, "/js/keys/default/-")[1].split(",")
     assert [k for k in listed if k.startswith("page")] == keys
     assert get(served, "/py/keys/default/-")[1].split(",") == listed  # draft2: key cursor
+
+
+def test_up_refuses_a_corrupt_store_in_one_sentence(
+    guest: Callable[[str], Path], tmp_path: Path
+) -> None:
+    state = tmp_path / ".wasmesh" / "state"
+    state.mkdir(parents=True)
+    (state / "default.db").write_bytes(b"not sqlite" * 500)
+    (tmp_path / "wasmesh.toml").write_text(f"""\
+[app]
+name = "corrupt"
+
+[components.counter]
+source = "{guest("kv-counter-py")}"
+key-value-stores = ["default"]
+
+[[triggers.http]]
+route = "/..."
+component = "counter"
+""")
+    out = wasmesh("up", tmp_path, "--listen", "127.0.0.1:0")
+    assert out.code == 2
+    assert out.err.strip() == (
+        f"error: the database of key-value store `default` ({state / 'default.db'}) is corrupt "
+        "or not a SQLite file; move it aside (a new one is then created) or restore it from a "
+        "backup."
+    )
+    assert (state / "default.db").read_bytes() == b"not sqlite" * 500
