@@ -63,7 +63,8 @@ class StoreGrant:
     """A key-value store the guest may open as `name` (`wasi:keyvalue/store.open`), and
     where it lives: `backend` is "sqlite" (`location` the database file), "memory"
     (`location` scopes it: stores with the same location share data in one process) or "nats"
-    (`location` is `BUCKET/PREFIX`; an empty bucket is the hosting lattice's key-value bucket).
+    (`location` is `BUCKET/PREFIX[;URL]`: without a URL, the connection of the lattice host
+    running the unit, and an empty bucket is that lattice's key-value bucket).
     """
 
     name: str
