@@ -56,6 +56,7 @@ strategy = "per-component"
 
 @pytest.fixture
 def up(app: Path) -> Iterator[Callable[[], Served]]:
+    """Start `wasmesh up` on the app (again); every one started is stopped afterwards."""
     started: list[Served] = []
 
     def start() -> Served:
@@ -66,6 +67,14 @@ def up(app: Path) -> Iterator[Callable[[], Served]]:
     yield start
     for served in started:
         served.stop()
+
+
+@pytest.fixture(scope="module")
+def served(app: Path) -> Iterator[Served]:
+    """One `wasmesh up` of the app shared by the tests that do not restart it."""
+    served = Served([str(BIN / "wasmesh"), "up", str(app), "--listen", "127.0.0.1:0"])
+    yield served
+    served.stop()
 
 
 def get(served: Served, path: str) -> tuple[int, str]:
@@ -101,8 +110,7 @@ def test_concurrent_increments_are_exact_and_survive_a_restart(
     assert get(again, "/js/incr/default/hits") == (200, str(INCREMENTS + 1))
 
 
-def test_both_drafts_share_one_store_over_http(up: Callable[[], Served]) -> None:
-    served = up()
+def test_both_drafts_share_one_store_over_http(served: Served) -> None:
     assert get(served, "/js/setmany/default/a,b?value=1,2") == (200, "ok")
     assert get(served, "/py/getmany/default/a,b,c") == (200, "a=1;b=2;c=none")
     assert get(served, "/js/getmany/default/a,b,c") == (200, "a=1;b=2;c=none")
@@ -114,8 +122,7 @@ def test_both_drafts_share_one_store_over_http(up: Callable[[], Served]) -> None
     assert "a" not in get(served, "/js/keys/default/-")[1].split(",")
 
 
-def test_a_component_without_the_grant_gets_access_denied(up: Callable[[], Served]) -> None:
-    served = up()
+def test_a_component_without_the_grant_gets_access_denied(served: Served) -> None:
     assert get(served, "/locked/incr/default/hits") == (403, "access-denied")
     assert get(served, "/py/get/cache/x") == (403, "access-denied")
     assert get(served, "/js/get/cache/x") == (403, "access-denied")
@@ -131,8 +138,7 @@ def test_graph_shows_each_components_store_grants(app: Path) -> None:
     assert "key-value stores" not in locked
 
 
-def test_draft_list_keys_pages_by_offset(up: Callable[[], Served]) -> None:
-    served = up()
+def test_draft_list_keys_pages_by_offset(served: Served) -> None:
     keys = [f"page{i:04}" for i in range(1500)]  # two pages of the draft's offset cursor
     for start in range(0, len(keys), 500):
         part = ",".join(keys[start : start + 500])
