@@ -14,12 +14,24 @@ import pytest
 from tests.support.cli import BIN, wasmesh
 from tests.support.httpguests import build_http_guest
 from tests.support.processes import Served
+from wasmesh.lattice.server import NatsServer, start_server
 
 INCREMENTS = 1000
 
 
 @pytest.fixture(scope="module")
-def app(guest: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    server = start_server(0, tmp_path_factory.mktemp("jetstream"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def app(
+    guest: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory, nats_server: NatsServer
+) -> Path:
     root = tmp_path_factory.mktemp("counter-app")
     (root / "wasmesh.toml").write_text(f"""\
 [app]
@@ -27,11 +39,16 @@ name = "counter"
 
 [components.counter]
 source = "{guest("kv-counter-py")}"
-key-value-stores = ["default"]
+key-value-stores = ["default", "shared"]
 
 [components.counterjs]
 source = "{build_http_guest("kv-counter-js")}"
-key-value-stores = ["default"]
+key-value-stores = ["default", "shared"]
+
+[key-value.shared]
+backend = "nats"
+url = "{nats_server.url}"
+bucket = "counters"
 
 [components.locked]
 source = "{guest("kv-counter-py")}"
@@ -174,3 +191,11 @@ component = "counter"
         "backup."
     )
     assert (state / "default.db").read_bytes() == b"not sqlite" * 500
+
+
+def test_a_nats_store_under_up_is_shared_by_both_drafts(served: Served) -> None:
+    assert get(served, "/py/incr/shared/visits?value=40") == (200, "40")
+    assert get(served, "/js/incr/shared/visits?value=2") == (200, "42")
+    assert get(served, "/py/cas/shared/visits?value=100") == (200, "swapped")
+    assert get(served, "/js/get/shared/visits") == (200, "100")
+    assert get(served, "/js/keys/shared/-") == (200, "visits")
