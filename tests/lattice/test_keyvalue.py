@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from wasmesh.engine.values import Err, Ok
 from wasmesh.lattice.app import Placement, topology_from_manifest
 from wasmesh.lattice.local import LocalHosts
@@ -17,6 +19,7 @@ EXEC = "test:kv-counter/ops#exec"
 INCREMENTS = 1000
 
 
+@pytest.mark.slow
 def test_a_counter_on_two_hosts_counts_every_increment_once(
     nats_server: NatsServer,
     host_processes: LocalHosts,

@@ -99,6 +99,7 @@ def get(served: Served, path: str) -> tuple[int, str]:
     return status, body.decode()
 
 
+@pytest.mark.slow
 def test_concurrent_increments_are_exact_and_survive_a_restart(
     up: Callable[[], Served], app: Path
 ) -> None:
