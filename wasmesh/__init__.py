@@ -10,7 +10,7 @@ from __future__ import annotations
 from wasmesh.api import Component, load
 from wasmesh.engine.values import Err, Ok, Record, Some, Variant
 from wasmesh.errors import GuestError, WasmeshError
-from wasmesh.policy import DirGrant, Grants, Limits, Policy
+from wasmesh.policy import DirGrant, Grants, Limits, Policy, StoreGrant
 
 __version__ = "0.1.0"
 
@@ -25,6 +25,7 @@ __all__ = [
     "Policy",
     "Record",
     "Some",
+    "StoreGrant",
     "Variant",
     "WasmeshError",
     "__version__",

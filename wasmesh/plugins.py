@@ -54,6 +54,8 @@ class TriggerEntry:
 CAPABILITIES: list[CapabilityEntry] = [
     CapabilityEntry("wasi-logging", ("wasi:logging/logging@0.1.",),
                     "wasmesh.capabilities.logging:Logging"),
+    CapabilityEntry("wasi-keyvalue", ("wasi:keyvalue/",),
+                    "wasmesh.capabilities.keyvalue:KeyValue"),
     # native WASI where the policy allows, the Python layer for wasi:http and network grants
     CapabilityEntry("wasi", ("wasi:",), "wasmesh.capabilities.defaults:default_wasi"),
 ]  # fmt: skip

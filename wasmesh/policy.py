@@ -22,9 +22,12 @@ from typing import Any
 from wasmesh.errors import WasmeshError
 from wasmesh.sizes import parse_size
 
-__all__ = ["POLICY_SCHEMA", "DirGrant", "Grants", "Limits", "Policy", "PolicyError", "parse_size"]
+__all__ = [
+    "POLICY_SCHEMA", "DirGrant", "Grants", "Limits", "Policy", "PolicyError", "StoreGrant",
+    "parse_size",
+]  # fmt: skip
 
-POLICY_SCHEMA = 1  # bump when a field is added: an older host then refuses the unit
+POLICY_SCHEMA = 2  # bump when a field is added: an older host then refuses the unit
 
 
 class PolicyError(WasmeshError):
@@ -56,13 +59,28 @@ class DirGrant:
 
 
 @dataclass(frozen=True)
+class StoreGrant:
+    """A key-value store the guest may open as `name` (`wasi:keyvalue/store.open`), and
+    where it lives: `backend` is "sqlite" (`location` the database file), "memory"
+    (`location` scopes it: stores with the same location share data in one process) or "nats"
+    (`location` is `BUCKET/PREFIX[;URL]`: without a URL, the connection of the lattice host
+    running the unit, and an empty bucket is that lattice's key-value bucket).
+    """
+
+    name: str
+    backend: str = "memory"
+    location: str = ""
+
+
+@dataclass(frozen=True)
 class Grants:
     """What one component may use beyond pure computation; the default grants nothing.
 
     `env` are variables with their values; `env_inherit` names variables copied from the
     environment of the process running the instance (read when each instance is prepared);
     `dirs` are preopened directories; `outbound` are `scheme://host:port` patterns (`*`
-    wildcards) for outgoing HTTP.
+    wildcards) for outgoing HTTP; `key_value_stores` are the stores the guest may open
+    (any other name is `error::access-denied`, as Spin does).
     """
 
     env: tuple[tuple[str, str], ...] = ()
@@ -71,6 +89,7 @@ class Grants:
     stdin: bool = False
     network: bool = False
     outbound: tuple[str, ...] = ()
+    key_value_stores: tuple[StoreGrant, ...] = ()
 
     def environment(self) -> list[tuple[str, str]]:
         """The variables the guest sees: inherited ones that exist here, then explicit ones."""
@@ -130,6 +149,10 @@ class Policy:
                 "stdin": g.stdin,
                 "network": g.network,
                 "outbound": list(g.outbound),
+                "key_value_stores": [
+                    {"name": s.name, "backend": s.backend, "location": s.location}
+                    for s in g.key_value_stores
+                ],
             },
             "limits": {f.name: getattr(lim, f.name) for f in fields(Limits)},
         }
@@ -160,6 +183,10 @@ class Policy:
                     stdin=bool(grants.get("stdin", False)),
                     network=bool(grants.get("network", False)),
                     outbound=tuple(grants.get("outbound", ())),
+                    key_value_stores=tuple(
+                        StoreGrant(str(s["name"]), str(s["backend"]), str(s["location"]))
+                        for s in grants.get("key_value_stores", ())
+                    ),
                 ),
                 Limits(**limits),
             )

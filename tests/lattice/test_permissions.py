@@ -125,3 +125,46 @@ def test_tls_is_required_and_checked_both_ways(nats_server: NatsServer) -> None:
         await nc.close()
 
     run(scenario())
+
+
+def test_only_hosts_reach_the_apps_key_value_bucket(nats_server: NatsServer) -> None:
+    subjects = Subjects("default")
+    key = "shop.default.kAQ"
+
+    async def scenario() -> None:
+        host_nc = await connect_once(nats_server.options("host"))
+        try:  # hosts read and write the apps' stores, as units' wasi:keyvalue calls do
+            kv = await host_nc.jetstream().key_value(subjects.key_value)
+            revision = await kv.put(key, b"1")
+            assert await kv.update(key, b"2", last=revision) > revision
+            assert (await kv.get(key)).value == b"2"
+        finally:
+            await host_nc.close()
+        violations: list[str] = []
+
+        async def on_error(exc: Exception) -> None:
+            violations.append(str(exc).lower())
+
+        client_nc = await connect_once(nats_server.options("client"), error_cb=on_error)
+        try:  # a client reaches neither the bucket's stream nor its keys
+            with pytest.raises(Exception):  # noqa: B017 - no reply: the request was dropped
+                await client_nc.jetstream(timeout=1).key_value(subjects.key_value)
+            await client_nc.publish(f"$KV.{subjects.key_value}.{key}", b"forged")
+            await client_nc.flush()
+            for _ in range(50):
+                if len(violations) >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            stream = f"kv_{subjects.key_value}".lower()
+            assert any(stream in v and "publish" in v for v in violations), violations
+            assert any(f"$kv.{subjects.key_value}".lower() in v for v in violations), violations
+        finally:
+            await client_nc.close()
+        host_nc = await connect_once(nats_server.options("host"))
+        try:
+            kv = await host_nc.jetstream().key_value(subjects.key_value)
+            assert (await kv.get(key)).value == b"2"  # the forged write never landed
+        finally:
+            await host_nc.close()
+
+    run(scenario())

@@ -47,7 +47,8 @@ def graph(
     plan = plan_app(manifest, strategy=strategy)
     name = plan.manifest.name
     if format == "tree":
-        tree = render_tree(name, plan.graph, plan.plans)
+        grants = {c.name: c.policy.grants for c in plan.manifest.components}
+        tree = render_tree(name, plan.graph, plan.plans, grants)
         if output is None and out_console.is_terminal:
             out_console.print(tree)
             return

@@ -2,14 +2,15 @@
 
 Units are outlined (a tree level in the terminal, a DOT cluster); links inside a unit are
 composed calls, links between units are remote (dashed), host interfaces are listed per
-component. SVG needs `dot` from Graphviz.
+component, and in the tree each component's key-value store grants. SVG needs `dot` from
+Graphviz.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.tree import Tree
 
@@ -17,10 +18,17 @@ from wasmesh.compose.units import UnitPlan
 from wasmesh.compose.wiring import WiringGraph
 from wasmesh.errors import WasmeshError
 from wasmesh.names import InterfaceName
+from wasmesh.policy import Grants
 
 
-def render_tree(app_name: str, graph: WiringGraph, plans: Sequence[UnitPlan]) -> Tree:
-    """A rich `Tree`: app → units → components → their imports and where each is served."""
+def render_tree(
+    app_name: str,
+    graph: WiringGraph,
+    plans: Sequence[UnitPlan],
+    grants: Mapping[str, Grants] | None = None,
+) -> Tree:
+    """A rich `Tree`: app → units → components → their imports and where each is served,
+    and the stores `grants` (component → its grants) give each component."""
     root = Tree(f"[bold]{app_name}[/]")
     for plan in plans:
         entries = ", ".join(plan.entries)
@@ -38,6 +46,10 @@ def render_tree(app_name: str, graph: WiringGraph, plans: Sequence[UnitPlan]) ->
                     node.add(f"{link.import_name} → [yellow]{link.provider}[/] (remote unit)")
             if hosts:
                 node.add(f"[dim]host: {', '.join(sorted(set(hosts)))}[/]")  # packages only
+            stores = (grants or {}).get(name, Grants()).key_value_stores
+            if stores:
+                listed = ", ".join(f"{s.name} ({s.backend})" for s in stores)
+                node.add(f"[dim]key-value stores: {listed}[/]")
     return root
 
 

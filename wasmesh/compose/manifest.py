@@ -44,6 +44,8 @@ from wasmesh import plugins
 from wasmesh.compose._positions import Path_, Positions
 from wasmesh.compose._reader import Reader
 from wasmesh.compose.grants import GRANT_KEYS, read_policy
+from wasmesh.compose.keyvalue import GRANT_KEY as KV_GRANT_KEY
+from wasmesh.compose.keyvalue import bind_stores
 from wasmesh.errors import ManifestError
 from wasmesh.policy import Policy
 
@@ -152,7 +154,8 @@ class Manifest:
         return f"{self.path.name}:{line}" if line else self.path.name
 
 
-_COMPONENT_KEYS = ("source", "language", "world", "wit", "adapter", "build", *GRANT_KEYS)
+_COMPONENT_KEYS = ("source", "language", "world", "wit", "adapter", "build", *GRANT_KEYS,
+                   KV_GRANT_KEY)  # fmt: skip
 
 
 def with_strategy(manifest: Manifest, strategy: str) -> Manifest:
@@ -192,7 +195,8 @@ def parse_manifest(text: str, path: Path) -> Manifest:
         raise _invalid_toml(text, path, exc) from None
     positions = Positions(text)
     reader = Reader(path, positions)
-    top = reader.table(document, (), ("app", "components", "wiring", "triggers", "deploy"))
+    top = reader.table(document, (), ("app", "components", "wiring", "triggers", "deploy",
+                                     "key-value"))  # fmt: skip
 
     app = reader.table(top.get("app", {}), ("app",), ("name", "version"))
     if "name" not in app:
@@ -208,6 +212,8 @@ def parse_manifest(text: str, path: Path) -> Manifest:
     components = tuple(
         _component(reader, cname, body, path.parent) for cname, body in raw_components.items()
     )
+    components = bind_stores(reader, top.get("key-value", {}), raw_components, components,
+                             path.parent, name)  # fmt: skip
     names = tuple(c.name for c in components)
 
     wiring = _wiring(reader, top.get("wiring", {}), names)

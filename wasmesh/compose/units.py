@@ -151,11 +151,13 @@ def _isolate(
         ("stdin", ("wasi:cli/stdin",)),
         ("network", ("wasi:sockets/", "wasi:http/outgoing-handler")),
         ("outbound", ("wasi:http/outgoing-handler",)),
+        ("key_value_stores", ("wasi:keyvalue/",)),
     ):
         users = [c for c in order if _uses(imports[c], *prefixes)]
         values = {repr(getattr(grants[c], what)) for c in users}
         if len(values) > 1:
-            raise _split(unit, users[0], users[1], f"have different `{what}` grants")
+            key = what.replace("_", "-")  # as the manifest spells it
+            raise _split(unit, users[0], users[1], f"have different `{key}` grants")
     return _unit_policy(policies, env_owner, dirs_owner, order, imports), isolation
 
 
@@ -189,6 +191,7 @@ def _unit_policy(
         stdin=pick("wasi:cli/stdin").stdin,
         network=pick("wasi:sockets/", "wasi:http/outgoing-handler").network,
         outbound=pick("wasi:http/outgoing-handler").outbound,
+        key_value_stores=pick("wasi:keyvalue/").key_value_stores,
     )
     # unlimited if any member is; the memory limit caps each linear memory of the unit (one
     # per member), so it is the largest member's, and fuel, spent by the whole unit, the sum

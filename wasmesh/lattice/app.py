@@ -8,12 +8,13 @@ stub on the host that runs it, calling the provider unit's queue group.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wasmesh.compose.composer import compose_unit
 from wasmesh.compose.plan import plan_app
 from wasmesh.lattice.client import Topology, UnitDeployment
+from wasmesh.policy import Policy, StoreGrant
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ def topology_from_manifest(
 
     `placements` gives per-unit replicas and labels (default: one replica anywhere);
     `strategy` ("monolith" or "per-component") overrides the manifest's `[deploy]`.
-    Each unit carries its plan's policy whole (as under `wasmesh up`), for RPC and HTTP alike;
+    Each unit carries its plan's policy whole (as under `wasmesh up`), for RPC and HTTP alike,
+    but with its key-value stores in NATS KV (`on_lattice`), so every host sees one store;
     each `[[triggers.http]]` route goes to the unit holding its component.
     """
     plan = plan_app(path, strategy=strategy, cache=cache)
@@ -62,7 +64,20 @@ def topology_from_manifest(
                 spread=where.spread,
                 imports=imports,
                 import_exports=exports,
-                policy=unit.policy,
+                policy=on_lattice(unit.policy, plan.manifest.name),
             )
         )
     return plan.manifest.name, Topology(tuple(units), routes, plan.manifest.version)
+
+
+def on_lattice(policy: Policy, app: str) -> Policy:
+    """`policy` with each key-value store that is not already in NATS KV moved to the
+    lattice's key-value bucket (prefix `APP.STORE`): a SQLite file or a memory store would
+    differ from host to host."""
+    stores = tuple(
+        grant if grant.backend == "nats" else StoreGrant(grant.name, "nats", f"/{app}.{grant.name}")
+        for grant in policy.grants.key_value_stores
+    )
+    if stores == policy.grants.key_value_stores:
+        return policy
+    return replace(policy, grants=replace(policy.grants, key_value_stores=stores))

@@ -25,6 +25,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from wasmesh import plugins
+from wasmesh.capabilities.keyvalue import nats as keyvalue_nats
 from wasmesh.lattice import schema
 from wasmesh.lattice.connection import NatsOptions, connect_retrying
 from wasmesh.lattice.drain import handed_over
@@ -159,6 +160,8 @@ class Host:
             error_cb=self._on_error,
         )
         self._store = await open_store(self.nc, self.subjects)
+        # units' wasi:keyvalue stores live in the lattice's bucket, reached on this connection
+        keyvalue_nats.attach(self.nc, asyncio.get_running_loop(), self.subjects.key_value)
         await self.nc.subscribe(self.subjects.assigned, cb=self._on_assigned)
         self.scheduler = Scheduler(self.nc, self.store, self.host_id)
         await self.scheduler.start()
@@ -200,6 +203,7 @@ class Host:
             with contextlib.suppress(Exception):
                 await self._nc.flush(timeout=2)
         if self._nc is not None:
+            keyvalue_nats.detach(self._nc)
             await self._nc.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
 

@@ -11,6 +11,10 @@ Three roles per lattice (names from `wasmesh.lattice.schema.Subjects`, `L` = the
 - **client** calls units (`wasmesh.L.rpc.>`) and reads desired state and artifacts (to learn
   signatures). It cannot serve unit subjects, heartbeat or write any bucket.
 
+The apps' key-value stores live in one more bucket, `wasmesh_L_kv` (keys prefixed by app and
+store): hosts read and write it (its stream's API subjects and `$KV.wasmesh_L_kv.>`), the admin
+creates it with the others, clients have no access to it at all.
+
 JetStream is reached through `$JS.API.<op>[.<op>].<stream>[...]` subjects, so access is granted
 per stream (`KV_<bucket>`, `OBJ_<bucket>`): a role holds no JetStream subject of another
 lattice. Writes to a KV bucket or the object store are publishes to `$KV.<bucket>.>` /
@@ -40,13 +44,14 @@ def streams(subjects: Subjects) -> list[str]:
     return [f"KV_{subjects.bucket(what)}" for what in HISTORY] + [f"OBJ_{subjects.artifacts}"]
 
 
-def _js_read(subjects: Subjects) -> list[str]:
-    """JetStream API subjects naming one of the lattice's streams, in any position an API
-    verb of one or two tokens leaves it, plus flow control and acks of its consumers."""
+def _js_read(subjects: Subjects, *extra: str) -> list[str]:
+    """JetStream API subjects naming one of the lattice's streams (and `extra` ones), in any
+    position an API verb of one or two tokens leaves it, plus flow control and acks of its
+    consumers."""
     # nats-py finds an object store's stream by subject before it reads an object; that
     # lists stream names (names only) of the whole account
     out: list[str] = ["$JS.API.STREAM.NAMES"]
-    for stream in streams(subjects):
+    for stream in [*streams(subjects), *extra]:
         out += [f"$JS.API.*.*.{stream}", f"$JS.API.*.*.{stream}.>"]
         out += [f"$JS.API.*.*.*.{stream}", f"$JS.API.*.*.*.{stream}.>"]
         out += [f"$JS.FC.{stream}.>", f"$JS.ACK.{stream}.>"]
@@ -62,11 +67,12 @@ def role_permissions(role: str, subjects: Subjects, public_key: str) -> Permissi
     whose NKey is `public_key` (its reply inbox prefix)."""
     p = subjects.prefix
     inbox = f"_INBOX.{public_key}.>"
+    data = f"KV_{subjects.key_value}"  # the apps' key-value stores
     if role == "admin":
         return {
             "publish": {"allow": [
                 f"{p}.changed", f"{p}.rpc.>", f"{p}.http.>", "$JS.API.INFO",
-                *_js_read(subjects), *_kv_write(subjects, *HISTORY),
+                *_js_read(subjects, data), *_kv_write(subjects, *HISTORY),
                 f"$O.{subjects.artifacts}.>",
             ]},
             "subscribe": {"allow": [inbox]},
@@ -76,8 +82,9 @@ def role_permissions(role: str, subjects: Subjects, public_key: str) -> Permissi
             "publish": {
                 "allow": [
                     f"{p}.heartbeat.*", f"{p}.assigned", f"{p}.rpc.>", f"{p}.http.>",
-                    *_js_read(subjects),
+                    *_js_read(subjects, data),
                     *_kv_write(subjects, "hosts", "placements", "status", "scheduler"),
+                    f"$KV.{subjects.key_value}.>",
                 ],
                 "deny": _MANAGE,
             },

@@ -121,6 +121,12 @@ class Subjects:
     def artifacts(self) -> str:
         return self.bucket("artifacts")
 
+    @property
+    def key_value(self) -> str:
+        """The bucket holding the apps' key-value stores (`wasi:keyvalue`), one key prefix
+        per app and store."""
+        return self.bucket("kv")
+
 
 @dataclass(frozen=True)
 class UnitSpec:

@@ -125,7 +125,7 @@ class NatsServer:
         """Create every lattice's buckets as its admin: hosts and clients may not."""
         from wasmesh.lattice.connection import connect_once
         from wasmesh.lattice.schema import Subjects
-        from wasmesh.lattice.store import open_store
+        from wasmesh.lattice.store import ensure_key_value_bucket, open_store
 
         assert self.secrets is not None
         lattices = [c.lattice for c in self.secrets.lattices]
@@ -135,6 +135,7 @@ class NatsServer:
                 nc = await connect_once(self.options("admin", lattice))
                 try:
                     await open_store(nc, Subjects(lattice))
+                    await ensure_key_value_bucket(nc, Subjects(lattice))
                 finally:
                     await nc.close()
 

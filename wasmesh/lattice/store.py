@@ -64,6 +64,16 @@ async def open_store(nc: NATS, subjects: Subjects) -> LatticeStore:
     return LatticeStore(subjects=subjects, js=js, artifacts=artifacts, **kvs)
 
 
+async def ensure_key_value_bucket(nc: NATS, subjects: Subjects) -> None:
+    """Create the bucket of the apps' key-value stores if missing (as the admin: hosts may
+    read and write it but not create it; a host of an open lattice creates it on first use)."""
+    js = nc.jetstream()
+    try:
+        await js.key_value(subjects.key_value)
+    except BucketNotFoundError:
+        await js.create_key_value(bucket=subjects.key_value, history=1)
+
+
 async def get_value(kv: KeyValue, key: str) -> tuple[bytes | None, int]:
     """(value, revision) of `key`, or (None, 0) when it is missing or deleted."""
     try:

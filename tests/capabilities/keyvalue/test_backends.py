@@ -1,0 +1,125 @@
+"""The backends under the guest: SQLite under threads and processes, NATS KV through an outage.
+
+Each is driven directly through the `Backend` Protocol, as the capability drives it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from wasmesh.capabilities.keyvalue.backend import Backend, MemoryBackend, StoreError
+from wasmesh.capabilities.keyvalue.nats import NatsBackend, decode_key, encode_key
+from wasmesh.capabilities.keyvalue.sqlite import SqliteBackend
+from wasmesh.lattice.server import NatsServer, start_server
+
+
+def hammer(backend: Backend, threads: int = 8, each: int = 50) -> None:
+    def work() -> None:
+        for _ in range(each):
+            backend.increment("n", 1)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
+INCREMENTS = """
+import sys
+from pathlib import Path
+from wasmesh.capabilities.keyvalue.sqlite import SqliteBackend
+backend = SqliteBackend("default", Path(sys.argv[1]))
+for _ in range(100):
+    backend.increment("n", 1)
+"""
+
+
+def test_sqlite_increments_are_exact_across_threads_and_processes(tmp_path: Path) -> None:
+    db = tmp_path / "state" / "default.db"
+    backend = SqliteBackend("default", db)
+    others = [subprocess.Popen([sys.executable, "-c", INCREMENTS, str(db)]) for _ in range(2)]
+    hammer(backend)
+    for p in others:
+        assert p.wait(60) == 0
+    assert backend.get("n") == str(8 * 50 + 2 * 100).encode()
+    assert backend.read("n")[1] == 8 * 50 + 2 * 100  # one version per write
+    backend.close()
+    assert SqliteBackend("default", db).get("n") == b"600"  # reopened: durable
+
+
+def test_memory_and_sqlite_agree_on_versions(tmp_path: Path) -> None:
+    for backend in (MemoryBackend("m"), SqliteBackend("s", tmp_path / "s.db")):
+        assert backend.read("k") == (None, 0)
+        assert backend.swap("k", b"a", 0)
+        assert not backend.swap("k", b"b", 0)
+        value, version = backend.read("k")
+        assert value == b"a" and backend.swap("k", b"c", version)
+        backend.delete("k")
+        assert backend.read("k") == (None, 0) and backend.keys(None) == []
+        backend.close()
+
+
+def test_an_unwritable_state_directory_is_one_sentence(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match=r"cannot be created .*; set `path` in \[key-value.s\]"):
+        SqliteBackend("s", tmp_path / "file" / "sub" / "s.db")
+
+
+@pytest.mark.parametrize("key", ["", "a.b", "ünï/cødé *>", "x" * 300])
+def test_any_key_round_trips_through_a_nats_key(key: str) -> None:
+    token = encode_key(key)
+    assert all(c.isalnum() or c in "-_" for c in token) and decode_key(token) == key
+
+
+@pytest.fixture(scope="module")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    server = start_server(0, tmp_path_factory.mktemp("js"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_nats_increments_race_to_an_exact_count(nats_server: NatsServer) -> None:
+    backend = NatsBackend("default", f"counts/app.default;{nats_server.url}")
+    other = NatsBackend("default", f"counts/app.default;{nats_server.url}")  # a second host
+    try:
+        hammer(backend, threads=4, each=25)
+        hammer(other, threads=4, each=25)
+        assert backend.get("n") == b"200"
+        backend.set("a.b *", b"1")
+        assert backend.keys(None) == ["a.b *", "n"] and backend.keys("a.b *") == ["n"]
+        apart = NatsBackend("x", f"counts/app.other;{nats_server.url}")
+        assert apart.keys(None) == []
+        apart.close()
+        assert other.swap("new", b"1", 0) and not backend.swap("new", b"2", 0)
+    finally:
+        backend.close()
+        other.close()
+
+
+def test_a_nats_outage_is_an_error_and_loses_no_acknowledged_write(
+    nats_server: NatsServer,
+) -> None:
+    backend = NatsBackend("orders", f"outage/app.orders;{nats_server.url}")
+    try:
+        backend.set("kept", b"acknowledged")
+        assert backend.increment("n", 1) == 1
+        nats_server.stop()
+        with pytest.raises(StoreError) as e:
+            backend.set("lost", b"never acknowledged")
+        said = str(e.value)
+        assert said.startswith("key-value store `orders` (NATS KV bucket `outage`) could not write")
+        assert said.endswith("it was not acknowledged, so retry it when NATS is back")
+        nats_server.start()  # same port, same JetStream store
+        assert backend.get("kept") == b"acknowledged"
+        assert backend.increment("n", 1) == 2
+    finally:
+        backend.close()
