@@ -155,7 +155,7 @@ def up(
 
     timeout = _positive("--request-timeout", request_timeout)
     idle = check_reuse(max_reuse, idle_timeout, pool_instances)
-    tune_for_serving()
+    tune_for_serving(fresh_instances=max_reuse == 1)
     from wasmesh.capabilities.wasi.guest_log import show_guest_output
 
     show_guest_output()

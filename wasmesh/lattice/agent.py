@@ -56,10 +56,8 @@ def run_host(
         allow_unsigned=allow_unsigned,
         http_reuse=PoolSettings(max_reuse=max_reuse, idle_timeout=idle_timeout),
     )  # fmt: skip
-    if http:
-        from wasmesh.engine.config import tune_for_serving
-
-        tune_for_serving()
+    # No keep-resident slots (`tune_for_serving`) on a host: it holds many apps, and every
+    # slot any of them ever used would keep that memory while they idle.
 
     async def serve() -> None:
         stop = asyncio.Event()
