@@ -211,6 +211,10 @@ class InstancePool:
             self.slots.release()
         REAPER.watch(self)
 
+    def idle_count(self) -> int:
+        """Instances waiting for a request."""
+        return len(self.idle)
+
     def sweep(self, now: float) -> float | None:
         """Drop the instances idle for `idle_timeout` seconds at `now`; when the next one
         will have (None: no instance is idle). Called by the process's `REAPER`."""

@@ -4,20 +4,28 @@ A pool with warm instances (`PoolSettings.max_reuse` > 1) registers with `watch(
 parks one; the thread sleeps until the earliest idle deadline among the pools it watches, then
 asks each to `sweep()` what has idled past its `idle_timeout`. An app without traffic so ends
 up holding no instance (its compiled component stays loaded); with nothing idle the thread
-sleeps until a pool parks an instance again.
+sleeps until a pool parks an instance again. After dropping instances it hands the C heap's
+free pages back to the system (glibc's `malloc_trim`): the engine's per-instance structures
+are allocated there, and freed chunks otherwise stay resident.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Protocol
 
 
 class Sweepable(Protocol):
     """A pool of warm instances."""
+
+    def idle_count(self) -> int:
+        """Instances waiting for a request."""
+        ...
 
     def sweep(self, now: float) -> float | None:
         """Drop instances idle past their timeout at `now` (monotonic seconds); the time the
@@ -52,11 +60,16 @@ class Reaper:
                 pools = list(self._pools)
                 seen = self._parked
             due: float | None = None
+            dropped = False
             for pool in pools:
+                idle_before = pool.idle_count()
                 next_due = pool.sweep(time.monotonic())
+                dropped = dropped or pool.idle_count() < idle_before
                 if next_due is not None and (due is None or next_due < due):
                     due = next_due
-            del pools  # a closed pool may be collected while the thread sleeps
+            del pools
+            if dropped:
+                release_free_memory()  # a closed pool may be collected while the thread sleeps
             with self._wake:
                 if self._parked != seen:
                     continue
@@ -70,6 +83,23 @@ class Reaper:
         self._wake = threading.Condition()
         self._thread = None
 
+
+def release_free_memory() -> None:
+    """Return the C heap's free pages to the system, where the C library can (glibc)."""
+    if _TRIM is not None:
+        _TRIM(0)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None)
+        trim: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+    return trim
+
+
+_TRIM = _malloc_trim()
 
 REAPER = Reaper()
 """The process's reaper (each forked worker starts its own thread on first use)."""
