@@ -303,7 +303,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=120)
     for name in dict(LANGUAGES).values():  # build before measuring anything
         build_guest(name) if name.endswith("-c") else build_http_guest(name)
     peer = measure_peer(args.peers)
