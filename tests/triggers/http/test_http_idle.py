@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.triggers.http.servers import request, running
 from wasmesh.policy import Policy
 from wasmesh.triggers.http import PoolSettings, RouteTarget
@@ -59,3 +61,30 @@ def test_every_pool_of_a_server_is_swept(echo_py: Path, echo_js: Path) -> None:
         wait_for_idle(by_name["http-echo-js"], 1)
         wait_for_idle(by_name["http-echo-py"], 0)
         assert len(by_name["http-echo-js"].idle) == 1  # its own, longer timeout
+
+
+@pytest.mark.slow  # builds the polyglot example unless an earlier test did
+def test_an_apps_routes_reuse_and_drop_instances_as_up_is_told() -> None:
+    from wasmesh.runtime.app import App
+    from wasmesh.triggers.base import TriggerOptions, start_triggers, stop_all
+    from wasmesh.triggers.http.trigger import HttpTrigger
+
+    app = App.load(Path(__file__).resolve().parents[3] / "examples" / "polyglot")
+    options = TriggerOptions("127.0.0.1:0", max_reuse=5, idle_timeout=0.5)
+    [trigger] = start_triggers(app, options)
+    try:
+        assert isinstance(trigger, HttpTrigger)
+        [pool] = trigger.server.pools
+        assert isinstance(pool, InstancePool)
+        assert (pool.settings.max_reuse, pool.settings.idle_timeout) == (5, 0.5)
+        for _ in range(2):
+            status, _, body = request(trigger.server, "GET", "/quote/health")
+            assert (status, body) == (200, b"ok\n")
+            wait_for_idle(pool, 1)
+        [lease] = pool.idle
+        assert lease.uses == 2  # one warm instance served both
+        wait_for_idle(pool, 0)
+        assert request(trigger.server, "GET", "/quote/health")[0] == 200
+    finally:
+        stop_all([trigger], 5.0)
+        app.close()
