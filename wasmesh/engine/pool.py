@@ -5,7 +5,7 @@ memory reservation plus its guard region), whether or not the instance in it eve
 page; everything else a slot holds is small. So what bounds a pool is the process's address
 space, not its memory: a 47-bit user address space holds about 31,000 such slots in all, shared
 by every engine of the process and by instances allocated on demand. Each pooled engine takes
-half of the address space still free when it is built (the first, without fuel, about 15,900
+half of the address space still free when it is built (the first, without fuel, about 16,000
 memories), leaving the rest to the next engine and to on-demand allocation, which serves
 instances once a pool is full (`wasmesh.runtime.instance.Runner`).
 
