@@ -87,6 +87,17 @@ def test_serve_errors_on_bad_options(echo_py: Path, tmp_path: Path) -> None:
     assert r.code == 2 and "lots" in r.err
     r = wasmesh("serve", tmp_path / "missing.wasm")
     assert r.code == 2 and "missing.wasm" in r.err
+    r = wasmesh("serve", echo_py, "--pool-instances", "-1")
+    assert r.code == 2 and "--pool-instances must be 0 (no pool) or more" in r.err
+
+
+def test_up_errors_on_bad_reuse_options(tmp_path: Path) -> None:
+    r = wasmesh("up", tmp_path, "--max-reuse", "0")
+    assert r.code == 2 and "--max-reuse must be at least 1, got 0" in r.err
+    r = wasmesh("up", tmp_path, "--idle-timeout", "0")
+    assert r.code == 2 and "--idle-timeout must be a positive number of seconds" in r.err
+    r = wasmesh("up", tmp_path, "--pool-instances", "-2")
+    assert r.code == 2 and "--pool-instances" in r.err and "Traceback" not in r.err
 
 
 @pytest.mark.parametrize("topology", ["monolith", "per-component"])

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from wasmesh.cli.output import out_console, print_json
+from wasmesh.cli.serve import IdleTimeout, MaxReuse, PoolInstances
 from wasmesh.errors import WasmeshError
 
 if TYPE_CHECKING:
@@ -171,18 +172,24 @@ def host(
     tls_ca: TlsCa = None,
     tls_cert: TlsCert = None,
     tls_key: TlsKey = None,
+    max_reuse: MaxReuse = 1,
+    idle_timeout: IdleTimeout = 30.0,
+    pool_instances: PoolInstances = None,
 ) -> None:
     """Join a lattice as a host: heartbeat, run the units placed here, serve their calls.
 
     SIGTERM or SIGINT drains it: its units move to other hosts, calls in flight finish
     (within --drain-timeout), and it exits 0.
     """
+    from wasmesh.cli.serve import check_reuse
     from wasmesh.lattice import run_host
 
+    idle = check_reuse(max_reuse, idle_timeout, pool_instances)
     options = connection(nats, creds, tls_ca, tls_cert, tls_key)
     run_host(options, lattice, parse_labels(label), host_id, http=http,
              drain_timeout=drain_timeout, connect_timeout=connect_timeout, trust=trust,
-             allow_unsigned=allow_unsigned)  # fmt: skip
+             allow_unsigned=allow_unsigned, max_reuse=max_reuse,
+             idle_timeout=idle)  # fmt: skip
 
 
 def deploy(

@@ -21,6 +21,25 @@ Workers = Annotated[
         help="Worker processes sharing the socket, each with its own engine [default: cores].",
     ),
 ]
+PoolInstances = Annotated[
+    int | None,
+    typer.Option(
+        "--pool-instances",
+        metavar="N",
+        help="Instances the engine pools (0: none); more are allocated on demand "
+        "[default: sized from the host, or $WASMESH_POOL_INSTANCES].",
+    ),
+]
+MaxReuse = Annotated[
+    int,
+    typer.Option("--max-reuse", metavar="N", help="Requests per instance (1 = always fresh)."),
+]
+IdleTimeout = Annotated[
+    float,
+    typer.Option(
+        "--idle-timeout", metavar="SECONDS", help="Drop a warm instance unused this long."
+    ),
+]
 RequestTimeout = Annotated[
     float | None,
     typer.Option(
@@ -51,21 +70,14 @@ def serve(
         list[str] | None,
         typer.Option("--env", metavar="KEY=VALUE", help="Grant an environment variable."),
     ] = None,
-    max_reuse: Annotated[
-        int,
-        typer.Option("--max-reuse", metavar="N", help="Requests per instance (1 = always fresh)."),
-    ] = 1,
+    max_reuse: MaxReuse = 1,
     max_concurrent: Annotated[
         int | None,
         typer.Option("--max-concurrent", metavar="N", help="Instances running at once."),
     ] = None,
-    idle_timeout: Annotated[
-        float,
-        typer.Option(
-            "--idle-timeout", metavar="SECONDS", help="Drop a warm instance unused this long."
-        ),
-    ] = 30.0,
+    idle_timeout: IdleTimeout = 30.0,
     workers: Workers = None,
+    pool_instances: PoolInstances = None,
 ) -> None:
     """Serve a wasi:http/proxy component until Ctrl-C; in-flight requests finish.
 
@@ -94,6 +106,7 @@ def serve(
     for name, value in checks:
         if value is not None and value < 1:
             raise WasmeshError(f"{name} must be at least 1, got {value}.")
+    _pool(pool_instances)
     serve_http(
         component,
         _listen(listen),
@@ -125,6 +138,9 @@ def up(
     ] = None,
     listen: Listen = "127.0.0.1:8080",
     request_timeout: RequestTimeout = None,
+    max_reuse: MaxReuse = 1,
+    idle_timeout: IdleTimeout = 30.0,
+    pool_instances: PoolInstances = None,
 ) -> None:
     """Build an app and run every trigger it declares ([[triggers.http]] routes) until Ctrl-C.
 
@@ -138,7 +154,8 @@ def up(
     from wasmesh.triggers.base import TriggerOptions, serve_until_signalled, start_triggers
 
     timeout = _positive("--request-timeout", request_timeout)
-    tune_for_serving()
+    idle = check_reuse(max_reuse, idle_timeout, pool_instances)
+    tune_for_serving(fresh_instances=max_reuse == 1)
     from wasmesh.capabilities.wasi.guest_log import show_guest_output
 
     show_guest_output()
@@ -149,7 +166,8 @@ def up(
                 f"app `{loaded.manifest.name}` declares no triggers; add a [[triggers.http]] "
                 'table with `route = "/..."` and `component = "NAME"` to its wasmesh.toml.'
             )
-        triggers = start_triggers(loaded, TriggerOptions(_listen(listen), timeout))
+        options = TriggerOptions(_listen(listen), timeout, max_reuse=max_reuse, idle_timeout=idle)
+        triggers = start_triggers(loaded, options)
         print(f"app {loaded.manifest.name}: {len(loaded.units)} unit(s)", flush=True)
         for trigger in triggers:
             for line in trigger.describe():
@@ -164,6 +182,25 @@ def _listen(text: str) -> str:
     if not sep or not port.isdigit() or int(port) > 65535:
         raise WasmeshError(f"--listen `{text}` is not HOST:PORT; e.g. `--listen 127.0.0.1:8080`.")
     return text
+
+
+def check_reuse(max_reuse: int, idle_timeout: float, pool_instances: int | None) -> float:
+    """Check --max-reuse and --idle-timeout, apply --pool-instances; the idle timeout."""
+    if max_reuse < 1:
+        raise WasmeshError(f"--max-reuse must be at least 1, got {max_reuse}.")
+    _pool(pool_instances)
+    return _positive("--idle-timeout", idle_timeout) or 30.0
+
+
+def _pool(instances: int | None) -> None:
+    """Apply --pool-instances (before any engine is built)."""
+    if instances is None:
+        return
+    if instances < 0:
+        raise WasmeshError(f"--pool-instances must be 0 (no pool) or more, got {instances}.")
+    from wasmesh.engine.pool import configure_pool
+
+    configure_pool(instances)
 
 
 def _positive(name: str, value: float | None) -> float | None:

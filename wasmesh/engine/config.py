@@ -1,8 +1,10 @@
 """The one configured wasmtime engine.
 
 Pooling allocator (instances come from preallocated slots with copy-on-write memory images,
-so instantiation costs microseconds), epoch interruption (a native thread ticks the epoch, see
-`ticker`, so a store deadline stops a guest that loops forever), optional fuel. wasmtime-py
+so instantiation costs microseconds; sized from the host, see `wasmesh.engine.pool`, with a
+twin engine allocating on demand for when the pool is full), epoch interruption (a native
+thread ticks the epoch, see `ticker`, so a store deadline stops a guest that loops forever),
+optional fuel. wasmtime-py
 exposes the pooling allocator only through its `_ffi` bindings.
 """
 
@@ -14,6 +16,8 @@ from dataclasses import dataclass, replace
 import wasmtime
 from wasmtime import _ffi as ffi
 
+from wasmesh.engine.pool import PoolLimits, pool_for_new_engine
+
 EPOCH_TICK_SECONDS = 0.010
 """How often the shared engines' epoch advances; deadlines are counted in these ticks."""
 
@@ -24,11 +28,8 @@ class EngineSettings:
 
     fuel: bool = False
     pooling: bool = True
-    # Pooling limits: generous, since they reserve address space, not memory.
-    total_component_instances: int = 1000
-    total_core_instances: int = 10_000
-    total_memories: int = 2000
-    total_tables: int = 4000
+    # Slots in the pool; None: sized from the host when the engine is built (`engine.pool`).
+    pool: PoolLimits | None = None
     max_memory_bytes: int = 4 << 30
     max_core_instances_per_component: int = 64
     max_memories_per_component: int = 64
@@ -36,11 +37,12 @@ class EngineSettings:
     table_elements: int = 100_000
     max_core_instance_size: int = 16 << 20
     max_component_instance_size: int = 16 << 20
-    # Memory a freed slot keeps resident (zeroed on reuse) instead of re-faulting its pages in
-    # from the image. Servers want it (see `tune_for_serving`); one-shot calls do not: zeroing
-    # costs more than faulting when instances come and go on one core.
+    # Memory a freed slot keeps resident (reset on reuse) instead of re-faulting its pages in
+    # from the image. A server making a fresh instance per request wants it (see
+    # `tune_for_serving`); nothing else does: every slot that ever held an instance keeps it,
+    # and an instance later made in the slot carries it (measured: 13.7 MiB instead of 0.5 MiB
+    # for a componentize-py instance), which a dense or scaled-to-zero host cannot afford.
     keep_resident_bytes: int = 0
-    # Freed slots kept warm (with their resident memory): bounds what keep-resident costs.
     max_unused_warm_slots: int = 32
 
     def cache_tag(self) -> str:
@@ -48,17 +50,17 @@ class EngineSettings:
         return f"fuel={int(self.fuel)};epoch=1"
 
 
-def _pooling_strategy(config: wasmtime.Config, s: EngineSettings) -> None:
+def _pooling_strategy(config: wasmtime.Config, s: EngineSettings, limits: PoolLimits) -> None:
     pool = ffi.wasmtime_pooling_allocation_config_new()
     try:
         ffi.wasmtime_pooling_allocation_config_total_component_instances_set(
-            pool, s.total_component_instances
+            pool, limits.instances
         )
         ffi.wasmtime_pooling_allocation_config_total_core_instances_set(
-            pool, s.total_core_instances
+            pool, limits.core_instances
         )
-        ffi.wasmtime_pooling_allocation_config_total_memories_set(pool, s.total_memories)
-        ffi.wasmtime_pooling_allocation_config_total_tables_set(pool, s.total_tables)
+        ffi.wasmtime_pooling_allocation_config_total_memories_set(pool, limits.memories)
+        ffi.wasmtime_pooling_allocation_config_total_tables_set(pool, limits.tables)
         ffi.wasmtime_pooling_allocation_config_max_memory_size_set(pool, s.max_memory_bytes)
         ffi.wasmtime_pooling_allocation_config_max_core_instances_per_component_set(
             pool, s.max_core_instances_per_component
@@ -89,18 +91,28 @@ def _pooling_strategy(config: wasmtime.Config, s: EngineSettings) -> None:
 
 
 def build_engine(settings: EngineSettings) -> wasmtime.Engine:
-    """A new engine with `settings`; most callers want `shared_engine()`."""
+    """A new engine with `settings`; most callers want `shared_engine()`.
+
+    Pooling and its limits change no compiled code: an artifact compiled by one engine loads
+    into another with the same `cache_tag`."""
     config = wasmtime.Config()
     config.wasm_component_model = True
     config.epoch_interruption = True
     config.consume_fuel = settings.fuel
     config.cranelift_opt_level = "speed"
-    if settings.pooling:
-        _pooling_strategy(config, settings)
-    return wasmtime.Engine(config)
+    limits = (settings.pool or pool_for_new_engine()) if settings.pooling else None
+    if limits is not None:
+        _pooling_strategy(config, settings, limits)
+    engine = wasmtime.Engine(config)
+    if limits is not None:
+        POOLS[id(engine)] = limits
+    return engine
 
 
-_ENGINES: dict[bool, wasmtime.Engine] = {}
+POOLS: dict[int, PoolLimits] = {}
+"""The pool each pooled engine was built with, by `id(engine)`."""
+
+_ENGINES: dict[tuple[bool, bool], wasmtime.Engine] = {}
 _LOCK = threading.Lock()
 _DEFAULTS = EngineSettings()
 
@@ -110,30 +122,49 @@ instance's cost (Python echo 300 -> 430 req/s with this); 16 MiB is the smallest
 every fault for a componentize-py instance."""
 
 
-def tune_for_serving() -> None:
-    """Configure the process's engines for a server (instances made and freed concurrently).
+def tune_for_serving(fresh_instances: bool = True) -> None:
+    """Configure the process's engines for a server that makes a fresh instance per request
+    (`fresh_instances`): freed slots keep `SERVING_KEEP_RESIDENT` bytes resident. A server
+    keeping warm instances, or holding many apps, should not (`fresh_instances=False`: no
+    change), since that memory stays with every slot ever used.
 
     Takes effect only before the first engine is built; a process that already runs
     components keeps its engine.
     """
     global _DEFAULTS
+    if not fresh_instances:
+        return
     with _LOCK:
         if not _ENGINES:
             _DEFAULTS = replace(_DEFAULTS, keep_resident_bytes=SERVING_KEEP_RESIDENT)
 
 
-def shared_engine(fuel: bool = False) -> wasmtime.Engine:
-    """The process-wide engine (one per fuel setting), its epoch ticking in the background."""
-    engine = _ENGINES.get(fuel)
+def shared_engine(fuel: bool = False, pooled: bool = True) -> wasmtime.Engine:
+    """The process-wide engine (one per fuel setting), its epoch ticking in the background.
+
+    `pooled=False` is its twin allocating every instance on demand (same compiled code), which
+    serves instances when the pool is full; it is built on first use."""
+    key = (fuel, pooled)
+    engine = _ENGINES.get(key)
     if engine is not None:
         return engine
     with _LOCK:
-        engine = _ENGINES.get(fuel)
+        engine = _ENGINES.get(key)
         if engine is None:
-            engine = build_engine(replace(_DEFAULTS, fuel=fuel))
+            engine = build_engine(replace(_DEFAULTS, fuel=fuel, pooling=pooled))
             _start_ticker(engine)
-            _ENGINES[fuel] = engine
+            _ENGINES[key] = engine
     return engine
+
+
+def pool_of(engine: wasmtime.Engine) -> PoolLimits | None:
+    """The pool `engine` allocates from (None: it allocates on demand)."""
+    return POOLS.get(id(engine))
+
+
+def is_fuel_engine(engine: wasmtime.Engine) -> bool:
+    """Whether `engine` is a shared engine that counts fuel."""
+    return any(e is engine for (fuel, _), e in _ENGINES.items() if fuel)
 
 
 def settings_for(fuel: bool) -> EngineSettings:

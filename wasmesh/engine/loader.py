@@ -15,7 +15,7 @@ import wasmtime
 from wasmtime import component as wc
 
 from wasmesh.engine.cache import AotCache, artifact_key
-from wasmesh.engine.config import settings_for, shared_engine
+from wasmesh.engine.config import is_fuel_engine, settings_for, shared_engine
 from wasmesh.engine.world import World, describe
 from wasmesh.errors import ComponentError
 
@@ -47,7 +47,7 @@ class LoadedComponent:
         return str(self.path) if self.path else f"component {self.digest[:12]}"
 
 
-_MEMO: dict[tuple[str, bool], LoadedComponent] = {}
+_MEMO: dict[tuple[str, bool, bool], LoadedComponent] = {}
 _MEMO_LOCK = threading.Lock()
 
 
@@ -102,7 +102,7 @@ def load_component(
         path = Path(source)
         data = read_component_bytes(path)
     digest = hashlib.sha256(data).hexdigest()
-    memo_key = (digest, fuel)
+    memo_key = (digest, fuel, True)
     with _MEMO_LOCK:
         hit = _MEMO.get(memo_key)
     if hit is not None:
@@ -121,6 +121,25 @@ def load_component(
     with _MEMO_LOCK:
         _MEMO[memo_key] = loaded
     return loaded
+
+
+def on_demand_twin(loaded: LoadedComponent) -> LoadedComponent:
+    """`loaded` in the engine that allocates instances on demand (for when the pool is full):
+    the same compiled artifact mapped again (from the AOT cache when it holds it)."""
+    fuel = is_fuel_engine(loaded.engine)
+    memo_key = (loaded.digest, fuel, False)
+    with _MEMO_LOCK:
+        hit = _MEMO.get(memo_key)
+    if hit is not None:
+        return hit
+    engine = shared_engine(fuel, pooled=False)
+    component = AotCache().load(engine, artifact_key(loaded.digest, settings_for(fuel)))
+    if component is None:
+        component = wc.Component.deserialize(engine, loaded.component.serialize())
+    twin = LoadedComponent(component, loaded.digest, engine, loaded.path, True)
+    with _MEMO_LOCK:
+        _MEMO.setdefault(memo_key, twin)
+        return _MEMO[memo_key]
 
 
 def _compile(engine: wasmtime.Engine, data: bytes, path: Path | None) -> wc.Component:

@@ -34,13 +34,17 @@ def run_host(
     connect_timeout: float | None = None,
     trust: Path | None = None,
     allow_unsigned: bool = False,
+    max_reuse: int = 1,
+    idle_timeout: float = 30.0,
 ) -> None:
     """Run a host agent in this process until SIGINT/SIGTERM, then drain within
     `drain_timeout` seconds; with `http` (HOST:PORT) it also serves every deployed app's
-    HTTP routes there. `trust` is the PEM public key artifacts must be signed with.
+    HTTP routes there, each instance serving up to `max_reuse` requests and dropped after
+    `idle_timeout` seconds unused. `trust` is the PEM public key artifacts must be signed with.
     Bad options raise `LatticeError` before anything starts."""
     from wasmesh.lattice.host import DRAIN_TIMEOUT_S, Host
     from wasmesh.lattice.signing import Verifier
+    from wasmesh.triggers.http.instances import PoolSettings
 
     options = NatsOptions.of(nats).check()
     verifier = Verifier.from_file(trust) if trust is not None else None
@@ -50,11 +54,10 @@ def run_host(
         connect_timeout=connect_timeout,
         trust=verifier,
         allow_unsigned=allow_unsigned,
+        http_reuse=PoolSettings(max_reuse=max_reuse, idle_timeout=idle_timeout),
     )  # fmt: skip
-    if http:
-        from wasmesh.engine.config import tune_for_serving
-
-        tune_for_serving()
+    # No keep-resident slots (`tune_for_serving`) on a host: it holds many apps, and every
+    # slot any of them ever used would keep that memory while they idle.
 
     async def serve() -> None:
         stop = asyncio.Event()

@@ -46,6 +46,7 @@ from wasmesh.lattice.store import (
 from wasmesh.lattice.stub import RemoteImports
 from wasmesh.lattice.unit import ComponentUnit, UnitLoader
 from wasmesh.lattice.wakeup import Wakeup
+from wasmesh.triggers.http.instances import PoolSettings
 
 log = logging.getLogger("wasmesh.lattice.host")
 
@@ -88,6 +89,7 @@ class Host:
         connect_timeout: float | None = None,
         trust: Verifier | None = None,
         allow_unsigned: bool = False,
+        http_reuse: PoolSettings | None = None,
     ) -> None:
         if trust is None and not allow_unsigned:
             raise LatticeError(
@@ -96,6 +98,7 @@ class Host:
                 "for a lattice whose deploys are not signed."
             )
         self.trust = trust  # None: artifacts are checked by digest only
+        self.http_reuse = http_reuse  # how HTTP routes reuse instances (default: fresh each)
         self.options = NatsOptions.of(nats).check()
         self.nats_url = self.options.url
         self.drain_timeout = drain_timeout

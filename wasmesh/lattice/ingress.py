@@ -269,7 +269,9 @@ class Ingress:
 
         def build() -> InstancePool:
             forwarded = ForwardedImports(load_component(path).world, providers)
-            return InstancePool(path, spec.unit_policy(), capabilities=(forwarded,))
+            return InstancePool(
+                path, spec.unit_policy(), host.http_reuse, capabilities=(forwarded,)
+            )
 
         return await loop.run_in_executor(self._workers, build)
 

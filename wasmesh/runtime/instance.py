@@ -7,12 +7,20 @@ then `wasmesh.plugins.CAPABILITIES`), lets each validate the policy, and links t
 `instantiate()` then makes an instance in its own store with the policy's memory limit, each
 capability's per-instance state prepared from the policy, and export lookups shared by every
 instance of the runner. Each guest call runs under the policy's deadline and fuel.
+
+When the engine's pool is full, an instance is allocated on demand instead (a twin runner on
+the engine without a pool, `wasmesh.engine.loader.on_demand_twin`), with a warning in the log:
+slower to make, never a failed call.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+import threading
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import wasmtime
@@ -20,9 +28,9 @@ from wasmtime import component as wc
 
 from wasmesh.capabilities.base import Capability, Setup
 from wasmesh.engine.calls import ExportFunc
-from wasmesh.engine.config import deadline_ticks
+from wasmesh.engine.config import deadline_ticks, is_fuel_engine
 from wasmesh.engine.faults import guest_error
-from wasmesh.engine.loader import LoadedComponent
+from wasmesh.engine.loader import LoadedComponent, on_demand_twin
 from wasmesh.errors import GuestError, GuestExit, GuestTrap, LinkError
 from wasmesh.plugins import CAPABILITIES
 from wasmesh.policy import Policy
@@ -30,6 +38,16 @@ from wasmesh.runtime.exports import ExportTarget
 
 NO_DEADLINE = 2**62
 INSTANTIATE_TIMEOUT_S = 10.0  # a start function running longer is stopped (when no timeout)
+POOL_FULL_WARNING_S = 60.0  # one warning a minute per runner while its pool stays full
+# wasmtime's pooling allocator, out of slots of some kind (component or core instances,
+# memories, tables, stacks)
+_POOL_FULL = re.compile(r"maximum concurrent limit of \d+ for [\w ]+ reached")
+
+log = logging.getLogger("wasmesh.engine")
+
+
+class _PoolFull(Exception):
+    """The pooling allocator had no free slot for the instance."""
 
 
 @dataclass
@@ -54,7 +72,7 @@ class Runner:
 
     def __post_init__(self) -> None:
         limits = self.policy.limits
-        if limits.fuel is not None and self.loaded.engine is not _fuel_engine():
+        if limits.fuel is not None and not is_fuel_engine(self.loaded.engine):
             raise LinkError("fuel limits need the component loaded with `fuel=True`.")
         if self.program is None:
             self.program = self.loaded.path.name if self.loaded.path else "component"
@@ -65,6 +83,9 @@ class Runner:
         self._fuel = limits.fuel
         self._ticks = deadline_ticks(limits.timeout) if limits.timeout else NO_DEADLINE
         self._templates: dict[str, ExportFunc] = {}
+        self._on_demand: Runner | None = None
+        self._on_demand_lock = threading.Lock()
+        self._warned_at = -POOL_FULL_WARNING_S
 
     def _choose(self) -> list[Capability]:
         """A capability for each import: explicit ones first, then `wasmesh.plugins`, in order."""
@@ -116,7 +137,30 @@ class Runner:
 
     def instantiate(self, timeout: float | None = None) -> Instance:
         """A fresh instance in a fresh store; its start function runs under `timeout` seconds
-        (default: the policy's timeout, else `INSTANTIATE_TIMEOUT_S`)."""
+        (default: the policy's timeout, else `INSTANTIATE_TIMEOUT_S`). From the engine's pool,
+        or allocated on demand (with a logged warning) when the pool is full."""
+        try:
+            return self._instantiate(timeout)
+        except _PoolFull as e:
+            return self._overflow(str(e)).instantiate(timeout)
+
+    def _overflow(self, reason: str) -> Runner:
+        """The twin runner allocating on demand, made on first use."""
+        now = time.monotonic()
+        if now - self._warned_at >= POOL_FULL_WARNING_S:
+            self._warned_at = now
+            log.warning(
+                "the instance pool is full (%s): instances of %s are allocated on demand, "
+                "more slowly, until slots free up; set a larger pool with --pool-instances or "
+                "$WASMESH_POOL_INSTANCES",
+                reason, self.loaded.label,
+            )  # fmt: skip
+        with self._on_demand_lock:
+            if self._on_demand is None:
+                self._on_demand = replace(self, loaded=on_demand_twin(self.loaded))
+            return self._on_demand
+
+    def _instantiate(self, timeout: float | None) -> Instance:
         store = wasmtime.Store(self.loaded.engine)
         if self._memory is not None:
             store.set_limits(memory_size=self._memory)
@@ -125,7 +169,10 @@ class Runner:
         seconds = timeout or self.policy.limits.timeout or INSTANTIATE_TIMEOUT_S
         self.arm(store, seconds)
         try:
-            instance.instance = instance.run_guest(self.linker.instantiate, self.loaded.component)
+            instance.instance = instance.run_guest(self._pooled_instantiate, self.loaded.component)
+        except _PoolFull:
+            instance.close()
+            raise
         except GuestError:
             instance.close()
             raise
@@ -133,6 +180,15 @@ class Runner:
             instance.close()
             raise LinkError(f"{self.loaded.label} could not be instantiated: {e}") from None
         return instance
+
+    def _pooled_instantiate(self, store: wasmtime.Store, component: Any) -> wc.Instance:
+        try:
+            return self.linker.instantiate(store, component)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
+            found = _POOL_FULL.search(str(e))
+            if found is None:
+                raise
+            raise _PoolFull(found.group(0)) from None
 
     def arm(self, store: wasmtime.Store, timeout: float | None = None) -> None:
         """Give `store` the deadline (`timeout` seconds, else the policy's) and the fuel of
@@ -154,12 +210,6 @@ class Runner:
             self._templates[name] = func.unbound()
             return func
         return template.for_instance(instance.store, live)
-
-
-def _fuel_engine() -> wasmtime.Engine:
-    from wasmesh.engine.config import shared_engine
-
-    return shared_engine(fuel=True)
 
 
 def unsatisfied_import_message(label: str, name: str) -> str:

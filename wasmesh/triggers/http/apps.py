@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from wasmesh.errors import ManifestError
 from wasmesh.policy import Policy
-from wasmesh.triggers.http.instances import RouteTarget
+from wasmesh.triggers.http.instances import PoolSettings, RouteTarget
 
 if TYPE_CHECKING:
     from wasmesh.runtime.app import App
@@ -36,8 +36,11 @@ def route_policy(policy: Policy, request_timeout: float | None = None) -> Policy
     return replace(policy, limits=replace(policy.limits, timeout=request_timeout))
 
 
-def app_routes(app: App, request_timeout: float | None = None) -> list[AppRoute]:
-    """Every HTTP route of `app`, in manifest order; a clear error when it declares none."""
+def app_routes(
+    app: App, request_timeout: float | None = None, settings: PoolSettings | None = None
+) -> list[AppRoute]:
+    """Every HTTP route of `app`, in manifest order, its instances reused as `settings` say
+    (default: a fresh one per request); a clear error when it declares none."""
     triggers = app.manifest.http_triggers
     if not triggers:
         raise ManifestError(
@@ -55,6 +58,7 @@ def app_routes(app: App, request_timeout: float | None = None) -> list[AppRoute]
             targets[plan.name] = RouteTarget(
                 Path(path),
                 route_policy(plan.policy, request_timeout),
+                settings or PoolSettings(),
                 capabilities=(forwarded,) if forwarded is not None else (),
             )
         routes.append(AppRoute(trigger.route, trigger.component, plan.name, targets[plan.name]))

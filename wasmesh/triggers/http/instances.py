@@ -25,6 +25,7 @@ from wasmesh.engine import load_component
 from wasmesh.errors import ComponentError
 from wasmesh.policy import Policy
 from wasmesh.runtime.instance import Instance, Runner
+from wasmesh.triggers.http.reaper import REAPER
 
 HANDLER = "wasi:http/incoming-handler"
 
@@ -93,13 +94,18 @@ class Lease:
         self.idle_since = 0.0
         self.broken = False
         self.instance: Instance = pool.runner.instantiate()
+        # the pool's runner, or its on-demand twin when the pool was full
+        self.runner = self.instance.runner
+        link = pool.link if self.runner is pool.runner else wasi_link(self.runner)
+        assert link is not None  # the twin links what the pool's runner links
+        self.link = link
         self.store = self.instance.store
         ctx = self.instance.state("wasi-python")
         assert isinstance(ctx, WasiContext)
         self.ctx = ctx
         try:
-            self.func = pool.runner.export(
-                self.instance, f"{pool.handler_name}#handle", resources=pool.link.resources
+            self.func = self.runner.export(
+                self.instance, f"{pool.handler_name}#handle", resources=self.link.resources
             )
         except BaseException:
             self.discard()
@@ -115,7 +121,7 @@ class Lease:
         ctx = self.ctx
         ctx.failure = None
         ctx.deadline = time.monotonic() + timeout
-        self.pool.runner.arm(self.store, timeout)  # the deadline and fuel of one request
+        self.runner.arm(self.store, timeout)  # the deadline and fuel of one request
         ctx.created += (request, outparam)
         previous = swap_context(ctx)  # what `with ctx.active()` does, without a generator
         try:
@@ -128,7 +134,13 @@ class Lease:
         finally:
             swap_context(previous)
         if self.pool.settings.max_reuse > 1:
-            ctx.created = self.pool.link.live(ctx.created)  # forget what the guest dropped
+            ctx.created = self.link.live(ctx.created)  # forget what the guest dropped
+
+
+def wasi_link(runner: Runner) -> WasiLink | None:
+    """The wasi:http resources `runner` linked (what requests and responses are made of)."""
+    link = getattr(runner.capability("wasi-python"), "link_", None)
+    return link if isinstance(link, WasiLink) else None
 
 
 class InstancePool:
@@ -161,9 +173,8 @@ class InstancePool:
         self.handler_name = names[0]
         self.runner = Runner(loaded, self.policy, capabilities=tuple(capabilities),
                              program=self.name, serving=True)  # fmt: skip
-        wasi = self.runner.capability("wasi-python")
-        link = getattr(wasi, "link_", None)
-        if not isinstance(link, WasiLink):
+        link = wasi_link(self.runner)
+        if link is None:
             raise ComponentError(f"{path} imports no wasi:http types; it cannot be served.")
         self.link = link
         self.slots = Slots(self.settings.max_concurrent)
@@ -198,6 +209,24 @@ class InstancePool:
                 self.idle.append(lease)
         finally:
             self.slots.release()
+        REAPER.watch(self)
+
+    def idle_count(self) -> int:
+        """Instances waiting for a request."""
+        return len(self.idle)
+
+    def sweep(self, now: float) -> float | None:
+        """Drop the instances idle for `idle_timeout` seconds at `now`; when the next one
+        will have (None: no instance is idle). Called by the process's `REAPER`."""
+        timeout = self.settings.idle_timeout
+        expired = []
+        with self.lock:
+            while self.idle and now - self.idle[0].idle_since >= timeout:
+                expired.append(self.idle.popleft())
+            due = self.idle[0].idle_since + timeout if self.idle else None
+        for lease in expired:
+            lease.discard()
+        return due
 
     def close(self) -> None:
         with self.lock:

@@ -440,7 +440,7 @@ def serve(
     `wasi:cli/environment` returns. A whole `policy` may be given instead of `memory_limit`,
     `allow_outbound` and `env`.
     """
-    tune_for_serving()
+    tune_for_serving(fresh_instances=max_reuse == 1)
     if policy is None:
         grants = Grants(env=tuple((env or {}).items()), outbound=tuple(allow_outbound))
         policy = Policy(grants, PolicyLimits(memory_bytes=memory_limit))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from wasmesh.triggers.base import TriggerOptions
 from wasmesh.triggers.http.apps import AppRoute, app_routes
+from wasmesh.triggers.http.instances import PoolSettings
 from wasmesh.triggers.http.server import Server
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ class HttpTrigger:
     kind = "http"
 
     def __init__(self, app: App, decls: tuple[TriggerDecl, ...], options: TriggerOptions):
-        self.routes: list[AppRoute] = app_routes(app, options.request_timeout)
+        reuse = PoolSettings(max_reuse=options.max_reuse, idle_timeout=options.idle_timeout)
+        self.routes: list[AppRoute] = app_routes(app, options.request_timeout, reuse)
         self.server = Server({r.route: r.target for r in self.routes}, options.listen)
         self._thread: threading.Thread | None = None
 
