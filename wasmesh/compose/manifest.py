@@ -46,6 +46,7 @@ from wasmesh.compose._reader import Reader
 from wasmesh.compose.grants import GRANT_KEYS, read_policy
 from wasmesh.compose.keyvalue import GRANT_KEY as KV_GRANT_KEY
 from wasmesh.compose.keyvalue import bind_stores
+from wasmesh.compose.messaging import check_trigger as check_messaging_trigger
 from wasmesh.errors import ManifestError
 from wasmesh.policy import Policy
 
@@ -106,6 +107,11 @@ class TriggerDecl:
     address: str
     component: str
     line: int = 0
+    options: tuple[tuple[str, Any], ...] = ()  # the kind's other keys given (`queue-group`)
+
+    def option(self, key: str, default: Any = None) -> Any:
+        """The value of the table's key `key`, or `default`."""
+        return dict(self.options).get(key, default)
 
     @property
     def route(self) -> str:
@@ -361,7 +367,7 @@ def _triggers(reader: Reader, raw: Any, names: tuple[str, ...]) -> tuple[Trigger
         )
         for index, entry in enumerate(entries):
             where: Path_ = ("triggers", kind, index)
-            entry = reader.table(entry, where, (key, "component"))
+            entry = reader.table(entry, where, (*entry_kind.keys, "component"))
             for needed in (key, "component"):
                 if needed not in entry:
                     raise reader.fail(where, f"[[triggers.{kind}]] needs `{needed}`; add it")
@@ -369,7 +375,10 @@ def _triggers(reader: Reader, raw: Any, names: tuple[str, ...]) -> tuple[Trigger
             component = _reference(reader, (*where, "component"), entry["component"], names)
             if kind == "http" and not value.startswith("/"):
                 raise reader.fail((*where, key), f"route `{value}` must start with `/`")
-            out.append(TriggerDecl(kind, value, component, _line(reader, where)))
+            if kind == "messaging":
+                check_messaging_trigger(reader, where, entry)
+            options = tuple((k, entry[k]) for k in entry_kind.keys[1:] if k in entry)
+            out.append(TriggerDecl(kind, value, component, _line(reader, where), options))
     return tuple(out)
 
 

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from nats.aio.client import Client as NATS
 from nats.js.errors import KeyWrongLastSequenceError, NoKeysError
 
+from wasmesh import plugins
 from wasmesh.engine.loader import load_component
 from wasmesh.engine.types import FuncSig
 from wasmesh.errors import ExportNotFound, LinkError
@@ -91,7 +92,7 @@ def _wire(units: Sequence[UnitDeployment], worlds: dict[str, Any]) -> dict[str, 
     for unit in units:
         wiring[unit.name] = {}
         for iface, funcs in interfaces(worlds[unit.name].imports).items():
-            if iface.startswith("wasi:") or iface == "":
+            if iface == "" or plugins.host_serves(iface):
                 continue
             if any(sig.has_handles for sig in funcs.values()):
                 raise LinkError(
