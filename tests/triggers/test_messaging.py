@@ -1,5 +1,6 @@
-"""`[[triggers.messaging]]` under `wasmesh up` (in-process broker): a Python HTTP publisher
-and Python and JS handlers exchange messages, fused into one unit and split into several."""
+"""`[[triggers.messaging]]` under `wasmesh up`: a Python HTTP publisher and Python and JS
+handlers exchange messages, fused into one unit and split into several, on the in-process
+broker and on a real nats-server (`wasmesh up --nats`: durable subscriptions in JetStream)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ import pytest
 
 from wasmesh.capabilities.messaging import Message
 from wasmesh.compose.units import PlanError
+from wasmesh.lattice.connection import NatsOptions
+from wasmesh.lattice.messaging import connect_broker
+from wasmesh.lattice.server import start_server
 from wasmesh.runtime.app import App
 from wasmesh.triggers.base import Trigger, TriggerOptions, start_triggers, stop_all
 
@@ -65,6 +69,7 @@ DEPLOYS = {
     "fused": 'units = { main = ["front", "worker"], js = ["jsworker"] }',
     "split": 'strategy = "per-component"',
 }
+VARIANTS = ["fused", "split", "split-nats"]  # deploy, then the broker (in-process unless -nats)
 
 
 def write_app(root: Path, guest: Callable[[str], Path], deploy: str, grant: str = GRANT) -> Path:
@@ -106,20 +111,25 @@ class Running:
         return message.subject, message.body.decode()
 
 
-@pytest.fixture(scope="module", params=sorted(DEPLOYS))
+@pytest.fixture(scope="module", params=VARIANTS)
 def running(
     request: pytest.FixtureRequest,
     guest: Callable[[str], Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Running]:
+    deploy, _, broker_kind = request.param.partition("-")
     root = tmp_path_factory.mktemp(f"shop-{request.param}")
-    app = App.load(write_app(root, guest, DEPLOYS[request.param]))
-    triggers = start_triggers(app, TriggerOptions("127.0.0.1:0"))
-    try:
+    with contextlib.ExitStack() as stack:
+        broker = None
+        if broker_kind == "nats":
+            server = start_server(0, root / "jetstream")
+            stack.callback(server.stop)
+            broker = connect_broker(NatsOptions(server.url), "test")
+        app = App.load(write_app(root, guest, DEPLOYS[deploy]), broker=broker)
+        stack.callback(app.close)
+        triggers = start_triggers(app, TriggerOptions("127.0.0.1:0"))
+        stack.callback(stop_all, triggers, 5.0)
         yield Running(app, triggers)
-    finally:
-        stop_all(triggers, 5.0)
-        app.close()
 
 
 class LogWaiter(logging.Handler):

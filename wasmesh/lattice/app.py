@@ -14,7 +14,9 @@ from pathlib import Path
 from wasmesh.compose.composer import compose_unit
 from wasmesh.compose.plan import plan_app
 from wasmesh.lattice.client import Topology, UnitDeployment
+from wasmesh.lattice.messaging import spec_messaging
 from wasmesh.policy import Policy, StoreGrant
+from wasmesh.triggers.messaging import subscribed
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ def topology_from_manifest(
     `strategy` ("monolith" or "per-component") overrides the manifest's `[deploy]`.
     Each unit carries its plan's policy whole (as under `wasmesh up`), for RPC and HTTP alike,
     but with its key-value stores in NATS KV (`on_lattice`), so every host sees one store;
-    each `[[triggers.http]]` route goes to the unit holding its component.
+    each `[[triggers.http]]` route and `[[triggers.messaging]]` subscription goes to the unit
+    holding its component.
     """
     plan = plan_app(path, strategy=strategy, cache=cache)
     home = {component: unit.name for unit in plan.plans for component in unit.components}
@@ -65,6 +68,11 @@ def topology_from_manifest(
                 imports=imports,
                 import_exports=exports,
                 policy=on_lattice(unit.policy, plan.manifest.name),
+                messaging=tuple(
+                    spec_messaging(subscribed(home.__getitem__, t))
+                    for t in plan.manifest.triggers
+                    if t.kind == "messaging" and home[t.component] == unit.name
+                ),
             )
         )
     return plan.manifest.name, Topology(tuple(units), routes, plan.manifest.version)

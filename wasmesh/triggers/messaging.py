@@ -81,20 +81,18 @@ def handler_target(world: World, component: str) -> ExportTarget:
     return target
 
 
-def handle(runner: Runner, target: ExportTarget, message: Message, attempt: int,
-           component: str, timeout: float | None = None) -> bool:  # fmt: skip
-    """Deliver `message` to a fresh instance of `runner`; True when the handler took it.
+def broker_message(message: Message) -> Record:
+    """`message` as the handler's `broker-message` argument."""
+    return Record({"subject": message.subject, "body": message.body,
+                   "reply-to": message.reply_to})  # fmt: skip
 
-    A trap or an `err` is logged with the subject and the attempt, and returns False."""
-    record = Record({"subject": message.subject, "body": message.body,
-                     "reply-to": message.reply_to})  # fmt: skip
+
+def handle(call: Callable[[Record], Any], message: Message, attempt: int, component: str) -> bool:
+    """Deliver `message` through `call` (a handler call in a fresh instance); True when the
+    handler took it. A trap or an `err` is logged with the subject and the attempt."""
     try:
-        instance = runner.instantiate()
-        try:
-            with answering(message.reply_to):
-                result = instance.call(target, [record], timeout)
-        finally:
-            instance.close()
+        with answering(message.reply_to):
+            result = call(broker_message(message))
     except (GuestError, WasmeshError) as exc:
         log.warning("%s: component %s failed on a message (delivery %d): %s",
                     message.subject, component, attempt, exc)  # fmt: skip
@@ -182,9 +180,16 @@ class MessagingTrigger:
         unit = self.app.units[route.unit]
         target = self.targets[route.unit]
 
-        def deliver(message: Message, attempt: int) -> bool:
+        def call(record: Record) -> Any:
             runner: Runner = unit.runner
-            done = handle(runner, target, message, attempt, route.component, self.timeout)
+            instance = runner.instantiate()
+            try:
+                return instance.call(target, [record], self.timeout)
+            finally:
+                instance.close()
+
+        def deliver(message: Message, attempt: int) -> bool:
+            done = handle(call, message, attempt, route.component)
             if not done:
                 given_up(route, message.subject, attempt)
             return done
