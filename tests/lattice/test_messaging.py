@@ -77,7 +77,12 @@ def lattice(
         observer = connect_broker(server.options("host"), "default")
         stack.callback(observer.close)
         audit: queue.Queue[Message] = queue.Queue()
-        observer.subscribe("audit.*", lambda m, _: audit.put(m) is None)
+
+        def seen(message: Message, attempt: int) -> bool:
+            audit.put(message)
+            return True
+
+        observer.subscribe("audit.*", seen)
         zones = {"front": "a", "worker": "b", "jsworker": "b"}
         placements = {unit: Placement(labels={"zone": z}) for unit, z in zones.items()}
         app, topology = topology_from_manifest(manifest, placements)
