@@ -21,6 +21,10 @@ memory-limit = "64MiB"
 route = "/quote/..."
 component = "pricing"
 
+[[triggers.messaging]]           # keys: wasmesh.compose.messaging
+subject = "quotes.*"
+component = "pricing"
+
 [deploy]
 units = { front = ["pricing"], back = ["tax"] }   # or strategy = "monolith" | "per-component"
 ```
