@@ -42,12 +42,15 @@ class TriggerEntry:
     """One trigger kind: `[[triggers.<kind>]]` tables with `component` and `keys` (the first
     required: the trigger's address, the others optional settings); `factory`
     makes it for one app in one process (`wasmesh up`); `lattice`, when set, makes its
-    lattice-host side (called with the host and its options)."""
+    lattice-host side (called with the host and its options); `check`, when set, validates
+    one table (called by the manifest reader with the reader, the table's place and the
+    table)."""
 
     kind: str
     keys: tuple[str, ...]
     factory: str
     lattice: str | None = None
+    check: str | None = None
 
 
 # Asked in order, after the capabilities a runner is given explicitly (Python hosts, imports
@@ -69,7 +72,8 @@ TRIGGERS: list[TriggerEntry] = [
                  lattice="wasmesh.lattice.ingress:lattice_trigger"),
     TriggerEntry("messaging", ("subject", "queue-group", "durable", "max-deliver"),
                  "wasmesh.triggers.messaging:MessagingTrigger",
-                 lattice="wasmesh.lattice.messaging:lattice_trigger"),
+                 lattice="wasmesh.lattice.messaging:lattice_trigger",
+                 check="wasmesh.compose.messaging:check_trigger"),
 ]  # fmt: skip
 
 

@@ -50,7 +50,6 @@ from wasmesh.compose._reader import Reader
 from wasmesh.compose.grants import GRANT_KEYS, read_policy
 from wasmesh.compose.keyvalue import GRANT_KEY as KV_GRANT_KEY
 from wasmesh.compose.keyvalue import bind_stores
-from wasmesh.compose.messaging import check_trigger as check_messaging_trigger
 from wasmesh.errors import ManifestError
 from wasmesh.policy import Policy
 
@@ -379,8 +378,8 @@ def _triggers(reader: Reader, raw: Any, names: tuple[str, ...]) -> tuple[Trigger
             component = _reference(reader, (*where, "component"), entry["component"], names)
             if kind == "http" and not value.startswith("/"):
                 raise reader.fail((*where, key), f"route `{value}` must start with `/`")
-            if kind == "messaging":
-                check_messaging_trigger(reader, where, entry)
+            if entry_kind.check is not None:
+                plugins.load_factory(entry_kind.check)(reader, where, entry)
             options = tuple((k, entry[k]) for k in entry_kind.keys[1:] if k in entry)
             out.append(TriggerDecl(kind, value, component, _line(reader, where), options))
     return tuple(out)
