@@ -74,6 +74,8 @@ TRIGGERS: list[TriggerEntry] = [
                  "wasmesh.triggers.messaging:MessagingTrigger",
                  lattice="wasmesh.lattice.messaging:lattice_trigger",
                  check="wasmesh.compose.messaging:check_trigger"),
+    TriggerEntry("cron", ("schedule", "export"), "wasmesh.triggers.cron:CronTrigger",
+                 check="wasmesh.compose.cron:check_trigger"),
 ]  # fmt: skip
 
 

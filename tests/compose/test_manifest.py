@@ -107,7 +107,7 @@ def test_per_component_and_explicit_units() -> None:
                 '[[triggers.mqtt]]\ntopic = "shop.quote"\n\n[[triggers.http]]',
             ),
             "wasmesh.toml:23: [[triggers.mqtt]] is not a trigger this wasmesh has (it has: "
-            "http, messaging); remove the table",
+            "http, messaging, cron); remove the table",
         ),
         (
             ('route = "/quote/..."', 'path = "/quote/..."'),

@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from wasmesh import plugins
 from wasmesh.compose.composer import compose_unit
 from wasmesh.compose.plan import plan_app
 from wasmesh.lattice.client import Topology, UnitDeployment
+from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.messaging import spec_messaging
 from wasmesh.policy import Policy, StoreGrant
 from wasmesh.triggers.messaging import subscribed
@@ -45,6 +47,13 @@ def topology_from_manifest(
     holding its component.
     """
     plan = plan_app(path, strategy=strategy, cache=cache)
+    for trigger in plan.manifest.triggers:
+        entry = plugins.trigger(trigger.kind)
+        if entry is not None and entry.lattice is None:
+            raise LatticeError(
+                f"wasmesh.toml:{trigger.line}: a lattice does not run [[triggers.{trigger.kind}]] "
+                "tables; run the app with `wasmesh up`, or remove the table to deploy it."
+            )
     home = {component: unit.name for unit in plan.plans for component in unit.components}
     routes = {t.route: home[t.component] for t in plan.manifest.http_triggers}
     units: list[UnitDeployment] = []
