@@ -207,6 +207,8 @@ class Host:
         if self.scheduler is not None:
             await self.scheduler.stop()
         await self._close_units(deadline)
+        if self._broker is not None:  # its handler threads: every delivery has finished
+            await asyncio.get_running_loop().run_in_executor(None, self._broker.close)
         if self._nc is not None and self._nc.is_connected:
             if self._store is not None:
                 with contextlib.suppress(Exception):
