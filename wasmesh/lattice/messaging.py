@@ -25,7 +25,14 @@ from wasmesh.errors import GuestError
 from wasmesh.lattice.connection import NatsOptions, connect_once
 from wasmesh.lattice.schema import Subjects, UnitSpec
 from wasmesh.lattice.stub import LoopThread
-from wasmesh.triggers.messaging import MAX_DELIVER, InFlight, Subscribed, given_up, handle
+from wasmesh.triggers.messaging import (
+    HANDLER_TIMEOUT_S,
+    MAX_DELIVER,
+    InFlight,
+    Subscribed,
+    given_up,
+    handle,
+)
 
 if TYPE_CHECKING:
     from wasmesh.lattice.host import Host
@@ -112,7 +119,7 @@ class HostMessaging:
             version = host.served.get(key)
             if version is None:
                 raise GuestError(f"unit {key[1]} no longer runs on this host")
-            return version.runner.call(interface, "handle-message", [record])
+            return version.runner.call(interface, "handle-message", [record], HANDLER_TIMEOUT_S)
 
         def deliver(message: Message, attempt: int) -> bool:
             done = handle(call, message, attempt, route.component)
@@ -152,8 +159,11 @@ def connect_broker(options: NatsOptions, lattice: str = "default") -> NatsBroker
         raise
 
     def close() -> None:
+        # subscriptions are gone by now: flush what was published, then close
         with contextlib.suppress(Exception):
-            thread.run(nc.drain(), 10.0)
+            thread.run(nc.flush(timeout=5), 10.0)
+        with contextlib.suppress(Exception):
+            thread.run(nc.close(), 10.0)
         thread.close()
 
     return NatsBroker(nc, thread.loop, Subjects(lattice).messages, on_close=close)

@@ -1,7 +1,8 @@
 """The cron trigger: `[[triggers.cron]]` tables calling a component's export on a schedule.
 
 Each table calls its `export` (a function taking no arguments) in a fresh instance of the
-unit holding the component, under that unit's policy, at every time its `schedule` names
+unit holding the component, under that unit's policy (a run is stopped after its deadline,
+else `RUN_TIMEOUT_S`), at every time its `schedule` names
 (croniter's expressions, seconds first when six fields; UTC). One thread per table waits for
 the next time; a run still going when the next time comes makes that time skipped (logged), so
 runs of one table never overlap. A trap or an error is logged with the schedule and the
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from wasmesh.runtime.instance import Runner
 
 log = logging.getLogger("wasmesh.cron")
+
+RUN_TIMEOUT_S = 60.0  # a run's deadline when neither the unit's policy nor `up` sets one
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class CronTrigger:
 
     def __init__(self, app: App, decls: tuple[TriggerDecl, ...], options: TriggerOptions):
         self.app = app
-        self.timeout = options.request_timeout
+        self.timeout = options.request_timeout or RUN_TIMEOUT_S
         self.jobs = [_job(app, d) for d in decls]
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -95,10 +98,12 @@ class CronTrigger:
     def fire(self, job: Job) -> bool:
         """Call the job's export once in a fresh instance; True when it returned."""
         runner: Runner = self.app.units[job.unit].runner
+        own = runner.policy.limits.timeout
+        timeout = own if own is not None and own < self.timeout else self.timeout
         try:
             instance = runner.instantiate()
             try:
-                instance.call(job.target, [], self.timeout)
+                instance.call(job.target, [], timeout)
             finally:
                 instance.close()
         except (GuestError, WasmeshError) as exc:

@@ -3,7 +3,8 @@
 Each table subscribes its `subject` (a NATS pattern) on the app's broker (`App.broker`: the
 in-process one, or NATS with `wasmesh up --nats`), in the queue group `queue-group` when set.
 Each message is handled by a fresh instance of the unit holding the component, under that
-unit's policy, through `wasmcloud:messaging/handler@0.2.x#handle-message`; the handler may
+unit's policy (its deadline, else `HANDLER_TIMEOUT_S` or `up --request-timeout`, whichever
+is shorter), through `wasmcloud:messaging/handler@0.2.x#handle-message`; the handler may
 answer the message's `reply-to` (see `wasmesh.capabilities.messaging.answering`). A handler
 that traps or returns `err` does not lose the message silently: a warning names the subject,
 the component and why; with `durable = true` the message is delivered again, at most
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("wasmesh.messaging")
 
 MAX_DELIVER = 5  # deliveries of one message to a durable subscription, the first included
+HANDLER_TIMEOUT_S = 30.0  # a handler's deadline when neither its policy nor `up` sets one
 HANDLE = "handle-message"
 
 
@@ -160,7 +162,7 @@ class MessagingTrigger:
 
     def __init__(self, app: App, decls: tuple[TriggerDecl, ...], options: TriggerOptions):
         self.app = app
-        self.timeout = options.request_timeout
+        self.timeout = options.request_timeout or HANDLER_TIMEOUT_S
         self.routes = [subscribed(lambda c: app.unit_of(c).name, d) for d in decls]
         self.targets = {
             r.unit: handler_target(app.units[r.unit].world, r.component) for r in self.routes
@@ -182,9 +184,11 @@ class MessagingTrigger:
 
         def call(record: Record) -> Any:
             runner: Runner = unit.runner
+            own = runner.policy.limits.timeout  # the unit's own deadline, when shorter
+            timeout = own if own is not None and own < self.timeout else self.timeout
             instance = runner.instantiate()
             try:
-                return instance.call(target, [record], self.timeout)
+                return instance.call(target, [record], timeout)
             finally:
                 instance.close()
 

@@ -186,13 +186,13 @@ class LocalBroker:
         return sub
 
     def close(self) -> None:
-        """Take no more messages; deliveries in flight finish."""
+        """Take no more messages (triggers wait for deliveries in flight when they drain)."""
         with self._lock:
             self._closed = True
             subs, self._subs = self._subs, []
         for sub in subs:
             sub.open = False
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _submit(self, sub: _Sub, message: Message, attempt: int) -> None:
         try:

@@ -232,7 +232,8 @@ class NatsBroker:
         return _Durable(self, asyncio.ensure_future(run()))
 
     def close(self) -> None:
-        """Finish deliveries in flight; close the connection if this broker owns it."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Take no more deliveries (triggers wait for theirs when they drain); close the
+        connection if this broker owns it."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
         if self._on_close is not None:
             self._on_close()
