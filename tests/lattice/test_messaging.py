@@ -83,7 +83,7 @@ def lattice(
             return True
 
         observer.subscribe("audit.*", seen)
-        zones = {"front": "a", "worker": "b", "jsworker": "b"}
+        zones = {"front": "a", "jsfront": "a", "worker": "b", "jsworker": "b"}
         placements = {unit: Placement(labels={"zone": z}) for unit, z in zones.items()}
         app, topology = topology_from_manifest(manifest, placements)
 
@@ -122,6 +122,11 @@ def test_a_reply_crosses_back_to_the_requester(lattice: Lattice) -> None:
     assert lattice.next_audit() == ("audit.py", "orders.py.2 hi")
     assert lattice.get("/request?subject=orders.js.2&body=yo") == (200, "js:YO")
     assert lattice.next_audit() == ("audit.js", "orders.js.2 yo")
+
+
+def test_the_js_publisher_requests_across_hosts(lattice: Lattice) -> None:
+    assert lattice.get("/js/request?subject=orders.py.3&body=js") == (200, "py:JS")
+    assert lattice.next_audit() == ("audit.py", "orders.py.3 js")
 
 
 def test_a_subject_outside_the_grant_is_denied(lattice: Lattice) -> None:

@@ -42,9 +42,17 @@ messaging = {grant}
 source = "{jsworker}"
 messaging = ["audit.*"]
 
+[components.jsfront]
+source = "{jsfront}"
+messaging = {grant}
+
 [[triggers.http]]
 route = "/..."
 component = "front"
+
+[[triggers.http]]
+route = "/js/..."
+component = "jsfront"
 
 [[triggers.messaging]]
 subject = "orders.py.*"
@@ -66,7 +74,7 @@ max-deliver = 3
 """
 
 DEPLOYS = {
-    "fused": 'units = { main = ["front", "worker"], js = ["jsworker"] }',
+    "fused": 'units = { main = ["front", "worker"], js = ["jsworker"], jsfront = ["jsfront"] }',
     "split": 'strategy = "per-component"',
 }
 VARIANTS = ["fused", "split", "split-nats"]  # deploy, then the broker (in-process unless -nats)
@@ -75,7 +83,8 @@ VARIANTS = ["fused", "split", "split-nats"]  # deploy, then the broker (in-proce
 def write_app(root: Path, guest: Callable[[str], Path], deploy: str, grant: str = GRANT) -> Path:
     text = MANIFEST.format(
         front=guest("msg-publisher-py"), worker=guest("msg-handler-py"),
-        jsworker=guest("msg-handler-js"), grant=grant, deploy=deploy,
+        jsworker=guest("msg-handler-js"), jsfront=guest("msg-publisher-js"), grant=grant,
+        deploy=deploy,
     )  # fmt: skip
     root.mkdir(parents=True, exist_ok=True)
     (root / "wasmesh.toml").write_text(text)
@@ -171,6 +180,15 @@ def test_a_request_gets_the_handlers_reply(running: Running) -> None:
     assert running.next_audit() == ("audit.py", "orders.py.2 hi")
     assert running.get("/request?subject=orders.js.2&body=hi") == (200, "js:HI")
     assert running.next_audit() == ("audit.js", "orders.js.2 hi")
+
+
+def test_the_js_publisher_publishes_and_requests(running: Running) -> None:
+    assert running.get("/js/publish?subject=orders.py.11&body=from-js") == (202, "published")
+    assert running.next_audit() == ("audit.py", "orders.py.11 from-js")
+    assert running.get("/js/request?subject=orders.js.3&body=ok") == (200, "js:OK")
+    assert running.next_audit() == ("audit.js", "orders.js.3 ok")
+    status, text = running.get("/js/publish?subject=payroll.run&body=x")
+    assert status == 403 and "`payroll.run`" in text and "messaging grant" in text
 
 
 def test_a_subject_outside_the_grant_is_denied(running: Running) -> None:

@@ -17,12 +17,8 @@ memory-limit = "64MiB"
 [wiring]
 "pricing.shop:tax/rates" = "tax"  # consumer.import = provider, when auto-wiring is ambiguous
 
-[[triggers.http]]
+[[triggers.http]]                # also [[triggers.messaging]], [[triggers.cron]]
 route = "/quote/..."
-component = "pricing"
-
-[[triggers.messaging]]           # keys: wasmesh.compose.messaging
-subject = "quotes.*"
 component = "pricing"
 
 [deploy]
