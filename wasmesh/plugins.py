@@ -39,14 +39,18 @@ class CapabilityEntry:
 
 @dataclass(frozen=True)
 class TriggerEntry:
-    """One trigger kind: `[[triggers.<kind>]]` tables with `component` and `keys`; `factory`
+    """One trigger kind: `[[triggers.<kind>]]` tables with `component` and `keys` (the first
+    required: the trigger's address, the others optional settings); `factory`
     makes it for one app in one process (`wasmesh up`); `lattice`, when set, makes its
-    lattice-host side (called with the host and its options)."""
+    lattice-host side (called with the host and its options); `check`, when set, validates
+    one table (called by the manifest reader with the reader, the table's place and the
+    table)."""
 
     kind: str
     keys: tuple[str, ...]
     factory: str
     lattice: str | None = None
+    check: str | None = None
 
 
 # Asked in order, after the capabilities a runner is given explicitly (Python hosts, imports
@@ -56,6 +60,9 @@ CAPABILITIES: list[CapabilityEntry] = [
                     "wasmesh.capabilities.logging:Logging"),
     CapabilityEntry("wasi-keyvalue", ("wasi:keyvalue/",),
                     "wasmesh.capabilities.keyvalue:KeyValue"),
+    CapabilityEntry("wasmcloud-messaging", ("wasmcloud:messaging/consumer@0.2.",
+                                            "wasmcloud:messaging/types@0.2."),
+                    "wasmesh.capabilities.messaging:from_setup"),
     # native WASI where the policy allows, the Python layer for wasi:http and network grants
     CapabilityEntry("wasi", ("wasi:",), "wasmesh.capabilities.defaults:default_wasi"),
 ]  # fmt: skip
@@ -63,7 +70,19 @@ CAPABILITIES: list[CapabilityEntry] = [
 TRIGGERS: list[TriggerEntry] = [
     TriggerEntry("http", ("route",), "wasmesh.triggers.http.trigger:HttpTrigger",
                  lattice="wasmesh.lattice.ingress:lattice_trigger"),
+    TriggerEntry("messaging", ("subject", "queue-group", "durable", "max-deliver"),
+                 "wasmesh.triggers.messaging:MessagingTrigger",
+                 lattice="wasmesh.lattice.messaging:lattice_trigger",
+                 check="wasmesh.compose.messaging:check_trigger"),
+    TriggerEntry("cron", ("schedule", "export"), "wasmesh.triggers.cron:CronTrigger",
+                 check="wasmesh.compose.cron:check_trigger"),
 ]  # fmt: skip
+
+
+def host_serves(import_name: str) -> bool:
+    """Whether a registered capability may serve the import `import_name` (the wiring then
+    leaves it to the host instead of looking for a component exporting it)."""
+    return any(c.may_provide(import_name) for c in CAPABILITIES)
 
 
 def trigger(kind: str) -> TriggerEntry | None:

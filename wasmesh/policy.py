@@ -80,7 +80,8 @@ class Grants:
     environment of the process running the instance (read when each instance is prepared);
     `dirs` are preopened directories; `outbound` are `scheme://host:port` patterns (`*`
     wildcards) for outgoing HTTP; `key_value_stores` are the stores the guest may open
-    (any other name is `error::access-denied`, as Spin does).
+    (any other name is `error::access-denied`, as Spin does); `messaging` are the NATS subject
+    patterns (`*` one token, `>` the rest) the component may publish and send requests to.
     """
 
     env: tuple[tuple[str, str], ...] = ()
@@ -90,6 +91,7 @@ class Grants:
     network: bool = False
     outbound: tuple[str, ...] = ()
     key_value_stores: tuple[StoreGrant, ...] = ()
+    messaging: tuple[str, ...] = ()
 
     def environment(self) -> list[tuple[str, str]]:
         """The variables the guest sees: inherited ones that exist here, then explicit ones."""
@@ -153,6 +155,7 @@ class Policy:
                     {"name": s.name, "backend": s.backend, "location": s.location}
                     for s in g.key_value_stores
                 ],
+                "messaging": list(g.messaging),
             },
             "limits": {f.name: getattr(lim, f.name) for f in fields(Limits)},
         }
@@ -187,6 +190,7 @@ class Policy:
                         StoreGrant(str(s["name"]), str(s["backend"]), str(s["location"]))
                         for s in grants.get("key_value_stores", ())
                     ),
+                    messaging=tuple(str(s) for s in grants.get("messaging", ())),
                 ),
                 Limits(**limits),
             )

@@ -104,10 +104,10 @@ def test_per_component_and_explicit_units() -> None:
         (
             (
                 "[[triggers.http]]",
-                '[[triggers.messaging]]\nsubject = "shop.quote"\n\n[[triggers.http]]',
+                '[[triggers.mqtt]]\ntopic = "shop.quote"\n\n[[triggers.http]]',
             ),
-            "wasmesh.toml:23: [[triggers.messaging]] is not a trigger this wasmesh has (it has: "
-            "http); remove the table",
+            "wasmesh.toml:23: [[triggers.mqtt]] is not a trigger this wasmesh has (it has: "
+            "http, messaging, cron); remove the table",
         ),
         (
             ('route = "/quote/..."', 'path = "/quote/..."'),

@@ -303,14 +303,20 @@ def print_result(result: Any, ty: WitType | None, as_json: bool) -> None:
 
 def inspect(
     target: Annotated[
-        str, typer.Argument(metavar="COMPONENT|REF", help="A .wasm component or registry ref.")
-    ],
+        str | None,
+        typer.Argument(metavar="COMPONENT|REF", help="A .wasm component or registry ref."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the world as JSON.")] = False,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Allow plain HTTP to a non-loopback registry.")
     ] = False,
+    app: Annotated[
+        Path | None,
+        typer.Option("--app", metavar="DIR", help="Show each component's grants and triggers."),
+    ] = None,
 ) -> None:
-    """Show a component's world: every import and export with its full WIT types.
+    """Show a component's world: every import and export with its full WIT types; with
+    --app, each component of an app with its unit, grants and triggers.
 
     For a registry reference, the imports and exports come from the artifact's config; the
     component itself is not downloaded.
@@ -318,6 +324,13 @@ def inspect(
     Example: wasmesh inspect calc.wasm --json | jq '.exports[].name'
     """
     from wasmesh.registry import looks_like_reference
+
+    if (app is None) == (target is None):
+        raise WasmeshError("inspect takes a COMPONENT or --app DIR (one of them); give one.")
+    if app is not None:
+        _inspect_app(app, as_json)
+        return
+    assert target is not None
 
     component = Path(target)
     if not component.exists() and looks_like_reference(target):
@@ -333,6 +346,23 @@ def inspect(
         print_json(data)
     else:
         sys.stdout.write(world_to_wit(world).rstrip() + "\n")
+
+
+def _inspect_app(app: Path, as_json: bool) -> None:
+    from wasmesh.compose.plan import plan_app
+    from wasmesh.compose.summary import component_lines, components
+
+    plan = plan_app(app)
+    manifest = plan.manifest
+    if as_json:
+        print_json({"app": manifest.name, "components": components(manifest, plan.plans)})
+        return
+    home = {c: p.name for p in plan.plans for c in p.components}
+    lines = [f"app {manifest.name} ({len(plan.plans)} unit(s))"]
+    for spec in manifest.components:
+        lines.append(f"  {spec.name} (unit {home[spec.name]})")
+        lines += [f"    {line}" for line in component_lines(manifest, spec.name) or ["no grants"]]
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def register(app: typer.Typer) -> None:

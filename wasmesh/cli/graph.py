@@ -37,7 +37,8 @@ def graph(
         Path | None, typer.Option("--output", "-o", help="Write to this file.")
     ] = None,
 ) -> None:
-    """Show the wiring: each import's provider, units outlined. Builds components if needed."""
+    """Show the wiring: each import's provider, units outlined, each component's grants and
+    triggers. Builds components if needed."""
     from wasmesh.compose import plan_app, render_dot, render_svg, render_tree
 
     if format not in FORMATS:
@@ -47,15 +48,14 @@ def graph(
     plan = plan_app(manifest, strategy=strategy)
     name = plan.manifest.name
     if format == "tree":
-        grants = {c.name: c.policy.grants for c in plan.manifest.components}
-        tree = render_tree(name, plan.graph, plan.plans, grants)
+        tree = render_tree(name, plan.graph, plan.plans, plan.manifest)
         if output is None and out_console.is_terminal:
             out_console.print(tree)
             return
         # Piped or written to a file: plain text, lines never cut at a terminal width.
         text = _plain(tree, Console(file=io.StringIO(), color_system=None, width=_UNCUT))
     else:
-        text = render_dot(name, plan.graph, plan.plans)
+        text = render_dot(name, plan.graph, plan.plans, plan.manifest)
         if format == "svg":
             text = render_svg(text)
     if output is None:

@@ -141,10 +141,34 @@ def up(
     max_reuse: MaxReuse = 1,
     idle_timeout: IdleTimeout = 30.0,
     pool_instances: PoolInstances = None,
+    nats: Annotated[
+        str | None,
+        typer.Option(
+            "--nats",
+            metavar="URL",
+            help="Carry components' messages on this NATS server instead of in-process.",
+        ),
+    ] = None,
+    lattice: Annotated[
+        str,
+        typer.Option("--lattice", metavar="NAME", help="With --nats: the lattice's prefix."),
+    ] = "default",
+    creds: Annotated[
+        Path | None,
+        typer.Option(
+            "--creds",
+            metavar="FILE",
+            envvar="WASMESH_NATS_CREDS",
+            help="With --nats: an NKey seed file or a JWT .creds file.",
+        ),
+    ] = None,
 ) -> None:
-    """Build an app and run every trigger it declares ([[triggers.http]] routes) until Ctrl-C.
+    """Build an app and run every trigger it declares until Ctrl-C: [[triggers.http]] routes
+    and [[triggers.messaging]] subscriptions.
 
-    Each route runs in the unit holding its component, under that unit's grants and limits.
+    Each route and subscription runs in the unit holding its component, under that unit's
+    grants and limits. Messages stay in this process unless --nats names a NATS server (then
+    subjects are `wasmesh.<lattice>.msg.<subject>` there).
 
     Example: wasmesh up examples/polyglot --topology per-component
     """
@@ -159,7 +183,19 @@ def up(
     from wasmesh.capabilities.wasi.guest_log import show_guest_output
 
     show_guest_output()
-    loaded = App.load(app_location(app), strategy=topology, quiet=False)
+    broker = None
+    if nats is not None:
+        from wasmesh.lattice.connection import NatsOptions
+        from wasmesh.lattice.messaging import connect_broker
+        from wasmesh.lattice.schema import check_name
+
+        broker = connect_broker(NatsOptions(nats, creds).check(), check_name("lattice", lattice))
+    try:
+        loaded = App.load(app_location(app), strategy=topology, quiet=False, broker=broker)
+    except BaseException:
+        if broker is not None:
+            broker.close()
+        raise
     try:
         if not loaded.manifest.triggers:
             raise WasmeshError(

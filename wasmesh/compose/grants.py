@@ -12,12 +12,13 @@ from typing import Any
 
 from wasmesh.compose._positions import Path_
 from wasmesh.compose._reader import Reader
+from wasmesh.compose.messaging import read_grant as read_messaging
 from wasmesh.policy import DirGrant, Grants, Limits, Policy
 from wasmesh.sizes import parse_size
 
 GRANT_KEYS = (
     "env", "env-inherit", "dirs", "stdin", "network", "outbound",
-    "memory-limit", "timeout", "fuel",
+    "memory-limit", "timeout", "fuel", "messaging",
 )  # fmt: skip
 
 
@@ -67,6 +68,7 @@ def read_policy(reader: Reader, where: Path_, body: dict[str, Any], root: Path) 
             body.get("network", False), (*where, "network"), bool, "true or false"
         ),
         outbound=outbound,
+        messaging=read_messaging(reader, (*where, "messaging"), body.get("messaging", [])),
     )
     if fuel is not None and fuel <= 0:
         raise reader.fail((*where, "fuel"), "`fuel` must be a positive integer")

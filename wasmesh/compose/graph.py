@@ -2,33 +2,31 @@
 
 Units are outlined (a tree level in the terminal, a DOT cluster); links inside a unit are
 composed calls, links between units are remote (dashed), host interfaces are listed per
-component, and in the tree each component's key-value store grants. SVG needs `dot` from
-Graphviz.
+component, with each component's grants and triggers. SVG needs `dot` from Graphviz.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
+from rich.markup import escape
 from rich.tree import Tree
 
+from wasmesh.compose.manifest import Manifest
+from wasmesh.compose.summary import component_lines
 from wasmesh.compose.units import UnitPlan
 from wasmesh.compose.wiring import WiringGraph
 from wasmesh.errors import WasmeshError
 from wasmesh.names import InterfaceName
-from wasmesh.policy import Grants
 
 
 def render_tree(
-    app_name: str,
-    graph: WiringGraph,
-    plans: Sequence[UnitPlan],
-    grants: Mapping[str, Grants] | None = None,
+    app_name: str, graph: WiringGraph, plans: Sequence[UnitPlan], manifest: Manifest | None = None
 ) -> Tree:
-    """A rich `Tree`: app → units → components → their imports and where each is served,
-    and the stores `grants` (component → its grants) give each component."""
+    """A rich `Tree`: app → units → components → their imports and where each is served, and
+    (with `manifest`) each component's grants and triggers."""
     root = Tree(f"[bold]{app_name}[/]")
     for plan in plans:
         entries = ", ".join(plan.entries)
@@ -46,10 +44,8 @@ def render_tree(
                     node.add(f"{link.import_name} → [yellow]{link.provider}[/] (remote unit)")
             if hosts:
                 node.add(f"[dim]host: {', '.join(sorted(set(hosts)))}[/]")  # packages only
-            stores = (grants or {}).get(name, Grants()).key_value_stores
-            if stores:
-                listed = ", ".join(f"{s.name} ({s.backend})" for s in stores)
-                node.add(f"[dim]key-value stores: {listed}[/]")
+            for line in component_lines(manifest, name) if manifest is not None else ():
+                node.add(f"[magenta]{escape(line)}[/]")
     return root
 
 
@@ -57,8 +53,11 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_dot(app_name: str, graph: WiringGraph, plans: Sequence[UnitPlan]) -> str:
-    """Graphviz DOT: one cluster per unit, an edge per component link, host in one node."""
+def render_dot(
+    app_name: str, graph: WiringGraph, plans: Sequence[UnitPlan], manifest: Manifest | None = None
+) -> str:
+    """Graphviz DOT: one cluster per unit, an edge per component link, host in one node;
+    (with `manifest`) each component's grants and triggers under its name."""
     lines = [
         f"digraph {_quote(app_name)} {{",
         "  rankdir=LR;",
@@ -70,7 +69,9 @@ def render_dot(app_name: str, graph: WiringGraph, plans: Sequence[UnitPlan]) -> 
         lines.append(f"    label={_quote('unit ' + plan.name)}; style=dashed;")
         for name in plan.components:
             bold = ", penwidth=2" if name in plan.entries else ""
-            lines.append(f"    {_quote(name)} [label={_quote(name)}{bold}];")
+            extra = component_lines(manifest, name) if manifest is not None else []
+            label = '"' + "\\n".join(_quote(t)[1:-1] for t in [name, *extra]) + '"'
+            lines.append(f"    {_quote(name)} [label={label}{bold}];")
         lines.append("  }")
     uses_host = False
     for link in graph.links:

@@ -17,7 +17,7 @@ memory-limit = "64MiB"
 [wiring]
 "pricing.shop:tax/rates" = "tax"  # consumer.import = provider, when auto-wiring is ambiguous
 
-[[triggers.http]]
+[[triggers.http]]                # also [[triggers.messaging]], [[triggers.cron]]
 route = "/quote/..."
 component = "pricing"
 
@@ -106,6 +106,11 @@ class TriggerDecl:
     address: str
     component: str
     line: int = 0
+    options: tuple[tuple[str, Any], ...] = ()  # the kind's other keys given (`queue-group`)
+
+    def option(self, key: str, default: Any = None) -> Any:
+        """The value of the table's key `key`, or `default`."""
+        return dict(self.options).get(key, default)
 
     @property
     def route(self) -> str:
@@ -361,7 +366,7 @@ def _triggers(reader: Reader, raw: Any, names: tuple[str, ...]) -> tuple[Trigger
         )
         for index, entry in enumerate(entries):
             where: Path_ = ("triggers", kind, index)
-            entry = reader.table(entry, where, (key, "component"))
+            entry = reader.table(entry, where, (*entry_kind.keys, "component"))
             for needed in (key, "component"):
                 if needed not in entry:
                     raise reader.fail(where, f"[[triggers.{kind}]] needs `{needed}`; add it")
@@ -369,7 +374,10 @@ def _triggers(reader: Reader, raw: Any, names: tuple[str, ...]) -> tuple[Trigger
             component = _reference(reader, (*where, "component"), entry["component"], names)
             if kind == "http" and not value.startswith("/"):
                 raise reader.fail((*where, key), f"route `{value}` must start with `/`")
-            out.append(TriggerDecl(kind, value, component, _line(reader, where)))
+            if entry_kind.check is not None:
+                plugins.load_factory(entry_kind.check)(reader, where, entry)
+            options = tuple((k, entry[k]) for k in entry_kind.keys[1:] if k in entry)
+            out.append(TriggerDecl(kind, value, component, _line(reader, where), options))
     return tuple(out)
 
 

@@ -152,6 +152,7 @@ def _isolate(
         ("network", ("wasi:sockets/", "wasi:http/outgoing-handler")),
         ("outbound", ("wasi:http/outgoing-handler",)),
         ("key_value_stores", ("wasi:keyvalue/",)),
+        ("messaging", ("wasmcloud:messaging/consumer",)),
     ):
         users = [c for c in order if _uses(imports[c], *prefixes)]
         values = {repr(getattr(grants[c], what)) for c in users}
@@ -192,6 +193,7 @@ def _unit_policy(
         network=pick("wasi:sockets/", "wasi:http/outgoing-handler").network,
         outbound=pick("wasi:http/outgoing-handler").outbound,
         key_value_stores=pick("wasi:keyvalue/").key_value_stores,
+        messaging=pick("wasmcloud:messaging/consumer").messaging,
     )
     # unlimited if any member is; the memory limit caps each linear memory of the unit (one
     # per member), so it is the largest member's, and fuel, spent by the whole unit, the sum

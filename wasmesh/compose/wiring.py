@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from wasmesh import plugins
 from wasmesh.compose.manifest import WiringRule
 from wasmesh.compose.signatures import render_sig
 from wasmesh.engine.world import FuncItem, InterfaceItem, World, WorldItem
@@ -59,13 +60,14 @@ class WiringGraph:
 
 
 def default_host(extra: Iterable[str] = ()) -> Callable[[str], bool]:
-    """The host serves every `wasi:` interface plus the names in `extra`."""
+    """The host serves every interface a capability plug-in serves (`wasi:*`,
+    `wasmcloud:messaging/consumer`, see `wasmesh.plugins`) plus the names in `extra`."""
     names = frozenset(extra)
     extra_unversioned = frozenset(InterfaceName.parse(n).unversioned for n in names)
 
     def provides(name: str) -> bool:
         return (
-            name.startswith("wasi:")
+            plugins.host_serves(name)
             or name in names
             or InterfaceName.parse(name).unversioned in extra_unversioned
         )

@@ -11,10 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from wasmesh import plugins
 from wasmesh.compose.composer import compose_unit
 from wasmesh.compose.plan import plan_app
 from wasmesh.lattice.client import Topology, UnitDeployment
+from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice.messaging import spec_messaging
 from wasmesh.policy import Policy, StoreGrant
+from wasmesh.triggers.messaging import subscribed
 
 
 @dataclass(frozen=True)
@@ -39,9 +43,17 @@ def topology_from_manifest(
     `strategy` ("monolith" or "per-component") overrides the manifest's `[deploy]`.
     Each unit carries its plan's policy whole (as under `wasmesh up`), for RPC and HTTP alike,
     but with its key-value stores in NATS KV (`on_lattice`), so every host sees one store;
-    each `[[triggers.http]]` route goes to the unit holding its component.
+    each `[[triggers.http]]` route and `[[triggers.messaging]]` subscription goes to the unit
+    holding its component.
     """
     plan = plan_app(path, strategy=strategy, cache=cache)
+    for trigger in plan.manifest.triggers:
+        entry = plugins.trigger(trigger.kind)
+        if entry is not None and entry.lattice is None:
+            raise LatticeError(
+                f"wasmesh.toml:{trigger.line}: a lattice does not run [[triggers.{trigger.kind}]] "
+                "tables; run the app with `wasmesh up`, or remove the table to deploy it."
+            )
     home = {component: unit.name for unit in plan.plans for component in unit.components}
     routes = {t.route: home[t.component] for t in plan.manifest.http_triggers}
     units: list[UnitDeployment] = []
@@ -65,6 +77,11 @@ def topology_from_manifest(
                 imports=imports,
                 import_exports=exports,
                 policy=on_lattice(unit.policy, plan.manifest.name),
+                messaging=tuple(
+                    spec_messaging(subscribed(home.__getitem__, t))
+                    for t in plan.manifest.triggers
+                    if t.kind == "messaging" and home[t.component] == unit.name
+                ),
             )
         )
     return plan.manifest.name, Topology(tuple(units), routes, plan.manifest.version)

@@ -18,12 +18,14 @@ from typing import Any, TypeVar
 from nats.aio.client import Client as NATS
 from nats.js.errors import KeyWrongLastSequenceError, NoKeysError
 
+from wasmesh import plugins
 from wasmesh.engine.loader import load_component
 from wasmesh.engine.types import FuncSig
 from wasmesh.errors import ExportNotFound, LinkError
 from wasmesh.lattice import rpc, schema
 from wasmesh.lattice.connection import NatsOptions, connect_once
 from wasmesh.lattice.errors import LatticeError, RemoteUnavailable
+from wasmesh.lattice.messaging import ensure_durable
 from wasmesh.lattice.schema import (
     AppIndex,
     DesiredState,
@@ -72,6 +74,8 @@ class UnitDeployment:
     imports: Mapping[str, str] = field(default_factory=dict)
     import_exports: Mapping[str, str] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)  # the grants and limits it runs under
+    # its [[triggers.messaging]] subscriptions (`wasmesh.lattice.messaging.spec_messaging`)
+    messaging: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ def _wire(units: Sequence[UnitDeployment], worlds: dict[str, Any]) -> dict[str, 
     for unit in units:
         wiring[unit.name] = {}
         for iface, funcs in interfaces(worlds[unit.name].imports).items():
-            if iface.startswith("wasi:") or iface == "":
+            if iface == "" or plugins.host_serves(iface):
                 continue
             if any(sig.has_handles for sig in funcs.values()):
                 raise LinkError(
@@ -214,6 +218,7 @@ class LatticeClient:
                 import_exports=dict(unit.import_exports),
                 policy=unit.policy.to_json(),
                 http=_http(unit.name, topology.routes),
+                messaging=[dict(m) for m in unit.messaging],
             )
             specs.append(spec)
         names = {u.name for u in topology.units}
@@ -233,6 +238,7 @@ class LatticeClient:
         routes: dict[str, str] | None = None,
         app_version: str = "",
     ) -> DesiredState:
+        await ensure_durable(self.nc, self.subjects, list(units))
         current = await self.desired(app, missing_ok=True)
         index = await read_index(self.store)
         version = max(index.latest.get(app, 0), current.version if current else 0)

@@ -26,6 +26,7 @@ from nats.aio.msg import Msg
 
 from wasmesh import plugins
 from wasmesh.capabilities.keyvalue import nats as keyvalue_nats
+from wasmesh.capabilities.messaging.nats import NatsBroker
 from wasmesh.lattice import schema
 from wasmesh.lattice.connection import NatsOptions, connect_retrying
 from wasmesh.lattice.drain import handed_over
@@ -122,6 +123,7 @@ class Host:
         self._nc: NATS | None = None
         self._store: LatticeStore | None = None
         self.scheduler: Scheduler | None = None
+        self._broker: NatsBroker | None = None
         # The lattice side of every registered trigger (HTTP: units with routes serve
         # forwarded requests; with `http`, the host listens too).
         settings = {"http": http}
@@ -147,6 +149,12 @@ class Host:
         return self._nc
 
     @property
+    def broker(self) -> NatsBroker:
+        """Components' messages on this host: NATS subjects under the lattice's prefix."""
+        assert self._broker is not None, "the host is not started"
+        return self._broker
+
+    @property
     def store(self) -> LatticeStore:
         assert self._store is not None, "the host is not started"
         return self._store
@@ -165,6 +173,8 @@ class Host:
         self._store = await open_store(self.nc, self.subjects)
         # units' wasi:keyvalue stores live in the lattice's bucket, reached on this connection
         keyvalue_nats.attach(self.nc, asyncio.get_running_loop(), self.subjects.key_value)
+        self._broker = NatsBroker(self.nc, asyncio.get_running_loop(), self.subjects.messages,
+                                  self.workers)  # fmt: skip
         await self.nc.subscribe(self.subjects.assigned, cb=self._on_assigned)
         self.scheduler = Scheduler(self.nc, self.store, self.host_id)
         await self.scheduler.start()
@@ -197,6 +207,8 @@ class Host:
         if self.scheduler is not None:
             await self.scheduler.stop()
         await self._close_units(deadline)
+        if self._broker is not None:  # its handler threads: every delivery has finished
+            await asyncio.get_running_loop().run_in_executor(None, self._broker.close)
         if self._nc is not None and self._nc.is_connected:
             if self._store is not None:
                 with contextlib.suppress(Exception):
@@ -354,7 +366,9 @@ class Host:
         imports = {iface: remote.provider(*spec.target(iface)) for iface in spec.imports}
         loop = asyncio.get_running_loop()
         policy = spec.unit_policy()
-        runner = await loop.run_in_executor(self._pool, self.loader, path, imports, policy)
+        runner = await loop.run_in_executor(
+            self._pool, self.loader, path, imports, policy, self.broker
+        )
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"wasmesh-{spec.name}")
         return Version(spec, runner, pool)
 

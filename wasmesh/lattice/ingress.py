@@ -29,6 +29,7 @@ from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError
 
 from wasmesh.capabilities.forwarding import ForwardedImports
+from wasmesh.capabilities.messaging import messaging_for
 from wasmesh.capabilities.wasi import IncomingRequest
 from wasmesh.capabilities.wasi.http_types import method_name
 from wasmesh.engine.loader import load_component
@@ -268,9 +269,11 @@ class Ingress:
         providers = {iface: remote.provider(*spec.target(iface)) for iface in spec.imports}
 
         def build() -> InstancePool:
-            forwarded = ForwardedImports(load_component(path).world, providers)
+            loaded = load_component(path)
+            forwarded = ForwardedImports(loaded.world, providers)
+            messaging = messaging_for(loaded, host.broker, spec.name)
             return InstancePool(
-                path, spec.unit_policy(), host.http_reuse, capabilities=(forwarded,)
+                path, spec.unit_policy(), host.http_reuse, capabilities=(forwarded, *messaging)
             )
 
         return await loop.run_in_executor(self._workers, build)

@@ -6,8 +6,10 @@ Three roles per lattice (names from `wasmesh.lattice.schema.Subjects`, `L` = the
   buckets and the artifact store, nudges `wasmesh.L.changed`, calls units. It does not serve.
 - **host** heartbeats, follows its assignment and (as the scheduler) writes placements, status
   and the lease; reads desired state and artifacts; serves and calls `wasmesh.L.rpc.>` and
-  `wasmesh.L.http.>` and answers requests. It cannot write desired state or artifacts, create
-  or delete buckets, or touch another lattice.
+  `wasmesh.L.http.>` and answers requests; carries its components' messages on
+  `wasmesh.L.msg.>` and consumes the durable ones (stream `wasmesh_L_msg_durable`, created by
+  the admin at deploy). It cannot write desired state or artifacts, create or delete buckets
+  or streams, or touch another lattice.
 - **client** calls units (`wasmesh.L.rpc.>`) and reads desired state and artifacts (to learn
   signatures). It cannot serve unit subjects, heartbeat or write any bucket.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wasmesh.capabilities.messaging.nats import stream_name
 from wasmesh.lattice.schema import Subjects
 from wasmesh.lattice.store import HISTORY
 
@@ -41,7 +44,10 @@ Permissions = dict[str, Any]
 
 def streams(subjects: Subjects) -> list[str]:
     """The JetStream stream names of the lattice's buckets."""
-    return [f"KV_{subjects.bucket(what)}" for what in HISTORY] + [f"OBJ_{subjects.artifacts}"]
+    return [f"KV_{subjects.bucket(what)}" for what in HISTORY] + [
+        f"OBJ_{subjects.artifacts}",
+        stream_name(subjects.messages),
+    ]
 
 
 def _js_read(subjects: Subjects, *extra: str) -> list[str]:
@@ -82,7 +88,7 @@ def role_permissions(role: str, subjects: Subjects, public_key: str) -> Permissi
             "publish": {
                 "allow": [
                     f"{p}.heartbeat.*", f"{p}.assigned", f"{p}.rpc.>", f"{p}.http.>",
-                    *_js_read(subjects, data),
+                    f"{subjects.messages}.>", *_js_read(subjects, data),
                     *_kv_write(subjects, "hosts", "placements", "status", "scheduler"),
                     f"$KV.{subjects.key_value}.>",
                 ],
@@ -90,7 +96,7 @@ def role_permissions(role: str, subjects: Subjects, public_key: str) -> Permissi
             },
             "subscribe": {"allow": [
                 f"{p}.heartbeat.*", f"{p}.changed", f"{p}.assigned", f"{p}.rpc.>",
-                f"{p}.http.>", inbox,
+                f"{p}.http.>", f"{subjects.messages}.>", inbox,
             ]},
             "allow_responses": True,  # answer the calls and forwarded requests it serves
         }  # fmt: skip

@@ -8,6 +8,8 @@ Everything a lattice says lives under one prefix, `wasmesh.<lattice>`:
 | nudges: desired state / assignments changed | `wasmesh.<lattice>.changed` / `.assigned` |
 | calls to an export interface | `wasmesh.<lattice>.rpc.<app>.<unit>.<interface>`, queue `rpc` |
 | HTTP requests forwarded to a unit | `wasmesh.<lattice>.http.<app>.<unit>`, queue `http` |
+| components' messages (`wasmcloud:messaging`) | `wasmesh.<lattice>.msg.<subject>` |
+| durable messages (`durable = true` triggers) | stream `wasmesh_<lattice>_msg_durable` |
 | host inventory | KV `wasmesh_<lattice>_hosts`, key `<host>` (the last `Heartbeat`) |
 | desired state | KV `wasmesh_<lattice>_apps`, key `<app>` (a `DesiredState`) |
 | desired state history | KV `wasmesh_<lattice>_history`, key `<app>.<version>` |
@@ -90,6 +92,11 @@ class Subjects:
         """HTTP requests for routes `unit` of `app` serves, forwarded by any host."""
         return f"{self.prefix}.http.{app}.{unit}"
 
+    @property
+    def messages(self) -> str:
+        """The prefix of components' message subjects (`wasmcloud:messaging`)."""
+        return f"{self.prefix}.msg"
+
     def bucket(self, what: str) -> str:
         return f"wasmesh_{self.lattice}_{what}"
 
@@ -147,6 +154,9 @@ class UnitSpec:
     http: dict[str, Any] = field(default_factory=dict)
     # the grants and limits the unit runs under (`wasmesh.policy.Policy.to_json`)
     policy: dict[str, Any] = field(default_factory=dict)
+    # the messaging trigger's part: one {"subject", "component", "queue", "durable",
+    # "max_deliver"} per [[triggers.messaging]] of the unit's components
+    messaging: list[dict[str, Any]] = field(default_factory=list)
 
     def unit_policy(self) -> Policy:
         """The unit's policy; `PolicyError` when it names what this host cannot enforce."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from wasmesh.capabilities.forwarding import ForwardedImports, ImportProvider
+from wasmesh.capabilities.messaging import Broker, messaging_for
 from wasmesh.engine.loader import load_component
 from wasmesh.engine.types import FuncSig
 from wasmesh.engine.world import FuncItem, InterfaceItem
@@ -39,7 +40,8 @@ class UnitRunner(Protocol):
     def close(self) -> None: ...
 
 
-UnitLoader = Callable[[Path, Mapping[str, ImportProvider], Policy], UnitRunner]
+# (artifact, imports forwarded to other units, policy, the host's message broker) -> unit
+UnitLoader = Callable[[Path, Mapping[str, ImportProvider], Policy, "Broker | None"], UnitRunner]
 
 
 def interfaces(items: Sequence[InterfaceItem | FuncItem]) -> dict[str, dict[str, FuncSig]]:
@@ -61,12 +63,15 @@ class ComponentUnit:
         path: Path,
         providers: Mapping[str, ImportProvider] | None = None,
         policy: Policy | None = None,
+        broker: Broker | None = None,
     ) -> None:
         self.path = path
         policy = policy or Policy()
         loaded = load_component(path, fuel=policy.limits.fuel is not None)
         forwarded = ForwardedImports(loaded.world, providers or {})
-        self.runner = Runner(loaded, policy, capabilities=(forwarded,), program=path.name)
+        messaging = messaging_for(loaded, broker) if broker is not None else ()
+        self.runner = Runner(loaded, policy, capabilities=(forwarded, *messaging),
+                             program=path.name)  # fmt: skip
         self._exports = interfaces(loaded.world.exports)
         self._targets: dict[tuple[str, str], ExportTarget] = {}
         # ready means instantiable: a start function that traps fails here, not on a call

@@ -21,6 +21,7 @@ from typing import Any
 from wasmesh.api import Component, Function, Interface
 from wasmesh.capabilities.base import Capability
 from wasmesh.capabilities.forwarding import Caller, ForwardedImports, ImportProvider, in_process
+from wasmesh.capabilities.messaging import Broker, LocalBroker, messaging_for
 from wasmesh.compose.composer import compose_unit
 from wasmesh.compose.manifest import Manifest
 from wasmesh.compose.plan import plan_app
@@ -42,12 +43,14 @@ class App:
         plans: tuple[UnitPlan, ...],
         units: Mapping[str, Component],
         paths: Mapping[str, Path],
+        broker: Broker | None = None,
     ) -> None:
         self.manifest = manifest
         self.graph = graph
         self.plans = plans
         self.units = dict(units)
         self.paths = dict(paths)
+        self.broker: Broker = broker if broker is not None else LocalBroker()
         self.exports = AppExports(self)
 
     @classmethod
@@ -59,20 +62,23 @@ class App:
         cache: Path | None = None,
         strategy: str | None = None,
         quiet: bool = True,
+        broker: Broker | None = None,
     ) -> App:
         """Build, wire, plan and compose the app of `path`; units instantiate on first call.
 
         `strategy` ("monolith" or "per-component") overrides the manifest's `[deploy]`;
-        `host_interfaces` names interfaces the host serves besides `wasi:*`.
+        `host_interfaces` names interfaces the host serves besides `wasi:*`; `broker` carries
+        the components' messages (default: an in-process `LocalBroker`, closed with the app).
         """
         plan = plan_app(path, host_interfaces=host_interfaces, cache=cache, strategy=strategy,
                         quiet=quiet)  # fmt: skip
         worlds = plan.graph.worlds
         units: dict[str, Component] = {}
+        broker = broker if broker is not None else LocalBroker()
         for unit in plan.plans:
             composed = compose_unit(unit, plan.paths, worlds, plan.cache)
-            units[unit.name] = _unit_component(unit, composed, units, plan.plans)
-        return cls(plan.manifest, plan.graph, plan.plans, units, plan.paths)
+            units[unit.name] = _unit_component(unit, composed, units, plan.plans, broker)
+        return cls(plan.manifest, plan.graph, plan.plans, units, plan.paths, broker)
 
     def unit_of(self, component: str) -> UnitPlan:
         """The plan of the unit holding `component`."""
@@ -89,6 +95,14 @@ class App:
         """
         plan = next(p for p in self.plans if p.name == unit)
         return _forwarded(plan, self.units[unit].loaded, self.units, self.plans)
+
+    def unit_capabilities(self, unit: str) -> tuple[Capability, ...]:
+        """The app-scoped capabilities of `unit`'s runners: its imports served by other units
+        and messaging over the app's broker."""
+        loaded = self.units[unit].loaded
+        forwarded = self.forwarded_imports(unit)
+        own = (forwarded,) if forwarded is not None else ()
+        return (*own, *messaging_for(loaded, self.broker, unit))
 
     def http_routes(self) -> dict[str, Path]:
         """Each `[[triggers.http]]` route → the composed unit file serving its component."""
@@ -117,6 +131,7 @@ class App:
     def close(self) -> None:
         for unit in self.units.values():
             unit.close()
+        self.broker.close()
 
 
 class AppExports(Mapping[str, "Interface | Function"]):
@@ -141,11 +156,16 @@ class AppExports(Mapping[str, "Interface | Function"]):
 
 
 def _unit_component(
-    plan: UnitPlan, composed: Path, units: Mapping[str, Component], plans: tuple[UnitPlan, ...]
+    plan: UnitPlan,
+    composed: Path,
+    units: Mapping[str, Component],
+    plans: tuple[UnitPlan, ...],
+    broker: Broker,
 ) -> Component:
     loaded = load_component(composed, fuel=plan.policy.limits.fuel is not None)
     forwarded = _forwarded(plan, loaded, units, plans)
     capabilities: tuple[Capability, ...] = (forwarded,) if forwarded is not None else ()
+    capabilities += messaging_for(loaded, broker, plan.name)
     return UnitComponent(
         loaded,
         lambda: Runner(loaded, plan.policy, capabilities=capabilities, program=plan.name),

@@ -152,8 +152,8 @@ def test_graph_shows_each_components_store_grants(app: Path) -> None:
     blocks = out.out.split("unit ")
     counter = next(b for b in blocks if b.startswith("counter "))
     locked = next(b for b in blocks if b.startswith("locked "))
-    assert "key-value stores: default (sqlite)" in counter
-    assert "key-value stores" not in locked
+    assert "grant key-value-stores: default (sqlite)" in counter
+    assert "key-value-stores" not in locked
 
 
 def test_draft_list_keys_pages_by_offset(served: Served) -> None:

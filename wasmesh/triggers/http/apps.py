@@ -54,12 +54,11 @@ def app_routes(
         if plan.name not in targets:
             path = app.units[plan.name].loaded.path
             assert path is not None  # units are always loaded from a file
-            forwarded = app.forwarded_imports(plan.name)
             targets[plan.name] = RouteTarget(
                 Path(path),
                 route_policy(plan.policy, request_timeout),
                 settings or PoolSettings(),
-                capabilities=(forwarded,) if forwarded is not None else (),
+                capabilities=app.unit_capabilities(plan.name),
             )
         routes.append(AppRoute(trigger.route, trigger.component, plan.name, targets[plan.name]))
     return routes

@@ -1,0 +1,41 @@
+"""The manifest's `[[triggers.cron]]` tables.
+
+```toml
+[[triggers.cron]]
+schedule = "*/10 * * * * *"   # seconds minutes hours day-of-month month day-of-week (UTC)
+component = "reports"
+export = "tick"              # the export function called, no arguments: `func` or `iface#func`
+```
+
+A five-field schedule (no seconds) is read as classic cron. Expressions are croniter's
+(Vixie-cron syntax plus a leading seconds field), checked when the manifest is read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from croniter import croniter
+
+from wasmesh.compose._positions import Path_
+from wasmesh.compose._reader import Reader
+
+
+def valid_schedule(schedule: str) -> bool:
+    """Whether `schedule` is a cron expression of five fields, or six with seconds first."""
+    fields = schedule.split()
+    return len(fields) in (5, 6) and bool(croniter.is_valid(schedule, second_at_beginning=True))
+
+
+def check_trigger(reader: Reader, where: Path_, entry: dict[str, Any]) -> None:
+    """A `[[triggers.cron]]` table's `schedule` and `export`."""
+    schedule = entry["schedule"]
+    if not valid_schedule(schedule):
+        raise reader.fail(
+            (*where, "schedule"),
+            f"schedule `{schedule}` is not a cron expression; write five fields (minute hour "
+            'day month weekday) or six with seconds first, like "*/10 * * * * *"',
+        )
+    if "export" not in entry:
+        raise reader.fail(where, '[[triggers.cron]] needs `export = "func"` to call; add it')
+    reader.typed(entry["export"], (*where, "export"), str, "a string")

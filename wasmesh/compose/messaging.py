@@ -1,0 +1,58 @@
+"""The manifest's messaging keys: a component's subject grant and `[[triggers.messaging]]`.
+
+```toml
+[components.orders]
+messaging = ["orders.>", "audit.*"]   # subjects it may publish and send requests to
+
+[[triggers.messaging]]
+subject = "orders.*"        # NATS pattern delivered to the component's handler
+component = "orders"
+queue-group = "orders"      # optional: one member of the group gets each message
+durable = true              # optional: failed messages are redelivered...
+max-deliver = 5             # ...at most this many deliveries in all (default 5)
+```
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wasmesh.capabilities.messaging.subjects import SubjectError, check_subject
+from wasmesh.compose._positions import Path_
+from wasmesh.compose._reader import Reader
+
+
+def read_grant(reader: Reader, where: Path_, value: Any) -> tuple[str, ...]:
+    """`messaging = [...]` of a component table: NATS subject patterns."""
+    patterns = reader.strings(value, where)
+    for pattern in patterns:
+        try:
+            check_subject(pattern, pattern=True)
+        except SubjectError as exc:
+            raise reader.fail(where, f"messaging grant: {exc}; fix the pattern") from None
+    return patterns
+
+
+def check_trigger(reader: Reader, where: Path_, entry: dict[str, Any]) -> None:
+    """A `[[triggers.messaging]]` table's `subject`, `queue-group`, `durable`, `max-deliver`."""
+    try:
+        check_subject(entry["subject"], pattern=True)
+    except SubjectError as exc:
+        raise reader.fail((*where, "subject"), f"{exc}; fix the subject") from None
+    if "queue-group" in entry:
+        group = reader.typed(entry["queue-group"], (*where, "queue-group"), str, "a string")
+        if not group or any(c.isspace() or c in ".*>" for c in group):
+            raise reader.fail(
+                (*where, "queue-group"),
+                f"queue group `{group}` must be one token (no dots, wildcards or spaces)",
+            )
+    if "durable" in entry:
+        reader.typed(entry["durable"], (*where, "durable"), bool, "true or false")
+    if "max-deliver" in entry:
+        count = reader.typed(entry["max-deliver"], (*where, "max-deliver"), int, "an integer")
+        if isinstance(count, bool) or count < 1:
+            raise reader.fail((*where, "max-deliver"), "`max-deliver` must be at least 1")
+        if not entry.get("durable", False):
+            raise reader.fail(
+                (*where, "max-deliver"), "`max-deliver` applies to `durable = true`; add it"
+            )
