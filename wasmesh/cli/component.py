@@ -135,6 +135,7 @@ def invoke(
         str, typer.Option("--lattice", metavar="NAME", help="With --nats: the lattice prefix.")
     ] = "default",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    variables_file: opt.VariablesFile = None,
     creds: lat.Creds = None,
     tls_ca: lat.TlsCa = None,
     tls_cert: lat.TlsCert = None,
@@ -180,6 +181,8 @@ def invoke(
         )
     if topology is not None and app is None:
         raise WasmeshError("--topology chooses an app's units; use it with --app DIR.")
+    if variables_file is not None and (app is None or nats is not None):
+        raise WasmeshError("--variables-file gives an app's variables; use it with --app DIR.")
     if nats is not None and app is None:
         raise WasmeshError("--nats calls an app deployed to a lattice; name it with --app NAME.")
     if app is not None:
@@ -200,7 +203,7 @@ def invoke(
         _invoke_lattice(str(app), export, values, options, lattice, as_json)
         return
     if app is not None:
-        _invoke_app(app, topology, export, values, as_json)
+        _invoke_app(app, topology, export, values, as_json, variables_file)
         return
     policy = opt.policy_from(
         env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel
@@ -225,11 +228,16 @@ def invoke(
 
 
 def _invoke_app(
-    app: Path, topology: str | None, export: str, values: list[str], as_json: bool
+    app: Path,
+    topology: str | None,
+    export: str,
+    values: list[str],
+    as_json: bool,
+    variables_file: Path | None = None,
 ) -> None:
     from wasmesh.runtime.app import App
 
-    loaded = App.load(app, strategy=topology, quiet=as_json)
+    loaded = App.load(app, strategy=topology, quiet=as_json, variables_file=variables_file)
     found = []
     candidates: list[str] = []
     for unit in loaded.units.values():

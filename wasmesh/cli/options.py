@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -33,6 +34,14 @@ MemoryLimit = Annotated[
 Timeout = Annotated[
     float | None,
     typer.Option("--timeout", metavar="SECONDS", help="Stop the guest after this long."),
+]
+VariablesFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--variables-file",
+        metavar="FILE",
+        help="App variables in dotenv form (name=value); override WASMESH_VAR_<NAME>.",
+    ),
 ]
 Fuel = Annotated[
     int | None,

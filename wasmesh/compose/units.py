@@ -153,6 +153,7 @@ def _isolate(
         ("outbound", ("wasi:http/outgoing-handler",)),
         ("key_value_stores", ("wasi:keyvalue/",)),
         ("messaging", ("wasmcloud:messaging/consumer",)),
+        ("config", ("wasi:config/",)),
     ):
         users = [c for c in order if _uses(imports[c], *prefixes)]
         values = {repr(getattr(grants[c], what)) for c in users}
@@ -194,6 +195,7 @@ def _unit_policy(
         outbound=pick("wasi:http/outgoing-handler").outbound,
         key_value_stores=pick("wasi:keyvalue/").key_value_stores,
         messaging=pick("wasmcloud:messaging/consumer").messaging,
+        config=pick("wasi:config/").config,
     )
     # unlimited if any member is; the memory limit caps each linear memory of the unit (one
     # per member), so it is the largest member's, and fuel, spent by the whole unit, the sum
