@@ -329,6 +329,8 @@ def inspect(
     For a registry reference, the imports and exports come from the artifact's config; the
     component itself is not downloaded.
 
+    With --app, config keys show their manifest text, secret values masked.
+
     Example: wasmesh inspect calc.wasm --json | jq '.exports[].name'
     """
     from wasmesh.registry import looks_like_reference
@@ -360,7 +362,7 @@ def _inspect_app(app: Path, as_json: bool) -> None:
     from wasmesh.compose.plan import plan_app
     from wasmesh.compose.summary import component_lines, components
 
-    plan = plan_app(app)
+    plan = plan_app(app, resolve_variables=False)  # shows the app; needs no variable set
     manifest = plan.manifest
     if as_json:
         print_json({"app": manifest.name, "components": components(manifest, plan.plans)})

@@ -75,3 +75,4 @@ def _plain(renderable: object, console: Console) -> str:
 
 def register(app: typer.Typer) -> None:
     app.command()(graph)
+

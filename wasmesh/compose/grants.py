@@ -79,3 +79,4 @@ def read_policy(
     if fuel is not None and fuel <= 0:
         raise reader.fail((*where, "fuel"), "`fuel` must be a positive integer")
     return Policy(grants, Limits(memory_bytes=memory, timeout=timeout, fuel=fuel))
+
