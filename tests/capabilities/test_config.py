@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import wasmesh
+from wasmesh.api import Interface
 from wasmesh.capabilities.config import ConfigError, resolve_on_host, substitute
 from wasmesh.policy import SECRET_MASK, ConfigValue, Grants, Policy
 
@@ -22,23 +23,28 @@ def reader(guest: Callable[[str], Path]) -> Path:
     return guest("config-py")
 
 
+def probe_of(component: wasmesh.Component) -> Interface:
+    probe = component.exports[PROBE]
+    assert isinstance(probe, Interface)
+    return probe
+
+
 def granted(*pairs: tuple[str, str]) -> Grants:
     return Grants(config=tuple(ConfigValue(k, v, v) for k, v in pairs))
 
 
 def test_a_component_reads_its_granted_keys(reader: Path) -> None:
-    component = wasmesh.load(reader, grants=granted(("greeting", "hi"), ("empty", "")))
-    probe = component.exports[PROBE]
+    probe = probe_of(wasmesh.load(reader, grants=granted(("greeting", "hi"), ("empty", ""))))
     assert probe.get("greeting") == "hi"
     assert probe.get("empty") == ""
     assert probe.all() == [("greeting", "hi"), ("empty", "")]
 
 
 def test_a_key_not_granted_is_absent_not_an_error(reader: Path) -> None:
-    probe = wasmesh.load(reader, grants=granted(("greeting", "hi"))).exports[PROBE]
+    probe = probe_of(wasmesh.load(reader, grants=granted(("greeting", "hi"))))
     assert probe.get("GREETING") is None
     assert probe.get("other") is None
-    bare = wasmesh.load(reader).exports[PROBE]  # deny by default: no config at all
+    bare = probe_of(wasmesh.load(reader))  # deny by default: no config at all
     assert bare.get("greeting") is None
     assert bare.all() == []
 
@@ -51,7 +57,7 @@ def test_a_template_is_completed_from_the_hosts_variables(
     with pytest.raises(ConfigError, match=r"variable `password`.*WASMESH_VAR_PASSWORD"):
         wasmesh.load(reader, grants=Grants(config=(entry,)))
     monkeypatch.setenv("WASMESH_VAR_PASSWORD", SECRET)
-    probe = wasmesh.load(reader, grants=Grants(config=(entry,))).exports[PROBE]
+    probe = probe_of(wasmesh.load(reader, grants=Grants(config=(entry,))))
     assert probe.get("dsn") == f"pg://app:{SECRET}@db"
 
 

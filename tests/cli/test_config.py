@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import wasmesh, wasmesh_process
+from tests.support.cli import BIN, wasmesh, wasmesh_process
 from tests.support.httpguests import build_http_guest
-from tests.support.processes import BIN, Served
+from tests.support.processes import Served
 from wasmesh.runtime.app import App
 
 SECRET = "s3cr3t-7f1d9c"
