@@ -38,6 +38,12 @@ class UnitPlan:
     isolation: Mapping[str, AdapterRequest] = field(default_factory=dict)
 
     @property
+    def program(self) -> str:
+        """The name its instances go by (`argv[0]`, guest log records): its component's when
+        it holds one, else the unit's."""
+        return self.components[0] if len(self.components) == 1 else self.name
+
+    @property
     def entry(self) -> str:
         """The first entry: the root of the composition when the unit has only one."""
         return self.entries[0]

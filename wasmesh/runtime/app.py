@@ -171,7 +171,7 @@ def _unit_component(
     capabilities += messaging_for(loaded, broker, plan.name)
     return UnitComponent(
         loaded,
-        lambda: Runner(loaded, plan.policy, capabilities=capabilities, program=plan.name),
+        lambda: Runner(loaded, plan.policy, capabilities=capabilities, program=plan.program),
     )
 
 
