@@ -1,8 +1,8 @@
 """Config keys end to end: `invoke --app`, the Python API, `up` over HTTP, `deploy`.
 
-Two components, each with keys of its own: `web` (componentize-js, `wasi:config/store@0.2.0-draft`
-as wasmCloud imports it, serving HTTP) and `reader` (componentize-py,
-`wasi:config/store@0.2.0-draft-2024-09-27` as Spin 3 imports it).
+Two components, each with keys of its own: `web` (componentize-js, serving HTTP, importing
+`wasi:config/store@0.2.0-draft` and `wasi:config/runtime@0.2.0-draft` as wasmCloud did) and
+`reader` (componentize-py, `wasi:config/store@0.2.0-draft-2024-09-27` as Spin 3 imports it).
 """
 
 from __future__ import annotations
@@ -127,6 +127,10 @@ def test_up_serves_a_component_its_keys_over_http(served: Served) -> None:
     assert served.request("GET", "/config/only_reader")[0] == 404  # the reader's key
     status, _, body = served.request("GET", "/config")
     assert json.loads(body) == {"greeting": "hello, world", "dsn": f"pg://app:{SECRET}@db"}
+    # the same keys through the interface's earlier name
+    assert served.request("GET", "/runtime/greeting") == (200, "text/plain", b"hello, world")
+    assert served.request("GET", "/runtime/only_reader")[0] == 404
+    assert json.loads(served.request("GET", "/runtime")[2])["greeting"] == "hello, world"
 
 
 def test_a_secret_never_shows_in_the_output_of_up_inspect_or_graph(
