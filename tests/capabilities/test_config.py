@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import wasmesh
+from tests.support.cli import wasmesh as wasmesh_cli
 from wasmesh.api import Interface
 from wasmesh.capabilities.config import ConfigError, resolve_on_host, substitute
 from wasmesh.policy import SECRET_MASK, ConfigValue, Grants, Policy
@@ -79,3 +80,11 @@ def test_a_secret_is_masked_and_never_serialised() -> None:
     back = Policy.from_json(json.loads(body))
     assert back.grants.config[0] == ConfigValue("dsn", "pg://app:{{ password }}@db", None, True)
     assert (back.grants.config[1].value, back.grants.config[1].secret) == ("hello", False)
+
+
+def test_the_config_flag_grants_keys_to_one_component(reader: Path) -> None:
+    got = wasmesh_cli("invoke", reader, "--config", "a=1", "--config", "b=x=y", "all()")
+    assert (got.code, got.out.strip()) == (0, '[("a", "1"), ("b", "x=y")]'), got.err
+    assert wasmesh_cli("invoke", reader, 'get("a")').out.strip() == "none"
+    bad = wasmesh_cli("invoke", reader, "--config", "novalue", 'get("a")')
+    assert bad.code == 2 and "--config `novalue` is not KEY=VALUE" in bad.err

@@ -44,6 +44,7 @@ def run(
         list[str] | None, typer.Argument(metavar="[-- ARGS]", help="Arguments for the command.")
     ] = None,
     env: opt.Env = None,
+    config: opt.Config = None,
     env_inherit: opt.EnvInherit = None,
     dirs: opt.Dirs = None,
     stdin: opt.Stdin = False,
@@ -59,7 +60,7 @@ def run(
     Example: wasmesh run app.wasm --env NAME=world --dir ./data:/data:ro -- --verbose
     """
     policy = opt.policy_from(
-        env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel
+        env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel, config=config
     )
     argv = tuple(args or ())
     component = component_location(component)
@@ -141,6 +142,7 @@ def invoke(
     tls_cert: lat.TlsCert = None,
     tls_key: lat.TlsKey = None,
     env: opt.Env = None,
+    config: opt.Config = None,
     env_inherit: opt.EnvInherit = None,
     dirs: opt.Dirs = None,
     stdin: opt.Stdin = False,
@@ -166,6 +168,7 @@ def invoke(
     values = list(args or ())
     flags = (
         env,
+        config,
         env_inherit,
         dirs,
         stdin or None,
@@ -177,7 +180,8 @@ def invoke(
     if app is not None and any(f is not None for f in flags):
         raise WasmeshError(
             "with --app, grants and limits come from the app's wasmesh.toml; "
-            "drop the --env/--dir/--stdin/--allow-network/--memory-limit/--timeout/--fuel flags."
+            "drop the --env/--config/--dir/--stdin/--allow-network/--memory-limit/--timeout/--fuel "
+            "flags."
         )
     if topology is not None and app is None:
         raise WasmeshError("--topology chooses an app's units; use it with --app DIR.")
@@ -206,7 +210,7 @@ def invoke(
         _invoke_app(app, topology, export, values, as_json, variables_file)
         return
     policy = opt.policy_from(
-        env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel
+        env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel, config=config
     )
     path = component_location(Path(component))
     if is_core_module(path):
