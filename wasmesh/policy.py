@@ -89,6 +89,11 @@ class ConfigValue:
     value: str | None = field(default=None, repr=False)
     secret: bool = False
 
+    @classmethod
+    def literal(cls, key: str, value: str, secret: bool = False) -> ConfigValue:
+        """A key with a fixed value (what `--config KEY=VALUE` and the Python API grant)."""
+        return cls(key, value, value, secret)
+
     @property
     def shown(self) -> str:
         """The value for display: masked when secret, the template when unresolved."""

@@ -31,7 +31,7 @@ def probe_of(component: wasmesh.Component) -> Interface:
 
 
 def granted(*pairs: tuple[str, str]) -> Grants:
-    return Grants(config=tuple(ConfigValue(k, v, v) for k, v in pairs))
+    return Grants(config=tuple(ConfigValue.literal(k, v) for k, v in pairs))
 
 
 def test_a_component_reads_its_granted_keys(reader: Path) -> None:

@@ -94,7 +94,7 @@ def _config(spec: str) -> ConfigValue:
     key, sep, value = spec.partition("=")
     if not sep or not key:
         raise PolicyError(f"--config `{spec}` is not KEY=VALUE; e.g. `--config greeting=hi`.")
-    return ConfigValue(key, value, value)
+    return ConfigValue.literal(key, value)
 
 
 def limits_from(memory_limit: str | None, timeout: float | None, fuel: int | None) -> Limits:
