@@ -130,11 +130,8 @@ def variable_values(
             if key in from_file:
                 values[var.name] = from_file[key]
         if var.name not in values:
-            fix = (
-                f"a line `{var.name}=...` in {variables_file}"
-                if variables_file
-                else ("--variables-file FILE")
-            )
+            fix = f"a line `{var.name}=...` in {variables_file}" if variables_file else None
+            fix = fix or "--variables-file FILE"
             raise VariableError(
                 f"variable `{var.name}` is required and has no value; set {var.env_name} or "
                 f"give it with {fix}."
