@@ -10,12 +10,13 @@ from __future__ import annotations
 from wasmesh.api import Component, load
 from wasmesh.engine.values import Err, Ok, Record, Some, Variant
 from wasmesh.errors import GuestError, WasmeshError
-from wasmesh.policy import DirGrant, Grants, Limits, Policy, StoreGrant
+from wasmesh.policy import ConfigValue, DirGrant, Grants, Limits, Policy, StoreGrant
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Component",
+    "ConfigValue",
     "DirGrant",
     "Err",
     "Grants",

@@ -63,6 +63,8 @@ CAPABILITIES: list[CapabilityEntry] = [
     CapabilityEntry("wasmcloud-messaging", ("wasmcloud:messaging/consumer@0.2.",
                                             "wasmcloud:messaging/types@0.2."),
                     "wasmesh.capabilities.messaging:from_setup"),
+    CapabilityEntry("wasi-config", ("wasi:config/store@0.2.", "wasi:config/runtime@0.2."),
+                    "wasmesh.capabilities.config:Config"),
     # native WASI where the policy allows, the Python layer for wasi:http and network grants
     CapabilityEntry("wasi", ("wasi:",), "wasmesh.capabilities.defaults:default_wasi"),
 ]  # fmt: skip

@@ -23,11 +23,12 @@ from wasmesh.errors import WasmeshError
 from wasmesh.sizes import parse_size
 
 __all__ = [
-    "POLICY_SCHEMA", "DirGrant", "Grants", "Limits", "Policy", "PolicyError", "StoreGrant",
-    "parse_size",
+    "POLICY_SCHEMA", "ConfigValue", "DirGrant", "Grants", "Limits", "Policy", "PolicyError",
+    "StoreGrant", "parse_size",
 ]  # fmt: skip
 
 POLICY_SCHEMA = 2  # bump when a field is added: an older host then refuses the unit
+SECRET_MASK = "********"  # what is shown instead of a secret config value
 
 
 class PolicyError(WasmeshError):
@@ -73,6 +74,38 @@ class StoreGrant:
 
 
 @dataclass(frozen=True)
+class ConfigValue:
+    """One config key a component may read through `wasi:config/store`.
+
+    `template` is the manifest's text (`"{{ variable }}"` placeholders); `value` is the text
+    once the app's variables are resolved (None until then). A `secret` value (it uses a
+    secret variable) is masked by `repr`/`shown` and never written by `Policy.to_json`: the
+    lattice's desired state carries its template, and each host resolves that from its own
+    variables (`wasmesh.compose.variables`).
+    """
+
+    key: str
+    template: str
+    value: str | None = field(default=None, repr=False)
+    secret: bool = False
+
+    @classmethod
+    def literal(cls, key: str, value: str, secret: bool = False) -> ConfigValue:
+        """A key with a fixed value (what `--config KEY=VALUE` and the Python API grant)."""
+        return cls(key, value, value, secret)
+
+    @property
+    def shown(self) -> str:
+        """The value for display: masked when secret, the template when unresolved."""
+        if self.secret:
+            return SECRET_MASK
+        return self.value if self.value is not None else self.template
+
+    def __repr__(self) -> str:
+        return f"ConfigValue({self.key!r}, {self.shown!r}, secret={self.secret})"
+
+
+@dataclass(frozen=True)
 class Grants:
     """What one component may use beyond pure computation; the default grants nothing.
 
@@ -81,7 +114,8 @@ class Grants:
     `dirs` are preopened directories; `outbound` are `scheme://host:port` patterns (`*`
     wildcards) for outgoing HTTP; `key_value_stores` are the stores the guest may open
     (any other name is `error::access-denied`, as Spin does); `messaging` are the NATS subject
-    patterns (`*` one token, `>` the rest) the component may publish and send requests to.
+    patterns (`*` one token, `>` the rest) the component may publish and send requests to;
+    `config` are the keys `wasi:config/store` answers.
     """
 
     env: tuple[tuple[str, str], ...] = ()
@@ -92,6 +126,7 @@ class Grants:
     outbound: tuple[str, ...] = ()
     key_value_stores: tuple[StoreGrant, ...] = ()
     messaging: tuple[str, ...] = ()
+    config: tuple[ConfigValue, ...] = ()
 
     def environment(self) -> list[tuple[str, str]]:
         """The variables the guest sees: inherited ones that exist here, then explicit ones."""
@@ -156,6 +191,7 @@ class Policy:
                     for s in g.key_value_stores
                 ],
                 "messaging": list(g.messaging),
+                "config": [_config_json(c) for c in g.config],
             },
             "limits": {f.name: getattr(lim, f.name) for f in fields(Limits)},
         }
@@ -191,11 +227,30 @@ class Policy:
                         for s in grants.get("key_value_stores", ())
                     ),
                     messaging=tuple(str(s) for s in grants.get("messaging", ())),
+                    config=tuple(_config_from_json(c) for c in grants.get("config", ())),
                 ),
                 Limits(**limits),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise PolicyError(f"a unit's policy in the lattice is malformed: {exc}.") from None
+
+
+def _config_json(entry: ConfigValue) -> dict[str, Any]:
+    # a secret travels as its template only: hosts resolve it from their own variables
+    out: dict[str, Any] = {"key": entry.key, "secret": entry.secret}
+    if entry.secret or entry.value is None:
+        out["template"] = entry.template
+    else:
+        out["value"] = entry.value
+    return out
+
+
+def _config_from_json(body: Any) -> ConfigValue:
+    key, secret = str(body["key"]), bool(body.get("secret", False))
+    if "value" in body:
+        value = str(body["value"])
+        return ConfigValue(key, value, value, secret)
+    return ConfigValue(key, str(body["template"]), None, secret)
 
 
 def _known(body: Any, cls: type, what: str) -> dict[str, Any]:

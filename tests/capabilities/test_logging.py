@@ -58,3 +58,22 @@ def test_a_flood_is_rate_limited_then_counted(
     # every record is either logged or counted as dropped, the count logged once it may
     assert len(hello) + sum(int(n.split()[0]) for n in notes) == 5001
     assert messages[-2:] == [notes[-1], "[test] hello from wasm"]
+
+
+def test_records_of_an_app_carry_the_components_name(
+    guest: Guest, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from wasmesh.runtime.app import App
+
+    manifest = tmp_path / "wasmesh.toml"
+    source = guest("logger-wat")
+    manifest.write_text(f'[app]\nname = "a"\n[components.chatty]\nsource = "{source}"\n')
+    caplog.set_level(logging.INFO, logger="wasmesh.guest")
+    app = App.load(manifest)
+    try:
+        app.call("say", 2, 1)
+    finally:
+        app.close()
+    assert [r.name for r in caplog.records if r.name.startswith("wasmesh.guest")] == [
+        "wasmesh.guest.chatty"
+    ]

@@ -99,7 +99,8 @@ def build(
     from wasmesh.compose import compose_unit, plan_app
 
     started = time.monotonic()
-    plan = plan_app(manifest_path(app), strategy=topology, quiet=as_json)
+    plan = plan_app(manifest_path(app), strategy=topology, quiet=as_json,
+                    resolve_variables=False)  # fmt: skip
     units = {}
     for unit in plan.plans:
         units[unit.name] = compose_unit(unit, plan.paths, plan.graph.worlds, plan.cache)

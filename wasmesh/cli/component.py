@@ -44,6 +44,7 @@ def run(
         list[str] | None, typer.Argument(metavar="[-- ARGS]", help="Arguments for the command.")
     ] = None,
     env: opt.Env = None,
+    config: opt.Config = None,
     env_inherit: opt.EnvInherit = None,
     dirs: opt.Dirs = None,
     stdin: opt.Stdin = False,
@@ -59,7 +60,7 @@ def run(
     Example: wasmesh run app.wasm --env NAME=world --dir ./data:/data:ro -- --verbose
     """
     policy = opt.policy_from(
-        env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel
+        env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel, config=config
     )
     argv = tuple(args or ())
     component = component_location(component)
@@ -135,11 +136,13 @@ def invoke(
         str, typer.Option("--lattice", metavar="NAME", help="With --nats: the lattice prefix.")
     ] = "default",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    variables_file: opt.VariablesFile = None,
     creds: lat.Creds = None,
     tls_ca: lat.TlsCa = None,
     tls_cert: lat.TlsCert = None,
     tls_key: lat.TlsKey = None,
     env: opt.Env = None,
+    config: opt.Config = None,
     env_inherit: opt.EnvInherit = None,
     dirs: opt.Dirs = None,
     stdin: opt.Stdin = False,
@@ -165,6 +168,7 @@ def invoke(
     values = list(args or ())
     flags = (
         env,
+        config,
         env_inherit,
         dirs,
         stdin or None,
@@ -176,10 +180,13 @@ def invoke(
     if app is not None and any(f is not None for f in flags):
         raise WasmeshError(
             "with --app, grants and limits come from the app's wasmesh.toml; "
-            "drop the --env/--dir/--stdin/--allow-network/--memory-limit/--timeout/--fuel flags."
+            "drop the --env/--config/--dir/--stdin/--allow-network/--memory-limit/--timeout/--fuel "
+            "flags."
         )
     if topology is not None and app is None:
         raise WasmeshError("--topology chooses an app's units; use it with --app DIR.")
+    if variables_file is not None and (app is None or nats is not None):
+        raise WasmeshError("--variables-file gives an app's variables; use it with --app DIR.")
     if nats is not None and app is None:
         raise WasmeshError("--nats calls an app deployed to a lattice; name it with --app NAME.")
     if app is not None:
@@ -200,10 +207,10 @@ def invoke(
         _invoke_lattice(str(app), export, values, options, lattice, as_json)
         return
     if app is not None:
-        _invoke_app(app, topology, export, values, as_json)
+        _invoke_app(app, topology, export, values, as_json, variables_file)
         return
     policy = opt.policy_from(
-        env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel
+        env, env_inherit, dirs, stdin, allow_network, memory_limit, timeout, fuel, config=config
     )
     path = component_location(Path(component))
     if is_core_module(path):
@@ -225,11 +232,16 @@ def invoke(
 
 
 def _invoke_app(
-    app: Path, topology: str | None, export: str, values: list[str], as_json: bool
+    app: Path,
+    topology: str | None,
+    export: str,
+    values: list[str],
+    as_json: bool,
+    variables_file: Path | None = None,
 ) -> None:
     from wasmesh.runtime.app import App
 
-    loaded = App.load(app, strategy=topology, quiet=as_json)
+    loaded = App.load(app, strategy=topology, quiet=as_json, variables_file=variables_file)
     found = []
     candidates: list[str] = []
     for unit in loaded.units.values():
@@ -321,6 +333,8 @@ def inspect(
     For a registry reference, the imports and exports come from the artifact's config; the
     component itself is not downloaded.
 
+    With --app, config keys show their manifest text, secret values masked.
+
     Example: wasmesh inspect calc.wasm --json | jq '.exports[].name'
     """
     from wasmesh.registry import looks_like_reference
@@ -352,7 +366,7 @@ def _inspect_app(app: Path, as_json: bool) -> None:
     from wasmesh.compose.plan import plan_app
     from wasmesh.compose.summary import component_lines, components
 
-    plan = plan_app(app)
+    plan = plan_app(app, resolve_variables=False)  # shows the app; needs no variable set
     manifest = plan.manifest
     if as_json:
         print_json({"app": manifest.name, "components": components(manifest, plan.plans)})

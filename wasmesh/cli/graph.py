@@ -45,7 +45,7 @@ def graph(
         raise WasmeshError(f"unknown format `{format}`; use tree, dot or svg")
     if output is not None and not output.parent.is_dir():
         raise WasmeshError(f"cannot write {output}: no directory {output.parent}; create it first")
-    plan = plan_app(manifest, strategy=strategy)
+    plan = plan_app(manifest, strategy=strategy, resolve_variables=False)
     name = plan.manifest.name
     if format == "tree":
         tree = render_tree(name, plan.graph, plan.plans, plan.manifest)
@@ -75,3 +75,4 @@ def _plain(renderable: object, console: Console) -> str:
 
 def register(app: typer.Typer) -> None:
     app.command()(graph)
+

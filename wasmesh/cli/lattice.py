@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from wasmesh.cli.options import VariablesFile
 from wasmesh.cli.output import out_console, print_json
 from wasmesh.cli.serve import IdleTimeout, MaxReuse, PoolInstances
 from wasmesh.errors import WasmeshError
@@ -216,6 +217,7 @@ def deploy(
         typer.Option("--spread", metavar="LABEL", help="Spread replicas across this label."),
     ] = None,
     as_json: Json = False,
+    variables_file: VariablesFile = None,
     sign_key: Annotated[
         Path | None,
         typer.Option(
@@ -245,7 +247,7 @@ def deploy(
     app = app_location(app)
     manifest = app / "wasmesh.toml" if app.is_dir() else app
     where = Placement(replicas=replicas, labels=parse_labels(label), spread=spread)
-    name, topo = topology_from_manifest(manifest, strategy=topology)
+    name, topo = topology_from_manifest(manifest, strategy=topology, variables_file=variables_file)
     units = tuple(
         dataclasses.replace(u, replicas=where.replicas, labels=dict(where.labels), spread=spread)
         for u in topo.units

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from wasmesh.policy import DirGrant, Grants, Limits, Policy, parse_size
+from wasmesh.policy import ConfigValue, DirGrant, Grants, Limits, Policy, PolicyError, parse_size
 
 Env = Annotated[
     list[str] | None,
@@ -33,6 +35,18 @@ MemoryLimit = Annotated[
 Timeout = Annotated[
     float | None,
     typer.Option("--timeout", metavar="SECONDS", help="Stop the guest after this long."),
+]
+Config = Annotated[
+    list[str] | None,
+    typer.Option("--config", metavar="KEY=VALUE", help="Grant a wasi:config/store key."),
+]
+VariablesFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--variables-file",
+        metavar="FILE",
+        help="App variables in dotenv form (name=value); override WASMESH_VAR_<NAME>.",
+    ),
 ]
 Fuel = Annotated[
     int | None,
@@ -65,12 +79,22 @@ def policy_from(
     memory_limit: str | None,
     timeout: float | None,
     fuel: int | None,
+    *,
+    config: list[str] | None = None,
 ) -> Policy:
     """The policy the grant and limit flags describe."""
-    return Policy(
-        grants_from(env, env_inherit, dirs, stdin, network),
-        limits_from(memory_limit, timeout, fuel),
-    )
+    grants = grants_from(env, env_inherit, dirs, stdin, network)
+    if config:
+        grants = replace(grants, config=tuple(_config(spec) for spec in config))
+    return Policy(grants, limits_from(memory_limit, timeout, fuel))
+
+
+def _config(spec: str) -> ConfigValue:
+    """`KEY=VALUE` as given to `--config`: a literal value (no variables outside an app)."""
+    key, sep, value = spec.partition("=")
+    if not sep or not key:
+        raise PolicyError(f"--config `{spec}` is not KEY=VALUE; e.g. `--config greeting=hi`.")
+    return ConfigValue.literal(key, value)
 
 
 def limits_from(memory_limit: str | None, timeout: float | None, fuel: int | None) -> Limits:

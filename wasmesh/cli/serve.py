@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from wasmesh.cli.options import VariablesFile
 from wasmesh.errors import WasmeshError
 
 Listen = Annotated[
@@ -162,6 +163,7 @@ def up(
             help="With --nats: an NKey seed file or a JWT .creds file.",
         ),
     ] = None,
+    variables_file: VariablesFile = None,
 ) -> None:
     """Build an app and run every trigger it declares until Ctrl-C: [[triggers.http]] routes
     and [[triggers.messaging]] subscriptions.
@@ -191,7 +193,8 @@ def up(
 
         broker = connect_broker(NatsOptions(nats, creds).check(), check_name("lattice", lattice))
     try:
-        loaded = App.load(app_location(app), strategy=topology, quiet=False, broker=broker)
+        loaded = App.load(app_location(app), strategy=topology, quiet=False, broker=broker,
+                          variables_file=variables_file)  # fmt: skip
     except BaseException:
         if broker is not None:
             broker.close()

@@ -13,17 +13,22 @@ from typing import Any
 from wasmesh.compose._positions import Path_
 from wasmesh.compose._reader import Reader
 from wasmesh.compose.messaging import read_grant as read_messaging
+from wasmesh.compose.variables import Variable, read_config
 from wasmesh.policy import DirGrant, Grants, Limits, Policy
 from wasmesh.sizes import parse_size
 
 GRANT_KEYS = (
     "env", "env-inherit", "dirs", "stdin", "network", "outbound",
-    "memory-limit", "timeout", "fuel", "messaging",
+    "memory-limit", "timeout", "fuel", "messaging", "config",
 )  # fmt: skip
 
 
-def read_policy(reader: Reader, where: Path_, body: dict[str, Any], root: Path) -> Policy:
-    """The grants and limits of the component table `body` at `where`; dirs relative to `root`."""
+def read_policy(
+    reader: Reader, where: Path_, body: dict[str, Any], root: Path,
+    variables: tuple[Variable, ...] = (),
+) -> Policy:
+    """The grants and limits of the component table `body` at `where`; dirs relative to `root`;
+    `config` placeholders name `variables`."""
     env = reader.typed(body.get("env", {}), (*where, "env"), dict, "a table of strings")
     for key, value in env.items():
         reader.typed(value, (*where, "env", key), str, "a string")
@@ -69,7 +74,9 @@ def read_policy(reader: Reader, where: Path_, body: dict[str, Any], root: Path) 
         ),
         outbound=outbound,
         messaging=read_messaging(reader, (*where, "messaging"), body.get("messaging", [])),
+        config=read_config(reader, where, body.get("config", {}), variables),
     )
     if fuel is not None and fuel <= 0:
         raise reader.fail((*where, "fuel"), "`fuel` must be a positive integer")
     return Policy(grants, Limits(memory_bytes=memory, timeout=timeout, fuel=fuel))
+

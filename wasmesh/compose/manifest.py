@@ -46,6 +46,7 @@ from wasmesh.compose._reader import Reader
 from wasmesh.compose.grants import GRANT_KEYS, read_policy
 from wasmesh.compose.keyvalue import GRANT_KEY as KV_GRANT_KEY
 from wasmesh.compose.keyvalue import bind_stores
+from wasmesh.compose.variables import Variable, read_variables
 from wasmesh.errors import ManifestError
 from wasmesh.policy import Policy
 
@@ -136,6 +137,7 @@ class Manifest:
     triggers: tuple[TriggerDecl, ...] = ()
     units: tuple[Unit, ...] = ()
     strategy: str = "monolith"
+    variables: tuple[Variable, ...] = ()
     positions: Positions | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -200,8 +202,8 @@ def parse_manifest(text: str, path: Path) -> Manifest:
         raise _invalid_toml(text, path, exc) from None
     positions = Positions(text)
     reader = Reader(path, positions)
-    top = reader.table(document, (), ("app", "components", "wiring", "triggers", "deploy",
-                                     "key-value"))  # fmt: skip
+    top = reader.table(document, (), ("app", "variables", "components", "wiring", "triggers",
+                                     "deploy", "key-value"))  # fmt: skip
 
     app = reader.table(top.get("app", {}), ("app",), ("name", "version"))
     if "name" not in app:
@@ -214,8 +216,10 @@ def parse_manifest(text: str, path: Path) -> Manifest:
     )
     if not raw_components:
         raise reader.fail((), "no components; add a [components.NAME] table with `source`")
+    variables = read_variables(reader, top.get("variables", {}))
     components = tuple(
-        _component(reader, cname, body, path.parent) for cname, body in raw_components.items()
+        _component(reader, cname, body, path.parent, variables)
+        for cname, body in raw_components.items()
     )
     components = bind_stores(reader, top.get("key-value", {}), raw_components, components,
                              path.parent, name)  # fmt: skip
@@ -226,7 +230,7 @@ def parse_manifest(text: str, path: Path) -> Manifest:
     strategy, units = _deploy(reader, top.get("deploy", {}), names)
     return Manifest(
         path=path, name=name, version=version, components=components, wiring=wiring,
-        triggers=triggers, units=units, strategy=strategy,
+        triggers=triggers, units=units, strategy=strategy, variables=variables,
         positions=positions,
     )  # fmt: skip
 
@@ -246,7 +250,9 @@ def _invalid_toml(text: str, path: Path, exc: Exception) -> ManifestError:
     return ManifestError(f"{path.name}: not valid TOML ({str(exc).rstrip('.')}); fix it")
 
 
-def _component(reader: Reader, name: str, body: Any, root: Path) -> ComponentSpec:
+def _component(
+    reader: Reader, name: str, body: Any, root: Path, variables: tuple[Variable, ...]
+) -> ComponentSpec:
     where: Path_ = ("components", name)
     if not _NAME.match(name):
         raise reader.fail(
@@ -257,7 +263,7 @@ def _component(reader: Reader, name: str, body: Any, root: Path) -> ComponentSpe
         raise reader.fail(where, f"[components.{name}] needs `source`: a .wasm file or a directory")
     source_text = reader.path_string(body["source"], (*where, "source"))
     if source_text.startswith(OCI_SCHEME):
-        return _oci_component(reader, name, body, root, source_text)
+        return _oci_component(reader, name, body, root, source_text, variables)
     source_path = root / source_text
     language = body.get("language")
     if language is not None:
@@ -290,11 +296,13 @@ def _component(reader: Reader, name: str, body: Any, root: Path) -> ComponentSpe
         adapter=adapter,
         options=tuple(sorted(options.items())),
     )
-    return ComponentSpec(name, source, read_policy(reader, where, body, root), _line(reader, where))
+    policy = read_policy(reader, where, body, root, variables)
+    return ComponentSpec(name, source, policy, _line(reader, where))
 
 
 def _oci_component(
-    reader: Reader, name: str, body: dict[str, Any], root: Path, text: str
+    reader: Reader, name: str, body: dict[str, Any], root: Path, text: str,
+    variables: tuple[Variable, ...],
 ) -> ComponentSpec:
     """`source = "oci://REGISTRY/REPO:TAG"`: a built component in a registry."""
     from wasmesh.registry.errors import RegistryError
@@ -311,7 +319,8 @@ def _oci_component(
                 (*where, key), f"`{key}` does not apply to a registry `source`; remove it"
             )
     source = Source(path=root / ".wasmesh" / "oci" / f"{name}.wasm", oci=str(ref))
-    return ComponentSpec(name, source, read_policy(reader, where, body, root), _line(reader, where))
+    policy = read_policy(reader, where, body, root, variables)
+    return ComponentSpec(name, source, policy, _line(reader, where))
 
 
 def _line(reader: Reader, where: Path_) -> int:

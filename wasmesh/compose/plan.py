@@ -16,6 +16,7 @@ from pathlib import Path
 from wasmesh.build import ComponentSpec as BuildSpec
 from wasmesh.compose.manifest import ComponentSpec, Manifest, load_manifest, with_strategy
 from wasmesh.compose.units import UnitPlan, plan_units
+from wasmesh.compose.variables import resolve_manifest
 from wasmesh.compose.wiring import WiringGraph, default_host, wire
 from wasmesh.compose.worlds import world_of
 from wasmesh.errors import ManifestError
@@ -58,9 +59,18 @@ def plan_app(
     cache: Path | None = None,
     strategy: str | None = None,
     quiet: bool = True,
+    variables_file: Path | None = None,
+    resolve_variables: bool = True,
 ) -> AppPlan:
-    """Build every component of the app at `path`, wire them and plan the units."""
+    """Build every component of the app at `path`, wire them and plan the units.
+
+    The app's variables are resolved first (`wasmesh.compose.variables`, with
+    `variables_file`): a missing required one stops it before anything is built. Without
+    `resolve_variables` (to build or show an app, not run it) config values stay templates.
+    """
     manifest = load_manifest(path)
+    if resolve_variables:
+        manifest = resolve_manifest(manifest, variables_file)
     if strategy is not None:
         manifest = with_strategy(manifest, strategy)
     if any(spec.source.oci for spec in manifest.components):

@@ -3,7 +3,8 @@
 
 Grants are listed generically, one entry per non-empty `wasmesh.policy.Grants` field, so a
 new grant kind shows up without a change here. Environment values are not shown (only
-names): they may hold secrets.
+names): they may hold secrets; config keys show their manifest text, secret ones masked
+(`ConfigValue.shown`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from wasmesh.compose.manifest import Manifest, TriggerDecl
 from wasmesh.compose.units import UnitPlan
-from wasmesh.policy import DirGrant, Grants, StoreGrant
+from wasmesh.policy import ConfigValue, DirGrant, Grants, StoreGrant
 
 
 def grant_values(grants: Grants) -> dict[str, list[str] | bool]:
@@ -37,6 +38,8 @@ def grant_values(grants: Grants) -> dict[str, list[str] | bool]:
 def _text(value: Any) -> str:
     if isinstance(value, DirGrant):
         return f"{value.host}:{value.guest}" + ("" if value.writable else ":ro")
+    if isinstance(value, ConfigValue):
+        return f"{value.key} = {value.shown}"
     if isinstance(value, StoreGrant):
         return f"{value.name} ({value.backend})"
     return str(value)

@@ -38,6 +38,12 @@ class UnitPlan:
     isolation: Mapping[str, AdapterRequest] = field(default_factory=dict)
 
     @property
+    def program(self) -> str:
+        """The name its instances go by (`argv[0]`, guest log records): its component's when
+        it holds one, else the unit's."""
+        return self.components[0] if len(self.components) == 1 else self.name
+
+    @property
     def entry(self) -> str:
         """The first entry: the root of the composition when the unit has only one."""
         return self.entries[0]
@@ -153,6 +159,7 @@ def _isolate(
         ("outbound", ("wasi:http/outgoing-handler",)),
         ("key_value_stores", ("wasi:keyvalue/",)),
         ("messaging", ("wasmcloud:messaging/consumer",)),
+        ("config", ("wasi:config/",)),
     ):
         users = [c for c in order if _uses(imports[c], *prefixes)]
         values = {repr(getattr(grants[c], what)) for c in users}
@@ -194,6 +201,7 @@ def _unit_policy(
         outbound=pick("wasi:http/outgoing-handler").outbound,
         key_value_stores=pick("wasi:keyvalue/").key_value_stores,
         messaging=pick("wasmcloud:messaging/consumer").messaging,
+        config=pick("wasi:config/").config,
     )
     # unlimited if any member is; the memory limit caps each linear memory of the unit (one
     # per member), so it is the largest member's, and fuel, spent by the whole unit, the sum

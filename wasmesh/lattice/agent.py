@@ -42,11 +42,13 @@ def run_host(
     HTTP routes there, each instance serving up to `max_reuse` requests and dropped after
     `idle_timeout` seconds unused. `trust` is the PEM public key artifacts must be signed with.
     Bad options raise `LatticeError` before anything starts."""
+    from wasmesh.capabilities.wasi.guest_log import show_guest_output
     from wasmesh.lattice.host import DRAIN_TIMEOUT_S, Host
     from wasmesh.lattice.signing import Verifier
     from wasmesh.triggers.http.instances import PoolSettings
 
     options = NatsOptions.of(nats).check()
+    show_guest_output()  # guests' log records and output, on every unit this host runs
     verifier = Verifier.from_file(trust) if trust is not None else None
     host = Host(
         options, lattice, labels, host_id, cache_dir=cache_dir, http=http,

@@ -36,6 +36,7 @@ def topology_from_manifest(
     *,
     strategy: str | None = None,
     cache: Path | None = None,
+    variables_file: Path | None = None,
 ) -> tuple[str, Topology]:
     """(app name, topology) of the app at `path`, one lattice unit per deployment unit.
 
@@ -44,9 +45,11 @@ def topology_from_manifest(
     Each unit carries its plan's policy whole (as under `wasmesh up`), for RPC and HTTP alike,
     but with its key-value stores in NATS KV (`on_lattice`), so every host sees one store;
     each `[[triggers.http]]` route and `[[triggers.messaging]]` subscription goes to the unit
-    holding its component.
+    holding its component. Variables are resolved here (`variables_file`; a missing required
+    one raises); secret config values travel as templates each host completes
+    (`wasmesh.compose.variables`).
     """
-    plan = plan_app(path, strategy=strategy, cache=cache)
+    plan = plan_app(path, strategy=strategy, cache=cache, variables_file=variables_file)
     for trigger in plan.manifest.triggers:
         entry = plugins.trigger(trigger.kind)
         if entry is not None and entry.lattice is None:

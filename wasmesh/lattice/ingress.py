@@ -273,7 +273,8 @@ class Ingress:
             forwarded = ForwardedImports(loaded.world, providers)
             messaging = messaging_for(loaded, host.broker, spec.name)
             return InstancePool(
-                path, spec.unit_policy(), host.http_reuse, capabilities=(forwarded, *messaging)
+                path, spec.unit_policy(), host.http_reuse, capabilities=(forwarded, *messaging),
+                name=spec.name,
             )
 
         return await loop.run_in_executor(self._workers, build)

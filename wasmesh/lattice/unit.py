@@ -40,8 +40,19 @@ class UnitRunner(Protocol):
     def close(self) -> None: ...
 
 
-# (artifact, imports forwarded to other units, policy, the host's message broker) -> unit
-UnitLoader = Callable[[Path, Mapping[str, ImportProvider], Policy, "Broker | None"], UnitRunner]
+class UnitLoader(Protocol):
+    """Starts a unit from its component file (`ComponentUnit`'s signature): the artifact, the
+    imports forwarded to other units, the policy, the host's message broker, and the name its
+    instances go by."""
+
+    def __call__(
+        self,
+        path: Path,
+        providers: Mapping[str, ImportProvider] | None = None,
+        policy: Policy | None = None,
+        broker: Broker | None = None,
+        program: str | None = None,
+    ) -> UnitRunner: ...
 
 
 def interfaces(items: Sequence[InterfaceItem | FuncItem]) -> dict[str, dict[str, FuncSig]]:
@@ -64,14 +75,16 @@ class ComponentUnit:
         providers: Mapping[str, ImportProvider] | None = None,
         policy: Policy | None = None,
         broker: Broker | None = None,
+        program: str | None = None,
     ) -> None:
+        """`program` names the unit's instances (guest log records; default: the file's)."""
         self.path = path
         policy = policy or Policy()
         loaded = load_component(path, fuel=policy.limits.fuel is not None)
         forwarded = ForwardedImports(loaded.world, providers or {})
         messaging = messaging_for(loaded, broker) if broker is not None else ()
         self.runner = Runner(loaded, policy, capabilities=(forwarded, *messaging),
-                             program=path.name)  # fmt: skip
+                             program=program or path.name)  # fmt: skip
         self._exports = interfaces(loaded.world.exports)
         self._targets: dict[tuple[str, str], ExportTarget] = {}
         # ready means instantiable: a start function that traps fails here, not on a call

@@ -41,7 +41,7 @@ def push_app(directory: Path, ref: Reference, options: Options | None = None) ->
     """Build the app in `directory`, push its components and manifest; the index digest."""
     options = options or Options()
     manifest_path = directory / "wasmesh.toml" if directory.is_dir() else directory
-    plan = plan_app(manifest_path, quiet=True)
+    plan = plan_app(manifest_path, quiet=True, resolve_variables=False)
     by_digest = Reference(ref.registry, ref.repository)
     client = RegistryClient(ref, options)
     entries: list[dict[str, Any]] = []

@@ -63,15 +63,18 @@ class App:
         strategy: str | None = None,
         quiet: bool = True,
         broker: Broker | None = None,
+        variables_file: Path | None = None,
     ) -> App:
         """Build, wire, plan and compose the app of `path`; units instantiate on first call.
 
         `strategy` ("monolith" or "per-component") overrides the manifest's `[deploy]`;
         `host_interfaces` names interfaces the host serves besides `wasi:*`; `broker` carries
-        the components' messages (default: an in-process `LocalBroker`, closed with the app).
+        the components' messages (default: an in-process `LocalBroker`, closed with the app);
+        the app's variables come from the environment and `variables_file`
+        (`wasmesh.compose.variables`).
         """
         plan = plan_app(path, host_interfaces=host_interfaces, cache=cache, strategy=strategy,
-                        quiet=quiet)  # fmt: skip
+                        quiet=quiet, variables_file=variables_file)  # fmt: skip
         worlds = plan.graph.worlds
         units: dict[str, Component] = {}
         broker = broker if broker is not None else LocalBroker()
@@ -168,7 +171,7 @@ def _unit_component(
     capabilities += messaging_for(loaded, broker, plan.name)
     return UnitComponent(
         loaded,
-        lambda: Runner(loaded, plan.policy, capabilities=capabilities, program=plan.name),
+        lambda: Runner(loaded, plan.policy, capabilities=capabilities, program=plan.program),
     )
 
 

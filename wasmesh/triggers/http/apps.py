@@ -59,6 +59,7 @@ def app_routes(
                 route_policy(plan.policy, request_timeout),
                 settings or PoolSettings(),
                 capabilities=app.unit_capabilities(plan.name),
+                name=plan.program,
             )
         routes.append(AppRoute(trigger.route, trigger.component, plan.name, targets[plan.name]))
     return routes

@@ -51,6 +51,7 @@ class RouteTarget:
     policy: Policy = field(default_factory=Policy)
     settings: PoolSettings = PoolSettings()
     capabilities: tuple[Capability, ...] = ()
+    name: str | None = None  # what its instances go by in logs (default: the file's stem)
 
 
 class Slots:
@@ -156,12 +157,13 @@ class InstancePool:
         policy: Policy | None = None,
         settings: PoolSettings | None = None,
         capabilities: Sequence[Capability] = (),
+        name: str | None = None,
     ) -> None:
         self.policy = policy or Policy()
         self.settings = settings or PoolSettings()
         self.request_timeout = self.policy.limits.timeout  # None: the server's limit
         loaded = load_component(path, fuel=self.policy.limits.fuel is not None)
-        self.name = Path(path).stem
+        self.name = name or Path(path).stem
         world = loaded.world
         check_wasi_02([*(e.name for e in world.exports), *(i.name for i in world.imports)],
                       str(path))  # fmt: skip

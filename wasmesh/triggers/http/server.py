@@ -110,7 +110,7 @@ class Server:
             key = (str(route.path.resolve()), route.policy, route.settings, caps)
             if key not in pools:
                 pools[key] = InstancePool(
-                    route.path, route.policy, route.settings, route.capabilities
+                    route.path, route.policy, route.settings, route.capabilities, route.name
                 )
             targets[pattern] = pools[key]
         self.pools = list(pools.values())
