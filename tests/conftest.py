@@ -38,6 +38,13 @@ def build_guest(name: str) -> Path:
     return spec.build(guest_cache_dir() / f"{name}.wasm", quiet=True).path
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files marked slow first, the rest in their usual order: with several workers each file
+    runs on one of them, and a long file started last would keep one busy while the others
+    idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def guest() -> Callable[[str], Path]:
     """``guest(name) -> Path`` of the built component for ``tests/guests/<name>``."""
