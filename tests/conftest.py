@@ -24,7 +24,18 @@ os.environ["WASMESH_CACHE_DIR"] = str(Path(__file__).resolve().parent.parent / "
 from wasmesh.build import load_guest
 
 ROOT = Path(__file__).resolve().parent.parent
+SUITE_CACHE = Path(os.environ["WASMESH_CACHE_DIR"])
 GUESTS = Path(__file__).resolve().parent / "guests"
+
+
+def private_cache_dir(path: Path) -> Path:
+    """A `WASMESH_CACHE_DIR` of a test's own (layers, artifacts) that shares the suite's
+    compiled artifacts (``aot/``), so a component is compiled once per run, not once per test."""
+    path.mkdir(parents=True, exist_ok=True)
+    shared = SUITE_CACHE / "aot"
+    shared.mkdir(parents=True, exist_ok=True)
+    (path / "aot").symlink_to(shared, target_is_directory=True)
+    return path
 
 
 def guest_cache_dir() -> Path:
@@ -36,6 +47,13 @@ def build_guest(name: str) -> Path:
     """Build (or reuse) the guest ``name`` and return its component path."""
     spec = load_guest(GUESTS / name)
     return spec.build(guest_cache_dir() / f"{name}.wasm", quiet=True).path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files marked slow first, the rest in their usual order: with several workers each file
+    runs on one of them, and a long file started last would keep one busy while the others
+    idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")

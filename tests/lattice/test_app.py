@@ -13,8 +13,7 @@ from wasmesh.lattice.server import NatsServer
 from .conftest import admin, host, run
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "polyglot" / "wasmesh.toml"
-CACHE = ROOT / ".cache" / "lattice" / "polyglot"  # its own: other tests rebuild theirs
+EXAMPLE = ROOT / "examples" / "polyglot" / "wasmesh.toml"  # built in its own .wasmesh, like the CLI
 QUOTE = "shop:pricing/quote@0.1.0#quote"
 ITEMS = [
     Record({"sku": "tea", "quantity": 3, "unit-cents": 450}),
@@ -28,7 +27,7 @@ def test_the_example_split_over_hosts_answers_like_fused(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
     where = {"front": Placement(labels={"lang": "python"})}
-    app, topology = topology_from_manifest(EXAMPLE, where, strategy="per-component", cache=CACHE)
+    app, topology = topology_from_manifest(EXAMPLE, where, strategy="per-component")
     front = next(u for u in topology.units if u.name == "front")
     assert set(front.imports.values()) == {"tax", "presentation"}
 

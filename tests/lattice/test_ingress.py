@@ -23,8 +23,7 @@ from wasmesh.lattice.server import NatsServer
 from .conftest import admin, host, lattice, run
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "polyglot" / "wasmesh.toml"
-CACHE = ROOT / ".cache" / "lattice" / "polyglot-ingress"
+EXAMPLE = ROOT / "examples" / "polyglot" / "wasmesh.toml"  # built in its own .wasmesh, like the CLI
 QUOTE = "shop:pricing/quote@0.1.0#quote"
 ORDER = [{"sku": "tea", "quantity": 3, "unit-cents": 450}]
 
@@ -65,7 +64,7 @@ def test_every_http_host_serves_the_routes_forwarding_to_the_unit(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
     where = {"front": Placement(labels={"lang": "python"})}
-    app, topology = topology_from_manifest(EXAMPLE, where, strategy="per-component", cache=CACHE)
+    app, topology = topology_from_manifest(EXAMPLE, where, strategy="per-component")
     assert dict(topology.routes) == {"/quote/...": "front"}
     front = next(u for u in topology.units if u.name == "front")
     assert front.policy.limits.memory_bytes == 128 * 1024 * 1024

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tests.conftest import GUESTS, build_guest, guest_cache_dir
 from wasmesh.build import wasi
+from wasmesh.build.cache import exclusive
 from wasmesh.build.spec import load_guest
 
 WASI_P3_VERSION = "0.3.0"
@@ -22,13 +23,15 @@ def build_p3_guest(name: str) -> Path:
     spec = load_guest(GUESTS / name)
     assert spec.wit_dir is not None
     wit = guest_cache_dir() / f"{name}-wit"
-    shutil.rmtree(wit, ignore_errors=True)
-    shutil.copytree(spec.wit_dir, wit)
-    builtin = wasi.jco_dir() / "lib" / "wit" / "builtin" / WASI_P3_VERSION
-    for pkg in sorted(p for p in builtin.iterdir() if p.is_dir()):
-        shutil.copytree(pkg, wit / "deps" / pkg.name)
-    spec = dataclasses.replace(spec, wit_dir=wit)
-    return spec.build(guest_cache_dir() / f"{name}.wasm", quiet=True).path
+    # Test workers share the copy: one rewrites and builds from it while the others wait.
+    with exclusive(wit):
+        shutil.rmtree(wit, ignore_errors=True)
+        shutil.copytree(spec.wit_dir, wit)
+        builtin = wasi.jco_dir() / "lib" / "wit" / "builtin" / WASI_P3_VERSION
+        for pkg in sorted(p for p in builtin.iterdir() if p.is_dir()):
+            shutil.copytree(pkg, wit / "deps" / pkg.name)
+        spec = dataclasses.replace(spec, wit_dir=wit)
+        return spec.build(guest_cache_dir() / f"{name}.wasm", quiet=True).path
 
 
 def build(name: str) -> Path:

@@ -1,4 +1,5 @@
-"""A real registry per test module, and a private wasmesh cache per test."""
+"""A real registry per test module, and a private wasmesh cache per test (sharing the suite's
+compiled artifacts)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import private_cache_dir
 from tests.support.registry import Registry
 
 
@@ -19,6 +21,6 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cache = tmp_path / "wasmesh-cache"
+    cache = private_cache_dir(tmp_path / "wasmesh-cache")
     monkeypatch.setenv("WASMESH_CACHE_DIR", str(cache))
     return cache

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tests.conftest import GUESTS, build_guest, guest_cache_dir
 from wasmesh.build import wasi
+from wasmesh.build.cache import exclusive
 from wasmesh.build.spec import load_guest
 
 JS_WASI_VERSION = "0.2.10"
@@ -39,8 +40,10 @@ def build_http_guest(name: str) -> Path:
         return build_guest(name)
     assert spec.wit_dir is not None
     wit = guest_cache_dir() / f"{name}-wit"
-    shutil.rmtree(wit, ignore_errors=True)
-    shutil.copytree(spec.wit_dir, wit)
-    wasi_wit_at(JS_WASI_VERSION, wit / "deps")
-    spec = dataclasses.replace(spec, wit_dir=wit)
-    return spec.build(guest_cache_dir() / f"{name}.wasm", quiet=True).path
+    # Test workers share the copy: one rewrites and builds from it while the others wait.
+    with exclusive(wit):
+        shutil.rmtree(wit, ignore_errors=True)
+        shutil.copytree(spec.wit_dir, wit)
+        wasi_wit_at(JS_WASI_VERSION, wit / "deps")
+        spec = dataclasses.replace(spec, wit_dir=wit)
+        return spec.build(guest_cache_dir() / f"{name}.wasm", quiet=True).path

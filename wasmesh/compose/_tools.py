@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
+import uuid
 from pathlib import Path
 
+from wasmesh.build.cache import exclusive
 from wasmesh.build.embed import wasm_tools, wasm_tools_version
 from wasmesh.errors import LinkError
 
@@ -30,9 +33,9 @@ def digest(*parts: bytes | str) -> str:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write `path` so that readers never see half a file."""
+    """Write `path` so that readers never see half a file (several processes may write it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
 
@@ -46,18 +49,22 @@ def component_from_wat(wit: str, wat: str, world: str, cache: Path, what: str) -
     out = cache / f"{digest(wit, wat)[:32]}.wasm"
     if out.exists():
         return out
-    work = out.with_suffix(".d")
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "world.wit").write_text(wit)
-    (work / "core.wat").write_text(wat)
-    run_wasm_tools(["parse", "core.wat", "-o", "core.wasm"], f"assembling {what}", work)
-    run_wasm_tools(
-        ["component", "embed", "world.wit", "--world", world, "core.wasm", "-o", "embedded.wasm"],
-        f"embedding the world of {what}",
-        work,
-    )
-    run_wasm_tools(
-        ["component", "new", "embedded.wasm", "-o", "out.wasm"], f"creating {what}", work
-    )
-    write_atomically(out, (work / "out.wasm").read_bytes())
+    with exclusive(out):  # one builder per output; the others wait and reuse it
+        if out.exists():
+            return out
+        work = out.with_suffix(".d")
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "world.wit").write_text(wit)
+        (work / "core.wat").write_text(wat)
+        run_wasm_tools(["parse", "core.wat", "-o", "core.wasm"], f"assembling {what}", work)
+        run_wasm_tools(
+            ["component", "embed", "world.wit", "--world", world, "core.wasm", "-o",
+             "embedded.wasm"],
+            f"embedding the world of {what}",
+            work,
+        )  # fmt: skip
+        run_wasm_tools(
+            ["component", "new", "embedded.wasm", "-o", "out.wasm"], f"creating {what}", work
+        )
+        write_atomically(out, (work / "out.wasm").read_bytes())
     return out

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from wasmesh.build.cache import exclusive
 from wasmesh.compose._tools import digest, run_wasm_tools, write_atomically
 from wasmesh.compose.isolation import Adapter, build_adapter
 from wasmesh.compose.shell import Shell, build_shell
@@ -56,16 +57,19 @@ def compose_unit(
     out = cache / "units" / f"{plan.name}-{key[:24]}.wasm"
     if out.exists():
         return out
-    work = out.with_suffix(".d")
-    work.mkdir(parents=True, exist_ok=True)
-    # JSON is YAML: no YAML writer needed, and no quoting surprises in interface names
-    (work / "compose.yml").write_text(json.dumps(config, indent=2))
-    run_wasm_tools(
-        ["compose", "-q", root.resolve(), "-c", "compose.yml", "-o", "unit.wasm"],
-        f"composing unit `{plan.name}`",
-        work,
-    )
-    write_atomically(out, (work / "unit.wasm").read_bytes())
+    with exclusive(out):  # one composer per output; the others wait and reuse it
+        if out.exists():
+            return out
+        work = out.with_suffix(".d")
+        work.mkdir(parents=True, exist_ok=True)
+        # JSON is YAML: no YAML writer needed, and no quoting surprises in interface names
+        (work / "compose.yml").write_text(json.dumps(config, indent=2))
+        run_wasm_tools(
+            ["compose", "-q", root.resolve(), "-c", "compose.yml", "-o", "unit.wasm"],
+            f"composing unit `{plan.name}`",
+            work,
+        )
+        write_atomically(out, (work / "unit.wasm").read_bytes())
     return out
 
 

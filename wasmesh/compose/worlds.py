@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from wasmesh.build.cache import exclusive
 from wasmesh.compose._tools import run_wasm_tools, write_atomically
 from wasmesh.engine.loader import load_component
 from wasmesh.engine.world import World
@@ -26,19 +27,25 @@ def world_of(path: Path, cache: Path) -> World:
         return load_component(path).world
     stand_in = cache / "worlds" / f"{hashlib.sha256(data).hexdigest()[:32]}.wasm"
     if not stand_in.exists():
-        work = stand_in.with_suffix(".d")
-        work.mkdir(parents=True, exist_ok=True)
-        wit = run_wasm_tools(["component", "wit", path.resolve()], f"reading the WIT of {path}")
-        (work / "world.wit").write_text(wit)
-        run_wasm_tools(
-            ["component", "embed", "--dummy", "world.wit", "--world", "root", "-o", "core.wasm"],
-            f"making a stand-in for {path.name}",
-            work,
-        )
-        run_wasm_tools(
-            ["component", "new", "core.wasm", "-o", "stand-in.wasm"],
-            f"making a stand-in for {path.name}",
-            work,
-        )
-        write_atomically(stand_in, (work / "stand-in.wasm").read_bytes())
+        with exclusive(stand_in):  # one maker per stand-in; the others wait and reuse it
+            if not stand_in.exists():
+                _make_stand_in(path, stand_in)
     return load_component(stand_in).world
+
+
+def _make_stand_in(path: Path, stand_in: Path) -> None:
+    work = stand_in.with_suffix(".d")
+    work.mkdir(parents=True, exist_ok=True)
+    wit = run_wasm_tools(["component", "wit", path.resolve()], f"reading the WIT of {path}")
+    (work / "world.wit").write_text(wit)
+    run_wasm_tools(
+        ["component", "embed", "--dummy", "world.wit", "--world", "root", "-o", "core.wasm"],
+        f"making a stand-in for {path.name}",
+        work,
+    )
+    run_wasm_tools(
+        ["component", "new", "core.wasm", "-o", "stand-in.wasm"],
+        f"making a stand-in for {path.name}",
+        work,
+    )
+    write_atomically(stand_in, (work / "stand-in.wasm").read_bytes())

@@ -3,17 +3,20 @@
 A component is compiled once per (sha256 of its bytes, wasmtime version, engine settings); later
 loads map the cached artifact with `deserialize_file` (milliseconds instead of seconds). Entries
 are written atomically; an entry that fails to deserialize (corrupt, truncated, or from another
-wasmtime build) is deleted and rebuilt.
+wasmtime build) is deleted and rebuilt. Processes sharing the cache compile a component once:
+the others wait on the entry's lock and then map what the first one stored.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import hashlib
 import os
 import tempfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import wasmtime
@@ -82,6 +85,22 @@ class AotCache:
                 with contextlib.suppress(OSError):
                     stale.unlink()
             return None
+
+    @contextlib.contextmanager
+    def compiling(self, key: str) -> Iterator[None]:
+        """Hold the entry's lock while compiling it, so concurrent processes compile it once
+        (load again inside: another may have stored it meanwhile). Without a writable cache
+        directory nothing is locked."""
+        lock = self.path_for(key).with_suffix(".lock")
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            handle = lock.open("a")
+        except OSError:
+            yield
+            return
+        with handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     def store(self, key: str, component: wc.Component) -> None:
         """Write atomically, so a concurrent reader never maps a half-written file."""

@@ -111,12 +111,17 @@ def load_component(
     cache = cache or AotCache()
     key = artifact_key(digest, settings_for(fuel))
     component = cache.load(engine, key)
-    from_cache = component is not None
     if component is None:
-        label = path.name if path else f"component {digest[:12]}"
-        with _compiling(label, len(data), progress):
-            component = _compile(engine, data, path)
-        cache.store(key, component)
+        with cache.compiling(key):
+            component = cache.load(engine, key)  # another process may have compiled it
+            from_cache = component is not None
+            if component is None:
+                label = path.name if path else f"component {digest[:12]}"
+                with _compiling(label, len(data), progress):
+                    component = _compile(engine, data, path)
+                cache.store(key, component)
+    else:
+        from_cache = True
     loaded = LoadedComponent(component, digest, engine, path, from_cache)
     with _MEMO_LOCK:
         _MEMO[memo_key] = loaded

