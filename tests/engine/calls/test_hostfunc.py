@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -197,30 +196,6 @@ def _bare_add(
 
 BARE = ffi.wasmtime_component_func_callback_t(_bare_add)
 NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)()  # a null callback
-
-
-def test_scalar_calls_cost_within_twice_a_bare_ctypes_callback(
-    instantiate: Any, sigs: dict[str, FuncSig]
-) -> None:
-    def bare(inst: wc.LinkerInstance) -> None:
-        echo_host({k: v for k, v in sigs.items() if k != "add"})(inst)
-        err = ffi.wasmtime_component_linker_instance_add_func(
-            inst.ptr(), b"add", 3, BARE, None, NO_FINALIZER
-        )
-        assert not err
-
-    loops = {}
-    for label, define in [("bare", bare), ("ours", echo_host(sigs, {"add": int.__add__}))]:
-        store, inst = instantiate(define)
-        loops[label] = (store, export(store, inst, "loop-add"))
-    # Interleaved rounds, best of each: sporadic load on a shared machine hits both alike.
-    runs = {"bare": float("inf"), "ours": float("inf")}
-    for _ in range(7):
-        for label, (store, loop) in loops.items():
-            t0 = time.perf_counter()
-            assert loop(store, 10_000) == 10_000
-            runs[label] = min(runs[label], time.perf_counter() - t0)
-    assert runs["ours"] < 2 * runs["bare"], runs
 
 
 def test_host_functions_serve_several_threads_at_once(
