@@ -27,8 +27,13 @@ class HttpTrigger:
     kind = "http"
 
     def __init__(self, app: App, decls: tuple[TriggerDecl, ...], options: TriggerOptions):
-        reuse = PoolSettings(max_reuse=options.max_reuse, idle_timeout=options.idle_timeout)
-        self.routes: list[AppRoute] = app_routes(app, options.request_timeout, reuse)
+        self.options = options
+        self.settings = PoolSettings(
+            max_reuse=options.max_reuse,
+            max_concurrent=options.max_concurrent or PoolSettings().max_concurrent,
+            idle_timeout=options.idle_timeout,
+        )
+        self.routes: list[AppRoute] = app_routes(app, options.request_timeout, self.settings)
         self.server = Server({r.route: r.target for r in self.routes}, options.listen)
         self._thread: threading.Thread | None = None
 
@@ -46,6 +51,17 @@ class HttpTrigger:
         width = max(len(r.route) for r in self.routes)
         lines = [f"  {r.route:<{width}}  -> {r.component} (unit {r.unit})" for r in self.routes]
         return [*lines, f"Serving HTTP on {self.server.url}/"]
+
+    def reload(self, app: App) -> None:
+        """Serve the routes of `app` (the same app rebuilt) from now on, swapped in one step:
+        units whose composed file and policy did not change keep their instances; requests in
+        flight finish on the instances they hold, and those of replaced units are then dropped.
+        """
+        routes = app_routes(app, self.options.request_timeout, self.settings)
+        retired = self.server.install({r.route: r.target for r in routes})
+        self.routes = routes
+        for pool in retired:
+            pool.close()  # idle instances only; leased ones go with the pool after their request
 
     def drain(self, grace: float) -> None:
         """Stop accepting; requests in flight finish within `grace` seconds."""
