@@ -95,7 +95,8 @@ class CToolchain(Toolchain):
         includes = [f"-I{(job.source_dir / inc).resolve()}" for inc in job.option_list("include")]
         if _bindings(job.options, job.name) is not None:
             generated = _generate_bindings(job)
-            sources += sorted(generated.glob("*.c"))
+            # the glue, and the object carrying the world's type that the glue links against
+            sources += sorted(generated.glob("*.c")) + sorted(generated.glob("*.o"))
             includes.append(f"-I{generated}")
         core = job.scratch / "core.wasm"
         argv: list[str | Path] = [
@@ -139,9 +140,8 @@ def _generate_bindings(job: BuildJob) -> Path:
     out = job.scratch / "bindings"
     out.mkdir()
     wit = wasi.prepare_wit(job.wit_dir, out)  # its own copy: componentize makes another
-    # The world is embedded by `wasm-tools component embed` afterwards, as for every C build.
     argv: list[str | Path] = [tool, "c", wit, "--world", job.world, "--out-dir", out]
-    job.run([*argv, "--no-object-file"], "generating bindings from WIT")
+    job.run(argv, "generating bindings from WIT")
     return out
 
 
