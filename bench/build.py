@@ -143,7 +143,9 @@ def reload_vs_restart(work: Path) -> None:
     served = Served([str(BIN / "wasmesh"), "up", str(app), "--watch", "--listen", "127.0.0.1:0"],
                     log=work / "watch.log")  # fmt: skip
     try:
-        source.write_text(source.read_text().replace('"hello from', '"edit 1 from'))
+        time.sleep(2)  # the watcher arms itself just after `up` says it is serving
+        edited = source.read_text().replace('"hello from', '"edit 1 from')
+        source.write_text(edited)
         start = time.perf_counter()
         while not served.request("GET", "/web/")[2].startswith(b"edit 1"):
             time.sleep(0.05)
