@@ -1,4 +1,4 @@
-"""What building costs a developer: a no-op rebuild, the first call after `build`, a reload.
+"""What building costs a developer: a no-op rebuild, the first call after `build`.
 
 Run: `.venv/bin/python bench/build.py [--warm] [--skip-noop]`.
 
@@ -13,10 +13,6 @@ wire, plan, compose, load the fused unit from the AOT cache).
 directory, so nothing is compiled before `build`): the engine's load of the unit (from the AOT
 cache `build` filled) and the whole process, against `wasmtime run --invoke` on the composed
 unit (the engine's own CLI, which compiles it).
-
-3. `wasmesh up --watch` after an edit of a scaffolded C HTTP component: from the save to the
-first answer of the new version, against a full restart (stop `up`, start it again: the same
-rebuild, then compose, compile and serve).
 """
 
 from __future__ import annotations
@@ -39,7 +35,6 @@ sys.path.insert(0, str(ROOT))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from tests.support.processes import Served  # noqa: E402
 from wasmesh.compose.manifest import load_manifest  # noqa: E402
 from wasmesh.compose.plan import build_component  # noqa: E402
 from wasmesh.engine.loader import _MEMO  # noqa: E402
@@ -134,47 +129,11 @@ def first_invoke(work: Path) -> None:
     Console().print(table)
 
 
-def reload_vs_restart(work: Path) -> None:
-    app = work / "web"
-    env = isolated_env(work)
-    process(BIN / "wasmesh", "new", "web", "-l", "c", "-t", "http", "--app", app, env=env)
-    process(BIN / "wasmesh", "build", app, env=env)
-    source = app / "web" / "component.c"
-    served = Served([str(BIN / "wasmesh"), "up", str(app), "--watch", "--listen", "127.0.0.1:0"],
-                    log=work / "watch.log")  # fmt: skip
-    try:
-        time.sleep(2)  # the watcher arms itself just after `up` says it is serving
-        edited = source.read_text().replace('"hello from', '"edit 1 from')
-        source.write_text(edited)
-        start = time.perf_counter()
-        while not served.request("GET", "/web/")[2].startswith(b"edit 1"):
-            time.sleep(0.05)
-        reload = time.perf_counter() - start
-    finally:
-        served.stop()
-    source.write_text(source.read_text().replace('"edit 1 from', '"edit 2 from'))
-    start = time.perf_counter()
-    restarted = Served([str(BIN / "wasmesh"), "up", str(app), "--listen", "127.0.0.1:0"],
-                       log=work / "restart.log")  # fmt: skip
-    try:
-        assert restarted.request("GET", "/web/")[2].startswith(b"edit 2")
-        restart = time.perf_counter() - start
-    finally:
-        restarted.stop()
-    table = Table(title="an edit of a C HTTP component, until the new version answers")
-    for col in ("way", "time", "vs full restart"):
-        table.add_column(col)
-    table.add_row("`wasmesh up --watch` reload", f"{reload:.2f} s", f"{reload / restart:.2f}x")
-    table.add_row("stop + `wasmesh up` again (peer)", f"{restart:.2f} s", "1x")
-    Console().print(table)
-
-
 def main() -> None:
     if "--skip-noop" not in sys.argv:
         noop_rebuild()
     with tempfile.TemporaryDirectory(prefix="wasmesh-bench-build-") as tmp:
         first_invoke(Path(tmp))
-        reload_vs_restart(Path(tmp))
 
 
 if __name__ == "__main__":

@@ -169,12 +169,6 @@ def up(
         ),
     ] = None,
     variables_file: VariablesFile = None,
-    watch: Annotated[
-        bool,
-        typer.Option(
-            "--watch", help="Rebuild and swap in changed components when their sources change."
-        ),
-    ] = False,
 ) -> None:
     """Build an app and run every trigger it declares until Ctrl-C: [[triggers.http]] routes
     and [[triggers.messaging]] subscriptions.
@@ -182,9 +176,7 @@ def up(
     Each route and subscription runs in the unit holding its component, under that unit's
     grants and limits. Messages stay in this process unless --nats names a NATS server (then
     subjects are `wasmesh.<lattice>.msg.<subject>` there). --max-reuse, --max-concurrent and
-    --idle-timeout reuse each unit's instances as `wasmesh serve` does. With --watch, a saved
-    change rebuilds the components it touches and swaps their units in without dropping
-    requests in flight; a failed build is shown and the last good version keeps serving.
+    --idle-timeout reuse each unit's instances as `wasmesh serve` does.
 
     Example: wasmesh up examples/polyglot --topology per-component
     """
@@ -232,22 +224,7 @@ def up(
         for trigger in triggers:
             for line in trigger.describe():
                 print(line, flush=True)
-        watcher = None
-        if watch:
-            from wasmesh.triggers.watch import AppWatcher
-
-            def again() -> App:
-                return App.load(app_location(app), strategy=topology, quiet=False)
-
-            watcher = AppWatcher(loaded, again, triggers, say=lambda s: print(s, flush=True))
-            watcher.start()
-            print("watching the sources for changes", flush=True)
-        try:
-            serve_until_signalled(triggers)
-        finally:
-            if watcher is not None:
-                watcher.stop()
-                loaded = watcher.app
+        serve_until_signalled(triggers)
     finally:
         loaded.close()
 

@@ -52,17 +52,6 @@ class HttpTrigger:
         lines = [f"  {r.route:<{width}}  -> {r.component} (unit {r.unit})" for r in self.routes]
         return [*lines, f"Serving HTTP on {self.server.url}/"]
 
-    def reload(self, app: App) -> None:
-        """Serve the routes of `app` (the same app rebuilt) from now on, swapped in one step:
-        units whose composed file and policy did not change keep their instances; requests in
-        flight finish on the instances they hold, and those of replaced units are then dropped.
-        """
-        routes = app_routes(app, self.options.request_timeout, self.settings)
-        retired = self.server.install({r.route: r.target for r in routes})
-        self.routes = routes
-        for pool in retired:
-            pool.close()  # idle instances only; leased ones go with the pool after their request
-
     def drain(self, grace: float) -> None:
         """Stop accepting; requests in flight finish within `grace` seconds."""
         if not self.server.stopping.is_set():
