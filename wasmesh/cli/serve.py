@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from wasmesh.cli.options import VariablesFile
 from wasmesh.cli import options as opt
+from wasmesh.cli.options import VariablesFile
 from wasmesh.errors import WasmeshError
 
 Listen = Annotated[
