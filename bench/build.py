@@ -1,18 +1,29 @@
-"""Rebuilding the polyglot example with nothing changed: what a no-op build costs.
+"""What building costs a developer: a no-op rebuild, the first call after `build`.
 
-Run: `.venv/bin/python bench/build.py`.
+Run: `.venv/bin/python bench/build.py [--warm] [--skip-noop]`.
+
+1. No-op rebuild of the polyglot example.
 
 The first build (in a fresh cache directory, unless `--warm`) compiles the Python, C and JS
 components and composes the unit; the no-op rebuilds must only hash inputs and find every
 output in the caches. Measured: building the components, and the whole `App.load` (build,
 wire, plan, compose, load the fused unit from the AOT cache).
+
+2. The first `wasmesh invoke --app` after `wasmesh build` of the tour's calc (a fresh cache
+directory, so nothing is compiled before `build`): the engine's load of the unit (from the AOT
+cache `build` filled) and the whole process, against `wasmtime run --invoke` on the composed
+unit (the engine's own CLI, which compiles it).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +41,7 @@ from wasmesh.engine.loader import _MEMO  # noqa: E402
 from wasmesh.runtime.app import App  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "polyglot" / "wasmesh.toml"
+BIN = Path(sys.executable).parent
 CACHE = ROOT / ".cache" / "bench" / "build"
 
 
@@ -51,7 +63,7 @@ def load_app() -> None:
     App.load(EXAMPLE, cache=CACHE)
 
 
-def main() -> None:
+def noop_rebuild() -> None:
     if "--warm" not in sys.argv:
         shutil.rmtree(CACHE, ignore_errors=True)
     first = timed(load_app)
@@ -66,6 +78,62 @@ def main() -> None:
         median = statistics.median(samples)
         table.add_row(name, f"{median * 1e3:.0f} ms", f"1/{first / median:.0f}")
     Console().print(table)
+
+
+def process(*argv: str | Path, cwd: Path | None = None, env: dict[str, str]) -> float:
+    """Seconds one process takes; its output must succeed."""
+    start = time.perf_counter()
+    done = subprocess.run([str(a) for a in argv], cwd=cwd, env=env, capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    took = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, argv))} failed:\n{done.stderr}")
+    return took
+
+
+def isolated_env(work: Path) -> dict[str, str]:
+    """This environment with a cache directory of its own (nothing compiled yet)."""
+    path = f"{BIN}{os.pathsep}{os.environ['PATH']}"
+    return {**os.environ, "WASMESH_CACHE_DIR": str(work / "cache"), "PATH": path}
+
+
+def first_invoke(work: Path) -> None:
+    app = work / "tour"
+    skip = shutil.ignore_patterns(".wasmesh", "*.wasm")
+    shutil.copytree(ROOT / "examples" / "tour", app, ignore=skip)
+    env = isolated_env(work)
+    build = process(BIN / "wasmesh", "build", app, "--json", env=env)
+    again = subprocess.run([BIN / "wasmesh", "build", app, "--json"], env=env,
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    info = json.loads(again.stdout)
+    unit = Path(info["units"]["calc"]["artifact"])
+    invoke = process(BIN / "wasmesh", "invoke", "--app", app, "add", "1", "2", env=env)
+    code = (
+        "import sys, time; from wasmesh.engine.loader import load_component; "
+        "t = time.perf_counter(); load_component(sys.argv[1]); print(time.perf_counter() - t)"
+    )
+    engine = float(subprocess.run([sys.executable, "-c", code, unit], env=env, capture_output=True,
+                                  text=True, check=True).stdout)  # fmt: skip
+    wasmtime = shutil.which("wasmtime", path=env["PATH"])
+    assert wasmtime is not None, "the peer `wasmtime` CLI is installed by scripts/setup.py"
+    peer = process(wasmtime, "run", "--invoke", "add(1, 2)", unit, env=env)
+    table = Table(title="first call after `wasmesh build` (tour calc, fresh cache)")
+    for col in ("step", "time", "vs `wasmtime run --invoke`"):
+        table.add_column(col)
+    table.add_row("wasmesh build (cold: C toolchain, compose, AOT)", f"{build:.2f} s", "")
+    table.add_row("engine: load the unit (AOT cache)", f"{engine * 1e3:.1f} ms",
+                  f"{engine / peer:.3f}x")  # fmt: skip
+    table.add_row("whole `wasmesh invoke --app` process", f"{invoke:.2f} s",
+                  f"{invoke / peer:.2f}x")  # fmt: skip
+    table.add_row("`wasmtime run --invoke` on the unit (peer)", f"{peer:.2f} s", "1x")
+    Console().print(table)
+
+
+def main() -> None:
+    if "--skip-noop" not in sys.argv:
+        noop_rebuild()
+    with tempfile.TemporaryDirectory(prefix="wasmesh-bench-build-") as tmp:
+        first_invoke(Path(tmp))
 
 
 if __name__ == "__main__":

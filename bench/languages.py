@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,8 +31,11 @@ from wasmesh.errors import BuildError  # noqa: E402
 def measure(lang: str, work: Path) -> tuple[float, float, int]:
     """(cold seconds, cached seconds, component bytes) for ``lang``'s template."""
     src = work / lang / "hello"
-    scaffold("hello", lang, src)
-    spec = ComponentSpec("hello", lang, src, "hello", src / "wit", {})
+    table = tomllib.loads(scaffold("hello", lang, src))["components"]["hello"]
+    options = dict(table.get("build", {}))
+    if "adapter" in table:
+        options["adapter"] = table["adapter"]
+    spec = ComponentSpec("hello", lang, src, "hello", src / "wit", options)
     out = work / f"hello-{lang}.wasm"
     start = time.perf_counter()
     spec.build(out, quiet=True)

@@ -96,6 +96,22 @@ def install_go(pins: dict[str, str]) -> None:
         run([go, "install", f"{module}@{version}"], env=env)
 
 
+def install_cargo(pins: dict[str, str]) -> None:
+    cargo = shutil.which("cargo")
+    if cargo is None:
+        say(f"cargo not found: {', '.join(pins)} not installed")
+        return
+    for crate, spec in pins.items():
+        version, _, features = spec.partition(" ")
+        say(f"cargo install {crate} {version} (once per version; compiles a few minutes)")
+        argv = [cargo, "install", "-q", crate, "--version", version, "--locked"]
+        if features:
+            argv += ["--no-default-features", "--features", features]
+        # A kept target directory: a new checkout or a new pin recompiles only what changed.
+        target = Path.home() / ".cache" / "wasmesh" / "cargo-install"
+        run([*argv, "--root", str(VENV), "--target-dir", str(target)])
+
+
 def main() -> int:
     pins_text = (ROOT / "toolchain.toml").read_bytes()
     digest = hashlib.sha256(pins_text + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
@@ -107,6 +123,7 @@ def main() -> int:
     install_python({**pins["python"], **pins["python-dev"]})
     install_npm(pins["npm"])
     install_go(pins.get("go-install", {}))
+    install_cargo(pins.get("cargo-install", {}))
     STAMP.write_text(digest)
     say("done")
     return 0

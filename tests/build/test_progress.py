@@ -1,8 +1,9 @@
-"""The build spinner: drawn on a terminal, silent otherwise or when asked."""
+"""Build progress: a spinner on a terminal, one plain line per step elsewhere, silent when asked."""
 
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -26,15 +27,31 @@ def test_spinner_names_the_component_on_a_terminal(monkeypatch: pytest.MonkeyPat
     assert "0:00:00" in term.getvalue(), "elapsed time is shown"
 
 
-def test_silent_when_quiet_or_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    term = Terminal()
-    monkeypatch.setattr("sys.stderr", term)
-    with progress.step("calc", "compiling C", quiet=True):
-        pass
-    assert term.getvalue() == ""
+def test_silent_when_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    for stream in (Terminal(), io.StringIO()):
+        monkeypatch.setattr("sys.stderr", stream)
+        with progress.step("calc", "compiling C", quiet=True):
+            pass
+        assert stream.getvalue() == ""
+
+
+def test_one_plain_line_per_step_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     plain = io.StringIO()
     monkeypatch.setattr("sys.stderr", plain)
     assert not progress.shows_progress(quiet=False)
     with progress.step("calc", "compiling C"):
         pass
+    with progress.step("calc", "creating the component"):
+        pass
+    lines = plain.getvalue().splitlines()
+    assert len(lines) == 2
+    assert re.fullmatch(r"building calc: compiling C \(\d+\.\d s\)", lines[0])
+    assert "\x1b" not in plain.getvalue(), "no terminal escapes in a log"
+
+
+def test_a_failed_step_prints_no_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = io.StringIO()
+    monkeypatch.setattr("sys.stderr", plain)
+    with pytest.raises(RuntimeError), progress.step("calc", "compiling C"):
+        raise RuntimeError("the tool failed")
     assert plain.getvalue() == ""

@@ -14,7 +14,7 @@ from wasmesh.build import ComponentSpec, scaffold
 from wasmesh.build.templates import ScaffoldError
 
 
-@pytest.mark.parametrize("lang", ["c", "python", "js", "go", "rust"])
+@pytest.mark.parametrize("lang", ["c", "python", "js", "go", "rust", "wat"])
 def test_scaffolded_component_builds_and_greets(lang: str, tmp_path: Path) -> None:
     snippet = scaffold(
         "hello-app", lang, tmp_path / "components" / "hello-app", manifest_dir=tmp_path
@@ -25,7 +25,10 @@ def test_scaffolded_component_builds_and_greets(lang: str, tmp_path: Path) -> No
     wit = "components/hello-app/wit"
     assert (table["language"], table["world"], table["wit"]) == (lang, "hello-app", wit)
     source = tmp_path / table["source"]
-    spec = ComponentSpec("hello-app", lang, source, table["world"], tmp_path / wit)
+    options = dict(table.get("build", {}))
+    if "adapter" in table:
+        options["adapter"] = table["adapter"]
+    spec = ComponentSpec("hello-app", lang, source, table["world"], tmp_path / wit, options)
     # Same sources give the same key wherever they are, so later runs reuse this output.
     result = spec.build(guest_cache_dir() / f"template-{lang}.wasm", quiet=True)
     greeter = instantiate(result.path)
@@ -60,6 +63,6 @@ def test_refuses_a_non_empty_directory(tmp_path: Path) -> None:
 
 def test_rust_template_pins_the_toolchain_wit_bindgen() -> None:
     pins = tomllib.loads((ROOT / "toolchain.toml").read_text())
-    cargo = resources.files("wasmesh.build") / "templates" / "rust" / "Cargo.toml"
+    cargo = resources.files("wasmesh.build") / "templates" / "greeter" / "rust" / "Cargo.toml"
     deps = tomllib.loads(cargo.read_text())["dependencies"]
     assert deps["wit-bindgen"] == "=" + pins["cargo"]["wit-bindgen"]

@@ -5,14 +5,21 @@ current inputs: the sha256 of every input file (by a stable label, so moving a c
 the key), the WIT, the recipe (language, world, options) and the pinned tool versions. Checking
 costs a hash of the inputs and never runs a tool. An input that cannot be read (a dangling
 symbolic link, no permission) is a `BuildError` naming the file.
+
+`wasmesh build` also keeps every output it produced in a store shared by all apps
+(``$WASMESH_CACHE_DIR/builds/<key>.wasm``): a fresh checkout, a new app directory or a scaffolded
+template whose inputs match one built before copies it instead of running a tool. Hits touch the
+entry, so `wasmesh cache prune` evicts the least recently used.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -117,3 +124,35 @@ def file_digest(paths: Iterable[Path]) -> str:
     for path in paths:
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:16]
+
+
+def store_dir() -> Path:
+    """The shared store of built components: ``$WASMESH_CACHE_DIR/builds``."""
+    from wasmesh.engine.cache import cache_dir  # here: building needs no engine otherwise
+
+    return cache_dir() / "builds"
+
+
+def restore(store: Path, key: str, out_path: Path) -> bool:
+    """Copy the output built with ``key`` from ``store`` to ``out_path`` and record its key;
+    False when the store has none."""
+    kept = store / f"{key}.wasm"
+    staged = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(kept, staged)
+    except OSError:
+        return False
+    os.replace(staged, out_path)
+    record(out_path, key)
+    with contextlib.suppress(OSError):
+        os.utime(kept)  # recently used: the last to be pruned
+    return True
+
+
+def keep(store: Path, key: str, out_path: Path) -> None:
+    """Put a copy of ``out_path`` (built with ``key``) into ``store``; best effort."""
+    with contextlib.suppress(OSError):
+        store.mkdir(parents=True, exist_ok=True)
+        staged = store / f".{key}.{os.getpid()}.tmp"
+        shutil.copyfile(out_path, staged)
+        os.replace(staged, store / f"{key}.wasm")

@@ -1,11 +1,14 @@
-"""A spinner naming the component and the elapsed time while a slow build step runs.
+"""Progress of slow build steps on standard error: which component, which step, how long.
 
-Silent when standard error is not a terminal or when the caller asks for quiet.
+On a terminal a spinner names the step and its elapsed time while it runs; elsewhere (CI, a
+container's log, a pipe) each step prints one plain line with its elapsed time when it ends,
+so a log shows what took the minutes. Nothing when the caller asks for quiet.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,9 +23,16 @@ def shows_progress(quiet: bool) -> bool:
 
 @contextmanager
 def step(component: str, what: str, *, quiet: bool = False) -> Iterator[None]:
-    """Show ``building COMPONENT: WHAT`` with a spinner and elapsed time until the block ends."""
-    if not shows_progress(quiet):
+    """Show ``building COMPONENT: WHAT`` and the elapsed time until the block ends: a spinner
+    on a terminal, else one line once the step has succeeded."""
+    if quiet:
         yield
+        return
+    if not sys.stderr.isatty():
+        started = time.monotonic()
+        yield
+        took = time.monotonic() - started
+        print(f"building {component}: {what} ({took:.1f} s)", file=sys.stderr, flush=True)
         return
     console = Console(stderr=True)
     columns = (
@@ -33,3 +43,4 @@ def step(component: str, what: str, *, quiet: bool = False) -> Iterator[None]:
     with Progress(*columns, console=console, transient=True) as progress:
         progress.add_task(f"building {component}: {what}", total=None)
         yield
+

@@ -66,8 +66,11 @@ class ComponentSpec:
         wit_dir = (source_dir / str(wit)).resolve()
         return cls(name, language, source_dir, world, wit_dir if wit_dir.exists() else None, rest)
 
-    def build(self, out_path: Path, *, quiet: bool = False) -> BuildResult:
-        """Build this component into ``out_path`` (a no-op when it is up to date)."""
+    def build(
+        self, out_path: Path, *, quiet: bool = False, store: Path | None = None
+    ) -> BuildResult:
+        """Build this component into ``out_path`` (a no-op when it is up to date; copied from
+        the shared ``store`` when built there before)."""
         return toolchain_for(self.language).build(
             self.source_dir,
             out_path,
@@ -76,6 +79,7 @@ class ComponentSpec:
             name=self.name,
             options=self.options,
             quiet=quiet,
+            store=store,
         )
 
 

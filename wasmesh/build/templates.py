@@ -1,22 +1,33 @@
-"""Scaffolding a new component: `wasmesh new NAME --lang python|js|c|go|rust`.
+"""Scaffolding a new component: `wasmesh new NAME --lang LANG --template KIND`.
 
-Writes a component directory holding a WIT world (package ``NAME:component@0.1.0``, interface
-``greeter`` with ``greet: func(name: string) -> string``, world ``NAME`` exporting it) and a
-source file implementing it, from the templates under ``templates/``. Returns the
-``[components.NAME]`` table to add to ``wasmesh.toml``.
+Each template is a directory under ``templates/`` holding a WIT world (``wit/``, package
+``NAME:component@0.1.0``, world ``NAME``) and one source directory per language implementing
+it:
+
+- ``greeter`` (the default): interface ``greeter`` with ``greet: func(name: string) -> string``,
+  called with ``wasmesh invoke``; python, js, c, go, rust, wat.
+- ``http``: a ``wasi:http/proxy`` component answering every request, with a
+  ``[[triggers.http]]`` route ``/NAME/...`` so ``wasmesh up`` serves it; python, js, c.
+- ``library``: interface ``text`` (a record and a function over strings) meant to be imported
+  by other components; python, js, c.
+
+C sources use bindings that ``wit-bindgen c`` generates from the WIT at each build
+(``bindings = "wit-bindgen"``), so a WIT change needs no hand-written glue. `scaffold` returns
+the ``wasmesh.toml`` tables to add.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from wasmesh.errors import WasmeshError
 
-LANGUAGES = ("python", "js", "c", "go", "rust")
+LANGUAGES = ("python", "js", "c", "go", "rust", "wat")
 
 # A WIT identifier: lowercase words joined by single dashes, each starting with a letter.
 _WIT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*$")
@@ -30,11 +41,50 @@ WIT_KEYWORDS = frozenset({
     "u64", "u8", "use", "variant", "with", "world",
 })  # fmt: skip
 
-# Items the WIT template declares next to the world; a world of the same name would clash.
-_TEMPLATE_ITEMS = frozenset({"greeter"})
 
-# Toolchain options each language's snippet carries beyond source/language/world/wit.
-_EXTRA_OPTIONS = {"c": {"adapter": "reactor"}}
+@dataclass(frozen=True)
+class Template:
+    """One kind of scaffolded component."""
+
+    name: str
+    summary: str
+    languages: tuple[str, ...]
+    # Items the WIT declares next to the world; a world of the same name would clash.
+    items: frozenset[str]
+    # What to type next; {name} is the component's name.
+    next_step: str
+
+
+TEMPLATES = {
+    t.name: t
+    for t in (
+        Template(
+            "greeter",
+            "one exported function, called with `wasmesh invoke`",
+            LANGUAGES,
+            frozenset({"greeter"}),
+            "wasmesh build && wasmesh invoke --app . greet '\"you\"'",
+        ),
+        Template(
+            "http",
+            "a wasi:http handler, served by `wasmesh up` on /NAME/...",
+            ("python", "js", "c"),
+            frozenset(),
+            "wasmesh build && wasmesh up   # then: curl localhost:8080/{name}/",
+        ),
+        Template(
+            "library",
+            "an interface with a record type, for other components to import",
+            ("python", "js", "c"),
+            frozenset({"text"}),
+            "wasmesh build && wasmesh invoke --app . count '\"two words\"'",
+        ),
+    )
+}
+DEFAULT_TEMPLATE = "greeter"
+
+# Lines each language's table carries beyond source/language/world/wit.
+_EXTRA_LINES = {"c": ('adapter = "reactor"', 'build = { bindings = "wit-bindgen" }')}
 
 
 class ScaffoldError(WasmeshError):
@@ -45,12 +95,9 @@ def _templates() -> Traversable:
     return resources.files("wasmesh.build") / "templates"
 
 
-def scaffold(name: str, lang: str, dest: Path, *, manifest_dir: Path | None = None) -> str:
-    """Create component ``name`` in language ``lang`` under directory ``dest``.
-
-    Returns the manifest snippet; its ``source`` is relative to ``manifest_dir`` when given
-    (the directory of ``wasmesh.toml``), else ``dest`` as passed.
-    """
+def check_name(name: str) -> None:
+    """Raise `ScaffoldError` unless ``name`` can name a component (a WIT identifier that is
+    not a WIT keyword)."""
     if not _WIT_NAME.match(name):
         raise ScaffoldError(
             f"{name!r} is not a valid component name; use lowercase words joined by dashes, "
@@ -61,45 +108,86 @@ def scaffold(name: str, lang: str, dest: Path, *, manifest_dir: Path | None = No
             f"{name!r} is a WIT keyword and cannot name a component; choose another name, "
             f"like my-{name}"
         )
+
+
+def template_for(template: str, lang: str) -> Template:
+    """The template ``template`` after checking it exists in language ``lang``."""
     if lang not in LANGUAGES:
         raise ScaffoldError(f"no template for language {lang!r}; use one of {', '.join(LANGUAGES)}")
+    if template not in TEMPLATES:
+        raise ScaffoldError(
+            f"no template {template!r}; use one of {', '.join(TEMPLATES)} "
+            "(`wasmesh new --list` shows them)"
+        )
+    found = TEMPLATES[template]
+    if lang not in found.languages:
+        raise ScaffoldError(
+            f"the {template} template has no {lang} version; use one of "
+            f"{', '.join(found.languages)} (`wasmesh new --list` shows them)"
+        )
+    return found
+
+
+def scaffold(
+    name: str,
+    lang: str,
+    dest: Path,
+    *,
+    manifest_dir: Path | None = None,
+    template: str = DEFAULT_TEMPLATE,
+) -> str:
+    """Create component ``name`` in language ``lang`` from ``template`` under directory ``dest``.
+
+    Returns the manifest tables; ``source`` is relative to ``manifest_dir`` when given (the
+    directory of ``wasmesh.toml``), else ``dest`` as passed.
+    """
+    check_name(name)
+    kind = template_for(template, lang)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ScaffoldError(f"{dest} already exists and is not empty; choose another directory")
-    _copy_tree(_templates() / "wit", dest / "wit", name)
-    _copy_tree(_templates() / lang, dest, name)
+    root = _templates() / kind.name
+    world = world_name(name, kind)
+    _copy_tree(root / "wit", dest / "wit", name, world)
+    _copy_tree(root / lang, dest, name, world)
     source = os.path.relpath(dest, manifest_dir) if manifest_dir is not None else str(dest)
-    return manifest_snippet(name, lang, Path(source))
+    return manifest_snippet(name, lang, Path(source), kind)
 
 
-def manifest_snippet(name: str, lang: str, source: Path) -> str:
-    """The ``[components.NAME]`` table for a scaffolded component at ``source``."""
+def manifest_snippet(
+    name: str, lang: str, source: Path, template: Template = TEMPLATES[DEFAULT_TEMPLATE]
+) -> str:
+    """The ``[components.NAME]`` table (and the HTTP route of an ``http`` component) for a
+    scaffolded component at ``source``."""
     lines = [
         f"[components.{name}]",
         f'source = "{source.as_posix()}"',
         f'language = "{lang}"',
-        f'world = "{world_name(name)}"',
+        f'world = "{world_name(name, template)}"',
         f'wit = "{(source / "wit").as_posix()}"',  # manifest paths are relative to the manifest
-        *(f'{key} = "{value}"' for key, value in _EXTRA_OPTIONS.get(lang, {}).items()),
+        *_EXTRA_LINES.get(lang, ()),
     ]
+    if template.name == "http":
+        lines += ["", "[[triggers.http]]", f'route = "/{name}/..."', f'component = "{name}"']
     return "\n".join(lines) + "\n"
 
 
-def world_name(name: str) -> str:
+def world_name(name: str, template: Template = TEMPLATES[DEFAULT_TEMPLATE]) -> str:
     """The scaffolded world's name: the component's, unless the template declares an item
     of that name (a WIT package cannot hold two items of one name)."""
-    return f"{name}-world" if name in _TEMPLATE_ITEMS else name
+    return f"{name}-world" if name in template.items else name
 
 
-def _copy_tree(src: Traversable, dest: Path, name: str) -> None:
+def _copy_tree(src: Traversable, dest: Path, name: str, world: str) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for item in src.iterdir():
         if item.name.startswith((".", "__")):
             continue
         if item.is_dir():
-            _copy_tree(item, dest / item.name, name)
+            _copy_tree(item, dest / item.name, name, world)
         else:
             # Python sources ship as .tmpl so type checkers and linters leave them alone.
             target = dest / item.name.removesuffix(".tmpl")
             text = item.read_text().replace("{{name_snake}}", name.replace("-", "_"))
-            text = text.replace("{{world}}", world_name(name))
+            text = text.replace("{{world_snake}}", world.replace("-", "_"))
+            text = text.replace("{{world}}", world)
             target.write_text(text.replace("{{name}}", name))

@@ -187,11 +187,14 @@ class Toolchain(ABC):
         name: str | None = None,
         options: Mapping[str, object] | None = None,
         quiet: bool = False,
+        store: Path | None = None,
     ) -> BuildResult:
         """Build ``source_dir`` into the component ``out_path`` targeting WIT ``world``.
 
         A no-op (no tool runs, the output is not touched) when the inputs' key matches the
-        one recorded beside ``out_path``.
+        one recorded beside ``out_path``; with a shared ``store`` (`cache.store_dir`), an
+        output built there before with the same key is copied instead of built, and a new
+        one is kept there.
         """
         started = time.perf_counter()
         name = name or source_dir.name
@@ -215,10 +218,14 @@ class Toolchain(ABC):
         }
         key = cache.compute_key(cache.InputSet(self.inputs(source_dir, wit_dir, opts)), recipe)
         if cache.is_fresh(out_path, key):
+            if store is not None and not (store / f"{key}.wasm").exists():
+                cache.keep(store, key, out_path)  # built before the store existed
             return BuildResult(out_path, key, False, time.perf_counter() - started)
         with cache.exclusive(out_path):
             # Another process may have built it while this one waited for the lock.
             if cache.is_fresh(out_path, key):
+                return BuildResult(out_path, key, False, time.perf_counter() - started)
+            if store is not None and cache.restore(store, key, out_path):
                 return BuildResult(out_path, key, False, time.perf_counter() - started)
             with tempfile.TemporaryDirectory(prefix=f"wasmesh-build-{name}-") as tmp:
                 scratch = Path(tmp)
@@ -241,4 +248,6 @@ class Toolchain(ABC):
                 shutil.copyfile(job.out, staged)
                 os.replace(staged, out_path)
             cache.record(out_path, key)
+            if store is not None:
+                cache.keep(store, key, out_path)
         return BuildResult(out_path, key, True, time.perf_counter() - started)

@@ -17,7 +17,7 @@ app = typer.Typer(
         "process or spread over a NATS lattice."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish)
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -45,7 +45,7 @@ def _root(
 
 
 def _register() -> None:
-    from wasmesh.cli import build, component, graph, lattice, registry, serve
+    from wasmesh.cli import build, cache, component, graph, lattice, registry, serve
 
     component.register(app)
     build.register(app)
@@ -53,6 +53,7 @@ def _register() -> None:
     lattice.register(app)
     registry.register(app)
     serve.register(app)
+    cache.register(app)
 
 
 def main() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from wasmesh.cli import options as opt
 from wasmesh.cli.options import VariablesFile
 from wasmesh.errors import WasmeshError
 
@@ -47,6 +49,10 @@ RequestTimeout = Annotated[
         "--request-timeout", metavar="SECONDS", help="Stop a component running longer per request."
     ),
 ]
+MaxConcurrent = Annotated[
+    int | None,
+    typer.Option("--max-concurrent", metavar="N", help="Instances running at once."),
+]
 
 
 def serve(
@@ -67,27 +73,27 @@ def serve(
             help="Let the component call scheme://host:port (`*` wildcards); repeatable.",
         ),
     ] = None,
-    env: Annotated[
-        list[str] | None,
-        typer.Option("--env", metavar="KEY=VALUE", help="Grant an environment variable."),
-    ] = None,
+    env: opt.Env = None,
+    env_inherit: opt.EnvInherit = None,
+    dirs: opt.Dirs = None,
+    allow_network: opt.Network = False,
     max_reuse: MaxReuse = 1,
-    max_concurrent: Annotated[
-        int | None,
-        typer.Option("--max-concurrent", metavar="N", help="Instances running at once."),
-    ] = None,
+    max_concurrent: MaxConcurrent = None,
     idle_timeout: IdleTimeout = 30.0,
     workers: Workers = None,
     pool_instances: PoolInstances = None,
 ) -> None:
     """Serve a wasi:http/proxy component until Ctrl-C; in-flight requests finish.
 
-    Example: wasmesh serve app.wasm --listen 0.0.0.0:8080 --max-reuse 100
+    Nothing is granted unless a flag says so (--env, --env-inherit, --dir, --allow-network,
+    --allow-outbound), as for `wasmesh run`.
+
+    Example: wasmesh serve app.wasm --listen 0.0.0.0:8080 --max-reuse 100 --dir ./static:/static:ro
     """
     from wasmesh.capabilities.wasi.guest_log import show_guest_output
     from wasmesh.capabilities.wasi.http_authority import check_patterns
     from wasmesh.engine.loader import read_component_bytes
-    from wasmesh.policy import Grants
+    from wasmesh.policy import Limits, Policy
     from wasmesh.sizes import parse_size
     from wasmesh.triggers.http import serve as serve_http
     from wasmesh.triggers.http.workers import default_workers
@@ -102,22 +108,20 @@ def serve(
         check_patterns(allow_outbound or ())
     except ValueError as e:
         raise WasmeshError(f"--allow-outbound {e}; e.g. `http://127.0.0.1:8080`.") from None
-    checks = (("--max-reuse", max_reuse), ("--max-concurrent", max_concurrent),
-              ("--workers", workers))  # fmt: skip
-    for name, value in checks:
-        if value is not None and value < 1:
-            raise WasmeshError(f"{name} must be at least 1, got {value}.")
+    _at_least_one(("--max-reuse", max_reuse), ("--max-concurrent", max_concurrent),
+                  ("--workers", workers))  # fmt: skip
     _pool(pool_instances)
+    grants = opt.grants_from(env, env_inherit, dirs, False, allow_network)
+    grants = replace(grants, outbound=tuple(allow_outbound or ()))
+    policy = Policy(grants, Limits(memory_bytes=parse_size(memory_limit) if memory_limit else None))
     serve_http(
         component,
         _listen(listen),
         request_timeout=_positive("--request-timeout", request_timeout) or 30.0,
-        memory_limit=parse_size(memory_limit) if memory_limit else None,
-        allow_outbound=tuple(allow_outbound or ()),
         max_reuse=max_reuse,
         max_concurrent=max_concurrent,
         idle_timeout=_positive("--idle-timeout", idle_timeout) or 30.0,
-        env=dict(Grants.parse_env(e) for e in env or ()),
+        policy=policy,
         workers=workers or default_workers(),
     )
 
@@ -140,6 +144,7 @@ def up(
     listen: Listen = "127.0.0.1:8080",
     request_timeout: RequestTimeout = None,
     max_reuse: MaxReuse = 1,
+    max_concurrent: MaxConcurrent = None,
     idle_timeout: IdleTimeout = 30.0,
     pool_instances: PoolInstances = None,
     nats: Annotated[
@@ -170,7 +175,8 @@ def up(
 
     Each route and subscription runs in the unit holding its component, under that unit's
     grants and limits. Messages stay in this process unless --nats names a NATS server (then
-    subjects are `wasmesh.<lattice>.msg.<subject>` there).
+    subjects are `wasmesh.<lattice>.msg.<subject>` there). --max-reuse, --max-concurrent and
+    --idle-timeout reuse each unit's instances as `wasmesh serve` does.
 
     Example: wasmesh up examples/polyglot --topology per-component
     """
@@ -181,6 +187,7 @@ def up(
 
     timeout = _positive("--request-timeout", request_timeout)
     idle = check_reuse(max_reuse, idle_timeout, pool_instances)
+    _at_least_one(("--max-concurrent", max_concurrent))
     tune_for_serving(fresh_instances=max_reuse == 1)
     from wasmesh.capabilities.wasi.guest_log import show_guest_output
 
@@ -205,7 +212,13 @@ def up(
                 f"app `{loaded.manifest.name}` declares no triggers; add a [[triggers.http]] "
                 'table with `route = "/..."` and `component = "NAME"` to its wasmesh.toml.'
             )
-        options = TriggerOptions(_listen(listen), timeout, max_reuse=max_reuse, idle_timeout=idle)
+        options = TriggerOptions(
+            _listen(listen),
+            timeout,
+            max_reuse=max_reuse,
+            max_concurrent=max_concurrent,
+            idle_timeout=idle,
+        )
         triggers = start_triggers(loaded, options)
         print(f"app {loaded.manifest.name}: {len(loaded.units)} unit(s)", flush=True)
         for trigger in triggers:
@@ -240,6 +253,12 @@ def _pool(instances: int | None) -> None:
     from wasmesh.engine.pool import configure_pool
 
     configure_pool(instances)
+
+
+def _at_least_one(*checks: tuple[str, int | None]) -> None:
+    for name, value in checks:
+        if value is not None and value < 1:
+            raise WasmeshError(f"{name} must be at least 1, got {value}.")
 
 
 def _positive(name: str, value: float | None) -> float | None:

@@ -14,12 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wasmesh.build import ComponentSpec as BuildSpec
+from wasmesh.build.cache import store_dir
 from wasmesh.compose.manifest import ComponentSpec, Manifest, load_manifest, with_strategy
 from wasmesh.compose.units import UnitPlan, plan_units
 from wasmesh.compose.variables import resolve_manifest
 from wasmesh.compose.wiring import WiringGraph, default_host, wire
 from wasmesh.compose.worlds import world_of
+from wasmesh.engine.world import World
 from wasmesh.errors import ManifestError
+
+HTTP_HANDLER = "wasi:http/incoming-handler"
 
 
 def build_component(spec: ComponentSpec, out_dir: Path, *, quiet: bool = True) -> Path:
@@ -38,7 +42,7 @@ def build_component(spec: ComponentSpec, out_dir: Path, *, quiet: bool = True) -
         spec.name, source.language, source.path.resolve(), source.world or spec.name,
         wit.resolve() if wit else None, options,
     )  # fmt: skip
-    return build.build(out_dir / f"{spec.name}.wasm", quiet=quiet).path
+    return build.build(out_dir / f"{spec.name}.wasm", quiet=quiet, store=store_dir()).path
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,22 @@ def plan_app(
     worlds = {name: world_of(p, cache) for name, p in paths.items()}
     where = {c.name: manifest.where(("components", c.name)) for c in manifest.components}
     graph = wire(worlds, manifest.wiring, default_host(host_interfaces), where)
+    _check_http_routes(manifest, worlds)
     return AppPlan(manifest, graph, plan_units(manifest, graph), paths, cache)
+
+
+def _check_http_routes(manifest: Manifest, worlds: Mapping[str, World]) -> None:
+    """Each `[[triggers.http]]` route's component exports `wasi:http/incoming-handler`: known
+    at build, so `up` never meets a route it cannot serve."""
+    for trigger in manifest.http_triggers:
+        world = worlds.get(trigger.component)
+        if world is None or any(e.name.startswith(HTTP_HANDLER) for e in world.exports):
+            continue
+        raise ManifestError(
+            f"{manifest.path.name}:{trigger.line}: route {trigger.route!r} goes to component "
+            f"`{trigger.component}`, which does not export {HTTP_HANDLER}; build it for the "
+            "wasi:http/proxy world or route to a component that does"
+        )
 
 
 def _app_cache(manifest: Manifest) -> Path:

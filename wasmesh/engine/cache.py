@@ -77,7 +77,10 @@ class AotCache:
             # and truncation before native code is mapped and run.
             if _seal_of(path.read_bytes()) != expected:
                 raise ValueError("checksum mismatch")
-            return wc.Component.deserialize_file(engine, str(path))
+            component = wc.Component.deserialize_file(engine, str(path))
+            with contextlib.suppress(OSError):
+                os.utime(path)  # recently used: `wasmesh cache prune` evicts the least recent
+            return component
         except FileNotFoundError:
             return None
         except (OSError, ValueError, wasmtime.WasmtimeError):

@@ -147,6 +147,13 @@ def on_demand_twin(loaded: LoadedComponent) -> LoadedComponent:
         return _MEMO[memo_key]
 
 
+def is_compiled(source: str | Path, *, fuel: bool = False, cache: AotCache | None = None) -> bool:
+    """Whether the AOT cache holds the component file ``source`` compiled for the engine
+    ``fuel`` selects, so loading it maps the artifact instead of compiling."""
+    digest = hashlib.sha256(read_component_bytes(Path(source))).hexdigest()
+    return (cache or AotCache()).path_for(artifact_key(digest, settings_for(fuel))).is_file()
+
+
 def _compile(engine: wasmtime.Engine, data: bytes, path: Path | None) -> wc.Component:
     try:
         return wc.Component(engine, data)

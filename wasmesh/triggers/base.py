@@ -34,13 +34,15 @@ if TYPE_CHECKING:
 class TriggerOptions:
     """What the command running the triggers says: where HTTP listens, the request deadline
     when a unit's policy sets none (seconds), how long draining may take (seconds), and how
-    instances are reused: events per instance (1: a fresh one each), seconds a warm instance
-    may idle before it is dropped."""
+    instances are reused: events per instance (1: a fresh one each), HTTP instances running
+    at once per unit (default: one per core), seconds a warm instance may idle before it is
+    dropped."""
 
     listen: str = "127.0.0.1:8080"
     request_timeout: float | None = None
     grace: float = 30.0
     max_reuse: int = 1
+    max_concurrent: int | None = None
     idle_timeout: float = 30.0
 
 

@@ -27,8 +27,13 @@ class HttpTrigger:
     kind = "http"
 
     def __init__(self, app: App, decls: tuple[TriggerDecl, ...], options: TriggerOptions):
-        reuse = PoolSettings(max_reuse=options.max_reuse, idle_timeout=options.idle_timeout)
-        self.routes: list[AppRoute] = app_routes(app, options.request_timeout, reuse)
+        self.options = options
+        self.settings = PoolSettings(
+            max_reuse=options.max_reuse,
+            max_concurrent=options.max_concurrent or PoolSettings().max_concurrent,
+            idle_timeout=options.idle_timeout,
+        )
+        self.routes: list[AppRoute] = app_routes(app, options.request_timeout, self.settings)
         self.server = Server({r.route: r.target for r in self.routes}, options.listen)
         self._thread: threading.Thread | None = None
 
