@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.cli import wasmesh_process
-from wasmesh.lattice.client import Topology
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer
+from wasmesh.lattice.topology import Topology
 
 from .conftest import admin, run
 
@@ -74,6 +74,20 @@ def test_while_connecting_sigterm_exits_0_and_retries_are_summarised(tmp_path: P
             proc.wait()
     lines = log.read_text().strip().splitlines()
     assert len(lines) == 1 and "cannot reach NATS" in lines[0], lines
+
+
+def test_sigterm_is_a_deliberate_leave_not_a_lost_connection(
+    nats_server: NatsServer, host_processes: LocalHosts
+) -> None:
+    proc = host_processes.start("h0")
+    deadline = time.monotonic() + 60
+    while "host h0 on" not in host_processes.log("h0") and time.monotonic() < deadline:
+        assert proc.poll() is None, host_processes.log("h0")
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGTERM)
+    assert proc.wait(60) == 0, host_processes.log("h0")
+    lines = host_processes.log("h0").strip().splitlines()
+    assert lines == [f"host h0 on {nats_server.url}", "host h0 draining"], lines
 
 
 def test_sigterm_under_load_hands_units_over_and_fails_no_call(

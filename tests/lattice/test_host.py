@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 
 from wasmesh.lattice import schema
-from wasmesh.lattice.client import Topology
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer
+from wasmesh.lattice.topology import Topology
 
 from .conftest import admin, run
 

@@ -12,13 +12,15 @@ import nats.errors
 import pytest
 
 from wasmesh.lattice import sync
-from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.connection import NatsOptions, connect_once
 from wasmesh.lattice.credentials import user_seed, write_private
 from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice.host import Host
 from wasmesh.lattice.schema import Subjects
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.store import get_value, open_store
+from wasmesh.lattice.topology import Topology
 
 from .conftest import admin, lattice, run
 
@@ -27,12 +29,20 @@ def test_a_connection_without_a_known_credential_is_refused(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
     bare = nats_server.options("admin")
-    with pytest.raises(LatticeError, match="needs a credential: pass --creds FILE"):
-        run(LatticeClient(NatsOptions(bare.url, None, bare.tls_ca, bare.tls_cert,
-                                      bare.tls_key)).connect())  # fmt: skip
+    anonymous = NatsOptions(bare.url, None, bare.tls_ca, bare.tls_cert, bare.tls_key)
+    with pytest.raises(LatticeError) as info:
+        run(LatticeClient(anonymous).connect())
+    # no credential was given: nothing was refused, one is missing, and the flag gives it
+    assert str(info.value) == (
+        f"the lattice at {bare.url} needs a credential; pass --creds FILE (or set "
+        "WASMESH_NATS_CREDS) naming the admin.nk, host.nk or client.nk that "
+        "`wasmesh lattice up` wrote under .wasmesh/creds/<lattice>/."
+    )
+    with pytest.raises(LatticeError, match="needs a credential; pass --creds FILE"):
+        run(Host(anonymous, allow_unsigned=True).start())  # the host says the same, at once
     stranger = tmp_path / "stranger.nk"
     write_private(stranger, user_seed())
-    with pytest.raises(LatticeError, match=r"stranger\.nk is not a credential this lattice"):
+    with pytest.raises(LatticeError, match=rf"refused the credential {stranger}: it is not a us"):
         run(LatticeClient(NatsOptions(bare.url, stranger, bare.tls_ca, bare.tls_cert,
                                       bare.tls_key)).connect())  # fmt: skip
 
@@ -40,9 +50,10 @@ def test_a_connection_without_a_known_credential_is_refused(
 def test_a_host_credential_cannot_deploy(
     nats_server: NatsServer, shop: Callable[..., Topology]
 ) -> None:
-    refused = r"NATS refused this credential: it may not write the lattice's artifacts"
+    options = nats_server.options("host")
+    refused = rf"{options.creds} is not an admin credential of lattice default, so it cannot dep"
     with pytest.raises(LatticeError, match=refused):
-        sync.deploy("shop", nats_server.options("host"), shop())
+        sync.deploy("shop", options, shop())
 
     async def unchanged() -> None:
         async with admin(nats_server) as client:

@@ -237,26 +237,25 @@ def deploy(
     Deploying again publishes the next version: every host starts it, moves traffic, then
     stops the old one, with no failed call.
     """
-    from wasmesh.lattice import Placement, topology_from_manifest
+    from wasmesh.cli.registry import app_location
+    from wasmesh.lattice import Placement, require, topology_from_manifest
     from wasmesh.lattice import deploy as publish
+    from wasmesh.lattice.signing import Signer
 
     if replicas < 1:
         raise WasmeshError("--replicas must be at least 1.")
-    from wasmesh.cli.registry import app_location
-
+    where = Placement(replicas=replicas, labels=parse_labels(label), spread=spread)
+    options = connection(nats, creds, tls_ca, tls_cert, tls_key)
+    signer = Signer.from_file(sign_key) if sign_key is not None else None
+    require(options, "admin", "deploy", lattice)  # before the build, which takes a while
     app = app_location(app)
     manifest = app / "wasmesh.toml" if app.is_dir() else app
-    where = Placement(replicas=replicas, labels=parse_labels(label), spread=spread)
     name, topo = topology_from_manifest(manifest, strategy=topology, variables_file=variables_file)
     units = tuple(
         dataclasses.replace(u, replicas=where.replicas, labels=dict(where.labels), spread=spread)
         for u in topo.units
     )
     topo = dataclasses.replace(topo, units=units)
-    from wasmesh.lattice.signing import Signer
-
-    signer = Signer.from_file(sign_key) if sign_key is not None else None
-    options = connection(nats, creds, tls_ca, tls_cert, tls_key)
     desired = publish(name, options, topo, lattice, signer=signer)
     if as_json:
         print_json({"app": desired.app, "version": desired.version,

@@ -16,6 +16,7 @@ can let it read only its own replies (see `wasmesh.lattice.permissions`).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import os
@@ -52,6 +53,8 @@ class _TlsEofNoise(logging.Filter):
 logging.getLogger("asyncio").addFilter(_TlsEofNoise())
 
 _SEED = re.compile(r"\bSU[A-Z2-7]{56}\b")  # a user NKey seed, alone or inside a .creds file
+_JWT_BEGIN = "BEGIN NATS USER JWT"
+_JWT = re.compile(r"BEGIN NATS USER JWT-+\s*\n\s*eyJ[\w.-]+")  # the JWT block of a .creds file
 
 
 def check_url(url: str) -> str:
@@ -122,6 +125,7 @@ class NatsOptions:
                 raise LatticeError(f"the {what} file {path} does not exist; check the path.")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise LatticeError("--tls-cert and --tls-key go together; give both or neither.")
+        self.seed()  # a file without a usable seed is refused now, not retried as an outage
         return self
 
     @property
@@ -143,19 +147,54 @@ class NatsOptions:
             raise LatticeError(f"the TLS files could not be loaded ({exc}); check them.") from None
         return ctx
 
-    def public_key(self) -> str | None:
-        """The NKey public key of the credential (None without one)."""
+    def seed(self) -> str | None:
+        """The NKey user seed of the credential file (None without one): the whole of an
+        NKey seed file, or the seed block of a JWT `.creds` file. A `LatticeError` naming the
+        file when it cannot be read or holds no valid seed (or, for `.creds`, no JWT)."""
         if self.creds is None:
             return None
         import nkeys  # type: ignore[import-untyped]
 
-        seed = _SEED.search(Path(self.creds).read_text(errors="replace"))
-        if seed is None:
+        path = Path(self.creds)
+        try:
+            text = path.read_text(errors="replace")
+        except OSError as exc:
             raise LatticeError(
-                f"{self.creds} holds no NATS user seed; pass a file `wasmesh lattice up` "
-                "wrote, or a .creds file."
+                f"the credential file {path} cannot be read ({exc.strerror}); check its "
+                "permissions."
+            ) from None
+        found = _SEED.search(text)
+        if found is None:
+            raise LatticeError(
+                f"the credential file {path} holds no NATS user seed (SU...); pass a file "
+                "`wasmesh lattice up` wrote (<lattice>/admin.nk, host.nk or client.nk) or an "
+                "nsc .creds file."
             )
-        key: str = nkeys.from_seed(seed.group(0).encode()).public_key.decode()
+        try:  # nkeys decodes without checking the checksum every NKey carries: check it here
+            raw = base64.b32decode(found.group(0) + "=" * (-len(found.group(0)) % 8))
+            if nkeys.crc16_checksum(raw[:-2]) != raw[-2:]:
+                raise ValueError("checksum")
+            nkeys.from_seed(bytearray(found.group(0).encode())).wipe()
+        except Exception:
+            raise LatticeError(
+                f"the credential file {path} holds a damaged NATS user seed (its checksum "
+                "does not match); copy the file again from where `wasmesh lattice up` wrote it."
+            ) from None
+        if _JWT_BEGIN in text and _JWT.search(text) is None:
+            raise LatticeError(
+                f"the credential file {path} has a NATS USER JWT block without a JWT in it; "
+                "write it again with `nsc generate creds`."
+            )
+        return found.group(0)
+
+    def public_key(self) -> str | None:
+        """The NKey public key of the credential (None without one)."""
+        seed = self.seed()
+        if seed is None:
+            return None
+        import nkeys
+
+        key: str = nkeys.from_seed(bytearray(seed.encode())).public_key.decode()
         return key
 
     def connect_kwargs(self) -> dict[str, Any]:
@@ -164,12 +203,12 @@ class NatsOptions:
         ctx = self.ssl_context()
         if ctx is not None:
             out["tls"] = ctx
-        if self.creds is not None:
-            text = Path(self.creds).read_text(errors="replace")
-            if "BEGIN NATS USER JWT" in text:
+        seed = self.seed()
+        if self.creds is not None and seed is not None:
+            if _JWT_BEGIN in Path(self.creds).read_text(errors="replace"):
                 out["user_credentials"] = str(self.creds)
-            else:
-                out["nkeys_seed"] = str(self.creds)
+            else:  # the seed alone: a seed file may also hold comments or blank lines
+                out["nkeys_seed_str"] = seed
             out["inbox_prefix"] = f"_INBOX.{self.public_key()}"
         return out
 
@@ -182,9 +221,32 @@ def _env_path(var: str) -> Path | None:
 def describe(exc: BaseException) -> str:
     """A connection failure in a few words."""
     text = str(exc).strip() or type(exc).__name__
-    if "authorization violation" in text.lower():
+    if _unauthorized(exc):
         return "the server refused the credential"
     return text
+
+
+def _unauthorized(exc: BaseException) -> bool:
+    return "authorization violation" in str(exc).lower()
+
+
+def refusal(options: NatsOptions, exc: BaseException) -> str:
+    """Why the server at `options.url` refused a connection, and the fix, in one sentence."""
+    if _unauthorized(exc) and options.creds is None:
+        return (
+            f"the lattice at {options.url} needs a credential; pass --creds FILE (or set "
+            "WASMESH_NATS_CREDS) naming the admin.nk, host.nk or client.nk that "
+            "`wasmesh lattice up` wrote under .wasmesh/creds/<lattice>/."
+        )
+    if _unauthorized(exc):
+        return (
+            f"NATS at {options.url} refused the credential {options.creds}: it is not a user "
+            "this server knows; pass one `wasmesh lattice up` wrote for this server."
+        )
+    return (
+        f"cannot connect to NATS at {options.url} ({describe(exc)}); check the TLS files "
+        "(--tls-ca, --tls-cert, --tls-key)."
+    )
 
 
 def refused(exc: BaseException) -> bool:
@@ -225,17 +287,12 @@ async def connect_once(options: NatsOptions, timeout: float = 2.0, **kwargs: Any
     try:
         return await _attempt(options, timeout, dict(kwargs))
     except Exception as exc:
+        if refused(exc):
+            raise LatticeError(refusal(options, exc)) from None
         raise LatticeError(
-            f"cannot connect to NATS at {options.url} ({describe(exc)}); " + _advice(options, exc)
+            f"cannot connect to NATS at {options.url} ({describe(exc)}); start one with "
+            "`wasmesh lattice up` or check the URL."
         ) from None
-
-
-def _advice(options: NatsOptions, exc: BaseException) -> str:
-    if "authorization violation" in str(exc).lower():
-        if options.creds is None:
-            return "the lattice needs a credential: pass --creds FILE or set WASMESH_NATS_CREDS."
-        return f"{options.creds} is not a credential this lattice accepts."
-    return "start one with `wasmesh lattice up` or check the URL."
 
 
 def keep_reconnecting(nc: NATS, wait: float = 0.2) -> None:
@@ -272,10 +329,7 @@ async def connect_retrying(
             nc = await _attempt(options, attempt_timeout, dict(kwargs))
         except Exception as exc:
             if refused(exc):
-                raise LatticeError(
-                    f"NATS at {options.url} refused this connection ({describe(exc)}); "
-                    + _advice(options, exc)
-                ) from None
+                raise LatticeError(refusal(options, exc)) from None
             attempts += 1
             elapsed = time.monotonic() - started
             if give_up_after is not None and elapsed >= give_up_after:

@@ -33,6 +33,7 @@ from wasmesh.lattice.drain import handed_over
 from wasmesh.lattice.endpoint import Endpoint, Version
 from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.ingress import Ingress
+from wasmesh.lattice.roles import is_violation, require_role
 from wasmesh.lattice.scheduler import HEARTBEAT_S, RECONCILE_S, Scheduler
 from wasmesh.lattice.schema import Subjects, UnitSpec
 from wasmesh.lattice.signing import Verifier
@@ -117,6 +118,8 @@ class Host:
         self._pool = ThreadPoolExecutor(2, thread_name_prefix=f"wasmesh-{self.host_id}-load")
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._closing = False  # a deliberate close is not a lost connection
+        self.denied: list[str] = []  # permission violations the server reported, in order
         self._assignment_rev = -1
         self._wake = Wakeup()
         self._seq = 0
@@ -170,6 +173,14 @@ class Host:
             reconnected_cb=self._on_reconnected,
             error_cb=self._on_error,
         )
+        try:  # before anything else, so a wrong credential is one sentence, at once
+            await require_role(self.nc, self.subjects, "host", self.denied, self.options.creds,
+                               "serve as a host")  # fmt: skip
+        except BaseException:
+            self._closing = True
+            await self.nc.close()
+            self._nc = None
+            raise
         self._store = await open_store(self.nc, self.subjects)
         # units' wasi:keyvalue stores live in the lattice's bucket, reached on this connection
         keyvalue_nats.attach(self.nc, asyncio.get_running_loop(), self.subjects.key_value)
@@ -219,6 +230,7 @@ class Host:
                 await self._nc.flush(timeout=2)
         if self._nc is not None:
             keyvalue_nats.detach(self._nc)
+            self._closing = True
             await self._nc.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -279,14 +291,18 @@ class Host:
     # -- following the assignment ------------------------------------------------------------
 
     async def _on_disconnected(self) -> None:
+        if self._closing:
+            return
         log.warning("host %s lost its NATS connection; reconnecting", self.host_id)
 
     async def _on_reconnected(self) -> None:
         log.warning("host %s reconnected to NATS", self.host_id)
 
     async def _on_error(self, exc: Exception) -> None:
-        if self._nc is None:
-            return  # still connecting: `connect_retrying` reports that
+        if is_violation(exc):
+            self.denied.append(str(exc))
+        if self._nc is None or self._store is None:
+            return  # still connecting or checking the role: `start` reports that
         # nats-py reports every failed reconnect attempt: say each distinct error rarely
         text, now = str(exc) or type(exc).__name__, time.monotonic()
         if now - self._errors_seen.get(text, -ERROR_REPEAT_S) >= ERROR_REPEAT_S:

@@ -257,9 +257,10 @@ def describe_secrets(secrets: Secrets) -> str:
         lines += [
             f"lattice {creds.lattice}: credentials in {creds.directory}",
             f"  hosts:   wasmesh host --creds {creds.creds('host')} --trust {creds.trust}{lattice}",
-            f"  admin:   --creds {creds.creds('admin')} (deploy, status, rollback, undeploy); "
+            f"  admin:   --creds {creds.creds('admin')} (deploy, rollback, undeploy); "
             f"deploy also --sign-key {creds.signing_key}",
             f"  clients: wasmesh invoke --creds {creds.creds('client')}{lattice}",
+            "  status:  any of the three",
         ]
     if secrets.tls is not None:
         t = secrets.tls
