@@ -99,9 +99,9 @@ def lattice_up(
     """Start a local nats-server with JetStream, print its URL and credentials, run until
     Ctrl-C or SIGTERM.
 
-    Every connection needs a credential: an admin one (deploy, rollback, undeploy, status),
-    a host one and a client one (invoke) per lattice, NKey users with per-subject
-    permissions, kept in --creds-dir and reused on later runs. Deploys sign artifacts with
+    Every connection needs a credential: an admin one (deploy, rollback, undeploy),
+    a host one and a client one (invoke) per lattice, any of them reads status; NKey users
+    with per-subject permissions, kept in --creds-dir and reused on later runs. Deploys sign artifacts with
     the lattice's signing key; hosts verify them with its public key (--trust).
     """
     from wasmesh.lattice import serve_forever
