@@ -79,3 +79,11 @@ def test_every_command_refuses_a_malformed_credential_at_once(
         "`wasmesh lattice up` wrote (<lattice>/admin.nk, host.nk or client.nk) or an nsc "
         ".creds file."
     ), r.err
+
+
+def test_a_url_may_leave_out_the_port_as_every_nats_client_allows() -> None:
+    for url in ("nats://127.0.0.1", "tls://nats.example", "nats://a:4222,nats://b"):
+        assert NatsOptions(url).check().url == url
+    for url in ("notaurl", "127.0.0.1:4222", "nats://127.0.0.1:99999", "http://h:4222", "nats://"):
+        with pytest.raises(LatticeError, match=re.escape(f"NATS URL {url!r} is not valid")):
+            NatsOptions(url).check()

@@ -101,8 +101,8 @@ def lattice_up(
 
     Every connection needs a credential: an admin one (deploy, rollback, undeploy),
     a host one and a client one (invoke) per lattice, any of them reads status; NKey users
-    with per-subject permissions, kept in --creds-dir and reused on later runs. Deploys sign artifacts with
-    the lattice's signing key; hosts verify them with its public key (--trust).
+    with per-subject permissions, kept in --creds-dir and reused on later runs. Deploys sign
+    artifacts with the lattice's signing key; hosts verify them with its public key (--trust).
     """
     from wasmesh.lattice import serve_forever
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import nats
 from nats.aio.client import Client as NATS
@@ -58,20 +58,21 @@ _JWT = re.compile(r"BEGIN NATS USER JWT-+\s*\n\s*eyJ[\w.-]+")  # the JWT block o
 
 
 def check_url(url: str) -> str:
-    """`url` if every server in it is `nats://HOST:PORT` or `tls://HOST:PORT`; else a
-    `LatticeError` naming it and the fix."""
+    """`url` if every server in it is `nats://HOST[:PORT]` or `tls://HOST[:PORT]` (the port
+    defaults to 4222, as every NATS client's does); else a `LatticeError` naming it and the
+    fix."""
     for one in url.split(","):
         one = one.strip()
         try:
-            parts = urlsplit(one)
-            port = parts.port
+            parts: SplitResult | None = urlsplit(one)
+            assert parts is not None
+            parts.port  # noqa: B018 - raises ValueError when the port is not a port number
         except ValueError:
-            parts, port = None, None
+            parts = None
         if (
             parts is None
             or parts.scheme not in SCHEMES
             or not parts.hostname
-            or port is None
             or parts.path not in ("", "/")
         ):
             raise LatticeError(
@@ -334,14 +335,14 @@ async def connect_retrying(
             elapsed = time.monotonic() - started
             if give_up_after is not None and elapsed >= give_up_after:
                 raise LatticeError(
-                    f"cannot reach NATS at {options.url} ({describe(exc)}) after {attempts} "
-                    f"attempts in {elapsed:.1f} s; start it or check the URL."
+                    f"cannot reach NATS at {options.url} ({describe(exc)}) after "
+                    f"{_count(attempts)} in {elapsed:.1f} s; start it or check the URL."
                 ) from None
             if elapsed - reported >= SUMMARY_S:
                 reported = elapsed
                 report(
                     f"cannot reach NATS at {options.url} ({describe(exc)}); retrying "
-                    f"({attempts} attempts in {elapsed:.0f} s)"
+                    f"({_count(attempts)} in {elapsed:.0f} s)"
                 )
             wait = delay if give_up_after is None else min(delay, give_up_after - elapsed)
             await asyncio.sleep(wait)
@@ -349,6 +350,10 @@ async def connect_retrying(
             continue
         keep_reconnecting(nc)
         return nc
+
+
+def _count(attempts: int) -> str:
+    return f"{attempts} attempt" + ("" if attempts == 1 else "s")
 
 
 SUMMARY_S = 10.0  # an unreachable server is reported once, then this often

@@ -363,7 +363,11 @@ class Host:
         try:
             new = await self._start_unit(app, spec)
         except Exception as exc:
-            log.warning("unit %s/%s failed to start: %s", app, spec.name, exc)
+            # said once per artifact and reason; the retries every RETRY_FAILED_S stay quiet
+            again = failed is not None and failed[:2] == (spec.digest, str(exc))
+            (log.debug if again else log.warning)(
+                "unit %s/%s failed to start: %s", app, spec.name, exc
+            )
             self.failed[key] = (spec.digest, str(exc), now)
             return
         self.failed.pop(key, None)
