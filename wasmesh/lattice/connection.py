@@ -33,6 +33,7 @@ import nats
 from nats.aio.client import Client as NATS
 
 from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice.tlsclient import client_context, handshake_refused, tls_refusal
 
 DEFAULT_URL = "nats://127.0.0.1:4222"
 SCHEMES = ("nats", "tls")
@@ -127,6 +128,7 @@ class NatsOptions:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise LatticeError("--tls-cert and --tls-key go together; give both or neither.")
         self.seed()  # a file without a usable seed is refused now, not retried as an outage
+        self.ssl_context()  # so are TLS files that do not load
         return self
 
     @property
@@ -135,18 +137,11 @@ class NatsOptions:
         return self.url.startswith("tls://") or self.tls_ca is not None
 
     def ssl_context(self) -> ssl.SSLContext | None:
-        """The client TLS context, or None for plain connections."""
+        """The client TLS context, or None for plain connections (`wasmesh.lattice.tlsclient`
+        names a file that does not load)."""
         if not self.tls and self.tls_cert is None:
             return None
-        try:
-            ctx = ssl.create_default_context(
-                cafile=str(self.tls_ca) if self.tls_ca is not None else None
-            )
-            if self.tls_cert is not None and self.tls_key is not None:
-                ctx.load_cert_chain(str(self.tls_cert), str(self.tls_key))
-        except (OSError, ssl.SSLError) as exc:
-            raise LatticeError(f"the TLS files could not be loaded ({exc}); check them.") from None
-        return ctx
+        return client_context(self.tls_ca, self.tls_cert, self.tls_key)
 
     def seed(self) -> str | None:
         """The NKey user seed of the credential file (None without one): the whole of an
@@ -244,16 +239,12 @@ def refusal(options: NatsOptions, exc: BaseException) -> str:
             f"NATS at {options.url} refused the credential {options.creds}: it is not a user "
             "this server knows; pass one `wasmesh lattice up` wrote for this server."
         )
-    return (
-        f"cannot connect to NATS at {options.url} ({describe(exc)}); check the TLS files "
-        "(--tls-ca, --tls-cert, --tls-key)."
-    )
+    return tls_refusal(options.url, options.tls_ca, options.tls_cert, describe(exc))
 
 
-def refused(exc: BaseException) -> bool:
+def refused(exc: BaseException, options: NatsOptions) -> bool:
     """Whether a connect failure is the server refusing us (retrying will not help)."""
-    text = str(exc).lower()
-    return "authorization violation" in text or "certificate" in text or "tls" in text
+    return _unauthorized(exc) or handshake_refused(str(exc), options.tls)
 
 
 async def _attempt(options: NatsOptions, timeout: float, kwargs: dict[str, Any]) -> NATS:
@@ -288,7 +279,7 @@ async def connect_once(options: NatsOptions, timeout: float = 2.0, **kwargs: Any
     try:
         return await _attempt(options, timeout, dict(kwargs))
     except Exception as exc:
-        if refused(exc):
+        if refused(exc, options):
             raise LatticeError(refusal(options, exc)) from None
         raise LatticeError(
             f"cannot connect to NATS at {options.url} ({describe(exc)}); start one with "
@@ -329,7 +320,7 @@ async def connect_retrying(
         try:
             nc = await _attempt(options, attempt_timeout, dict(kwargs))
         except Exception as exc:
-            if refused(exc):
+            if refused(exc, options):
                 raise LatticeError(refusal(options, exc)) from None
             attempts += 1
             elapsed = time.monotonic() - started
