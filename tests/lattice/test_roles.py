@@ -12,7 +12,10 @@ from tests.support.cli import wasmesh, wasmesh_process
 from wasmesh.lattice import sync
 from wasmesh.lattice.connection import NatsOptions
 from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice.host import Host
 from wasmesh.lattice.server import NatsServer
+from wasmesh.lattice.signing import Verifier
+from wasmesh.lattice.store import HISTORY
 from wasmesh.lattice.topology import Topology
 
 from .conftest import admin, run
@@ -101,3 +104,35 @@ def test_status_is_read_by_every_role_of_the_lattice_and_no_other(
     assert r.code == 2 and "Traceback" not in r.err, r
     assert len(r.err.strip().splitlines()) == 1, r.err
     assert "read this lattice's state (is it a credential of another lattice?)" in r.err, r.err
+
+
+def test_only_the_admin_creates_a_lattices_buckets_and_others_are_told_so(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    async def forget_other() -> None:  # as on a cluster where nobody ran an admin command yet
+        async with admin(nats_server, "other") as client:
+            for what in HISTORY:
+                await client.store.js.delete_key_value(client.subjects.bucket(what))
+            await client.store.js.delete_object_store(client.subjects.artifacts)
+
+    run(forget_other())
+    missing = "lattice other has no bucket wasmesh_other_"
+    with pytest.raises(LatticeError, match=missing + r".*only the admin credential may"):
+        sync.apps(nats_server.options("client", "other"), "other")
+    assert nats_server.secrets is not None
+    trust = Verifier.from_file(nats_server.secrets.lattice("other").trust)
+
+    def joining() -> Host:
+        return Host(nats_server.options("host", "other"), "other", trust=trust, cache_dir=tmp_path)
+
+    with pytest.raises(LatticeError, match=missing + r".*only the admin credential may"):
+        run(joining().run())  # and it closed what it opened
+    assert sync.apps(nats_server.options("admin", "other"), "other") == []  # the admin creates
+
+    async def join_and_leave() -> None:
+        host = joining()
+        await host.start()
+        assert host.store.subjects.lattice == "other"
+        await host.stop()
+
+    run(join_and_leave())

@@ -173,14 +173,16 @@ class Host:
             reconnected_cb=self._on_reconnected,
             error_cb=self._on_error,
         )
-        try:  # before anything else, so a wrong credential is one sentence, at once
-            await require_role(self.nc, self.subjects, "host", self.denied, self.options.creds,
-                               "serve as a host")  # fmt: skip
-        except BaseException:
-            self._closing = True
-            await self.nc.close()
-            self._nc = None
+        try:
+            await self._join()
+        except BaseException:  # a host that could not join leaves nothing open behind it
+            await self.stop()
             raise
+
+    async def _join(self) -> None:
+        # the role first, so a wrong credential is one sentence, at once
+        await require_role(self.nc, self.subjects, "host", self.denied, self.options.creds,
+                           "serve as a host")  # fmt: skip
         self._store = await open_store(self.nc, self.subjects)
         # units' wasi:keyvalue stores live in the lattice's bucket, reached on this connection
         keyvalue_nats.attach(self.nc, asyncio.get_running_loop(), self.subjects.key_value)
