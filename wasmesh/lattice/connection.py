@@ -226,13 +226,15 @@ def _unauthorized(exc: BaseException) -> bool:
     return "authorization violation" in str(exc).lower()
 
 
-def refusal(options: NatsOptions, exc: BaseException) -> str:
-    """Why the server at `options.url` refused a connection, and the fix, in one sentence."""
+def refusal(options: NatsOptions, exc: BaseException, role: str | None = None) -> str:
+    """Why the server at `options.url` refused a connection, and the fix, in one sentence
+    (`role`: the credential the connection needs, when known)."""
     if _unauthorized(exc) and options.creds is None:
+        files = f"{role}.nk" if role else "admin.nk, host.nk or client.nk"
         return (
             f"the lattice at {options.url} needs a credential; pass --creds FILE (or set "
-            "WASMESH_NATS_CREDS) naming the admin.nk, host.nk or client.nk that "
-            "`wasmesh lattice up` wrote under .wasmesh/creds/<lattice>/."
+            f"WASMESH_NATS_CREDS) naming the {files} that `wasmesh lattice up` wrote under "
+            ".wasmesh/creds/<lattice>/."
         )
     if _unauthorized(exc):
         return (
@@ -303,6 +305,7 @@ async def connect_retrying(
     options: NatsOptions,
     give_up_after: float | None,
     report: Callable[[str], None],
+    role: str | None = None,
     **kwargs: Any,
 ) -> NATS:
     """Connect, retrying an unreachable server with exponential backoff (0.2 s doubling to
@@ -321,7 +324,7 @@ async def connect_retrying(
             nc = await _attempt(options, attempt_timeout, dict(kwargs))
         except Exception as exc:
             if refused(exc, options):
-                raise LatticeError(refusal(options, exc)) from None
+                raise LatticeError(refusal(options, exc, role)) from None
             attempts += 1
             elapsed = time.monotonic() - started
             if give_up_after is not None and elapsed >= give_up_after:

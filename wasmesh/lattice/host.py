@@ -168,6 +168,7 @@ class Host:
             self.options,
             self.connect_timeout,
             lambda line: log.warning("host %s: %s", self.host_id, line),
+            role="host",
             name=self.host_id,
             disconnected_cb=self._on_disconnected,
             reconnected_cb=self._on_reconnected,
