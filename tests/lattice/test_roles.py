@@ -65,6 +65,22 @@ def test_deploy_with_a_host_credential_is_refused_before_the_app_is_built(
     ), r.err
 
 
+def test_an_unsigned_deploy_is_announced_before_the_build(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "wasmesh.toml").write_text("this is not toml [")
+    r = wasmesh("deploy", app, *_flags(nats_server.options("admin")))
+    assert r.code == 2, r
+    note, error = r.err.strip().splitlines()
+    assert note == (
+        "note: the artifacts will not be signed (no --sign-key or WASMESH_SIGNING_KEY); "
+        "hosts started with --trust refuse unsigned artifacts."
+    )
+    assert "wasmesh.toml" in error  # the build came after, and failed on the manifest
+
+
 @pytest.mark.parametrize("role", ["host", "client"])
 def test_rollback_and_undeploy_need_the_admin_credential(
     nats_server: NatsServer, shop: Callable[..., Topology], role: str

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from wasmesh.cli.options import VariablesFile
-from wasmesh.cli.output import out_console, print_json
+from wasmesh.cli.output import err_console, out_console, print_json
 from wasmesh.cli.serve import IdleTimeout, MaxReuse, PoolInstances
 from wasmesh.errors import WasmeshError
 
@@ -248,6 +248,12 @@ def deploy(
     options = connection(nats, creds, tls_ca, tls_cert, tls_key)
     signer = Signer.from_file(sign_key) if sign_key is not None else None
     require(options, "admin", "deploy", lattice)  # before the build, which takes a while
+    if signer is None:  # said before the build: hosts that --trust a key refuse these
+        err_console.print(
+            "note: the artifacts will not be signed (no --sign-key or WASMESH_SIGNING_KEY); "
+            "hosts started with --trust refuse unsigned artifacts.",
+            markup=False,
+        )
     app = app_location(app)
     manifest = app / "wasmesh.toml" if app.is_dir() else app
     name, topo = topology_from_manifest(manifest, strategy=topology, variables_file=variables_file)
