@@ -48,7 +48,7 @@ async def call(
         msg = await nc.request(subject, payload, timeout=timeout, headers=headers)
     except NoRespondersError:
         raise RemoteUnavailable(
-            f"no host serves {target} ({func}); deploy the unit or check `wasmesh status`."
+            f"no host serves {target} to call {func}; deploy the unit or check `wasmesh status`."
         ) from None
     except (TimeoutError, NatsTimeout):
         raise RemoteUnavailable(
