@@ -45,6 +45,13 @@ def test_a_credential_file_without_a_usable_seed_is_refused_before_connecting(
         NatsOptions(UNREACHABLE, creds).check()
 
 
+def test_a_credential_that_is_a_directory_or_missing_is_named(tmp_path: Path) -> None:
+    with pytest.raises(LatticeError, match=re.escape(f"file {tmp_path} is a directory; name a")):
+        NatsOptions(UNREACHABLE, tmp_path).check()
+    with pytest.raises(LatticeError, match=re.escape(f"file {tmp_path / 'x.nk'} does not exist")):
+        NatsOptions(UNREACHABLE, tmp_path / "x.nk").check()
+
+
 def test_a_seed_file_may_carry_comments_and_blank_lines(tmp_path: Path) -> None:
     plain, commented = tmp_path / "plain.nk", tmp_path / "commented.nk"
     seed = user_seed()

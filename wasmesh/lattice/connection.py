@@ -123,6 +123,8 @@ class NatsOptions:
             ("TLS key", self.tls_key),
         )
         for what, path in files:
+            if path is not None and Path(path).is_dir():
+                raise LatticeError(f"the {what} file {path} is a directory; name a file in it.")
             if path is not None and not Path(path).is_file():
                 raise LatticeError(f"the {what} file {path} does not exist; check the path.")
         if (self.tls_cert is None) != (self.tls_key is None):
