@@ -20,6 +20,7 @@ def test_errors_are_said_once_each_and_a_deliberate_close_is_not_an_outage(
         violation = Exception('nats: permissions violation for subscription to "x"')
         await link.error(violation)  # while joining: kept for the role check, not logged
         assert link.denied == [str(violation)]
+        await link.disconnected()  # a refused first attempt closing: not an outage
         link.joined = True
         for _ in range(3):  # nats-py reports every failed reconnect attempt
             await link.error(ConnectionRefusedError("connect call failed"))

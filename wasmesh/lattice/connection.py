@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-import nats
 from nats.aio.client import Client as NATS
 
 from wasmesh.lattice.errors import LatticeError
@@ -262,18 +261,24 @@ async def _attempt(options: NatsOptions, timeout: float, kwargs: dict[str, Any])
         if forward is not None:
             await forward(exc)
 
+    settings: dict[str, Any] = {
+        **options.connect_kwargs(),
+        "allow_reconnect": False,
+        "max_reconnect_attempts": 1,  # nats-py's count starts after a first retry: one try
+        "reconnect_time_wait": 0,
+        "connect_timeout": timeout,
+        "error_cb": on_error,
+        **kwargs,
+    }
+    nc = NATS()
     try:
-        return await nats.connect(
-            **options.connect_kwargs(),
-            allow_reconnect=False,
-            max_reconnect_attempts=1,  # nats-py's count starts after a first retry: one try
-            reconnect_time_wait=0,
-            connect_timeout=timeout,
-            error_cb=on_error,
-            **kwargs,
-        )
+        await nc.connect(**settings)
+        return nc
     except Exception as exc:
-        raise (seen[-1] if seen else exc) from None
+        cause = seen[-1] if seen else exc  # before closing, which may report more
+        with contextlib.suppress(Exception):  # a refused attempt leaves no socket open
+            await asyncio.wait_for(nc.close(), 1.0)
+        raise cause from None
 
 
 async def connect_once(options: NatsOptions, timeout: float = 2.0, **kwargs: Any) -> NATS:

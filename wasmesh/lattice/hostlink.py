@@ -30,7 +30,7 @@ class HostLink:
         self._errors_seen: dict[str, float] = {}
 
     async def disconnected(self) -> None:
-        if not self.closing:
+        if self.joined and not self.closing:  # a failed first attempt is not an outage
             log.warning("host %s lost its NATS connection; reconnecting", self.host_id)
 
     async def reconnected(self) -> None:
