@@ -12,12 +12,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from wasmesh.build import load_guest
-from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.credentials import ensure_secrets
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer, start_server
 from wasmesh.lattice.signing import Signer
 from wasmesh.lattice.status import AppStatus
+from wasmesh.lattice.topology import Topology
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 60.0

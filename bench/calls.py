@@ -37,8 +37,9 @@ from rich.table import Table  # noqa: E402
 
 from bench._lattice_setup import deploy, host_processes, nats_server  # noqa: E402
 from wasmesh.api import load  # noqa: E402
-from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment  # noqa: E402
+from wasmesh.lattice.client import LatticeClient  # noqa: E402
 from wasmesh.lattice.stub import LoopThread  # noqa: E402
+from wasmesh.lattice.topology import Topology, UnitDeployment  # noqa: E402
 from wasmesh.runtime.app import App  # noqa: E402
 
 WORK = ROOT / ".cache" / "bench" / "calls"

@@ -49,12 +49,13 @@ from bench._lattice_setup import (  # noqa: E402
     nats_server,
 )
 from wasmesh.engine.types import FuncSig  # noqa: E402
-from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment  # noqa: E402
+from wasmesh.lattice.client import LatticeClient  # noqa: E402
 from wasmesh.lattice.local import LocalHosts  # noqa: E402
 from wasmesh.lattice.scheduler import FAILOVER_BOUND_S  # noqa: E402
 from wasmesh.lattice.schema import Subjects  # noqa: E402
 from wasmesh.lattice.server import NatsServer  # noqa: E402
 from wasmesh.lattice.stub import LoopThread, RemoteImports  # noqa: E402
+from wasmesh.lattice.topology import Topology, UnitDeployment  # noqa: E402
 from wasmesh.lattice.unit import ComponentUnit, HostFunc  # noqa: E402
 
 MATH = "wasmesh:lattice-test/math"

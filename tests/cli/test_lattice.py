@@ -97,7 +97,7 @@ def test_deploy_invoke_rollback_undeploy(
     report = wait_ready(cli, "shop", 1)
     assert set(report["units"]) == {"front", "tax", "presentation", "receipt"}
     r = cli("deploy", str(EXAMPLE), "--topology", "per-component", role="host")
-    assert r.code == 2 and "(deploying needs the admin credential)" in r.err, r.err
+    assert r.code == 2 and "is not an admin credential of lattice default" in r.err, r.err
     split = cli("invoke", "--app", "shop", "quote", ITEMS, '"fr"', role="client")
     assert (split.code, split.out) == (0, fused.out), split.err
 

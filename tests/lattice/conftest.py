@@ -15,12 +15,13 @@ from typing import Any, TypeVar
 
 import pytest
 
-from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment
+from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.credentials import Secrets, ensure_secrets
 from wasmesh.lattice.host import Host
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer, start_server
 from wasmesh.lattice.signing import Signer, Verifier
+from wasmesh.lattice.topology import Topology, UnitDeployment
 
 T = TypeVar("T")
 

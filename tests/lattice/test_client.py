@@ -10,12 +10,13 @@ import pytest
 
 from wasmesh.errors import ExportNotFound, WitValueError
 from wasmesh.lattice import rpc, schema
-from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment
+from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.errors import LatticeError, RemoteTrap, RemoteUnavailable
 from wasmesh.lattice.scheduler import HOST_TIMEOUT_S
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.status import AppStatus
 from wasmesh.lattice.store import digest_of, put_signature
+from wasmesh.lattice.topology import Topology, UnitDeployment
 
 from .conftest import lattice, run
 

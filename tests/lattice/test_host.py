@@ -1,17 +1,24 @@
-"""Host agents: inventory in heartbeats, and reconnecting after nats-server restarts."""
+"""Host agents: inventory in heartbeats, reconnecting after nats-server restarts, and
+failures said once."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
+
+from wasmesh.lattice import host as host_module
 from wasmesh.lattice import schema
-from wasmesh.lattice.client import Topology
+from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer
+from wasmesh.lattice.topology import Topology, UnitDeployment
 
-from .conftest import admin, run
+from .conftest import admin, lattice, run
 
 
 def test_heartbeats_report_labels_and_running_units(
@@ -74,3 +81,29 @@ def test_a_host_process_stops_cleanly_on_sigterm(host_processes: LocalHosts) -> 
         time.sleep(0.05)  # printed once the host has joined the lattice
     host_processes.stop_all()
     assert proc.returncode == 0, host_processes.log("h0")
+
+
+def test_a_unit_that_keeps_failing_to_start_is_reported_once_not_at_every_retry(
+    nats_server: NatsServer,
+    tmp_path: Path,
+    guest: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(host_module, "RETRY_FAILED_S", 0.1)  # retry often, to see retries
+    caplog.set_level(logging.WARNING, "wasmesh.lattice.host")
+
+    async def scenario() -> None:
+        async with lattice(nats_server, tmp_path, {}) as (_, hosts):
+            async with LatticeClient(nats_server.options("admin")) as unsigned:
+                plain = Topology((UnitDeployment("math", guest("lattice-math")),))
+                await unsigned.deploy("plain", plain)
+            attempts: set[float] = set()
+            while len(attempts) < 4:  # the host tried the same refused artifact again and again
+                for _, _, at in hosts[0].failed.values():
+                    attempts.add(at)
+                await asyncio.sleep(0.02)
+
+    run(scenario(), 120)
+    said = [r.getMessage() for r in caplog.records if "failed to start" in r.getMessage()]
+    assert len(said) == 1 and "unit plain/math failed to start: artifact" in said[0], said

@@ -12,13 +12,15 @@ import nats.errors
 import pytest
 
 from wasmesh.lattice import sync
-from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.connection import NatsOptions, connect_once
 from wasmesh.lattice.credentials import user_seed, write_private
 from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice.host import Host
 from wasmesh.lattice.schema import Subjects
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.store import get_value, open_store
+from wasmesh.lattice.topology import Topology
 
 from .conftest import admin, lattice, run
 
@@ -27,12 +29,20 @@ def test_a_connection_without_a_known_credential_is_refused(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
     bare = nats_server.options("admin")
-    with pytest.raises(LatticeError, match="needs a credential: pass --creds FILE"):
-        run(LatticeClient(NatsOptions(bare.url, None, bare.tls_ca, bare.tls_cert,
-                                      bare.tls_key)).connect())  # fmt: skip
+    anonymous = NatsOptions(bare.url, None, bare.tls_ca, bare.tls_cert, bare.tls_key)
+    with pytest.raises(LatticeError) as info:
+        run(LatticeClient(anonymous).connect())
+    # no credential was given: nothing was refused, one is missing, and the flag gives it
+    assert str(info.value) == (
+        f"the lattice at {bare.url} needs a credential; pass --creds FILE (or set "
+        "WASMESH_NATS_CREDS) naming the admin.nk, host.nk or client.nk that "
+        "`wasmesh lattice up` wrote under .wasmesh/creds/<lattice>/."
+    )
+    with pytest.raises(LatticeError, match=r"needs a credential; pass --creds .* the host\.nk"):
+        run(Host(anonymous, allow_unsigned=True).start())  # a host names its own, at once
     stranger = tmp_path / "stranger.nk"
     write_private(stranger, user_seed())
-    with pytest.raises(LatticeError, match=r"stranger\.nk is not a credential this lattice"):
+    with pytest.raises(LatticeError, match=rf"refused the credential {stranger}: it is not a us"):
         run(LatticeClient(NatsOptions(bare.url, stranger, bare.tls_ca, bare.tls_cert,
                                       bare.tls_key)).connect())  # fmt: skip
 
@@ -40,9 +50,10 @@ def test_a_connection_without_a_known_credential_is_refused(
 def test_a_host_credential_cannot_deploy(
     nats_server: NatsServer, shop: Callable[..., Topology]
 ) -> None:
-    refused = r"NATS refused this credential: it may not write the lattice's artifacts"
+    options = nats_server.options("host")
+    refused = rf"{options.creds} is not an admin credential of lattice default, so it cannot dep"
     with pytest.raises(LatticeError, match=refused):
-        sync.deploy("shop", nats_server.options("host"), shop())
+        sync.deploy("shop", options, shop())
 
     async def unchanged() -> None:
         async with admin(nats_server) as client:
@@ -112,15 +123,32 @@ def test_a_client_credential_invokes_but_cannot_serve_or_heartbeat(
 
 def test_tls_is_required_and_checked_both_ways(nats_server: NatsServer) -> None:
     good = nats_server.options("client")
-    assert good.url.startswith("tls://")
+    assert good.url.startswith("tls://") and good.tls_cert is not None
+    tls = good.tls_cert.parent
     plain = NatsOptions(good.url.replace("tls://", "nats://"), good.creds)  # no CA, no cert
     no_client_cert = NatsOptions(good.url, good.creds, good.tls_ca)
+    # the server's own certificate, from the right CA, but not one for clients
+    wrong_cert = NatsOptions(good.url, good.creds, good.tls_ca, tls / "server.pem",
+                             tls / "server-key.pem")  # fmt: skip
+    wrong_ca = NatsOptions(good.url, good.creds, good.tls_cert, good.tls_cert, good.tls_key)
 
     async def scenario() -> None:
-        with pytest.raises(LatticeError, match="certificate verify failed"):
+        with pytest.raises(LatticeError) as info:
             await connect_once(plain)
-        with pytest.raises(LatticeError, match=r"cannot connect to NATS at tls://"):
+        assert str(info.value) == (
+            f"the certificate of NATS at {plain.url} is not signed by a CA this machine "
+            "trusts; pass --tls-ca with the CA that signed it (`wasmesh lattice up --tls` "
+            "writes it under .wasmesh/creds/tls/: ca.pem)."
+        )
+        with pytest.raises(LatticeError, match=r"not signed by the CA in .*client\.pem; pass"):
+            await connect_once(wrong_ca)
+        with pytest.raises(LatticeError) as info:
             await connect_once(no_client_cert)
+        assert str(info.value).startswith(
+            f"NATS at {good.url} requires a client certificate; pass --tls-cert and --tls-key"
+        )
+        with pytest.raises(LatticeError, match=r"refused the client certificate .*server\.pem"):
+            await connect_once(wrong_cert)
         nc = await connect_once(good)
         await nc.close()
 
@@ -168,3 +196,15 @@ def test_only_hosts_reach_the_apps_key_value_bucket(nats_server: NatsServer) -> 
             await host_nc.close()
 
     run(scenario())
+
+
+def test_tls_files_that_do_not_load_are_named_before_connecting(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    good = nats_server.options("client")
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate")
+    with pytest.raises(LatticeError, match=rf"the TLS CA file {junk} holds no usable cert"):
+        NatsOptions(good.url, good.creds, junk, good.tls_cert, good.tls_key).check()
+    with pytest.raises(LatticeError, match=rf"certificate {junk} and key .* do not load as a"):
+        NatsOptions(good.url, good.creds, good.tls_ca, junk, good.tls_key).check()

@@ -7,9 +7,9 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from wasmesh.lattice.client import Topology
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer
+from wasmesh.lattice.topology import Topology
 
 from .conftest import admin, lattice, run
 

@@ -8,13 +8,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.connection import connect_once
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.scheduler import FAILOVER_BOUND_S, LEASE_TTL_S, Scheduler
 from wasmesh.lattice.schema import Subjects
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.store import open_store
+from wasmesh.lattice.topology import Topology
 
 from .conftest import admin, run
 

@@ -113,12 +113,22 @@ def test_lattice_up_prints_where_the_credentials_are(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline().decode().rstrip() for _ in range(9)]
-        assert lines[0].startswith("nats://127.0.0.1:")
-        assert lines[1] == f"lattice default: credentials in {creds / 'default'}"
-        assert f"wasmesh host --creds {creds / 'default' / 'host.nk'} --trust " in lines[2]
-        assert f"deploy also --sign-key {creds / 'default' / 'signing.key'}" in lines[3]
-        assert lines[8].endswith(f"invoke --creds {creds / 'b' / 'client.nk'} --lattice b")
+        lines = [proc.stdout.readline().decode().rstrip() for _ in range(11)]
+        url = lines[0]
+        assert url.startswith("nats://127.0.0.1:")
+        d, b = creds / "default", creds / "b"
+        # each line is a command to copy: it names the server, the lattice and the files
+        assert lines[1:6] == [
+            f"lattice default: credentials in {d}",
+            f"  hosts:   wasmesh host --nats {url} --creds {d / 'host.nk'} "
+            f"--trust {d / 'signing.pub'}",
+            f"  admin:   wasmesh deploy --nats {url} --creds {d / 'admin.nk'} "
+            f"--sign-key {d / 'signing.key'} (and rollback, undeploy)",
+            f"  clients: wasmesh invoke --nats {url} --creds {d / 'client.nk'}",
+            f"  status:  wasmesh status --nats {url} --creds (any of the three)",
+        ]
+        other = f"  clients: wasmesh invoke --nats {url} --lattice b --creds {b / 'client.nk'}"
+        assert lines[9] == other
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(10) == 0
     finally:

@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment
+from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.signing import Signer, Verifier, ensure_signing_key
 from wasmesh.lattice.status import AppStatus
 from wasmesh.lattice.store import digest_of
+from wasmesh.lattice.topology import Topology, UnitDeployment
 
 from .conftest import lattice, run
 

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from wasmesh.lattice.client import LatticeClient, Topology
+from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.status import AppStatus
 from wasmesh.lattice.store import digest_of
+from wasmesh.lattice.topology import Topology
 
 from .conftest import admin, host, run
 

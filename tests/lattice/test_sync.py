@@ -6,12 +6,12 @@ import time
 from collections.abc import Callable
 
 from wasmesh.lattice import sync
-from wasmesh.lattice.client import Topology
 from wasmesh.lattice.connection import NatsOptions
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.signing import Signer
 from wasmesh.lattice.status import AppStatus
+from wasmesh.lattice.topology import Topology
 
 
 def until_ready(app: str, url: NatsOptions, version: int) -> AppStatus:

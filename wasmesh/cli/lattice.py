@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from wasmesh.cli.options import VariablesFile
-from wasmesh.cli.output import out_console, print_json
+from wasmesh.cli.output import err_console, out_console, print_json
 from wasmesh.cli.serve import IdleTimeout, MaxReuse, PoolInstances
 from wasmesh.errors import WasmeshError
 
@@ -99,10 +99,10 @@ def lattice_up(
     """Start a local nats-server with JetStream, print its URL and credentials, run until
     Ctrl-C or SIGTERM.
 
-    Every connection needs a credential: an admin one (deploy, rollback, undeploy, status),
-    a host one and a client one (invoke) per lattice, NKey users with per-subject
-    permissions, kept in --creds-dir and reused on later runs. Deploys sign artifacts with
-    the lattice's signing key; hosts verify them with its public key (--trust).
+    Every connection needs a credential: an admin one (deploy, rollback, undeploy),
+    a host one and a client one (invoke) per lattice, any of them reads status; NKey users
+    with per-subject permissions, kept in --creds-dir and reused on later runs. Deploys sign
+    artifacts with the lattice's signing key; hosts verify them with its public key (--trust).
     """
     from wasmesh.lattice import serve_forever
 
@@ -237,26 +237,31 @@ def deploy(
     Deploying again publishes the next version: every host starts it, moves traffic, then
     stops the old one, with no failed call.
     """
-    from wasmesh.lattice import Placement, topology_from_manifest
+    from wasmesh.cli.registry import app_location
+    from wasmesh.lattice import Placement, require, topology_from_manifest
     from wasmesh.lattice import deploy as publish
+    from wasmesh.lattice.signing import Signer
 
     if replicas < 1:
         raise WasmeshError("--replicas must be at least 1.")
-    from wasmesh.cli.registry import app_location
-
+    where = Placement(replicas=replicas, labels=parse_labels(label), spread=spread)
+    options = connection(nats, creds, tls_ca, tls_cert, tls_key)
+    signer = Signer.from_file(sign_key) if sign_key is not None else None
+    require(options, "admin", "deploy", lattice)  # before the build, which takes a while
+    if signer is None:  # said before the build: hosts that --trust a key refuse these
+        err_console.print(
+            "note: the artifacts will not be signed (no --sign-key or WASMESH_SIGNING_KEY); "
+            "hosts started with --trust refuse unsigned artifacts.",
+            markup=False,
+        )
     app = app_location(app)
     manifest = app / "wasmesh.toml" if app.is_dir() else app
-    where = Placement(replicas=replicas, labels=parse_labels(label), spread=spread)
     name, topo = topology_from_manifest(manifest, strategy=topology, variables_file=variables_file)
     units = tuple(
         dataclasses.replace(u, replicas=where.replicas, labels=dict(where.labels), spread=spread)
         for u in topo.units
     )
     topo = dataclasses.replace(topo, units=units)
-    from wasmesh.lattice.signing import Signer
-
-    signer = Signer.from_file(sign_key) if sign_key is not None else None
-    options = connection(nats, creds, tls_ca, tls_cert, tls_key)
     desired = publish(name, options, topo, lattice, signer=signer)
     if as_json:
         print_json({"app": desired.app, "version": desired.version,

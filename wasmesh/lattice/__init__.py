@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wasmesh.lattice.client import LatticeClient, Topology, UnitDeployment
+from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.connection import NatsOptions
 from wasmesh.lattice.errors import LatticeError, PayloadTooLarge, RemoteTrap, RemoteUnavailable
 from wasmesh.lattice.local import LocalHosts
@@ -31,11 +31,13 @@ from wasmesh.lattice.sync import (
     deploy,
     hosts,
     invoke,
+    require,
     rollback,
     signature,
     status,
     undeploy,
 )
+from wasmesh.lattice.topology import Topology, UnitDeployment
 
 
 def __getattr__(name: str) -> Any:
@@ -76,6 +78,7 @@ __all__ = [
     "deploy",
     "hosts",
     "invoke",
+    "require",
     "rollback",
     "run_host",
     "serve_forever",

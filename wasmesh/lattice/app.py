@@ -14,9 +14,9 @@ from pathlib import Path
 from wasmesh import plugins
 from wasmesh.compose.composer import compose_unit
 from wasmesh.compose.plan import plan_app
-from wasmesh.lattice.client import Topology, UnitDeployment
 from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.messaging import spec_messaging
+from wasmesh.lattice.topology import Topology, UnitDeployment
 from wasmesh.policy import Policy, StoreGrant
 from wasmesh.triggers.messaging import subscribed
 

@@ -9,8 +9,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -18,14 +17,13 @@ from typing import Any, TypeVar
 from nats.aio.client import Client as NATS
 from nats.js.errors import KeyWrongLastSequenceError, NoKeysError
 
-from wasmesh import plugins
 from wasmesh.engine.loader import load_component
 from wasmesh.engine.types import FuncSig
-from wasmesh.errors import ExportNotFound, LinkError
 from wasmesh.lattice import rpc, schema
 from wasmesh.lattice.connection import NatsOptions, connect_once
-from wasmesh.lattice.errors import LatticeError, RemoteUnavailable
+from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.messaging import ensure_durable
+from wasmesh.lattice.roles import is_violation, require_role
 from wasmesh.lattice.schema import (
     AppIndex,
     DesiredState,
@@ -49,83 +47,20 @@ from wasmesh.lattice.store import (
     read_index,
     update_index,
 )
+from wasmesh.lattice.topology import (
+    Topology,
+    UnitDeployment,
+    http_spec,
+    resolve,
+    unit_label,
+    wire,
+)
 from wasmesh.lattice.unit import interfaces
 from wasmesh.lattice.wire import JSON, SigCodec, json_decode, json_encode
-from wasmesh.names import InterfaceName
-from wasmesh.policy import Policy
+
+__all__ = ["LatticeClient", "Topology", "UnitDeployment", "resolve"]
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class UnitDeployment:
-    """One unit of an app as the user deploys it: a component and where it may run.
-
-    `imports` maps an imported interface to the unit that provides it; imports left out are
-    wired to the one unit of the app that exports the interface. `import_exports` names the
-    provider's export where it differs from the import (a semver-compatible version).
-    """
-
-    name: str
-    component: Path
-    replicas: int = 1
-    labels: Mapping[str, str] = field(default_factory=dict)
-    spread: str | None = None
-    imports: Mapping[str, str] = field(default_factory=dict)
-    import_exports: Mapping[str, str] = field(default_factory=dict)
-    policy: Policy = field(default_factory=Policy)  # the grants and limits it runs under
-    # its [[triggers.messaging]] subscriptions (`wasmesh.lattice.messaging.spec_messaging`)
-    messaging: tuple[Mapping[str, Any], ...] = ()
-
-
-@dataclass(frozen=True)
-class Topology:
-    """The units of an app and their placement constraints; `routes` maps HTTP route
-    patterns to the unit serving them."""
-
-    units: tuple[UnitDeployment, ...]
-    routes: Mapping[str, str] = field(default_factory=dict)
-    version: str = ""  # the manifest's `[app] version`, shown by `status` beside the revision
-
-
-def _wire(units: Sequence[UnitDeployment], worlds: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """interface -> providing unit, for each unit's non-WASI imports."""
-    exported = {name: interfaces(world.exports) for name, world in worlds.items()}
-    wiring: dict[str, dict[str, str]] = {}
-    for unit in units:
-        wiring[unit.name] = {}
-        for iface, funcs in interfaces(worlds[unit.name].imports).items():
-            if iface == "" or plugins.host_serves(iface):
-                continue
-            if any(sig.has_handles for sig in funcs.values()):
-                raise LinkError(
-                    f"unit {unit.name} imports {iface}, whose functions pass resource handles, "
-                    "which cannot cross hosts; put its provider in the same unit."
-                )
-            provider = unit.imports.get(iface) or _provider(unit.name, iface, exported)
-            export = unit.import_exports.get(iface, iface)
-            if export not in exported.get(provider, {}):
-                raise LinkError(f"unit {provider} does not export {export} for {unit.name}.")
-            wiring[unit.name][iface] = provider
-    return wiring
-
-
-def _http(unit: str, routes: Mapping[str, str]) -> dict[str, Any]:
-    """The HTTP trigger's part of a unit's spec: the route patterns it serves (none: empty)."""
-    mine = sorted(pattern for pattern, owner in routes.items() if owner == unit)
-    return {"routes": mine} if mine else {}
-
-
-def _provider(unit: str, iface: str, exported: dict[str, Any]) -> str:
-    found = [name for name, ifaces in exported.items() if iface in ifaces and name != unit]
-    if len(found) != 1:
-        which = "no unit" if not found else f"several units ({', '.join(found)})"
-        raise LinkError(
-            f"unit {unit} imports {iface}, which {which} of the app exports; "
-            "add its provider or name it in the unit's imports."
-        )
-    return found[0]
-
 
 log = logging.getLogger("wasmesh.lattice")
 
@@ -156,14 +91,23 @@ class LatticeClient:
     async def connect(self) -> LatticeClient:
         """Connect to NATS and open the lattice's buckets (creating missing ones)."""
         self._nc = await connect_once(self.options, error_cb=self._on_error)
-        self._store = await open_store(self._nc, self.subjects)
+        try:
+            self._store = await open_store(self._nc, self.subjects)
+        except BaseException:  # `async with` calls no __aexit__ when __aenter__ fails
+            await self.close()
+            raise
         return self
 
     async def _on_error(self, exc: Exception) -> None:
         text = str(exc)
-        if "permissions violation" in text.lower():
+        if is_violation(text):
             self.denied.append(text.removeprefix("nats: ").strip())
         log.debug("nats: %s", exc)
+
+    async def require(self, role: str, action: str) -> None:
+        """A `LatticeError` unless this client's credential acts as `role` ("admin" or
+        "host"); `action` says what needs it (see `wasmesh.lattice.roles`)."""
+        await require_role(self.nc, self.subjects, role, self.denied, self.options.creds, action)
 
     async def close(self) -> None:
         """Disconnect."""
@@ -192,6 +136,7 @@ class LatticeClient:
     async def deploy(self, app: str, topology: Topology) -> DesiredState:
         """Publish the units' artifacts and the next version of the app's desired state."""
         schema.check_name("app", app)
+        await self.require("admin", "deploy")
         worlds: dict[str, Any] = {}
         specs: list[UnitSpec] = []
         blobs: dict[str, bytes] = {}
@@ -199,7 +144,7 @@ class LatticeClient:
             schema.check_name("unit", unit.name)
             blobs[unit.name] = Path(unit.component).read_bytes()
             worlds[unit.name] = load_component(unit.component).world
-        wiring = _wire(topology.units, worlds)
+        wiring = wire(topology.units, worlds)
         for unit in topology.units:
             data = blobs[unit.name]
             digest = await put_artifact(self.store, data)
@@ -217,7 +162,7 @@ class LatticeClient:
                 spread=unit.spread,
                 import_exports=dict(unit.import_exports),
                 policy=unit.policy.to_json(),
-                http=_http(unit.name, topology.routes),
+                http=http_spec(unit.name, topology.routes),
                 messaging=[dict(m) for m in unit.messaging],
             )
             specs.append(spec)
@@ -340,6 +285,7 @@ class LatticeClient:
 
     async def undeploy(self, app: str) -> None:
         """Remove the app's desired state; hosts stop its units."""
+        await self.require("admin", "undeploy")
         await self.desired(app)
         await update_index(
             self.store,
@@ -350,6 +296,7 @@ class LatticeClient:
 
     async def rollback(self, app: str, version: int) -> DesiredState:
         """Publish the units of an earlier `version` as the app's next version."""
+        await self.require("admin", "roll back")
         data, _ = await get_value(self.store.history, f"{app}.{version}")
         if data is None:
             raise LatticeError(
@@ -390,34 +337,12 @@ class LatticeClient:
         assert desired is not None
         unit, iface, func = resolve(desired, export)
         subject = self.subjects.rpc(app, unit.name, iface)
-        try:
-            if not typed:
-                data = await rpc.call(self.nc, subject, func, JSON, json_encode(args), timeout)
-                values = json_decode(data)
-                return values[0] if values else None
-            codec = SigCodec(await self._signature(unit, iface, func))
-            payload = codec.encode_args(list(args))
-            data = await rpc.call(self.nc, subject, func, codec.codec, payload, timeout)
-        except RemoteUnavailable as exc:  # in the app's words, not the lattice's subjects
-            where = f"unit {unit.name} of app {app} ({iface or 'world'})"
-            raise RemoteUnavailable(str(exc).replace(subject, where)) from None
+        target = unit_label(app, unit.name, iface)
+        if not typed:
+            data = await rpc.call(self.nc, subject, func, JSON, json_encode(args), timeout, target)
+            values = json_decode(data)
+            return values[0] if values else None
+        codec = SigCodec(await self._signature(unit, iface, func))
+        payload = codec.encode_args(list(args))
+        data = await rpc.call(self.nc, subject, func, codec.codec, payload, timeout, target)
         return codec.decode_result(data)
-
-
-def resolve(desired: DesiredState, export: str) -> tuple[UnitSpec, str, str]:
-    """(unit, interface, function) of the app's export named `export`."""
-    iface, _, func = export.rpartition("#")
-    found: list[tuple[UnitSpec, str, str]] = []
-    for unit in desired.units:
-        for name, funcs in unit.exports.items():
-            if func not in funcs:
-                continue
-            if not iface or InterfaceName.parse(name).matches(InterfaceName.parse(iface)):
-                found.append((unit, name, func))
-    if len(found) != 1:
-        what = "no export" if not found else "several exports"
-        raise ExportNotFound(
-            f"app {desired.app} has {what} named {export!r}; "
-            "name it as interface#function (see `wasmesh status`)."
-        )
-    return found[0]

@@ -16,6 +16,7 @@ can let it read only its own replies (see `wasmesh.lattice.permissions`).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import os
@@ -26,12 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
-import nats
 from nats.aio.client import Client as NATS
 
 from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice.tlsclient import client_context, handshake_refused, tls_refusal
 
 DEFAULT_URL = "nats://127.0.0.1:4222"
 SCHEMES = ("nats", "tls")
@@ -52,23 +53,26 @@ class _TlsEofNoise(logging.Filter):
 logging.getLogger("asyncio").addFilter(_TlsEofNoise())
 
 _SEED = re.compile(r"\bSU[A-Z2-7]{56}\b")  # a user NKey seed, alone or inside a .creds file
+_JWT_BEGIN = "BEGIN NATS USER JWT"
+_JWT = re.compile(r"BEGIN NATS USER JWT-+\s*\n\s*eyJ[\w.-]+")  # the JWT block of a .creds file
 
 
 def check_url(url: str) -> str:
-    """`url` if every server in it is `nats://HOST:PORT` or `tls://HOST:PORT`; else a
-    `LatticeError` naming it and the fix."""
+    """`url` if every server in it is `nats://HOST[:PORT]` or `tls://HOST[:PORT]` (the port
+    defaults to 4222, as every NATS client's does); else a `LatticeError` naming it and the
+    fix."""
     for one in url.split(","):
         one = one.strip()
         try:
-            parts = urlsplit(one)
-            port = parts.port
+            parts: SplitResult | None = urlsplit(one)
+            assert parts is not None
+            parts.port  # noqa: B018 - raises ValueError when the port is not a port number
         except ValueError:
-            parts, port = None, None
+            parts = None
         if (
             parts is None
             or parts.scheme not in SCHEMES
             or not parts.hostname
-            or port is None
             or parts.path not in ("", "/")
         ):
             raise LatticeError(
@@ -118,10 +122,14 @@ class NatsOptions:
             ("TLS key", self.tls_key),
         )
         for what, path in files:
+            if path is not None and Path(path).is_dir():
+                raise LatticeError(f"the {what} file {path} is a directory; name a file in it.")
             if path is not None and not Path(path).is_file():
                 raise LatticeError(f"the {what} file {path} does not exist; check the path.")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise LatticeError("--tls-cert and --tls-key go together; give both or neither.")
+        self.seed()  # a file without a usable seed is refused now, not retried as an outage
+        self.ssl_context()  # so are TLS files that do not load
         return self
 
     @property
@@ -130,32 +138,60 @@ class NatsOptions:
         return self.url.startswith("tls://") or self.tls_ca is not None
 
     def ssl_context(self) -> ssl.SSLContext | None:
-        """The client TLS context, or None for plain connections."""
+        """The client TLS context, or None for plain connections (`wasmesh.lattice.tlsclient`
+        names a file that does not load)."""
         if not self.tls and self.tls_cert is None:
             return None
-        try:
-            ctx = ssl.create_default_context(
-                cafile=str(self.tls_ca) if self.tls_ca is not None else None
-            )
-            if self.tls_cert is not None and self.tls_key is not None:
-                ctx.load_cert_chain(str(self.tls_cert), str(self.tls_key))
-        except (OSError, ssl.SSLError) as exc:
-            raise LatticeError(f"the TLS files could not be loaded ({exc}); check them.") from None
-        return ctx
+        return client_context(self.tls_ca, self.tls_cert, self.tls_key)
 
-    def public_key(self) -> str | None:
-        """The NKey public key of the credential (None without one)."""
+    def seed(self) -> str | None:
+        """The NKey user seed of the credential file (None without one): the whole of an
+        NKey seed file, or the seed block of a JWT `.creds` file. A `LatticeError` naming the
+        file when it cannot be read or holds no valid seed (or, for `.creds`, no JWT)."""
         if self.creds is None:
             return None
         import nkeys  # type: ignore[import-untyped]
 
-        seed = _SEED.search(Path(self.creds).read_text(errors="replace"))
-        if seed is None:
+        path = Path(self.creds)
+        try:
+            text = path.read_text(errors="replace")
+        except OSError as exc:
             raise LatticeError(
-                f"{self.creds} holds no NATS user seed; pass a file `wasmesh lattice up` "
-                "wrote, or a .creds file."
+                f"the credential file {path} cannot be read ({exc.strerror}); check its "
+                "permissions."
+            ) from None
+        found = _SEED.search(text)
+        if found is None:
+            raise LatticeError(
+                f"the credential file {path} holds no NATS user seed (SU...); pass a file "
+                "`wasmesh lattice up` wrote (<lattice>/admin.nk, host.nk or client.nk) or an "
+                "nsc .creds file."
             )
-        key: str = nkeys.from_seed(seed.group(0).encode()).public_key.decode()
+        try:  # nkeys decodes without checking the checksum every NKey carries: check it here
+            raw = base64.b32decode(found.group(0) + "=" * (-len(found.group(0)) % 8))
+            if nkeys.crc16_checksum(raw[:-2]) != raw[-2:]:
+                raise ValueError("checksum")
+            nkeys.from_seed(bytearray(found.group(0).encode())).wipe()
+        except Exception:
+            raise LatticeError(
+                f"the credential file {path} holds a damaged NATS user seed (its checksum "
+                "does not match); copy the file again from where `wasmesh lattice up` wrote it."
+            ) from None
+        if _JWT_BEGIN in text and _JWT.search(text) is None:
+            raise LatticeError(
+                f"the credential file {path} has a NATS USER JWT block without a JWT in it; "
+                "write it again with `nsc generate creds`."
+            )
+        return found.group(0)
+
+    def public_key(self) -> str | None:
+        """The NKey public key of the credential (None without one)."""
+        seed = self.seed()
+        if seed is None:
+            return None
+        import nkeys
+
+        key: str = nkeys.from_seed(bytearray(seed.encode())).public_key.decode()
         return key
 
     def connect_kwargs(self) -> dict[str, Any]:
@@ -164,12 +200,12 @@ class NatsOptions:
         ctx = self.ssl_context()
         if ctx is not None:
             out["tls"] = ctx
-        if self.creds is not None:
-            text = Path(self.creds).read_text(errors="replace")
-            if "BEGIN NATS USER JWT" in text:
+        seed = self.seed()
+        if self.creds is not None and seed is not None:
+            if _JWT_BEGIN in Path(self.creds).read_text(errors="replace"):
                 out["user_credentials"] = str(self.creds)
-            else:
-                out["nkeys_seed"] = str(self.creds)
+            else:  # the seed alone: a seed file may also hold comments or blank lines
+                out["nkeys_seed_str"] = seed
             out["inbox_prefix"] = f"_INBOX.{self.public_key()}"
         return out
 
@@ -182,15 +218,36 @@ def _env_path(var: str) -> Path | None:
 def describe(exc: BaseException) -> str:
     """A connection failure in a few words."""
     text = str(exc).strip() or type(exc).__name__
-    if "authorization violation" in text.lower():
+    if _unauthorized(exc):
         return "the server refused the credential"
     return text
 
 
-def refused(exc: BaseException) -> bool:
+def _unauthorized(exc: BaseException) -> bool:
+    return "authorization violation" in str(exc).lower()
+
+
+def refusal(options: NatsOptions, exc: BaseException, role: str | None = None) -> str:
+    """Why the server at `options.url` refused a connection, and the fix, in one sentence
+    (`role`: the credential the connection needs, when known)."""
+    if _unauthorized(exc) and options.creds is None:
+        files = f"{role}.nk" if role else "admin.nk, host.nk or client.nk"
+        return (
+            f"the lattice at {options.url} needs a credential; pass --creds FILE (or set "
+            f"WASMESH_NATS_CREDS) naming the {files} that `wasmesh lattice up` wrote under "
+            ".wasmesh/creds/<lattice>/."
+        )
+    if _unauthorized(exc):
+        return (
+            f"NATS at {options.url} refused the credential {options.creds}: it is not a user "
+            "this server knows; pass one `wasmesh lattice up` wrote for this server."
+        )
+    return tls_refusal(options.url, options.tls_ca, options.tls_cert, describe(exc))
+
+
+def refused(exc: BaseException, options: NatsOptions) -> bool:
     """Whether a connect failure is the server refusing us (retrying will not help)."""
-    text = str(exc).lower()
-    return "authorization violation" in text or "certificate" in text or "tls" in text
+    return _unauthorized(exc) or handshake_refused(str(exc), options.tls)
 
 
 async def _attempt(options: NatsOptions, timeout: float, kwargs: dict[str, Any]) -> NATS:
@@ -204,18 +261,24 @@ async def _attempt(options: NatsOptions, timeout: float, kwargs: dict[str, Any])
         if forward is not None:
             await forward(exc)
 
+    settings: dict[str, Any] = {
+        **options.connect_kwargs(),
+        "allow_reconnect": False,
+        "max_reconnect_attempts": 1,  # nats-py's count starts after a first retry: one try
+        "reconnect_time_wait": 0,
+        "connect_timeout": timeout,
+        "error_cb": on_error,
+        **kwargs,
+    }
+    nc = NATS()
     try:
-        return await nats.connect(
-            **options.connect_kwargs(),
-            allow_reconnect=False,
-            max_reconnect_attempts=1,  # nats-py's count starts after a first retry: one try
-            reconnect_time_wait=0,
-            connect_timeout=timeout,
-            error_cb=on_error,
-            **kwargs,
-        )
+        await nc.connect(**settings)
+        return nc
     except Exception as exc:
-        raise (seen[-1] if seen else exc) from None
+        cause = seen[-1] if seen else exc  # before closing, which may report more
+        with contextlib.suppress(Exception):  # a refused attempt leaves no socket open
+            await asyncio.wait_for(nc.close(), 1.0)
+        raise cause from None
 
 
 async def connect_once(options: NatsOptions, timeout: float = 2.0, **kwargs: Any) -> NATS:
@@ -225,17 +288,12 @@ async def connect_once(options: NatsOptions, timeout: float = 2.0, **kwargs: Any
     try:
         return await _attempt(options, timeout, dict(kwargs))
     except Exception as exc:
+        if refused(exc, options):
+            raise LatticeError(refusal(options, exc)) from None
         raise LatticeError(
-            f"cannot connect to NATS at {options.url} ({describe(exc)}); " + _advice(options, exc)
+            f"cannot connect to NATS at {options.url} ({describe(exc)}); start one with "
+            "`wasmesh lattice up` or check the URL."
         ) from None
-
-
-def _advice(options: NatsOptions, exc: BaseException) -> str:
-    if "authorization violation" in str(exc).lower():
-        if options.creds is None:
-            return "the lattice needs a credential: pass --creds FILE or set WASMESH_NATS_CREDS."
-        return f"{options.creds} is not a credential this lattice accepts."
-    return "start one with `wasmesh lattice up` or check the URL."
 
 
 def keep_reconnecting(nc: NATS, wait: float = 0.2) -> None:
@@ -254,6 +312,7 @@ async def connect_retrying(
     options: NatsOptions,
     give_up_after: float | None,
     report: Callable[[str], None],
+    role: str | None = None,
     **kwargs: Any,
 ) -> NATS:
     """Connect, retrying an unreachable server with exponential backoff (0.2 s doubling to
@@ -271,23 +330,20 @@ async def connect_retrying(
         try:
             nc = await _attempt(options, attempt_timeout, dict(kwargs))
         except Exception as exc:
-            if refused(exc):
-                raise LatticeError(
-                    f"NATS at {options.url} refused this connection ({describe(exc)}); "
-                    + _advice(options, exc)
-                ) from None
+            if refused(exc, options):
+                raise LatticeError(refusal(options, exc, role)) from None
             attempts += 1
             elapsed = time.monotonic() - started
             if give_up_after is not None and elapsed >= give_up_after:
                 raise LatticeError(
-                    f"cannot reach NATS at {options.url} ({describe(exc)}) after {attempts} "
-                    f"attempts in {elapsed:.1f} s; start it or check the URL."
+                    f"cannot reach NATS at {options.url} ({describe(exc)}) after "
+                    f"{_count(attempts)} in {elapsed:.1f} s; start it or check the URL."
                 ) from None
             if elapsed - reported >= SUMMARY_S:
                 reported = elapsed
                 report(
                     f"cannot reach NATS at {options.url} ({describe(exc)}); retrying "
-                    f"({attempts} attempts in {elapsed:.0f} s)"
+                    f"({_count(attempts)} in {elapsed:.0f} s)"
                 )
             wait = delay if give_up_after is None else min(delay, give_up_after - elapsed)
             await asyncio.sleep(wait)
@@ -295,6 +351,10 @@ async def connect_retrying(
             continue
         keep_reconnecting(nc)
         return nc
+
+
+def _count(attempts: int) -> str:
+    return f"{attempts} attempt" + ("" if attempts == 1 else "s")
 
 
 SUMMARY_S = 10.0  # an unreachable server is reported once, then this often

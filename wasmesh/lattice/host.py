@@ -32,7 +32,9 @@ from wasmesh.lattice.connection import NatsOptions, connect_retrying
 from wasmesh.lattice.drain import handed_over
 from wasmesh.lattice.endpoint import Endpoint, Version
 from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice.hostlink import HostLink
 from wasmesh.lattice.ingress import Ingress
+from wasmesh.lattice.roles import require_role
 from wasmesh.lattice.scheduler import HEARTBEAT_S, RECONCILE_S, Scheduler
 from wasmesh.lattice.schema import Subjects, UnitSpec
 from wasmesh.lattice.signing import Verifier
@@ -53,7 +55,6 @@ log = logging.getLogger("wasmesh.lattice.host")
 
 RETRY_FAILED_S = 5.0  # a unit that failed to start is retried after this long
 DRAIN_TIMEOUT_S = 30.0  # stopping: hand-over and calls in flight get this long in all
-ERROR_REPEAT_S = 10.0  # the same NATS error is logged at most this often
 
 
 class LatticeTrigger(Protocol):
@@ -104,7 +105,6 @@ class Host:
         self.nats_url = self.options.url
         self.drain_timeout = drain_timeout
         self.connect_timeout = connect_timeout  # None: retry an unreachable server forever
-        self._errors_seen: dict[str, float] = {}
         self.subjects = Subjects(lattice)
         self.labels = dict(labels or {})
         self.host_id = schema.check_name("host", host_id or f"h{uuid.uuid4().hex[:10]}")
@@ -117,6 +117,7 @@ class Host:
         self._pool = ThreadPoolExecutor(2, thread_name_prefix=f"wasmesh-{self.host_id}-load")
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self.link = HostLink(self.host_id)  # what it says about its NATS connection
         self._assignment_rev = -1
         self._wake = Wakeup()
         self._seq = 0
@@ -165,12 +166,24 @@ class Host:
             self.options,
             self.connect_timeout,
             lambda line: log.warning("host %s: %s", self.host_id, line),
+            role="host",
             name=self.host_id,
-            disconnected_cb=self._on_disconnected,
-            reconnected_cb=self._on_reconnected,
-            error_cb=self._on_error,
+            disconnected_cb=self.link.disconnected,
+            reconnected_cb=self.link.reconnected,
+            error_cb=self.link.error,
         )
+        try:
+            await self._join()
+        except BaseException:  # a host that could not join leaves nothing open behind it
+            await self.stop()
+            raise
+
+    async def _join(self) -> None:
+        # the role first, so a wrong credential is one sentence, at once
+        await require_role(self.nc, self.subjects, "host", self.link.denied,
+                           self.options.creds, "serve as a host")  # fmt: skip
         self._store = await open_store(self.nc, self.subjects)
+        self.link.joined = True
         # units' wasi:keyvalue stores live in the lattice's bucket, reached on this connection
         keyvalue_nats.attach(self.nc, asyncio.get_running_loop(), self.subjects.key_value)
         self._broker = NatsBroker(self.nc, asyncio.get_running_loop(), self.subjects.messages,
@@ -219,6 +232,7 @@ class Host:
                 await self._nc.flush(timeout=2)
         if self._nc is not None:
             keyvalue_nats.detach(self._nc)
+            self.link.closing = True
             await self._nc.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -278,21 +292,6 @@ class Host:
 
     # -- following the assignment ------------------------------------------------------------
 
-    async def _on_disconnected(self) -> None:
-        log.warning("host %s lost its NATS connection; reconnecting", self.host_id)
-
-    async def _on_reconnected(self) -> None:
-        log.warning("host %s reconnected to NATS", self.host_id)
-
-    async def _on_error(self, exc: Exception) -> None:
-        if self._nc is None:
-            return  # still connecting: `connect_retrying` reports that
-        # nats-py reports every failed reconnect attempt: say each distinct error rarely
-        text, now = str(exc) or type(exc).__name__, time.monotonic()
-        if now - self._errors_seen.get(text, -ERROR_REPEAT_S) >= ERROR_REPEAT_S:
-            self._errors_seen[text] = now
-            log.warning("host %s: NATS error: %s", self.host_id, text)
-
     async def _on_assigned(self, msg: Msg) -> None:
         self._wake.set()
 
@@ -347,7 +346,11 @@ class Host:
         try:
             new = await self._start_unit(app, spec)
         except Exception as exc:
-            log.warning("unit %s/%s failed to start: %s", app, spec.name, exc)
+            # said once per artifact and reason; the retries every RETRY_FAILED_S stay quiet
+            again = failed is not None and failed[:2] == (spec.digest, str(exc))
+            (log.debug if again else log.warning)(
+                "unit %s/%s failed to start: %s", app, spec.name, exc
+            )
             self.failed[key] = (spec.digest, str(exc), now)
             return
         self.failed.pop(key, None)

@@ -113,11 +113,11 @@ class ForwardRoute:
             writer.simple(503, f"no host runs {self.unit} right now; try again\n".encode())
             return
         except (TimeoutError, concurrent.futures.TimeoutError, OSError) as exc:
-            log.warning("%s: forwarded request got no answer: %s", self.subject, exc)
+            log.warning("unit %s: forwarded request got no answer: %s", self.unit, exc)
             writer.simple(504, f"{self.unit} did not answer in time\n".encode())
             return
         except Exception as exc:  # the connection is down or the unit went away
-            log.warning("%s: forwarding failed: %s", self.subject, exc)
+            log.warning("unit %s: forwarding failed: %s", self.unit, exc)
             writer.simple(503, f"{self.unit} cannot be reached right now; try again\n".encode())
             return
         out, headers, content = decode(reply.data)

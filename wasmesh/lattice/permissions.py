@@ -2,8 +2,9 @@
 
 Three roles per lattice (names from `wasmesh.lattice.schema.Subjects`, `L` = the lattice):
 
-- **admin** deploys, rolls back, undeploys and reads status: writes the apps and history
-  buckets and the artifact store, nudges `wasmesh.L.changed`, calls units. It does not serve.
+- **admin** deploys, rolls back and undeploys: writes the apps and history buckets and the
+  artifact store, nudges `wasmesh.L.changed`, calls units. It does not serve. (Every role
+  reads status: it only reads buckets each may read.)
 - **host** heartbeats, follows its assignment and (as the scheduler) writes placements, status
   and the lease; reads desired state and artifacts; serves and calls `wasmesh.L.rpc.>` and
   `wasmesh.L.http.>` and answers requests; carries its components' messages on

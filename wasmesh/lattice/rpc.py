@@ -37,20 +37,22 @@ async def call(
     codec: str,
     payload: bytes,
     timeout: float = CALL_TIMEOUT_S,
+    target: str = "the remote unit",
 ) -> bytes:
     """Request `func` on `subject` within `timeout` seconds (sent along, so the callee stops
-    then too); returns the encoded result or raises a clear error."""
+    then too); returns the encoded result or raises a clear error naming `target` (the unit,
+    e.g. "unit math of app shop (demo:math/ops)"; errors never name subjects)."""
     check_payload(nc, len(payload), f"arguments of {func}")
     headers = {H_FUNC: func, H_CODEC: codec, H_DEADLINE: f"{timeout:.3f}"}
     try:
         msg = await nc.request(subject, payload, timeout=timeout, headers=headers)
     except NoRespondersError:
         raise RemoteUnavailable(
-            f"no host serves {subject} ({func}); deploy the unit or check `wasmesh status`."
+            f"no host serves {target} to call {func}; deploy the unit or check `wasmesh status`."
         ) from None
     except (TimeoutError, NatsTimeout):
         raise RemoteUnavailable(
-            f"no reply to {func} on {subject} within {timeout:g} s; check the hosts that run it."
+            f"no reply to {func} from {target} within {timeout:g} s; check the hosts that run it."
         ) from None
     status = (msg.headers or {}).get(H_STATUS, OK)
     if status == OK:

@@ -242,24 +242,25 @@ def serve_forever(
         server.start()
         print(server.url, flush=True)
         if secrets is not None:
-            print(describe_secrets(secrets), flush=True)
+            print(describe_secrets(secrets, server.url), flush=True)
         assert server.process is not None
         server.process.wait()
     finally:
         server.stop()
 
 
-def describe_secrets(secrets: Secrets) -> str:
-    """Where `lattice up` put each credential, as the options that use it."""
+def describe_secrets(secrets: Secrets, url: str) -> str:
+    """Where `lattice up` put each credential, as the commands that use it on `url`."""
     lines = []
     for creds in secrets.lattices:
-        lattice = "" if creds.lattice == "default" else f" --lattice {creds.lattice}"
+        at = f"--nats {url}" + ("" if creds.lattice == "default" else f" --lattice {creds.lattice}")
         lines += [
             f"lattice {creds.lattice}: credentials in {creds.directory}",
-            f"  hosts:   wasmesh host --creds {creds.creds('host')} --trust {creds.trust}{lattice}",
-            f"  admin:   --creds {creds.creds('admin')} (deploy, status, rollback, undeploy); "
-            f"deploy also --sign-key {creds.signing_key}",
-            f"  clients: wasmesh invoke --creds {creds.creds('client')}{lattice}",
+            f"  hosts:   wasmesh host {at} --creds {creds.creds('host')} --trust {creds.trust}",
+            f"  admin:   wasmesh deploy {at} --creds {creds.creds('admin')} "
+            f"--sign-key {creds.signing_key} (and rollback, undeploy)",
+            f"  clients: wasmesh invoke {at} --creds {creds.creds('client')}",
+            f"  status:  wasmesh status {at} --creds (any of the three)",
         ]
     if secrets.tls is not None:
         t = secrets.tls

@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from nats.aio.client import Client as NATS
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js.client import JetStreamContext
 from nats.js.errors import (
     BucketNotFoundError,
@@ -50,17 +51,35 @@ async def _kv(js: JetStreamContext, subjects: Subjects, what: str) -> KeyValue:
     try:
         return await js.key_value(name)
     except BucketNotFoundError:
-        return await js.create_key_value(bucket=name, history=HISTORY[what])
+        async with _creating(subjects, name):
+            return await js.create_key_value(bucket=name, history=HISTORY[what])
+
+
+@contextlib.asynccontextmanager
+async def _creating(subjects: Subjects, name: str) -> AsyncIterator[None]:
+    """Creating a missing bucket: only the admin may, and the server drops anyone else's
+    request unanswered, so a timeout here says who may create it."""
+    try:
+        yield
+    except (NatsTimeout, TimeoutError):
+        raise LatticeError(
+            f"lattice {subjects.lattice} has no bucket {name} and this connection could not "
+            "create it (no answer): only the admin credential may; create the lattice's "
+            "buckets once with it (any admin command, e.g. `wasmesh status --creds "
+            f"admin.nk --lattice {subjects.lattice}`)."
+        ) from None
 
 
 async def open_store(nc: NATS, subjects: Subjects) -> LatticeStore:
-    """Open the lattice's buckets, creating the missing ones (creation is idempotent)."""
+    """Open the lattice's buckets, creating the missing ones (creation is idempotent; only
+    the admin role may create them)."""
     js = nc.jetstream()
     kvs = {what: await _kv(js, subjects, what) for what in HISTORY}
     try:
         artifacts = await js.object_store(subjects.artifacts)
     except (BucketNotFoundError, NotFoundError):
-        artifacts = await js.create_object_store(bucket=subjects.artifacts)
+        async with _creating(subjects, subjects.artifacts):
+            artifacts = await js.create_object_store(bucket=subjects.artifacts)
     return LatticeStore(subjects=subjects, js=js, artifacts=artifacts, **kvs)
 
 

@@ -24,6 +24,7 @@ from wasmesh.engine.types import FuncSig
 from wasmesh.lattice import rpc
 from wasmesh.lattice.errors import LatticeError, RemoteUnavailable
 from wasmesh.lattice.schema import Subjects
+from wasmesh.lattice.topology import unit_label
 from wasmesh.lattice.wire import SigCodec
 
 T = TypeVar("T")
@@ -91,10 +92,11 @@ class RemoteImports:
         def provide(interface: str, func: str, sig: FuncSig) -> HostFunc:
             codec = SigCodec(sig)
             subject = self.subjects.rpc(self.app, unit, export or interface)
+            target = unit_label(self.app, unit, export or interface)
 
             def remote(*args: Any) -> Any:
                 payload = codec.encode_args(args)
-                coro = rpc.call(self.nc, subject, func, codec.codec, payload, self.timeout)
+                coro = rpc.call(self.nc, subject, func, codec.codec, payload, self.timeout, target)
                 data = run_blocking(self.loop, coro, self.timeout + 1.0)
                 return codec.decode_result(data)
 

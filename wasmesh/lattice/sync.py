@@ -8,12 +8,14 @@ from typing import Any, TypeVar
 
 from wasmesh.engine.types import FuncSig
 from wasmesh.errors import GuestError, WasmeshError
-from wasmesh.lattice.client import LatticeClient, Topology
-from wasmesh.lattice.connection import NatsOptions
+from wasmesh.lattice.client import LatticeClient
+from wasmesh.lattice.connection import NatsOptions, connect_once
 from wasmesh.lattice.errors import LatticeError
-from wasmesh.lattice.schema import DesiredState, Heartbeat
+from wasmesh.lattice.roles import is_violation, require_role
+from wasmesh.lattice.schema import DesiredState, Heartbeat, Subjects
 from wasmesh.lattice.signing import Signer
 from wasmesh.lattice.status import AppStatus
+from wasmesh.lattice.topology import Topology
 
 T = TypeVar("T")
 Nats = str | NatsOptions  # a URL, or the URL with a credential and TLS files
@@ -53,6 +55,27 @@ def _what(violation: str) -> str:
     if ".rpc." in text or ".http." in text:
         return "call or serve units in this lattice"
     return "do this"
+
+
+def require(nats: Nats, role: str, action: str, lattice: str = "default") -> None:
+    """A `LatticeError` unless the credential of `nats` acts as `role` in `lattice`: what
+    the CLI checks before building anything (`wasmesh.lattice.roles`)."""
+
+    async def check() -> None:
+        options = NatsOptions.of(nats)
+        denied: list[str] = []
+
+        async def on_error(exc: Exception) -> None:
+            if is_violation(exc):
+                denied.append(str(exc))
+
+        nc = await connect_once(options, error_cb=on_error)
+        try:
+            await require_role(nc, Subjects(lattice), role, denied, options.creds, action)
+        finally:
+            await nc.close()
+
+    _run(check())
 
 
 def deploy(
