@@ -53,6 +53,20 @@ def test_other_releases_are_one_sentence(tmp_path: Path, version: str, says: str
     assert "\n" not in str(info.value)
 
 
+def test_a_world_bringing_its_own_wasi_03_wit_builds_against_it(tmp_path: Path) -> None:
+    """What wasmesh cannot supply, a world may bring under wit/deps (as the opt-in engine
+    core's WASI 0.3 guests do): nothing is added and nothing refused."""
+    wit = _world(tmp_path, "  import wasi:clocks/monotonic-clock@0.3.0;")
+    pkg = wit / "deps" / "clocks"
+    pkg.mkdir(parents=True)
+    (pkg / "clocks.wit").write_text(
+        "package wasi:clocks@0.3.0;\n\ninterface monotonic-clock {\n"
+        "  type instant = u64;\n  now: func() -> instant;\n}\n"
+    )
+    assert wasi.prepare_wit(wit, tmp_path / "scratch") == wit
+    assert "import wasi:clocks/monotonic-clock@0.3.0;" in _resolves(wit)
+
+
 def test_a_package_nobody_supplies_is_one_sentence(tmp_path: Path) -> None:
     src = tmp_path / "kv"
     src.mkdir()

@@ -107,11 +107,18 @@ def prepare_wit(wit_dir: Path, scratch: Path) -> Path:
     Returns ``wit_dir`` itself when it needs nothing; otherwise a copy under ``scratch`` whose
     ``deps/`` holds the WASI packages jco ships (at ``WASI_VERSION``, and again at each other
     0.2.x version the world names) next to the ones ``wit_dir`` brings. A version outside
-    0.2.x is a `BuildError` naming it.
+    0.2.x that ``wit_dir/deps`` does not bring itself is a `BuildError` naming it (a world
+    bringing its own WASI 0.3 WIT builds; the engine then says whether it can host it).
     """
     if not uses_wasi(wit_dir):
         return wit_dir
-    versions = wasi_versions_named(wit_dir) or {WASI_VERSION}
+    deps = wit_dir / "deps"
+    present: set[str] = set()
+    if deps.is_dir():
+        for wit in deps.rglob("*.wit"):
+            present.update(_VERSIONED_DECL.findall(wit.read_text()))
+    brought = {d.split("@", 1)[1] for d in present if d.startswith("wasi:")}
+    versions = (wasi_versions_named(wit_dir) or {WASI_VERSION}) - brought
     for v in sorted(versions):
         if not v.startswith("0.2."):
             raise BuildError(
@@ -124,11 +131,6 @@ def prepare_wit(wit_dir: Path, scratch: Path) -> Path:
                 f"{wit_dir} names WASI {v}, newer than the {WASI_VERSION} the pinned toolchain "
                 f"knows; pin {WASI_VERSION} or older, or bring its WIT under wit/deps"
             )
-    deps = wit_dir / "deps"
-    present: set[str] = set()
-    if deps.is_dir():
-        for wit in deps.rglob("*.wit"):
-            present.update(_VERSIONED_DECL.findall(wit.read_text()))
     base = wasi_wit_packages()
     wanted = {f"{name}@{v}": (pkg, v) for v in versions for name, pkg in base.items()}
     missing = {n: p for n, p in wanted.items() if n not in present}
