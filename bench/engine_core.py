@@ -361,9 +361,10 @@ def build_table() -> None:
         return
     info = json.loads(info_path.read_text())
     kind = "clean" if info.get("clean") else "incremental"
+    cpu = f", {info['cpu_seconds'] / 60:.1f} min CPU" if "cpu_seconds" in info else ""
     print(
-        f"{kind} release build {info['build_seconds'] / 60:.1f} min (cargo -j2, load average "
-        f"{info['load_average']:.1f} at the end); libwasmesh_native.so "
+        f"{kind} release build {info['build_seconds'] / 60:.1f} min wall{cpu} (cargo -j2, load "
+        f"average {info['load_average']:.1f} at the end); libwasmesh_native.so "
         f"{info['extension_bytes'] / 2**20:.1f} MiB, wheel {info['wheel_bytes'] / 2**20:.1f} MiB"
     )
 
