@@ -47,15 +47,25 @@ def test_a_host_with_another_roles_credential_exits_2_at_once_naming_the_host_on
     assert r.out == ""  # it never announced itself as a host
 
 
+def _unbuildable_app(tmp_path: Path) -> Path:
+    """An app whose manifest reads well and whose one component fails to build."""
+    app = tmp_path / "app"
+    (app / "a").mkdir(parents=True)
+    (app / "a" / "app.wat").write_text("(module (func $broken")
+    (app / "wasmesh.toml").write_text(
+        '[app]\nname = "x"\n\n[components.a]\nsource = "a"\nlanguage = "wat"\n'
+    )
+    return app
+
+
 def test_deploy_with_a_host_credential_is_refused_before_the_app_is_built(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
     assert nats_server.secrets is not None
     keys = nats_server.secrets.lattice()
-    # an app that cannot even be read: a refusal that names the manifest came after the build
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "wasmesh.toml").write_text("this is not toml [")
+    # an app whose build fails: a refusal that names the build came after it (reading the
+    # manifest and its variables, which takes no time, comes first)
+    app = _unbuildable_app(tmp_path)
     options = nats_server.options("host")
     r = wasmesh("deploy", app, *_flags(options))
     assert r.code == 2, r
@@ -68,17 +78,15 @@ def test_deploy_with_a_host_credential_is_refused_before_the_app_is_built(
 def test_an_unsigned_deploy_is_announced_before_the_build(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "wasmesh.toml").write_text("this is not toml [")
+    app = _unbuildable_app(tmp_path)
     r = wasmesh("deploy", app, *_flags(nats_server.options("admin")))
     assert r.code == 2, r
-    note, error = r.err.strip().splitlines()
+    note, error = r.err.strip().splitlines()[:2]
     assert note == (
         "note: the artifacts will not be signed (no --sign-key or WASMESH_SIGNING_KEY); "
         "hosts started with --trust refuse unsigned artifacts."
     )
-    assert "wasmesh.toml" in error  # the build came after, and failed on the manifest
+    assert "app.wat" in error or "build" in error, error  # the build came after, and failed
 
 
 @pytest.mark.parametrize("role", ["host", "client"])

@@ -238,6 +238,8 @@ def deploy(
     stops the old one, with no failed call.
     """
     from wasmesh.cli.registry import app_location
+    from wasmesh.compose.manifest import load_manifest
+    from wasmesh.compose.variables import variable_values
     from wasmesh.lattice import Placement, require, topology_from_manifest
     from wasmesh.lattice import deploy as publish
     from wasmesh.lattice.signing import Signer
@@ -247,15 +249,18 @@ def deploy(
     where = Placement(replicas=replicas, labels=parse_labels(label), spread=spread)
     options = connection(nats, creds, tls_ca, tls_cert, tls_key)
     signer = Signer.from_file(sign_key) if sign_key is not None else None
-    require(options, "admin", "deploy", lattice)  # before the build, which takes a while
+    app = app_location(app)
+    manifest = app / "wasmesh.toml" if app.is_dir() else app
+    # what the deployer can check alone comes first: the manifest and its variables, then
+    # the role (one round trip), then the build, which takes a while
+    variable_values(load_manifest(manifest).variables, variables_file)
+    require(options, "admin", "deploy", lattice)
     if signer is None:  # said before the build: hosts that --trust a key refuse these
         err_console.print(
             "note: the artifacts will not be signed (no --sign-key or WASMESH_SIGNING_KEY); "
             "hosts started with --trust refuse unsigned artifacts.",
             markup=False,
         )
-    app = app_location(app)
-    manifest = app / "wasmesh.toml" if app.is_dir() else app
     name, topo = topology_from_manifest(manifest, strategy=topology, variables_file=variables_file)
     units = tuple(
         dataclasses.replace(u, replicas=where.replicas, labels=dict(where.labels), spread=spread)
