@@ -105,6 +105,15 @@ def test_a_missing_required_variable_is_one_sentence_naming_it(tmp_path: Path) -
             "wasmesh.toml:5: config `k` uses `{{ nope }}`, which [variables] does not declare",
         ),
         ('[components.a]\nsource = "a.wasm"\nconfig = { k = 3 }\n', "`k` in [components.a.config]"),
+        (
+            '[components.a]\nsource = "a.wasm"\nconfig = { k = "{{ nope " }\n',
+            "wasmesh.toml:5: config `k` has a `{{` without its `}}`; write a placeholder as",
+        ),
+        (
+            '[variables]\nv = { default = "x" }\n[components.a]\nsource = "a.wasm"\n'
+            '[components.a.config]\nk = "{{ v }} and }}"\n',
+            "wasmesh.toml:8: config `k` has a `}}` without its `{{`",
+        ),
     ],
 )
 def test_bad_variables_and_config_name_the_fix(tail: str, message: str) -> None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wasmesh.capabilities.config import ENV_PREFIX, placeholders, substitute
+from wasmesh.capabilities.config import ENV_PREFIX, placeholders, stray_braces, substitute
 from wasmesh.compose._positions import Path_
 from wasmesh.compose._reader import Reader
 from wasmesh.errors import ManifestError
@@ -97,6 +97,14 @@ def read_config(
     out = []
     for key, template in raw.items():
         reader.typed(template, (*where, key), str, "a string")
+        brace = stray_braces(template)
+        if brace is not None:
+            other = "}}" if brace == "{{" else "{{"
+            raise reader.fail(
+                (*where, key),
+                f"config `{key}` has a `{brace}` without its `{other}`; write a placeholder as "
+                "`{{ name }}`",
+            )
         names = placeholders(template)
         for name in names:
             if name not in known:
