@@ -92,6 +92,18 @@ def test_a_missing_required_variable_stops_invoke_and_deploy(
     assert got.code == 2 and sentence in got.err and "Traceback" not in got.err
 
 
+def test_a_malformed_variables_file_stops_invoke_naming_its_line(
+    app_dir: Path, tmp_path: Path
+) -> None:
+    file = tmp_path / "vars.env"
+    file.write_text("greeting=hi\npassword='unterminated\n")
+    got = wasmesh("invoke", "--app", app_dir, "--variables-file", file, GET, '"greeting"')
+    sentence = f"the variables file {file} line 2 is not `NAME=value`; fix or remove that line."
+    assert got.code == 2 and sentence in got.err and "Traceback" not in got.err, got.err
+    got = wasmesh("invoke", "--app", app_dir, "--variables-file", tmp_path, GET, '"greeting"')
+    assert got.code == 2 and "is not a file" in got.err, got.err
+
+
 def test_each_component_reads_only_its_own_keys(app_dir: Path, password: str) -> None:
     app = App.load(app_dir)
     try:

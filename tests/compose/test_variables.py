@@ -105,6 +105,15 @@ def test_a_missing_required_variable_is_one_sentence_naming_it(tmp_path: Path) -
             "wasmesh.toml:5: config `k` uses `{{ nope }}`, which [variables] does not declare",
         ),
         ('[components.a]\nsource = "a.wasm"\nconfig = { k = 3 }\n', "`k` in [components.a.config]"),
+        (
+            '[components.a]\nsource = "a.wasm"\nconfig = { k = "{{ nope " }\n',
+            "wasmesh.toml:5: config `k` has a `{{` without its `}}`; write a placeholder as",
+        ),
+        (
+            '[variables]\nv = { default = "x" }\n[components.a]\nsource = "a.wasm"\n'
+            '[components.a.config]\nk = "{{ v }} and }}"\n',
+            "wasmesh.toml:8: config `k` has a `}}` without its `{{`",
+        ),
     ],
 )
 def test_bad_variables_and_config_name_the_fix(tail: str, message: str) -> None:
@@ -132,3 +141,38 @@ def test_one_unit_cannot_give_two_components_different_config() -> None:
     plans = {p.name: p for p in plan_units(split, wire(worlds))}
     assert [c.value for c in plans["a"].policy.grants.config] == ["a"]
     assert [c.value for c in plans["b"].policy.grants.config] == ["b"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["this is not dotenv", "=novalue", "password", "password='unterminated"],
+)
+def test_a_malformed_variables_file_names_the_file_and_line(tmp_path: Path, line: str) -> None:
+    manifest = parse(APP)
+    file = tmp_path / "vars.env"
+    file.write_text(f"# app variables\ngreeting=hi\n{line}\n")
+    with pytest.raises(VariableError) as err:
+        variable_values(manifest.variables, file, {"WASMESH_VAR_PASSWORD": "env"})
+    assert str(err.value) == (
+        f"the variables file {file} line 3 is not `NAME=value`; fix or remove that line."
+    )
+
+
+def test_a_variables_file_that_is_a_directory_is_not_a_file(tmp_path: Path) -> None:
+    manifest = parse(APP)
+    with pytest.raises(VariableError, match=r"the variables file .* is not a file"):
+        variable_values(manifest.variables, tmp_path, {})
+
+
+def test_an_undeclared_name_in_the_variables_file_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = parse(APP)
+    file = tmp_path / "vars.env"
+    file.write_text("password=p\npasword=typo\n")
+    assert variable_values(manifest.variables, file, {}) == {"greeting": "hello", "password": "p"}
+    err = capsys.readouterr().err
+    assert err == (
+        f"warning: the variables file {file} sets `pasword`, which [variables] does not "
+        "declare; it is ignored.\n"
+    )

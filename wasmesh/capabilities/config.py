@@ -53,6 +53,18 @@ def placeholders(template: str) -> list[str]:
     return _PLACEHOLDER.findall(template)
 
 
+def stray_braces(template: str) -> str | None:
+    """`"{{"` or `"}}"` if `template` has one outside a whole `{{ name }}` placeholder.
+
+    Such a template is refused, not taken as literal text, as Spin refuses it.
+    """
+    rest = _PLACEHOLDER.sub("", template)
+    for brace in ("{{", "}}"):
+        if brace in rest:
+            return brace
+    return None
+
+
 def substitute(template: str, values: Mapping[str, str]) -> str:
     """`template` with each placeholder whose variable is in `values` replaced."""
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)

@@ -22,14 +22,16 @@ which each host resolves from its own `WASMESH_VAR_<NAME>`
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wasmesh.capabilities.config import ENV_PREFIX, placeholders, substitute
+from wasmesh.capabilities.config import ENV_PREFIX, placeholders, stray_braces, substitute
 from wasmesh.compose._positions import Path_
 from wasmesh.compose._reader import Reader
 from wasmesh.errors import ManifestError
@@ -95,6 +97,14 @@ def read_config(
     out = []
     for key, template in raw.items():
         reader.typed(template, (*where, key), str, "a string")
+        brace = stray_braces(template)
+        if brace is not None:
+            other = "}}" if brace == "{{" else "{{"
+            raise reader.fail(
+                (*where, key),
+                f"config `{key}` has a `{brace}` without its `{other}`; write a placeholder as "
+                "`{{ name }}`",
+            )
         names = placeholders(template)
         for name in names:
             if name not in known:
@@ -116,10 +126,19 @@ def variable_values(
     """Each variable's value: default, then `WASMESH_VAR_<NAME>`, then `variables_file`.
 
     Raises `VariableError` naming the first required variable left without a value, or a
-    variables file that cannot be read.
+    variables file that cannot be read or has a malformed line. A name in the file that
+    no variable declares is a one-line warning on stderr.
     """
     environ = os.environ if environ is None else environ
     from_file = _read_file(variables_file) if variables_file is not None else {}
+    declared = {key for var in variables for key in (var.name, var.env_name)}
+    for key in from_file:
+        if key not in declared:
+            print(
+                f"warning: the variables file {variables_file} sets `{key}`, which [variables] "
+                "does not declare; it is ignored.",
+                file=sys.stderr,
+            )
     values: dict[str, str] = {}
     for var in variables:
         if var.default is not None:
@@ -140,15 +159,32 @@ def variable_values(
 
 
 def _read_file(path: Path) -> dict[str, str]:
-    from dotenv import dotenv_values
+    """The bindings of the dotenv file `path`, read with python-dotenv's parser.
 
-    if not path.is_file():
+    Raises `VariableError` for a path that is not a file, cannot be read, or has a line
+    that is not `NAME=value` (named with its line number).
+    """
+    from dotenv.parser import parse_stream
+
+    if not path.exists():
         raise VariableError(f"the variables file {path} does not exist; fix --variables-file.")
+    if not path.is_file():
+        raise VariableError(f"the variables file {path} is not a file; fix --variables-file.")
     try:
-        parsed = dotenv_values(path, interpolate=False)
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise VariableError(f"the variables file {path} cannot be read ({exc}).") from None
-    return {k: v for k, v in parsed.items() if v is not None}
+    out: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error or (binding.key is not None and binding.value is None):
+            # the line's text is not repeated: it may hold a secret
+            raise VariableError(
+                f"the variables file {path} line {binding.original.line} is not `NAME=value`; "
+                "fix or remove that line."
+            )
+        if binding.key is not None and binding.value is not None:
+            out[binding.key] = binding.value
+    return out
 
 
 def resolve_manifest(
