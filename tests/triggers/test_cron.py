@@ -110,6 +110,11 @@ def test_an_export_runs_on_schedule_and_a_trap_is_logged(
             "wasmesh.toml:9: schedule `every minute` is not a cron expression",
         ),
         (
+            'schedule = "* * * * * *"',
+            'schedule = "0 0 30 2 *"',
+            "wasmesh.toml:9: schedule `0 0 30 2 *` never fires",
+        ),
+        (
             'export = "tick"\n',
             "",
             '[[triggers.cron]] needs `export = "func"` to call; add it',

@@ -8,14 +8,17 @@ export = "tick"              # the export function called, no arguments: `func` 
 ```
 
 A five-field schedule (no seconds) is read as classic cron. Expressions are croniter's
-(Vixie-cron syntax plus a leading seconds field), checked when the manifest is read.
+(Vixie-cron syntax plus a leading seconds field), checked when the manifest is read: a
+schedule no date matches (`"0 0 30 2 *"`, 30 February) is refused there, as croniter finds no
+next time for it.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from wasmesh.compose._positions import Path_
 from wasmesh.compose._reader import Reader
@@ -27,6 +30,15 @@ def valid_schedule(schedule: str) -> bool:
     return len(fields) in (5, 6) and bool(croniter.is_valid(schedule, second_at_beginning=True))
 
 
+def fires(schedule: str) -> bool:
+    """Whether the valid `schedule` names a time after now (croniter finds a next date)."""
+    try:
+        croniter(schedule, datetime.now(UTC), second_at_beginning=True).get_next(float)
+    except CroniterBadDateError:
+        return False
+    return True
+
+
 def check_trigger(reader: Reader, where: Path_, entry: dict[str, Any]) -> None:
     """A `[[triggers.cron]]` table's `schedule` and `export`."""
     schedule = entry["schedule"]
@@ -35,6 +47,12 @@ def check_trigger(reader: Reader, where: Path_, entry: dict[str, Any]) -> None:
             (*where, "schedule"),
             f"schedule `{schedule}` is not a cron expression; write five fields (minute hour "
             'day month weekday) or six with seconds first, like "*/10 * * * * *"',
+        )
+    if not fires(schedule):
+        raise reader.fail(
+            (*where, "schedule"),
+            f"schedule `{schedule}` never fires (no date matches its day and month fields); "
+            "fix the day of month or the month",
         )
     if "export" not in entry:
         raise reader.fail(where, '[[triggers.cron]] needs `export = "func"` to call; add it')
