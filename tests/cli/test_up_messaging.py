@@ -56,3 +56,11 @@ def test_up_with_an_unreachable_nats_is_one_sentence(
     assert "cannot connect to NATS at nats://127.0.0.1:1" in r.err and "Traceback" not in r.err
     r = wasmesh("up", manifest.parent, "--nats", "nats://127.0.0.1:1", "--lattice", "a.b")
     assert r.code == 2 and "lattice name 'a.b' is not valid" in r.err
+
+
+def test_up_help_names_every_trigger_kind() -> None:
+    r = wasmesh("up", "--help")
+    assert r.code == 0, r.err
+    text = " ".join(r.out.split())
+    for kind in ("http", "messaging", "cron"):
+        assert f"[[triggers.{kind}]]" in text, text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import logging
 import queue
 import time
 from collections.abc import Callable, Iterator
@@ -15,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.triggers.test_messaging import WAIT_S, write_app
-from wasmesh.capabilities.messaging import Message
+from wasmesh.capabilities.messaging import Message, MessagingError
 from wasmesh.lattice.app import Placement, topology_from_manifest
+from wasmesh.lattice.connection import NatsOptions
 from wasmesh.lattice.credentials import Secrets
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.messaging import connect_broker
@@ -148,3 +150,35 @@ def test_a_trapping_handler_is_logged_and_a_durable_one_redelivered(lattice: Lat
 def test_the_handler_hosts_use_only_their_lattice_subjects(lattice: Lattice) -> None:
     log = lattice.hosts.log("h1") + lattice.hosts.log("h0")
     assert "permissions violation" not in log.lower(), log
+
+
+def test_the_up_broker_reconnects_after_the_server_restarts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = start_server(0, tmp_path / "jetstream")
+    with contextlib.ExitStack() as stack:
+        stack.callback(server.stop)
+        broker = connect_broker(NatsOptions(server.url), "restart")
+        stack.callback(broker.close)
+
+        def answer(message: Message, attempt: int) -> bool:
+            assert message.reply_to is not None
+            broker.reply(message.reply_to, message.body.upper())
+            return True
+
+        broker.subscribe("echo.*", answer)
+        assert broker.request("echo.1", b"before", WAIT_S).body == b"BEFORE"
+        with caplog.at_level(logging.WARNING, logger="wasmesh.messaging"):
+            server.stop()
+            server.start()  # same port, same JetStream store
+            deadline = time.monotonic() + WAIT_S
+            while True:  # the subscription comes back with the connection
+                try:
+                    reply = broker.request("echo.2", b"after", 1.0)
+                    break
+                except MessagingError:
+                    assert time.monotonic() < deadline, "no reply after the restart"
+        assert reply.body == b"AFTER"
+        lines = [r.getMessage() for r in caplog.records if r.name == "wasmesh.messaging"]
+        assert sum("lost its NATS connection" in line for line in lines) == 1, lines
+        assert sum("reconnected to NATS" in line for line in lines) == 1, lines

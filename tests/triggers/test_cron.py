@@ -110,6 +110,11 @@ def test_an_export_runs_on_schedule_and_a_trap_is_logged(
             "wasmesh.toml:9: schedule `every minute` is not a cron expression",
         ),
         (
+            'schedule = "* * * * * *"',
+            'schedule = "0 0 30 2 *"',
+            "wasmesh.toml:9: schedule `0 0 30 2 *` never fires",
+        ),
+        (
             'export = "tick"\n',
             "",
             '[[triggers.cron]] needs `export = "func"` to call; add it',
@@ -134,6 +139,23 @@ def test_bad_cron_tables_are_refused(
 def test_schedules() -> None:
     assert valid_schedule("*/10 * * * * *") and valid_schedule("0 9 * * mon-fri")
     assert not valid_schedule("* * * *") and not valid_schedule("61 * * * * *")
+    for nickname in ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight",
+                     "@hourly"):  # fmt: skip
+        assert valid_schedule(nickname), nickname
+    assert not valid_schedule("@reboot") and not valid_schedule("@often")
+
+
+def test_a_nickname_schedule_is_accepted(guest: Callable[[str], Path], tmp_path: Path) -> None:
+    text = APP.format(ticker=guest("tick-wat")).replace('"*/2 * * * * *"', '"@hourly"')
+    (tmp_path / "wasmesh.toml").write_text(text)
+    app = App.load(tmp_path)
+    triggers = start_triggers(app, TriggerOptions("127.0.0.1:0"))
+    try:
+        (cron,) = triggers
+        assert cron.describe()[1] == "  @hourly  -> ticker.boom (unit main)"
+    finally:
+        stop_all(triggers, 5.0)
+        app.close()
 
 
 def test_a_lattice_deploy_refuses_cron_tables(guest: Callable[[str], Path], tmp_path: Path) -> None:

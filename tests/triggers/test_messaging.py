@@ -202,6 +202,18 @@ def test_a_subject_outside_the_grant_is_denied(running: Running) -> None:
     assert status == 403 and "wildcard" in text
 
 
+def test_a_reply_to_outside_the_grant_is_denied(running: Running) -> None:
+    status, text = running.get("/publish?subject=orders.py.5&body=x&reply-to=payments.charge")
+    assert status == 403
+    assert "`payments.charge`" in text and "messaging grant" in text
+    # a reply-to inside the grant is answered there
+    assert running.get("/publish?subject=orders.py.6&body=ok&reply-to=audit.back") == (
+        202, "published",
+    )  # fmt: skip
+    seen = {running.next_audit(), running.next_audit()}
+    assert seen == {("audit.py", "orders.py.6 ok"), ("audit.back", "py:OK")}
+
+
 def test_a_request_nobody_answers_is_an_error(running: Running) -> None:
     status, text = running.get("/request?subject=orders.none&body=x&timeout=200")
     assert status == 502 and "orders.none" in text

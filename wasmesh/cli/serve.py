@@ -170,11 +170,11 @@ def up(
     ] = None,
     variables_file: VariablesFile = None,
 ) -> None:
-    """Build an app and run every trigger it declares until Ctrl-C: [[triggers.http]] routes
-    and [[triggers.messaging]] subscriptions.
+    """Build an app and run every trigger it declares until Ctrl-C: [[triggers.http]] routes,
+    [[triggers.messaging]] subscriptions and [[triggers.cron]] schedules (UTC).
 
-    Each route and subscription runs in the unit holding its component, under that unit's
-    grants and limits. Messages stay in this process unless --nats names a NATS server (then
+    Each route, subscription and schedule runs in the unit holding its component, under that
+    unit's grants and limits. Messages stay in this process unless --nats names a NATS server (then
     subjects are `wasmesh.<lattice>.msg.<subject>` there). --max-reuse, --max-concurrent and
     --idle-timeout reuse each unit's instances as `wasmesh serve` does.
 

@@ -22,7 +22,7 @@ from wasmesh.capabilities.messaging.broker import Subscription
 from wasmesh.capabilities.messaging.nats import NatsBroker, ensure_stream
 from wasmesh.engine.values import Record
 from wasmesh.errors import GuestError
-from wasmesh.lattice.connection import NatsOptions, connect_once
+from wasmesh.lattice.connection import NatsOptions, connect_once, keep_reconnecting
 from wasmesh.lattice.schema import Subjects, UnitSpec
 from wasmesh.lattice.stub import LoopThread
 from wasmesh.triggers.messaging import (
@@ -148,17 +148,47 @@ def lattice_trigger(host: Host, settings: Mapping[str, str | None]) -> HostMessa
     return HostMessaging(host)
 
 
+class BrokerLink:
+    """The `wasmesh up --nats` connection's outages and reconnects, each logged once (nats-py's
+    `disconnected_cb` and `reconnected_cb`); a deliberate close is not an outage."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.up = False  # connected; set once the first connection succeeded
+        self.closing = False
+
+    async def disconnected(self) -> None:
+        if self.up and not self.closing:
+            self.up = False
+            log.warning("messaging lost its NATS connection to %s; reconnecting", self.url)
+
+    async def reconnected(self) -> None:
+        if not self.up:
+            self.up = True
+            log.warning("messaging reconnected to NATS at %s", self.url)
+
+
 def connect_broker(options: NatsOptions, lattice: str = "default") -> NatsBroker:
     """A NATS broker on its own connection and loop thread (`wasmesh up --nats`), for the
-    subjects of `lattice`; closing it closes both."""
+    subjects of `lattice`; closing it closes both. After the first connection the client
+    reconnects forever, as a lattice host's does (nats-py restores the subscriptions), and
+    logs the outage and the reconnect once each on `wasmesh.messaging`."""
     thread = LoopThread("wasmesh-messaging")
+    link = BrokerLink(options.url)
     try:
-        nc = thread.run(connect_once(options, CONNECT_TIMEOUT_S), CONNECT_TIMEOUT_S * 3)
+        nc = thread.run(
+            connect_once(options, CONNECT_TIMEOUT_S, disconnected_cb=link.disconnected,
+                         reconnected_cb=link.reconnected),
+            CONNECT_TIMEOUT_S * 3,
+        )  # fmt: skip
     except BaseException:
         thread.close()
         raise
+    keep_reconnecting(nc)
+    link.up = True
 
     def close() -> None:
+        link.closing = True
         # subscriptions are gone by now: flush what was published, then close
         with contextlib.suppress(Exception):
             thread.run(nc.flush(timeout=5), 10.0)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from wasmesh.errors import GuestError, ManifestError, WasmeshError
 from wasmesh.runtime.exports import ExportTarget, resolve_export
@@ -83,7 +83,12 @@ class CronTrigger:
     def _loop(self, job: Job) -> None:
         times = croniter(job.schedule, datetime.now(UTC), second_at_beginning=True)
         while True:
-            at = times.get_next(float)
+            try:
+                at = times.get_next(float)
+            except CroniterBadDateError:  # refused at load; a date range can still run out
+                log.error("cron %s: %s has no next time; the schedule stops",
+                          job.schedule, job.component)  # fmt: skip
+                return
             if self.stopping.wait(max(0.0, at - time.time())):
                 return
             self.fire(job)

@@ -10,9 +10,10 @@ The interface, as wasmCloud's messaging contract 0.2.0 defines it:
 
 A component may publish and send requests to the subjects its grant matches
 (`[components.NAME] messaging = ["orders.>", "audit.*"]`, NATS wildcards); anything else is
-an `err` naming the subject and the grant, which the guest sees. A handler may also answer
-the message it is handling (publish to its `reply-to`) without a grant, as a NATS service
-replies to an inbox. Messages go to the `Broker` the capability is given: the app's
+an `err` naming the subject and the grant, which the guest sees; so is a `reply-to` the
+grant does not match (the replies would land on a subject the sender may not use). A handler
+may also answer the message it is handling (publish to its `reply-to`) without a grant, as a
+NATS service replies to an inbox. Messages go to the `Broker` the capability is given: the app's
 (`wasmesh up`: in-process, or NATS with `--nats`), a lattice host's (NATS, under the lattice
 prefix), or, for components run alone (`invoke`, `run`, the Python API), one in-process
 broker per process. The handler side is the messaging trigger (`wasmesh.triggers.messaging`).
@@ -144,8 +145,8 @@ class Messaging(HostCapability):
                         label = f"{name}#{func.name}"
                         define_func(instance, func.name, func.sig, impl, label=label)
 
-    def _denied(self, subject: str) -> str | None:
-        """Why the guest may not send to `subject`, or None."""
+    def _denied(self, subject: str, what: str = "send to") -> str | None:
+        """Why the guest may not `what` (send to, take replies on) `subject`, or None."""
         try:
             check_subject(subject)
         except SubjectError as exc:
@@ -154,7 +155,7 @@ class Messaging(HostCapability):
             return None
         has = ", ".join(f'"{p}"' for p in self.grants) or "none"
         return (
-            f"component {self.program} may not send to `{subject}`: it is not in its messaging "
+            f"component {self.program} may not {what} `{subject}`: it is not in its messaging "
             f"grant ({has}); add a matching pattern to `messaging` in its [components] table"
         )
 
@@ -169,7 +170,9 @@ class Messaging(HostCapability):
             if denied is not None:
                 return Err(denied)
             if reply_to is not None:
-                check_subject(reply_to)
+                denied = self._denied(str(reply_to), "take replies on")
+                if denied is not None:
+                    return Err(denied)
             self.broker.publish(Message(subject, body, reply_to))
         except (MessagingError, SubjectError) as exc:
             return Err(str(exc))
