@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from wasmesh.capabilities.keyvalue.backend import PAGE, StoreError, parse_counter
+from wasmesh.capabilities.keyvalue.backend import PAGE, S64, StoreError, next_counter
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -105,13 +105,13 @@ class SqliteBackend:
             )
         return (bytes(row[0]), int(row[1])) if row else (None, 0)
 
-    def increment(self, key: str, delta: int) -> int:
+    def increment(self, key: str, delta: int, bounds: tuple[int, int] = S64) -> int:
         conn = self._conn()
         with self._guard("write"):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 row = conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-                value = parse_counter(self.name, key, bytes(row[0]) if row else None) + delta
+                value = next_counter(self.name, key, bytes(row[0]) if row else None, delta, bounds)
                 conn.execute(
                     "INSERT INTO kv (key, value, version) VALUES (?, ?, 1) ON CONFLICT (key) "
                     "DO UPDATE SET value = excluded.value, version = version + 1",
