@@ -88,8 +88,12 @@ def grant_stores(
                 f"store `{name}` has no [key-value.{name}] table saying where it lives; add one "
                 '(only "default" needs none)',
             )
-        if stores[name] not in grants:
-            grants.append(stores[name])
+        if stores[name] in grants:
+            raise reader.fail(
+                (*where, GRANT_KEY),
+                f"store `{name}` is listed twice in `{GRANT_KEY}`; list each store once",
+            )
+        grants.append(stores[name])
     return tuple(grants)
 
 
