@@ -5,6 +5,7 @@ Each is driven directly through the `Backend` Protocol, as the capability drives
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -41,6 +42,22 @@ backend = SqliteBackend("default", Path(sys.argv[1]))
 for _ in range(100):
     backend.increment("n", 1)
 """
+
+
+def test_a_sqlite_file_with_a_foreign_kv_table_is_refused_untouched(tmp_path: Path) -> None:
+    db = tmp_path / "theirs.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT)")
+    conn.execute("INSERT INTO kv VALUES ('a', 'b')")
+    conn.commit()
+    conn.close()
+    before = db.read_bytes()
+    with pytest.raises(StoreError) as e:
+        SqliteBackend("s", db)
+    said = str(e.value)
+    assert said.startswith(f"the database of key-value store `s` ({db}) has a `kv` table")
+    assert said.endswith("set `path` in [key-value.s] to another file") and ". " not in said
+    assert db.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [db.name]
 
 
 def test_sqlite_increments_are_exact_across_threads_and_processes(tmp_path: Path) -> None:
