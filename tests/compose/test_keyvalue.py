@@ -72,6 +72,11 @@ def test_bad_store_tables_are_one_sentence_with_the_line(text: str, said: str) -
     assert str(e.value).startswith("wasmesh.toml:")
 
 
+def test_a_store_granted_twice_is_a_manifest_error_with_the_line() -> None:
+    with pytest.raises(ManifestError, match=r"^wasmesh.toml:6: store `default` is listed twice"):
+        parse('key-value-stores = ["default", "cache", "default"]\n[key-value.cache]\n')
+
+
 def test_a_unit_serves_its_members_stores_and_refuses_members_that_differ() -> None:
     from wasmesh.compose.units import PlanError, plan_units
     from wasmesh.compose.wiring import wire

@@ -207,6 +207,9 @@ def up(
             broker.close()
         raise
     try:
+        from wasmesh.compose.keyvalue import check_local_stores
+
+        check_local_stores(loaded.manifest)
         if not loaded.manifest.triggers:
             raise WasmeshError(
                 f"app `{loaded.manifest.name}` declares no triggers; add a [[triggers.http]] "

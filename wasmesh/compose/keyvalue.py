@@ -24,6 +24,7 @@ from typing import Any
 
 from wasmesh.compose._positions import Path_
 from wasmesh.compose._reader import Reader
+from wasmesh.errors import ManifestError
 from wasmesh.policy import StoreGrant
 
 STATE_DIR = Path(".wasmesh") / "state"
@@ -88,8 +89,12 @@ def grant_stores(
                 f"store `{name}` has no [key-value.{name}] table saying where it lives; add one "
                 '(only "default" needs none)',
             )
-        if stores[name] not in grants:
-            grants.append(stores[name])
+        if stores[name] in grants:
+            raise reader.fail(
+                (*where, GRANT_KEY),
+                f"store `{name}` is listed twice in `{GRANT_KEY}`; list each store once",
+            )
+        grants.append(stores[name])
     return tuple(grants)
 
 
@@ -107,6 +112,20 @@ def bind_stores(
         grants = replace(spec.policy.grants, key_value_stores=granted)
         out.append(replace(spec, policy=replace(spec.policy, grants=grants)))
     return tuple(out)
+
+
+def check_local_stores(manifest: Any) -> None:
+    """Refuse (`ManifestError`) a granted `nats` store without a `url` in `manifest` (a
+    `Manifest`) run outside a lattice: only a lattice host supplies its NATS connection."""
+    for spec in manifest.components:
+        for grant in spec.policy.grants.key_value_stores:
+            if grant.backend == "nats" and ";" not in grant.location:
+                raise ManifestError(
+                    f"{manifest.where((TABLE, grant.name))}: key-value store `{grant.name}` "
+                    "uses the nats backend without a `url`, which only a lattice host "
+                    f'supplies; add `url = "nats://HOST:4222"` to [key-value.{grant.name}] or '
+                    "deploy the app to a lattice"
+                )
 
 
 def _check_name(reader: Reader, where: Path_, name: str, what: str) -> None:

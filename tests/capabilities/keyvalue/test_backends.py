@@ -5,6 +5,7 @@ Each is driven directly through the `Backend` Protocol, as the capability drives
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -13,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from wasmesh.capabilities.keyvalue.backend import Backend, MemoryBackend, StoreError
+from wasmesh.capabilities.keyvalue import Atomics, Bucket
+from wasmesh.capabilities.keyvalue.backend import S64, U64, Backend, MemoryBackend, StoreError
 from wasmesh.capabilities.keyvalue.nats import NatsBackend, decode_key, encode_key
 from wasmesh.capabilities.keyvalue.sqlite import SqliteBackend
+from wasmesh.engine.values import Err, Ok, Variant
 from wasmesh.lattice.server import NatsServer, start_server
 
 
@@ -39,6 +42,22 @@ backend = SqliteBackend("default", Path(sys.argv[1]))
 for _ in range(100):
     backend.increment("n", 1)
 """
+
+
+def test_a_sqlite_file_with_a_foreign_kv_table_is_refused_untouched(tmp_path: Path) -> None:
+    db = tmp_path / "theirs.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT)")
+    conn.execute("INSERT INTO kv VALUES ('a', 'b')")
+    conn.commit()
+    conn.close()
+    before = db.read_bytes()
+    with pytest.raises(StoreError) as e:
+        SqliteBackend("s", db)
+    said = str(e.value)
+    assert said.startswith(f"the database of key-value store `s` ({db}) has a `kv` table")
+    assert said.endswith("set `path` in [key-value.s] to another file") and ". " not in said
+    assert db.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [db.name]
 
 
 def test_sqlite_increments_are_exact_across_threads_and_processes(tmp_path: Path) -> None:
@@ -85,6 +104,53 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer
         yield server
     finally:
         server.stop()
+
+
+def overflows_write_nothing(backend: Backend) -> None:
+    top, bottom = str(S64[1]).encode(), str(S64[0]).encode()
+    backend.set("top", top)
+    backend.set("bottom", bottom)
+    version = backend.read("top")[1]
+    with pytest.raises(StoreError, match=r"^incrementing key `top` .* by 1 would overflow"):
+        backend.increment("top", 1)
+    with pytest.raises(StoreError, match="would overflow"):
+        backend.increment("bottom", -1)
+    assert backend.read("top") == (top, version) and backend.get("bottom") == bottom
+    assert backend.increment("top", -1) == S64[1] - 1  # still a counter
+    with pytest.raises(StoreError, match="would overflow"):
+        backend.increment("u", -1, U64)
+    assert not backend.exists("u")
+    assert backend.increment("u", U64[1], U64) == U64[1]
+    with pytest.raises(StoreError, match="would overflow"):
+        backend.increment("u", 1, U64)
+    backend.set("huge", str(2**70).encode())
+    with pytest.raises(StoreError, match=r"holds \d+, outside the counter range"):
+        backend.increment("huge", -1)
+    assert backend.get("huge") == str(2**70).encode()
+
+
+def test_an_overflowing_increment_writes_nothing(tmp_path: Path) -> None:
+    for backend in (MemoryBackend("m"), SqliteBackend("s", tmp_path / "s.db")):
+        overflows_write_nothing(backend)
+        backend.close()
+
+
+def test_the_drafts_counter_types_bound_an_increment() -> None:
+    for draft2, limit in ((True, S64[1]), (False, U64[1])):
+        bucket = Bucket("m", MemoryBackend("m"))
+        assert Atomics(draft2).increment(bucket, "n", limit) == Ok(limit)
+        out = Atomics(draft2).increment(bucket, "n", 1)
+        assert isinstance(out, Err) and isinstance(out.value, Variant)
+        assert out.value.tag == "other" and "would overflow" in str(out.value.value)
+        assert bucket.backend.get("n") == str(limit).encode()
+
+
+def test_a_nats_increment_that_overflows_writes_nothing(nats_server: NatsServer) -> None:
+    backend = NatsBackend("default", f"bounds/app.default;{nats_server.url}")
+    try:
+        overflows_write_nothing(backend)
+    finally:
+        backend.close()
 
 
 def test_nats_increments_race_to_an_exact_count(nats_server: NatsServer) -> None:

@@ -81,6 +81,17 @@ def test_incrementing_text_is_an_error_naming_the_key(counter: Component) -> Non
     assert isinstance(out, Err) and "key `word` of store `cache`" in out.value
 
 
+def test_an_overflowing_increment_is_an_error_and_writes_nothing(counter: Component) -> None:
+    run(counter, "default", "set", "top", "9223372036854775807")
+    out = run(counter, "default", "incr", "top", "1")
+    assert isinstance(out, Err) and "would overflow" in out.value
+    assert run(counter, "default", "get", "top") == Ok("9223372036854775807")
+    assert run(counter, "default", "incr", "top", "-1") == Ok("9223372036854775806")
+    run(counter, "default", "set", "huge", "1" * 30)
+    out = run(counter, "default", "incr", "huge", "1")
+    assert isinstance(out, Err) and "outside the counter range" in out.value
+
+
 def test_a_corrupt_sqlite_file_stops_the_component_with_one_sentence(
     guest: Callable[[str], Path], tmp_path: Path
 ) -> None:

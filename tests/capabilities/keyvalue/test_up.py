@@ -194,6 +194,35 @@ component = "counter"
     assert (state / "default.db").read_bytes() == b"not sqlite" * 500
 
 
+@pytest.mark.parametrize("lattice", [False, True])
+def test_up_refuses_a_nats_store_without_a_url_naming_its_line(
+    guest: Callable[[str], Path], tmp_path: Path, nats_server: NatsServer, lattice: bool
+) -> None:
+    (tmp_path / "wasmesh.toml").write_text(f"""\
+[app]
+name = "nourl"
+
+[components.counter]
+source = "{guest("kv-counter-py")}"
+key-value-stores = ["shared"]
+
+[key-value.shared]
+backend = "nats"
+
+[[triggers.http]]
+route = "/..."
+component = "counter"
+""")
+    extra = ("--nats", nats_server.url) if lattice else ()
+    out = wasmesh("up", tmp_path, "--listen", "127.0.0.1:0", *extra)
+    assert out.code == 2
+    assert out.err.strip() == (
+        "error: wasmesh.toml:8: key-value store `shared` uses the nats backend without a `url`, "
+        'which only a lattice host supplies; add `url = "nats://HOST:4222"` to '
+        "[key-value.shared] or deploy the app to a lattice"
+    )
+
+
 def test_a_nats_store_under_up_is_shared_by_both_drafts(served: Served) -> None:
     assert get(served, "/py/incr/shared/visits?value=40") == (200, "40")
     assert get(served, "/js/incr/shared/visits?value=2") == (200, "42")

@@ -15,7 +15,9 @@ The two versions differ (both from the WASI key-value proposal's drafts):
 | compare-and-swap | — | `resource cas`, `swap(cas, value)` → `cas-error::cas-failed(cas)` |
 | `batch.get-many` items | `option<tuple<string, list<u8>>>` | `tuple<string, option<list<u8>>>` |
 
-Counters are decimal ASCII (`b"42"`); `increment` on a value that is not one is an error.
+Counters are decimal ASCII (`b"42"`); `increment` on a value that is not one, or whose stored
+value or result falls outside the draft's integer type (`u64` / `s64`), is `error::other` and
+writes nothing (the backend checks the range before it writes).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 from wasmtime import component as wc
 
 from wasmesh.capabilities.base import HostCapability, Setup
-from wasmesh.capabilities.keyvalue.backend import PAGE, Backend, StoreError
+from wasmesh.capabilities.keyvalue.backend import PAGE, S64, U64, Backend, StoreError
 from wasmesh.capabilities.keyvalue.stores import open_backend
 from wasmesh.capabilities.python_host import link_python_hosts
 from wasmesh.engine.values import Err, Ok, Record, Variant
@@ -37,7 +39,6 @@ __all__ = ["VERSIONS", "KeyValue"]
 PACKAGE = "wasi:keyvalue"
 VERSIONS = ("0.2.0-draft", "0.2.0-draft2")
 INTERFACES = ("store", "atomics", "batch")
-U64 = 2**64
 
 
 class Bucket:
@@ -127,11 +128,10 @@ class Atomics:
 
     def increment(self, bucket: Bucket, key: str, delta: int) -> Any:
         try:
-            value = bucket.backend.increment(key, delta)
+            # the range of the guest's integer type is checked before anything is written
+            value = bucket.backend.increment(key, delta, S64 if self.draft2 else U64)
         except StoreError as exc:
             return _other(exc)
-        if not self.draft2:  # draft's counters are u64: wrap as the guest's type does
-            value %= U64
         return Ok(value)
 
     def cas_new(self, bucket: Bucket, key: str) -> Any:

@@ -16,6 +16,8 @@ from typing import Protocol
 from wasmesh.errors import WasmeshError
 
 PAGE = 1000  # keys a `list-keys` call returns at most
+S64 = (-(2**63), 2**63 - 1)  # a counter's range under draft2 (`s64`), the default
+U64 = (0, 2**64 - 1)  # a counter's range under the 0.2.0-draft (`u64`)
 
 
 class StoreError(WasmeshError):
@@ -38,8 +40,11 @@ class Backend(Protocol):
         """Up to `limit` keys in ascending order, those greater than `after` when given."""
         ...
 
-    def increment(self, key: str, delta: int) -> int:
-        """Add `delta` to the counter at `key` (absent: 0) atomically; the new value."""
+    def increment(self, key: str, delta: int, bounds: tuple[int, int] = S64) -> int:
+        """Add `delta` to the counter at `key` (absent: 0) atomically; the new value.
+
+        `bounds` (inclusive) is the range the guest's integer type holds: a stored value or a
+        result outside it is a `StoreError` and nothing is written."""
         ...
 
     def read(self, key: str) -> tuple[bytes | None, int]:
@@ -53,17 +58,38 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-def parse_counter(store: str, key: str, value: bytes | None) -> int:
-    """The counter held in `value` (None: 0); `StoreError` when it is not a decimal integer."""
+def parse_counter(store: str, key: str, value: bytes | None, bounds: tuple[int, int] = S64) -> int:
+    """The counter held in `value` (None: 0); `StoreError` when it is not a decimal integer
+    within `bounds` (inclusive)."""
     if value is None:
         return 0
     try:
-        return int(value.decode("ascii"))
+        number = int(value.decode("ascii"))
     except (UnicodeDecodeError, ValueError):
         raise StoreError(
             f"key `{key}` of store `{store}` holds a value that is not a decimal integer, so "
             "it cannot be incremented; set it to a number or use another key"
         ) from None
+    if not bounds[0] <= number <= bounds[1]:
+        raise StoreError(
+            f"key `{key}` of store `{store}` holds {number}, outside the counter range "
+            f"{bounds[0]}..{bounds[1]}, so it cannot be incremented; set it to a number in range"
+        )
+    return number
+
+
+def next_counter(
+    store: str, key: str, value: bytes | None, delta: int, bounds: tuple[int, int] = S64
+) -> int:
+    """The counter in `value` plus `delta`; `StoreError` (write nothing) when either the stored
+    value or the sum falls outside `bounds` (inclusive): the counter would overflow."""
+    result = parse_counter(store, key, value, bounds) + delta
+    if not bounds[0] <= result <= bounds[1]:
+        raise StoreError(
+            f"incrementing key `{key}` of store `{store}` by {delta} would overflow the counter "
+            f"range {bounds[0]}..{bounds[1]}; nothing was written"
+        )
+    return result
 
 
 class MemoryBackend:
@@ -103,10 +129,10 @@ class MemoryBackend:
             names = [k for k in names if k > after]
         return names[:limit]
 
-    def increment(self, key: str, delta: int) -> int:
+    def increment(self, key: str, delta: int, bounds: tuple[int, int] = S64) -> int:
         with self._lock:
             found = self._data.get(key)
-            value = parse_counter(self.name, key, found[0] if found else None) + delta
+            value = next_counter(self.name, key, found[0] if found else None, delta, bounds)
             self._put(key, str(value).encode())
             return value
 

@@ -32,7 +32,7 @@ from nats.js.errors import (
 )
 from nats.js.kv import KeyValue
 
-from wasmesh.capabilities.keyvalue.backend import PAGE, StoreError, parse_counter
+from wasmesh.capabilities.keyvalue.backend import PAGE, S64, StoreError, next_counter
 
 T = TypeVar("T")
 log = logging.getLogger("wasmesh.keyvalue.nats")
@@ -248,11 +248,11 @@ class NatsBackend:
 
         return self._run("write", op)
 
-    def increment(self, key: str, delta: int) -> int:
+    def increment(self, key: str, delta: int, bounds: tuple[int, int] = S64) -> int:
         async def op(kv: KeyValue) -> int:
             for attempt in range(MAX_RACES):
                 current, revision = await self._entry(kv, key)
-                value = parse_counter(self.name, key, current) + delta
+                value = next_counter(self.name, key, current, delta, bounds)
                 if await self._swap(kv, key, str(value).encode(), revision):
                     return value
                 await asyncio.sleep(random.random() * min(0.001 * attempt, 0.02))

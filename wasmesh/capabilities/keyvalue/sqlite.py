@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from wasmesh.capabilities.keyvalue.backend import PAGE, StoreError, parse_counter
+from wasmesh.capabilities.keyvalue.backend import PAGE, S64, StoreError, next_counter
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -39,10 +39,29 @@ class SqliteBackend:
                 f"the directory of key-value store `{name}` ({path.parent}) cannot be created "
                 f"({exc.strerror}); set `path` in [key-value.{name}] to a writable place"
             ) from None
+        self._check_schema()
         conn = self._conn()
         with self._guard("open"):
             conn.execute(SCHEMA)
             conn.execute("SELECT count(*) FROM kv").fetchone()
+
+    def _check_schema(self) -> None:
+        """Refuse a file whose `kv` table is not this backend's, before anything writes to it."""
+        if not self.path.exists():
+            return
+        with self._guard("open"):
+            probe = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                rows = probe.execute("PRAGMA table_info(kv)").fetchall()
+            finally:
+                probe.close()
+        columns = {(str(r[1]), int(r[5]) > 0) for r in rows}  # (name, part of the primary key)
+        if rows and columns != {("key", True), ("value", False), ("version", False)}:
+            raise StoreError(
+                f"the database of key-value store `{self.name}` ({self.path}) has a `kv` table "
+                "that is not a wasmesh store's (key, value, version), so it was left untouched; "
+                f"set `path` in [key-value.{self.name}] to another file"
+            )
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -105,13 +124,13 @@ class SqliteBackend:
             )
         return (bytes(row[0]), int(row[1])) if row else (None, 0)
 
-    def increment(self, key: str, delta: int) -> int:
+    def increment(self, key: str, delta: int, bounds: tuple[int, int] = S64) -> int:
         conn = self._conn()
         with self._guard("write"):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 row = conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-                value = parse_counter(self.name, key, bytes(row[0]) if row else None) + delta
+                value = next_counter(self.name, key, bytes(row[0]) if row else None, delta, bounds)
                 conn.execute(
                     "INSERT INTO kv (key, value, version) VALUES (?, ?, 1) ON CONFLICT (key) "
                     "DO UPDATE SET value = excluded.value, version = version + 1",
