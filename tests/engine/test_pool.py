@@ -89,3 +89,14 @@ def test_without_a_pool_every_instance_is_made_on_demand(guest: Callable[[str], 
     env = {**os.environ, POOL_ENV: "0"}
     out = wasmesh_process("invoke", guest("calc-c"), "add", "1", "2", env=env)
     assert (out.code, out.out.strip()) == (0, "3"), out.err
+
+
+def test_a_pool_larger_than_the_address_space_is_one_sentence() -> None:
+    import pytest
+
+    from wasmesh.engine.pool import configure_pool
+    from wasmesh.errors import WasmeshError
+
+    with pytest.raises(WasmeshError, match=r"needs .* TiB of address space") as info:
+        configure_pool(100_000_000)
+    assert "\n" not in str(info.value)

@@ -71,8 +71,23 @@ def configure_pool(instances: int | None) -> None:
     (`None`: from the host again; `0`: no pool). Takes effect for engines built afterwards."""
     if instances is not None and instances < 0:
         raise WasmeshError(f"the pool size must be 0 or more instances, got {instances}.")
+    if instances:
+        _check_fits(instances)
     global _override
     _override = instances
+
+
+def _check_fits(instances: int) -> None:
+    """One sentence when a pool of `instances` cannot be reserved in this process's address
+    space (the engine would otherwise abort the process while mapping it)."""
+    need, free = PoolLimits.for_instances(instances).address_space, address_space_free()
+    if need > free:
+        most = free // PoolLimits.for_instances(1).address_space
+        raise WasmeshError(
+            f"a pool of {instances} instances needs {need / 2**40:.0f} TiB of address space; "
+            f"this process has {free / 2**40:.0f} TiB free (at most about {most} instances): "
+            "ask for fewer, or leave the pool size out to size it from the host."
+        )
 
 
 def requested_instances() -> int | None:
@@ -126,6 +141,7 @@ def pool_for_new_engine() -> PoolLimits | None:
     if asked == 0:
         return None
     if asked is not None:
+        _check_fits(asked)
         return PoolLimits.for_instances(asked)
     return host_pool(address_space_free(), host_memory())
 
