@@ -16,7 +16,7 @@ from tests.lattice.conftest import run
 from wasmesh.errors import GuestTimeout
 from wasmesh.lattice import rpc
 from wasmesh.lattice.endpoint import Endpoint, Version
-from wasmesh.lattice.errors import RemoteUnavailable
+from wasmesh.lattice.errors import RemoteTrap, RemoteUnavailable
 from wasmesh.lattice.schema import Subjects, UnitSpec
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.unit import ComponentUnit
@@ -54,7 +54,11 @@ def test_the_callee_stops_when_the_caller_gives_up(
         await endpoint.switch(Version(UnitSpec("loop", "0" * 64), unit, pool))
         subject = Subjects().rpc("app", "loop", "")
         started = time.monotonic()
-        with pytest.raises(RemoteUnavailable, match=r"within 0\.5 s"):
+        # whichever comes first: the caller's own timer, or the callee's answer that it stopped
+        # the guest at that same deadline (on a loaded machine the reply can win the race)
+        with pytest.raises(
+            (RemoteUnavailable, RemoteTrap), match=r"within 0\.5 s|past its time limit"
+        ):
             await rpc.call(caller, subject, "spin", JSON, json_encode([]), timeout=0.5)
         for _ in range(100):  # the guest was told the caller's deadline: it stops then too
             if unit.ended:
