@@ -28,6 +28,12 @@ from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.schema import AppIndex, Subjects
 from wasmesh.lattice.signing import Signer, Verifier, signature_name
 
+# nats-py waits 5 s for a JetStream API reply; a loaded server (a deploy while hosts start) can
+# take longer, so control-plane reads and writes wait longer. Creating a bucket keeps the short
+# wait: a role that may not create one gets no reply at all, and the error should come soon.
+CONTROL_TIMEOUT_S = 20.0
+CREATE_TIMEOUT_S = 5.0
+
 HISTORY = {"apps": 16, "history": 1, "hosts": 1, "placements": 1, "status": 1, "scheduler": 1}
 
 
@@ -46,13 +52,15 @@ class LatticeStore:
     artifacts: ObjectStore
 
 
-async def _kv(js: JetStreamContext, subjects: Subjects, what: str) -> KeyValue:
+async def _kv(nc: NATS, js: JetStreamContext, subjects: Subjects, what: str) -> KeyValue:
     name = subjects.bucket(what)
     try:
         return await js.key_value(name)
     except BucketNotFoundError:
         async with _creating(subjects, name):
-            return await js.create_key_value(bucket=name, history=HISTORY[what])
+            creator = nc.jetstream(timeout=CREATE_TIMEOUT_S)
+            await creator.create_key_value(bucket=name, history=HISTORY[what])
+        return await js.key_value(name)
 
 
 @contextlib.asynccontextmanager
@@ -73,13 +81,15 @@ async def _creating(subjects: Subjects, name: str) -> AsyncIterator[None]:
 async def open_store(nc: NATS, subjects: Subjects) -> LatticeStore:
     """Open the lattice's buckets, creating the missing ones (creation is idempotent; only
     the admin role may create them)."""
-    js = nc.jetstream()
-    kvs = {what: await _kv(js, subjects, what) for what in HISTORY}
+    js = nc.jetstream(timeout=CONTROL_TIMEOUT_S)
+    kvs = {what: await _kv(nc, js, subjects, what) for what in HISTORY}
     try:
         artifacts = await js.object_store(subjects.artifacts)
     except (BucketNotFoundError, NotFoundError):
         async with _creating(subjects, subjects.artifacts):
-            artifacts = await js.create_object_store(bucket=subjects.artifacts)
+            creator = nc.jetstream(timeout=CREATE_TIMEOUT_S)
+            await creator.create_object_store(bucket=subjects.artifacts)
+        artifacts = await js.object_store(subjects.artifacts)
     return LatticeStore(subjects=subjects, js=js, artifacts=artifacts, **kvs)
 
 
