@@ -216,6 +216,16 @@ def deploy(
         str | None,
         typer.Option("--spread", metavar="LABEL", help="Spread replicas across this label."),
     ] = None,
+    min_replicas: Annotated[
+        int | None,
+        typer.Option(
+            "--min-replicas",
+            metavar="N",
+            help="Replicas of every unit instantiated when placed; the others are placed but "
+            "linked and instantiated only at their first call (0: scale to zero). "
+            "Default: all of them.",
+        ),
+    ] = None,
     as_json: Json = False,
     variables_file: VariablesFile = None,
     sign_key: Annotated[
@@ -246,7 +256,12 @@ def deploy(
 
     if replicas < 1:
         raise WasmeshError("--replicas must be at least 1.")
-    where = Placement(replicas=replicas, labels=parse_labels(label), spread=spread)
+    if min_replicas is not None and not 0 <= min_replicas <= replicas:
+        raise WasmeshError(
+            f"--min-replicas must be between 0 and --replicas ({replicas}), not {min_replicas}."
+        )
+    where = Placement(replicas=replicas, labels=parse_labels(label), spread=spread,
+                      min_replicas=min_replicas)  # fmt: skip
     options = connection(nats, creds, tls_ca, tls_cert, tls_key)
     signer = Signer.from_file(sign_key) if sign_key is not None else None
     app = app_location(app)
@@ -262,10 +277,9 @@ def deploy(
             markup=False,
         )
     name, topo = topology_from_manifest(manifest, strategy=topology, variables_file=variables_file)
-    units = tuple(
-        dataclasses.replace(u, replicas=where.replicas, labels=dict(where.labels), spread=spread)
-        for u in topo.units
-    )
+    placed = {"replicas": where.replicas, "labels": dict(where.labels), "spread": spread,
+              "min_replicas": min_replicas}  # fmt: skip
+    units = tuple(dataclasses.replace(u, **placed) for u in topo.units)
     topo = dataclasses.replace(topo, units=units)
     desired = publish(name, options, topo, lattice, signer=signer)
     if as_json:

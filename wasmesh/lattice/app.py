@@ -23,11 +23,14 @@ from wasmesh.triggers.messaging import subscribed
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a unit may run: replicas, required host labels, a label to spread across."""
+    """Where a unit may run: replicas, required host labels, a label to spread across, and
+    how many replicas are instantiated when placed (`min_replicas`; None: all, 0: none until
+    the first call, Knative's `min-scale = 0`)."""
 
     replicas: int = 1
     labels: Mapping[str, str] = field(default_factory=dict)
     spread: str | None = None
+    min_replicas: int | None = None
 
 
 def topology_from_manifest(
@@ -77,6 +80,7 @@ def topology_from_manifest(
                 replicas=where.replicas,
                 labels=dict(where.labels),
                 spread=where.spread,
+                min_replicas=where.min_replicas,
                 imports=imports,
                 import_exports=exports,
                 policy=on_lattice(unit.policy, plan.manifest.name),

@@ -160,6 +160,7 @@ class LatticeClient:
                 replicas=unit.replicas,
                 labels=dict(unit.labels),
                 spread=unit.spread,
+                min_replicas=unit.min_replicas,
                 import_exports=dict(unit.import_exports),
                 policy=unit.policy.to_json(),
                 http=http_spec(unit.name, topology.routes),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 
 from wasmesh.lattice.schema import DesiredState, Heartbeat, HostAssignment, Placement, UnitSpec
 
@@ -85,9 +86,11 @@ def assignments(
     out: dict[str, dict[str, list[UnitSpec]]] = {h: {} for h in hosts}
     for app, (desired, placement) in placed.items():
         for unit in desired.units:
-            for h in placement.units.get(unit.name, []):
+            for i, h in enumerate(placement.units.get(unit.name, [])):
                 if h in out:
-                    out[h].setdefault(app, []).append(unit)
+                    warm = unit.min_replicas is None or i < unit.min_replicas
+                    spec = unit if warm else replace(unit, warm=False)
+                    out[h].setdefault(app, []).append(spec)
     return {
         h: HostAssignment(h, {app: tuple(specs) for app, specs in sorted(apps.items())})
         for h, apps in out.items()

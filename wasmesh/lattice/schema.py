@@ -147,6 +147,10 @@ class UnitSpec:
     replicas: int = 1
     labels: dict[str, str] = field(default_factory=dict)  # required host labels
     spread: str | None = None  # spread replicas across the values of this host label
+    # replicas instantiated when placed (None: all); the others wait for their first call
+    min_replicas: int | None = None
+    # set per host by the scheduler: whether this replica is one of the `min_replicas`
+    warm: bool = True
     # imported interface -> the provider's export serving it, where the names differ
     # (a semver-compatible version)
     import_exports: dict[str, str] = field(default_factory=dict)

@@ -35,6 +35,7 @@ class UnitDeployment:
     replicas: int = 1
     labels: Mapping[str, str] = field(default_factory=dict)
     spread: str | None = None
+    min_replicas: int | None = None  # replicas instantiated when placed (None: all)
     imports: Mapping[str, str] = field(default_factory=dict)
     import_exports: Mapping[str, str] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)  # the grants and limits it runs under

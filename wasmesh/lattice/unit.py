@@ -10,6 +10,7 @@ imports satisfied by a unit on another host are forwarded over NATS
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,8 +43,8 @@ class UnitRunner(Protocol):
 
 class UnitLoader(Protocol):
     """Starts a unit from its component file (`ComponentUnit`'s signature): the artifact, the
-    imports forwarded to other units, the policy, the host's message broker, and the name its
-    instances go by."""
+    imports forwarded to other units, the policy, the host's message broker, the name its
+    instances go by, and whether to instantiate it now (`warm`) or at its first call."""
 
     def __call__(
         self,
@@ -52,6 +53,7 @@ class UnitLoader(Protocol):
         policy: Policy | None = None,
         broker: Broker | None = None,
         program: str | None = None,
+        warm: bool = True,
     ) -> UnitRunner: ...
 
 
@@ -76,19 +78,50 @@ class ComponentUnit:
         policy: Policy | None = None,
         broker: Broker | None = None,
         program: str | None = None,
+        warm: bool = True,
     ) -> None:
-        """`program` names the unit's instances (guest log records; default: the file's)."""
+        """`program` names the unit's instances (guest log records; default: the file's).
+
+        `warm` (the default) links the unit and instantiates it once now, so a unit that
+        cannot be instantiated (a start function that traps, a missing import) fails here,
+        not on a call. Not warm (a replica beyond the app's `min-replicas`): only the
+        compiled component is loaded, for its exports; the unit is linked and instantiated
+        at its first call, and holds no linker or instance until then.
+        """
         self.path = path
-        policy = policy or Policy()
-        loaded = load_component(path, fuel=policy.limits.fuel is not None)
-        forwarded = ForwardedImports(loaded.world, providers or {})
-        messaging = messaging_for(loaded, broker) if broker is not None else ()
-        self.runner = Runner(loaded, policy, capabilities=(forwarded, *messaging),
-                             program=program or path.name)  # fmt: skip
+        self.policy = policy or Policy()
+        loaded = load_component(path, fuel=self.policy.limits.fuel is not None)
         self._exports = interfaces(loaded.world.exports)
         self._targets: dict[tuple[str, str], ExportTarget] = {}
-        # ready means instantiable: a start function that traps fails here, not on a call
-        self.runner.instantiate().close()
+        self._lock = threading.Lock()
+        self._runner: Runner | None = None
+
+        def link() -> Runner:
+            forwarded = ForwardedImports(loaded.world, providers or {})
+            messaging = messaging_for(loaded, broker) if broker is not None else ()
+            return Runner(loaded, self.policy, capabilities=(forwarded, *messaging),
+                          program=program or path.name)  # fmt: skip
+
+        self._link: Callable[[], Runner] | None = link
+        if warm:
+            self.runner.instantiate().close()  # ready means instantiable
+
+    @property
+    def started(self) -> bool:
+        """Whether the unit has been linked (at start when warm, else by its first call)."""
+        return self._runner is not None
+
+    @property
+    def runner(self) -> Runner:
+        """The unit's runner, linked on first use."""
+        runner = self._runner
+        if runner is None:
+            with self._lock:
+                if self._runner is None:
+                    assert self._link is not None
+                    self._runner, self._link = self._link(), None
+                runner = self._runner
+        return runner
 
     @property
     def exports(self) -> Interfaces:
@@ -105,7 +138,7 @@ class ComponentUnit:
             sig = self._exports[interface][func]
             target = ExportTarget(interface or None, FuncItem(func, sig))
             self._targets[(interface, func)] = target
-        own = self.runner.policy.limits.timeout
+        own = self.policy.limits.timeout
         if timeout is None or (own is not None and own < timeout):
             timeout = own
         instance = self.runner.instantiate()
