@@ -1,10 +1,11 @@
 """Key-value operations per second from a guest, against plain Python doing the same.
 
-The guest is `tests/guests/kv-counter-py` (componentize-py, `wasi:keyvalue@0.2.0-draft2`):
-one call runs N `bucket.get` / `bucket.set` (64 bytes) / `atomics.increment` in a loop, so the
-figure is the cost of each host call plus the store. The peer, measured in the same run on the
-same store kind, is plain Python: `sqlite3` with the same database settings (WAL,
-`synchronous=FULL`, one transaction per increment) and `nats-py` against the same
+Two guests on `wasi:keyvalue@0.2.0-draft2`: `tests/guests/kv-counter-py` (componentize-py)
+and `tests/guests/kv-counter-c` (C, `wit-bindgen c` bindings). One call runs N `bucket.get` /
+`bucket.set` (64 bytes) / `atomics.increment` in a loop, so the figure is the cost of each
+host call plus the store (the C guest has no interpreter between calls). The peer, measured
+in the same run on the same store kind, is plain Python: `sqlite3` with the same database
+settings (WAL, `synchronous=FULL`, one transaction per increment) and `nats-py` against the same
 nats-server (JetStream KV get, put, and revision-checked update). The memory store against a
 Python dict shows the floor: the guest's own interpreter and one host call per operation.
 Prints ops/s and the ratio guest/peer (1.0 = as fast as plain Python).
@@ -146,29 +147,32 @@ def nats_rates(url: str, n: int) -> dict[str, float]:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    guest = build_guest("kv-counter-py")
+    guests = {"python": build_guest("kv-counter-py"), "c": build_guest("kv-counter-c")}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         server = start_server(0, work / "jetstream")
+        peers = {"memory": ("dict", dict_rates(n)),
+                 "SQLite": ("sqlite3", sqlite_rates(work / "p.db", n)),
+                 "NATS KV": ("nats-py", nats_rates(server.url, n))}  # fmt: skip
+        rows = []
         try:
-            rows = [
-                ("memory", guest_rates(guest, StoreGrant("m", "memory", "bench"), n),
-                 "dict", dict_rates(n)),
-                ("SQLite", guest_rates(guest, StoreGrant("s", "sqlite", str(work / "g.db")), n),
-                 "sqlite3", sqlite_rates(work / "p.db", n)),
-                ("NATS KV", guest_rates(guest, StoreGrant("k", "nats",
-                                                          f"bench/app.k;{server.url}"), n),
-                 "nats-py", nats_rates(server.url, n)),
-            ]  # fmt: skip
+            for language, guest in guests.items():
+                stores = {"memory": StoreGrant("m", "memory", f"bench-{language}"),
+                          "SQLite": StoreGrant("s", "sqlite", str(work / f"{language}.db")),
+                          "NATS KV": StoreGrant("k", "nats",
+                                                f"bench/{language}.k;{server.url}")}  # fmt: skip
+                for store, grant in stores.items():
+                    rows.append((language, store, guest_rates(guest, grant, n), *peers[store]))
         finally:
             close_all()
             server.stop()
     print(f"key-value ops/s, {n} sequential ops each, one thread; load: {os.getloadavg()[0]:.1f}")
-    print(f"{'store':8} {'op':10} {'guest':>10} {'peer':>10} {'peer is':8} {'guest/peer':>10}")
-    for store, guest_side, peer, peer_side in rows:
+    print(f"{'guest':7} {'store':8} {'op':10} {'guest':>10} {'peer':>10} {'peer is':8} "
+          f"{'guest/peer':>10}")  # fmt: skip
+    for language, store, guest_side, peer, peer_side in rows:
         for op in OPS:
             g, p = guest_side[op], peer_side[op]
-            print(f"{store:8} {op:10} {g:10.0f} {p:10.0f} {peer:8} {g / p:10.2f}")
+            print(f"{language:7} {store:8} {op:10} {g:10.0f} {p:10.0f} {peer:8} {g / p:10.2f}")
 
 
 if __name__ == "__main__":

@@ -106,3 +106,21 @@ def test_a_corrupt_sqlite_file_stops_the_component_with_one_sentence(
 
 def teardown_module() -> None:
     close_all()
+
+
+
+def test_a_c_guest_shares_a_store_with_a_python_guest(
+    guest: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """The same grant from a component in another language (bindings by `wit-bindgen c`):
+    one SQLite store, seen by both, and the same denial outside the grant."""
+    grants = Grants(key_value_stores=(StoreGrant("default", "sqlite", str(tmp_path / "d.db")),))
+    py = wasmesh.load(guest("kv-counter-py"), grants=grants)
+    c = wasmesh.load(guest("kv-counter-c"), grants=grants)
+    assert run(py, "default", "set", "shared", "from python") == Ok("ok")
+    assert run(c, "default", "get", "shared") == Ok("from python")
+    assert run(c, "default", "loopincr", "c-count", "250") == Ok("250")
+    assert run(py, "default", "get", "c-count") == Ok("250")
+    assert run(c, "cache", "get", "shared") == Err("access-denied")
+    py.close()
+    c.close()
