@@ -25,6 +25,8 @@ GRANTED = ("GRANTED", "granted-value")
 INHERITED = ("PARITY_INHERITED", "inherited-value")  # in the environment of every host process
 UNGRANTED = ("PARITY_UNGRANTED", "not-granted")  # also there, but granted to no one
 RECIPE = "the recipe"
+CONFIG = ("greeting", "hello")  # the front's one wasi:config key
+STORE = "default"  # the front's one key-value store (SQLite; JetStream KV on the lattice)
 MEMORY_LIMIT = "128MiB"  # 2048 pages of 64 KiB
 FUEL = 300_000_000
 TIMEOUT_S = 1
@@ -60,7 +62,7 @@ class ProbeApp:
     def grant_flags(self) -> tuple[str, ...]:
         return (
             "--env", "=".join(GRANTED), "--env-inherit", INHERITED[0],
-            "--dir", f"{self.data}:/data:ro",
+            "--dir", f"{self.data}:/data:ro", "--config", "=".join(CONFIG),
         )  # fmt: skip
 
 
@@ -98,7 +100,11 @@ source = "{front}"
 env = {{ {GRANTED[0]} = "{GRANTED[1]}" }}
 env-inherit = ["{INHERITED[0]}"]
 dirs = ["../data:/data:ro"]
+key-value-stores = ["{STORE}"]
 {limit}
+
+[components.front.config]
+{CONFIG[0]} = "{CONFIG[1]}"
 
 [components.dep]
 source = "{dep}"

@@ -2,7 +2,8 @@
 
 Exported as `test:parity/probe`; as a command, `probe FUNC [ARG]` prints the answer as JSON;
 over HTTP, `GET /ANY/PREFIX/FUNC?ARG` answers it as a JSON body. The `dep-*`, `grow` and `spin`
-questions are passed to the dependency composed beside it.
+questions are passed to the dependency composed beside it; `config` reads a wasi:config key,
+`store` opens a wasi:keyvalue store.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from urllib.parse import unquote
 from componentize_py_types import Err, Ok
 from wit_world import exports
 from wit_world.imports import dep
+from wit_world.imports import wasi_config_store as config
+from wit_world.imports import wasi_keyvalue_store as keyvalue
 from wit_world.imports.wasi_http_types import (
     Fields,
     IncomingRequest,
@@ -43,6 +46,19 @@ def write(path: str) -> str:
         return f"denied: {errno.errorcode.get(e.errno or 0, e.errno)}"
 
 
+def open_store(name: str) -> str:
+    try:
+        keyvalue.open(name).__exit__(None, None, None)
+        return "opened"
+    except Err as e:
+        error = e.value
+        if isinstance(error, keyvalue.Error_AccessDenied):
+            return "access-denied"
+        if isinstance(error, keyvalue.Error_NoSuchStore):
+            return "no-such-store"
+        return f"other: {getattr(error, 'value', error)}"
+
+
 QUESTIONS = {
     "env": lambda arg: os.environ.get(arg),
     "read": read,
@@ -51,6 +67,8 @@ QUESTIONS = {
     "dep-read": dep.read,
     "grow": lambda arg: dep.grow(),
     "spin": lambda arg: dep.spin(),
+    "config": config.get,
+    "store": open_store,
 }
 
 
@@ -79,6 +97,12 @@ class Probe(exports.Probe):
 
     def spin(self) -> int:
         return answer("spin", "")
+
+    def config(self, key: str) -> str | None:
+        return answer("config", key)
+
+    def store(self, name: str) -> str:
+        return answer("store", name)
 
 
 class Run(exports.Run):
