@@ -87,7 +87,8 @@ def test_sigterm_is_a_deliberate_leave_not_a_lost_connection(
     os.killpg(proc.pid, signal.SIGTERM)
     assert proc.wait(60) == 0, host_processes.log("h0")
     lines = host_processes.log("h0").strip().splitlines()
-    assert lines == [f"host h0 on {nats_server.url}", "host h0 draining"], lines
+    assert len(lines) == 3 and re.fullmatch(r"Admin on http://127\.0\.0\.1:\d+/ .*", lines[1])
+    assert [lines[0], lines[2]] == [f"host h0 on {nats_server.url}", "host h0 draining"], lines
 
 
 def test_sigterm_under_load_hands_units_over_and_fails_no_call(

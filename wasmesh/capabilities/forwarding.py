@@ -22,6 +22,7 @@ from wasmesh.capabilities.base import HostCapability
 from wasmesh.engine.calls.hostfunc import define_func
 from wasmesh.engine.types import FuncSig
 from wasmesh.engine.world import FuncItem, InterfaceItem, World
+from wasmesh.observe import metrics as _metrics
 
 HostFunc = Callable[..., Any]
 # (import name, function name — "" for a world-level function import —, signature) -> impl
@@ -30,21 +31,37 @@ Caller = Callable[[str, tuple[Any, ...]], Any]  # (export target `iface#func`, a
 
 
 class ForwardedImports(HostCapability):
-    """Imports of one component forwarded, each by its `ImportProvider`."""
+    """Imports of one component forwarded, each by its `ImportProvider`.
+
+    With metrics on when it links, each call counts in `wasmesh_calls_total` under `caller`
+    (the calling unit) and `placement` (`host-linked`, or `lattice` for the NATS transport).
+    """
 
     name = "forwarding"
 
-    def __init__(self, world: World, providers: Mapping[str, ImportProvider]) -> None:
+    def __init__(
+        self,
+        world: World,
+        providers: Mapping[str, ImportProvider],
+        caller: str = "",
+        placement: str = "host-linked",
+    ) -> None:
         self.world = world
         self.providers = dict(providers)
+        self.caller = caller
+        self.placement = placement
 
     def provides(self, import_name: str) -> bool:
         return import_name in self.providers
 
     def link(self, linker: wc.Linker, import_names: list[str]) -> None:
+        providers, metrics = self.providers, _metrics.ACTIVE
+        if metrics is not None:
+            meter, caller, placement = metrics.metered_call, self.caller, self.placement
+            providers = {n: _metered(p, meter, caller, placement) for n, p in providers.items()}
         with linker.root() as root:
             for name in import_names:
-                provide = self.providers[name]
+                provide = providers[name]
                 item = self.world.import_(name)
                 if isinstance(item, FuncItem):
                     impl = provide(name, "", item.sig)
@@ -55,6 +72,14 @@ class ForwardedImports(HostCapability):
                             impl = provide(name, func.name, func.sig)
                             define_func(instance, func.name, func.sig, impl,
                                         label=f"{name}#{func.name}")  # fmt: skip
+
+
+def _metered(provide: ImportProvider, meter: Callable[..., HostFunc], caller: str,
+             placement: str) -> ImportProvider:  # fmt: skip
+    def metered(import_name: str, func: str, sig: FuncSig) -> HostFunc:
+        return meter(provide(import_name, func, sig), caller, import_name, placement)
+
+    return metered
 
 
 def in_process(caller: Caller, export: str | None = None) -> ImportProvider:

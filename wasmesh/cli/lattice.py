@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from wasmesh.cli import observe as obs
 from wasmesh.cli.options import VariablesFile
 from wasmesh.cli.output import err_console, out_console, print_json
 from wasmesh.cli.serve import IdleTimeout, MaxReuse, PoolInstances
@@ -176,6 +177,9 @@ def host(
     max_reuse: MaxReuse = 1,
     idle_timeout: IdleTimeout = 30.0,
     pool_instances: PoolInstances = None,
+    admin: obs.HostAdmin = "127.0.0.1:0",
+    log_format: obs.LogFormat = "text",
+    log_level: obs.LogLevel = "info",
 ) -> None:
     """Join a lattice as a host: heartbeat, run the units placed here, serve their calls.
 
@@ -186,11 +190,14 @@ def host(
     from wasmesh.lattice import run_host
 
     idle = check_reuse(max_reuse, idle_timeout, pool_instances)
+    listen = None if admin == "off" else admin
+    obs.check(listen, log_format, log_level)
     options = connection(nats, creds, tls_ca, tls_cert, tls_key)
     run_host(options, lattice, parse_labels(label), host_id, http=http,
              drain_timeout=drain_timeout, connect_timeout=connect_timeout, trust=trust,
              allow_unsigned=allow_unsigned, max_reuse=max_reuse,
-             idle_timeout=idle)  # fmt: skip
+             idle_timeout=idle, admin=listen, log_format=log_format,
+             log_level=log_level)  # fmt: skip
 
 
 def deploy(

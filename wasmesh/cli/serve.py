@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from wasmesh.cli import observe as obs
 from wasmesh.cli import options as opt
 from wasmesh.cli.options import VariablesFile
 from wasmesh.errors import WasmeshError
+
+if TYPE_CHECKING:
+    from wasmesh.triggers.http.server import Server
 
 Listen = Annotated[
     str,
@@ -82,6 +86,9 @@ def serve(
     idle_timeout: IdleTimeout = 30.0,
     workers: Workers = None,
     pool_instances: PoolInstances = None,
+    admin: obs.Admin = None,
+    log_format: obs.LogFormat = "text",
+    log_level: obs.LogLevel = "info",
 ) -> None:
     """Serve a wasi:http/proxy component until Ctrl-C; in-flight requests finish.
 
@@ -98,6 +105,10 @@ def serve(
     from wasmesh.triggers.http import serve as serve_http
     from wasmesh.triggers.http.workers import default_workers
 
+    obs.check(admin, log_format, log_level)
+    if admin is not None and workers is not None and workers > 1:
+        raise WasmeshError("--admin serves the metrics of one process; use it with --workers 1 "
+                           "(the default with --admin).")  # fmt: skip
     show_guest_output()
 
     if not component.is_file():
@@ -114,6 +125,15 @@ def serve(
     grants = opt.grants_from(env, env_inherit, dirs, False, allow_network)
     grants = replace(grants, outbound=tuple(allow_outbound or ()))
     policy = Policy(grants, Limits(memory_bytes=parse_size(memory_limit) if memory_limit else None))
+    listener = obs.start(admin, log_format, log_level)
+    units: list[tuple[str, Any]] = []
+    if listener is not None:
+        starting = obs.instantiable(lambda: units)
+        listener.add_ready_check(lambda: starting() if units else ["the server is starting"])
+
+    def made(server: Server) -> None:
+        units.extend((p.name, p.runner) for p in server.pools)
+
     serve_http(
         component,
         _listen(listen),
@@ -122,7 +142,8 @@ def serve(
         max_concurrent=max_concurrent,
         idle_timeout=_positive("--idle-timeout", idle_timeout) or 30.0,
         policy=policy,
-        workers=workers or default_workers(),
+        workers=workers or (1 if admin is not None else default_workers()),
+        made=made,
     )
 
 
@@ -169,6 +190,9 @@ def up(
         ),
     ] = None,
     variables_file: VariablesFile = None,
+    admin: obs.Admin = None,
+    log_format: obs.LogFormat = "text",
+    log_level: obs.LogLevel = "info",
 ) -> None:
     """Build an app and run every trigger it declares until Ctrl-C: [[triggers.http]] routes,
     [[triggers.messaging]] subscriptions and [[triggers.cron]] schedules (UTC).
@@ -186,12 +210,18 @@ def up(
     from wasmesh.triggers.base import TriggerOptions, serve_until_signalled, start_triggers
 
     timeout = _positive("--request-timeout", request_timeout)
+    obs.check(admin, log_format, log_level)
     idle = check_reuse(max_reuse, idle_timeout, pool_instances)
     _at_least_one(("--max-concurrent", max_concurrent))
     tune_for_serving(fresh_instances=max_reuse == 1)
     from wasmesh.capabilities.wasi.guest_log import show_guest_output
 
     show_guest_output()
+    listener = obs.start(admin, log_format, log_level)
+    runners: list[tuple[str, Any]] = []  # once its triggers started
+    if listener is not None:
+        proven = obs.instantiable(lambda: runners)
+        listener.add_ready_check(lambda: proven() if runners else ["the app is starting"])
     broker = None
     if nats is not None:
         from wasmesh.lattice.connection import NatsOptions
@@ -223,6 +253,7 @@ def up(
             idle_timeout=idle,
         )
         triggers = start_triggers(loaded, options)
+        runners.extend(_app_runners(loaded, triggers))
         print(f"app {loaded.manifest.name}: {len(loaded.units)} unit(s)", flush=True)
         for trigger in triggers:
             for line in trigger.describe():
@@ -230,6 +261,21 @@ def up(
         serve_until_signalled(triggers)
     finally:
         loaded.close()
+        if listener is not None:
+            listener.close()
+
+
+def _app_runners(app: Any, triggers: list[Any]) -> list[tuple[str, Any]]:
+    """Each runner `up` serves with: the HTTP routes' pools, and the units a trigger or
+    another unit calls (a unit importing wasi:http is served by its route's pool)."""
+    found: list[tuple[str, Any]] = []
+    for trigger in triggers:
+        server = getattr(trigger, "server", None)
+        found += [(p.name, p.runner) for p in getattr(server, "pools", ())]
+    for name, unit in app.units.items():
+        if not any(i.name.startswith("wasi:http/") for i in unit.world.imports):
+            found.append((name, unit.runner))
+    return found
 
 
 def _listen(text: str) -> str:

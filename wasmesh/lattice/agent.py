@@ -16,11 +16,21 @@ import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from wasmesh.errors import WasmeshError
 from wasmesh.lattice.connection import NatsOptions
 from wasmesh.lattice.errors import LatticeError
 
+if TYPE_CHECKING:
+    from wasmesh.lattice.host import Host
+    from wasmesh.observe.admin import AdminServer
+
 log = logging.getLogger("wasmesh.lattice.host")
+
+
+DEFAULT_ADMIN = "127.0.0.1:0"
+"""A host's admin listener unless told otherwise: loopback, any free port."""
 
 
 def run_host(
@@ -36,12 +46,18 @@ def run_host(
     allow_unsigned: bool = False,
     max_reuse: int = 1,
     idle_timeout: float = 30.0,
+    admin: str | None = DEFAULT_ADMIN,
+    log_format: str | None = None,
+    log_level: str | None = None,
 ) -> None:
     """Run a host agent in this process until SIGINT/SIGTERM, then drain within
     `drain_timeout` seconds; with `http` (HOST:PORT) it also serves every deployed app's
     HTTP routes there, each instance serving up to `max_reuse` requests and dropped after
     `idle_timeout` seconds unused. `trust` is the PEM public key artifacts must be signed with.
-    Bad options raise `LatticeError` before anything starts."""
+    `admin` (HOST:PORT, default a free loopback port; None: none) serves the host's metrics,
+    printed once connected and advertised in its heartbeats; `log_format`/`log_level` as
+    `wasmesh.observe.requestlog.configure` takes them. Bad options raise `LatticeError` or
+    `WasmeshError` before anything starts."""
     from wasmesh.capabilities.wasi.guest_log import show_guest_output
     from wasmesh.lattice.host import DRAIN_TIMEOUT_S, Host
     from wasmesh.lattice.signing import Verifier
@@ -49,6 +65,11 @@ def run_host(
 
     options = NatsOptions.of(nats).check()
     show_guest_output()  # guests' log records and output, on every unit this host runs
+    if log_format is not None or log_level is not None:
+        from wasmesh.observe import requestlog
+
+        requestlog.configure(log_format or "text", log_level or "info")
+    listener = _admin(admin)
     verifier = Verifier.from_file(trust) if trust is not None else None
     host = Host(
         options, lattice, labels, host_id, cache_dir=cache_dir, http=http,
@@ -58,6 +79,10 @@ def run_host(
         allow_unsigned=allow_unsigned,
         http_reuse=PoolSettings(max_reuse=max_reuse, idle_timeout=idle_timeout),
     )  # fmt: skip
+    started = asyncio.Event()
+    if listener is not None:
+        host.admin_url = listener.url
+        listener.add_ready_check(lambda: _not_ready(host, started))
     # No keep-resident slots (`tune_for_serving`) on a host: it holds many apps, and every
     # slot any of them ever used would keep that memory while they idle.
 
@@ -72,7 +97,10 @@ def run_host(
             await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if starting.done():
                 starting.result()  # a LatticeError (gave up, refused) propagates
+                started.set()
                 print(f"host {host.host_id} on {options.url}", flush=True)
+                if listener is not None:
+                    print(f"Admin on {listener.url}/ (/metrics, /healthz, /readyz)", flush=True)
                 if host.ingress.server is not None:
                     print(f"Serving HTTP on {host.ingress.url}/", flush=True)
                 await stopping
@@ -84,7 +112,28 @@ def run_host(
             stopping.cancel()
             await host.stop()
 
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    finally:
+        if listener is not None:
+            listener.close()
+
+
+def _admin(address: str | None) -> AdminServer | None:
+    if address is None:
+        return None
+    from wasmesh.observe import metrics
+    from wasmesh.observe.admin import AdminServer
+
+    return AdminServer(address, metrics.enable()).start()
+
+
+def _not_ready(host: Host, started: asyncio.Event) -> list[str]:
+    """Why `host` is not ready: still connecting, or units placed here that cannot start."""
+    if not started.is_set():
+        return ["the host is connecting to NATS"]
+    return [f"unit {unit} of app {app} cannot be instantiated: {error}"
+            for (app, unit), (_, error, _) in list(host.failed.items())]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,6 +155,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--http", default=None, metavar="HOST:PORT")
     parser.add_argument("--drain-timeout", type=float, default=None)
     parser.add_argument("--connect-timeout", type=float, default=None)
+    parser.add_argument("--admin", default=DEFAULT_ADMIN, metavar="HOST:PORT|off")
+    parser.add_argument("--log-format", default=None)
+    parser.add_argument("--log-level", default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("WASMESH_LOG", "WARNING").upper(),
@@ -119,8 +171,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         run_host(options, args.lattice, labels, args.id, args.cache_dir, args.http,
                  args.drain_timeout, args.connect_timeout, args.trust,
-                 args.allow_unsigned)  # fmt: skip
-    except LatticeError as exc:
+                 args.allow_unsigned, admin=None if args.admin == "off" else args.admin,
+                 log_format=args.log_format, log_level=args.log_level)  # fmt: skip
+    except (LatticeError, WasmeshError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
 

@@ -121,6 +121,7 @@ class Host:
         self._assignment_rev = -1
         self._wake = Wakeup()
         self._seq = 0
+        self.admin_url = ""  # its admin listener, advertised in heartbeats
         self._nc: NATS | None = None
         self._store: LatticeStore | None = None
         self.scheduler: Scheduler | None = None
@@ -274,6 +275,7 @@ class Host:
             capacity=max(0, self.capacity - len(self.served)),
             units=tuple(units),
             seq=self._seq,
+            admin=self.admin_url,
         )
 
     async def _heartbeat(self, leaving: bool = False) -> None:

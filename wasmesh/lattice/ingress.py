@@ -270,7 +270,7 @@ class Ingress:
 
         def build() -> InstancePool:
             loaded = load_component(path)
-            forwarded = ForwardedImports(loaded.world, providers)
+            forwarded = ForwardedImports(loaded.world, providers, spec.name, "lattice")
             messaging = messaging_for(loaded, host.broker, spec.name)
             return InstancePool(
                 path, spec.unit_policy(), host.http_reuse, capabilities=(forwarded, *messaging),

@@ -10,6 +10,7 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from wasmesh.lattice.errors import LatticeError, PayloadTooLarge, RemoteTrap, RemoteUnavailable
 from wasmesh.lattice.schema import H_CODEC, H_DEADLINE, H_FUNC, H_STATUS
+from wasmesh.observe import metrics as _metrics
 
 # The one deadline of a lattice call when nobody sets one: the caller waits this long, and
 # the callee, told the caller's budget in the `wasmesh-deadline` header, stops its guest then.
@@ -47,10 +48,12 @@ async def call(
     try:
         msg = await nc.request(subject, payload, timeout=timeout, headers=headers)
     except NoRespondersError:
+        _failed(subject, "no-responders")
         raise RemoteUnavailable(
             f"no host serves {target} to call {func}; deploy the unit or check `wasmesh status`."
         ) from None
     except (TimeoutError, NatsTimeout):
+        _failed(subject, "timeout")
         raise RemoteUnavailable(
             f"no reply to {func} from {target} within {timeout:g} s; check the hosts that run it."
         ) from None
@@ -59,9 +62,15 @@ async def call(
         return bytes(msg.data)
     body = json.loads(msg.data) if msg.data else {}
     message = str(body.get("message", "the remote unit failed"))
+    _failed(subject, "remote-trap" if status == TRAP else "remote-error")
     if status == TRAP:
         raise RemoteTrap(f"remote {func}: {message}", str(body.get("backtrace", "")))
     raise LatticeError(f"remote {func}: {message}")
+
+
+def _failed(subject: str, kind: str) -> None:
+    if _metrics.ACTIVE is not None:
+        _metrics.ACTIVE.rpc_failed(subject, kind)
 
 
 def call_budget(headers: dict[str, str] | None) -> float:

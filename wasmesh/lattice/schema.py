@@ -215,6 +215,7 @@ class Heartbeat:
     units: tuple[RunningUnit, ...] = ()
     seq: int = 0
     leaving: bool = False  # the host is stopping: place its units elsewhere now
+    admin: str = ""  # its admin listener (`/metrics`, `/healthz`, `/readyz`), when it has one
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,8 @@ class ComponentUnit:
         self._runner: Runner | None = None
 
         def link() -> Runner:
-            forwarded = ForwardedImports(loaded.world, providers or {})
+            forwarded = ForwardedImports(loaded.world, providers or {}, program or path.stem,
+                                         "lattice")  # fmt: skip
             messaging = messaging_for(loaded, broker) if broker is not None else ()
             return Runner(loaded, self.policy, capabilities=(forwarded, *messaging),
                           program=program or path.name)  # fmt: skip

@@ -189,7 +189,7 @@ def _forwarded(
         assert link.provider is not None and link.export is not None
         provider = units[entries[link.provider]]
         providers[link.import_name] = in_process(_caller(provider), link.export)
-    return ForwardedImports(loaded.world, providers)
+    return ForwardedImports(loaded.world, providers, caller=plan.name)
 
 
 class UnitComponent(Component):

@@ -19,7 +19,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,10 +28,11 @@ from wasmtime import component as wc
 
 from wasmesh.capabilities.base import Capability, Setup
 from wasmesh.engine.calls import ExportFunc
-from wasmesh.engine.config import deadline_ticks, is_fuel_engine
+from wasmesh.engine.config import POOLS, deadline_ticks, is_fuel_engine
 from wasmesh.engine.faults import guest_error
 from wasmesh.engine.loader import LoadedComponent, on_demand_twin
 from wasmesh.errors import GuestError, GuestExit, GuestTrap, LinkError
+from wasmesh.observe import metrics as _metrics
 from wasmesh.plugins import CAPABILITIES
 from wasmesh.policy import Policy
 from wasmesh.runtime.exports import ExportTarget
@@ -161,6 +162,8 @@ class Runner:
             return self._on_demand
 
     def _instantiate(self, timeout: float | None) -> Instance:
+        metrics = _metrics.ACTIVE
+        started = time.perf_counter() if metrics is not None else 0.0
         store = wasmtime.Store(self.loaded.engine)
         if self._memory is not None:
             store.set_limits(memory_size=self._memory)
@@ -179,6 +182,10 @@ class Runner:
         except wasmtime.WasmtimeError as e:
             instance.close()
             raise LinkError(f"{self.loaded.label} could not be instantiated: {e}") from None
+        if metrics is not None:
+            pooled = id(self.loaded.engine) in POOLS
+            instance.metered = metrics.instance_made(self.program or "", time.perf_counter()
+                                                     - started, pooled)  # fmt: skip
         return instance
 
     def _pooled_instantiate(self, store: wasmtime.Store, component: Any) -> wc.Instance:
@@ -234,6 +241,7 @@ class Instance:
         self.states = states  # per capability of the runner, what `prepare` returned
         self.instance: wc.Instance | None = None
         self.poisoned = False
+        self.metered: Callable[[], None] | None = None  # tells the metrics it closed
         self._exports: dict[str, ExportFunc] = {}
 
     def state(self, capability: str) -> Any:
@@ -267,13 +275,19 @@ class Instance:
             self.poisoned = True
             if isinstance(e.__cause__, GuestExit):  # wasi:cli/exit from a Python capability
                 raise e.__cause__ from None
+            if _metrics.ACTIVE is not None:
+                _metrics.ACTIVE.guest_failed(runner.program or "", e)
             raise
-        except GuestError:
+        except GuestError as e:
             self.poisoned = True
+            if _metrics.ACTIVE is not None:
+                _metrics.ACTIVE.guest_failed(runner.program or "", e)
             raise
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
             self.poisoned = True
             err = guest_error(e, memory_limited=runner._memory is not None)
+            if _metrics.ACTIVE is not None:
+                _metrics.ACTIVE.guest_failed(runner.program or "", err)
             raise err from None
         finally:
             if tokens is not None:
@@ -288,3 +302,6 @@ class Instance:
         self.states = [None] * len(self.states)
         self.instance = None
         self.store.close()
+        closed, self.metered = self.metered, None
+        if closed is not None:
+            closed()

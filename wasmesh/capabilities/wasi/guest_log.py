@@ -71,3 +71,11 @@ def show_guest_output(stream: TextIO | None = None) -> logging.Handler:
     logger.propagate = False
     _installed = handler
     return handler
+
+
+def hide_guest_output() -> None:
+    """Undo `show_guest_output` (a new log configuration installs its own)."""
+    global _installed
+    if _installed is not None:
+        logging.getLogger(GUEST_LOGGER).removeHandler(_installed)
+        _installed = None

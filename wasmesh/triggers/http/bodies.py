@@ -198,6 +198,8 @@ class ResponseWriter:
         # Sent bytes the client has not taken yet; the guest waits only beyond SEND_BUFFER, and
         # the connection finishes sending after the instance is released.
         self.backlog = bytearray()
+        self.sent = 0  # body bytes framed
+        self.record: Any = None  # what the request log and metrics learn of this exchange
 
     def _send(self, event: Any, flush: bool = True) -> None:
         """Frame `event`; with `flush`, put everything framed so far on the wire at once."""
@@ -279,6 +281,7 @@ class ResponseWriter:
 
     def _data(self, data: bytes, flush: bool = True) -> None:
         if data and not self.head_only:
+            self.sent += len(data)
             self._send(h11.Data(data=data), flush)
 
     def finish(self, trailers: list[tuple[str, bytes]] | None) -> None:

@@ -13,6 +13,7 @@ from wasmesh.capabilities.wasi import IncomingRequest, OutgoingResponse, Respons
 from wasmesh.capabilities.wasi.io import blocking
 from wasmesh.engine import guest_error
 from wasmesh.errors import GuestExit, GuestOutOfFuel, GuestOutOfMemory, GuestTimeout
+from wasmesh.observe import metrics as _metrics
 from wasmesh.triggers.http.bodies import RequestBody, ResponseWriter
 from wasmesh.triggers.http.instances import InstancePool
 from wasmesh.triggers.http.parking import parking_for
@@ -59,6 +60,8 @@ def run(
     if lease is None:
         writer.simple(503, b"the server is busy; try again\n")
         return
+    if writer.record is not None:
+        writer.record.took(pool.name, lease.uses)
 
     def on_set(response: OutgoingResponse) -> None:
         writer.begin(response.status, response.headers().entries())
@@ -73,6 +76,8 @@ def run(
         if _refused_body(body, writer):
             return
         cause = lease.ctx.failure or e
+        if _metrics.ACTIVE is not None:
+            _metrics.ACTIVE.guest_failed(pool.name, guest_error(cause, memory_limited=True))
         status, reason = failure_status(cause)
         detail = (str(guest_error(cause)).splitlines() or [type(cause).__name__])[0]
         log.warning("%s %s: %s (%s)", pool.name, request.path_with_query(), reason, detail)

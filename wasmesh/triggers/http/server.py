@@ -29,6 +29,7 @@ import h11
 
 from wasmesh.capabilities.wasi import IncomingRequest
 from wasmesh.engine.config import tune_for_serving
+from wasmesh.observe import requestlog
 from wasmesh.policy import Grants, Policy
 from wasmesh.policy import Limits as PolicyLimits
 from wasmesh.triggers.http import exchange
@@ -126,6 +127,7 @@ class Server:
         self.stopping = threading.Event()
         self.connections: set[_Connection] = set()
         self.lock = threading.Lock()
+        self.observer = requestlog.observer()  # None: no request log, no metrics
 
     @property
     def url(self) -> str:
@@ -227,7 +229,12 @@ class Server:
                 if not isinstance(event, h11.Request):
                     break
                 conn.busy = True
-                keep = self._serve_request(h, sock, event)
+                record = self.observer.begin(event.method, event.target) if self.observer else None
+                try:
+                    keep = self._serve_request(h, sock, event, record)
+                finally:
+                    if record is not None:
+                        self.observer.end(record)  # type: ignore[union-attr]
                 conn.busy = False
                 if not keep or h.our_state is not h11.DONE or h.their_state is not h11.DONE:
                     break
@@ -246,7 +253,9 @@ class Server:
             with self.lock:
                 self.connections.discard(conn)
 
-    def _serve_request(self, h: h11.Connection, sock: socket.socket, req: h11.Request) -> bool:
+    def _serve_request(
+        self, h: h11.Connection, sock: socket.socket, req: h11.Request, record: Any = None
+    ) -> bool:
         _check_head(req, self.limits)
         method = req.method.decode("ascii", "replace")
         target = req.target.decode("latin-1")
@@ -258,12 +267,17 @@ class Server:
             target = rest if rest.startswith("/") else "/" + rest
         writer = ResponseWriter(h, sock, head_only=method == "HEAD")
         writer.close_after = self.stopping.is_set() or req.http_version == b"1.0"
+        writer.record = record
         headers = [(n.decode("latin-1").lower(), bytes(v)) for n, v in req.headers]
         # Routing facts travel as wasmesh-* headers; a client must not be able to forge them.
         headers = [(n, v) for n, v in headers if not n.startswith("wasmesh-")]
         body = RequestBody(h, sock, self.limits.max_body_bytes, self.limits.client_timeout)
         length = next((v for n, v in headers if n == "content-length"), None)
         match = self.router.match(target) if target.startswith("/") else None
+        if record is not None and match is not None:
+            record.route, record.writer = match.route.pattern, writer
+        elif record is not None:
+            record.writer = writer
         head_size = len(req.target) + sum(len(n) + len(v) + 4 for n, v in req.headers)
         if head_size > self.limits.max_header_bytes:
             writer.close_after = True
@@ -429,6 +443,7 @@ def serve(
     env: Mapping[str, str] | None = None,
     policy: Policy | None = None,
     workers: int = 1,
+    made: Callable[[Server], None] | None = None,
 ) -> None:
     """Serve a component (or `routes` of components) until SIGINT/SIGTERM.
 
@@ -438,7 +453,7 @@ def serve(
     socket (see `workers`), each with its own engine and pools; `allow_outbound` lists
     `scheme://host:port` patterns (`*` wildcards) the components may call; `env` is what
     `wasi:cli/environment` returns. A whole `policy` may be given instead of `memory_limit`,
-    `allow_outbound` and `env`.
+    `allow_outbound` and `env`. `made` is told each server made (before it accepts).
     """
     tune_for_serving(fresh_instances=max_reuse == 1)
     if policy is None:
@@ -453,6 +468,8 @@ def serve(
     limits = ServerLimits(request_timeout=request_timeout)
     if workers <= 1:
         server = Server(routes, listen, limits=limits, pool=pool, policy=policy)
+        if made is not None:
+            made(server)
         print(f"Serving HTTP on {server.url}/", flush=True, file=sys.stdout)
         server.run()
         return
@@ -461,6 +478,8 @@ def serve(
 
     def start(shared: socket.socket, ready: Callable[[], None]) -> None:
         server = Server(routes, listen, limits=limits, pool=pool, policy=policy, sock=shared)
+        if made is not None:
+            made(server)
         ready()
         server.run()
 

@@ -1,0 +1,1 @@
+"""Seeing wasmesh run: request logs, Prometheus metrics, traces and the dashboard."""

@@ -1,0 +1,237 @@
+"""Prometheus metrics of one wasmesh process, with the official `prometheus_client`.
+
+A `Metrics` holds its own `prometheus_client.CollectorRegistry` (never the library's global
+one), so a test can make a fresh one and find exactly the counts it caused. The process's
+metrics are on once `enable()` has installed one (the CLI's `--admin`, a lattice host, or a
+test); the hooks in the hot paths read `ACTIVE` and do nothing more when it is None. Paths that
+link once (cross-unit imports) decide when they link: enable metrics before an app loads.
+Other parts of wasmesh (the admin page, the dashboard) read a metric by its name from
+`active().registry`.
+
+Every name carries the `wasmesh_` prefix and follows Prometheus's naming rules (base units:
+seconds, bytes; counters end in `_total`):
+
+- `wasmesh_http_requests_total{route,method,status}`: HTTP requests answered (`route` is
+  the matched pattern, empty when none matched; `status` 0: cut before a response head);
+- `wasmesh_http_request_duration_seconds{route}` (histogram), from a request's head to the
+  end of its response; `wasmesh_http_response_bytes_total{route}`;
+  `wasmesh_http_requests_in_flight`;
+- `wasmesh_instances_live{component}`, `wasmesh_instances_created_total{component}`,
+  `wasmesh_instances_reused_total{component}` (a warm HTTP instance taken again),
+  `wasmesh_instantiate_duration_seconds{component}` (histogram);
+- `wasmesh_guest_traps_total{component,kind}`, `kind` one of `trap`, `timeout`, `fuel`,
+  `memory-limit`;
+- `wasmesh_calls_total{caller,interface,placement,outcome}` (`caller` the calling unit,
+  `outcome` `ok` or `error`) and `wasmesh_call_duration_seconds{caller,interface,placement}`
+  (histogram), cross-unit calls as their caller saw them;
+- `wasmesh_rpc_errors_total{subject,kind}`: lattice calls over NATS that failed (`kind`:
+  `no-responders`, `timeout`, `remote-trap`, `remote-error`);
+- `wasmesh_keyvalue_operations_total{component,operation}`,
+  `wasmesh_messaging_operations_total{component,operation}` (`publish`, `request`,
+  `deliver`);
+- `wasmesh_pool_slots` (component instance slots of the engines' pooling allocators),
+  `wasmesh_pool_slots_used` (live instances in them);
+- `wasmesh_process_resident_memory_bytes` and the rest of `prometheus_client`'s
+  `ProcessCollector` (CPU seconds, open file descriptors), prefixed.
+
+`placement` is `host-linked` (another unit in this process, through a host function) or
+`lattice` (a unit on another host, over NATS). Calls between components fused into one unit are
+plain wasm calls that never pass the host: they are not counted, and cost nothing to watch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+
+from wasmesh.errors import GuestOutOfFuel, GuestOutOfMemory, GuestTimeout
+
+NAMESPACE = "wasmesh"
+FAST_BUCKETS = (0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)  # fmt: skip
+"""Seconds: instantiation and cross-unit calls take microseconds to milliseconds."""
+HTTP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                5.0, 10.0, 30.0)  # fmt: skip
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT",
+                     "TRACE"})  # fmt: skip
+"""Methods counted by name; any other is `other`, so clients cannot grow the label set."""
+
+
+def trap_kind(error: BaseException) -> str:
+    """The `kind` label of a guest failure (a `wasmesh.errors.GuestError`)."""
+    if isinstance(error, GuestOutOfFuel):
+        return "fuel"
+    if isinstance(error, GuestTimeout):
+        return "timeout"
+    if isinstance(error, GuestOutOfMemory):
+        return "memory-limit"
+    return "trap"
+
+
+class Metrics:
+    """The metrics of one process, in `registry`; the methods are the hot paths' hooks."""
+
+    def __init__(self, process: bool = True) -> None:
+        """`process`: also export the process's memory, CPU and file descriptors."""
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.http_requests = Counter("wasmesh_http_requests_total", "HTTP requests answered.",
+                                     ("route", "method", "status"), registry=r)  # fmt: skip
+        self.http_duration = Histogram(
+            "wasmesh_http_request_duration_seconds",
+            "Seconds from a request's head to the end of its response.",
+            ("route",), buckets=HTTP_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.http_bytes = Counter("wasmesh_http_response_bytes_total",
+                                  "Response body bytes sent.", ("route",), registry=r)  # fmt: skip
+        self.http_in_flight = Gauge("wasmesh_http_requests_in_flight",
+                                    "HTTP requests being answered.", registry=r)  # fmt: skip
+        self.instances_live = Gauge("wasmesh_instances_live", "Component instances alive.",
+                                    ("component",), registry=r)  # fmt: skip
+        self.instances_created = Counter("wasmesh_instances_created_total",
+                                         "Component instances made.", ("component",),
+                                         registry=r)  # fmt: skip
+        self.instances_reused = Counter("wasmesh_instances_reused_total",
+                                        "Requests served by a warm instance.", ("component",),
+                                        registry=r)  # fmt: skip
+        self.instantiate_duration = Histogram(
+            "wasmesh_instantiate_duration_seconds", "Seconds to make an instance.",
+            ("component",), buckets=FAST_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.traps = Counter("wasmesh_guest_traps_total",
+                             "Guest calls stopped by a trap, a deadline, fuel or the memory "
+                             "limit.", ("component", "kind"), registry=r)  # fmt: skip
+        self.calls = Counter("wasmesh_calls_total", "Calls from one unit into another's export.",
+                             ("caller", "interface", "placement", "outcome"),
+                             registry=r)  # fmt: skip
+        self.call_duration = Histogram(
+            "wasmesh_call_duration_seconds", "Seconds a cross-unit call took, as its caller saw.",
+            ("caller", "interface", "placement"), buckets=FAST_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.rpc_errors = Counter("wasmesh_rpc_errors_total",
+                                  "Lattice calls over NATS that failed.", ("subject", "kind"),
+                                  registry=r)  # fmt: skip
+        self.keyvalue_ops = Counter("wasmesh_keyvalue_operations_total",
+                                    "wasi:keyvalue operations guests made.",
+                                    ("component", "operation"), registry=r)  # fmt: skip
+        self.messaging_ops = Counter("wasmesh_messaging_operations_total",
+                                     "Messages guests sent and were handed.",
+                                     ("component", "operation"), registry=r)  # fmt: skip
+        self.pool_slots = Gauge("wasmesh_pool_slots",
+                                "Component instance slots of the pooling allocators.",
+                                registry=r)  # fmt: skip
+        self.pool_slots.set_function(_pool_capacity)
+        self.pool_used = Gauge("wasmesh_pool_slots_used", "Live instances in pool slots.",
+                               registry=r)  # fmt: skip
+        if process:
+            ProcessCollector(namespace=NAMESPACE, registry=r)
+        # label children by their values: `labels()` costs a lock and a tuple each time
+        self._children: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def _child(self, metric: Any, *values: str) -> Any:
+        key = (id(metric), *values)
+        child = self._children.get(key)
+        if child is None:
+            with self._lock:
+                child = self._children[key] = metric.labels(*values)
+        return child
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    def http_answered(self, route: str, method: str, status: int, seconds: float,
+                      sent: int) -> None:  # fmt: skip
+        """One HTTP request answered (`status` 0: the connection was cut before a head)."""
+        method = method if method in METHODS else "other"
+        self._child(self.http_requests, route, method, str(status)).inc()
+        self._child(self.http_duration, route).observe(seconds)
+        if sent:
+            self._child(self.http_bytes, route).inc(sent)
+
+    def instance_made(self, component: str, seconds: float, pooled: bool) -> Callable[[], None]:
+        """An instance of `component` made in `seconds` (in a pool slot if `pooled`); call
+        what this returns once when it is closed."""
+        live = self._child(self.instances_live, component)
+        self._child(self.instances_created, component).inc()
+        live.inc()
+        self._child(self.instantiate_duration, component).observe(seconds)
+        if pooled:
+            self.pool_used.inc()
+
+        def closed() -> None:
+            live.dec()
+            if pooled:
+                self.pool_used.dec()
+
+        return closed
+
+    def instance_reused(self, component: str) -> None:
+        self._child(self.instances_reused, component).inc()
+
+    def guest_failed(self, component: str, error: BaseException) -> None:
+        """A guest call or instantiation failed with `error` (a `GuestError`)."""
+        self._child(self.traps, component, trap_kind(error)).inc()
+
+    def rpc_failed(self, subject: str, kind: str) -> None:
+        self._child(self.rpc_errors, subject, kind).inc()
+
+    def keyvalue(self, component: str, operation: str) -> None:
+        self._child(self.keyvalue_ops, component, operation).inc()
+
+    def messaging(self, component: str, operation: str) -> None:
+        self._child(self.messaging_ops, component, operation).inc()
+
+    def metered_call(
+        self, impl: Callable[..., Any], caller: str, interface: str, placement: str
+    ) -> Callable[..., Any]:
+        """`impl` (a forwarded import's implementation) counted and timed on every call."""
+        ok = self._child(self.calls, caller, interface, placement, "ok")
+        failed = self._child(self.calls, caller, interface, placement, "error")
+        duration = self._child(self.call_duration, caller, interface, placement)
+        clock = time.perf_counter
+
+        def call(*args: Any) -> Any:
+            started = clock()
+            try:
+                result = impl(*args)
+            except BaseException:
+                failed.inc()
+                duration.observe(clock() - started)
+                raise
+            ok.inc()
+            duration.observe(clock() - started)
+            return result
+
+        return call
+
+
+ACTIVE: Metrics | None = None
+"""The process's metrics while enabled; hooks test it against None and do nothing else."""
+
+
+def enable(metrics: Metrics | None = None) -> Metrics:
+    """Install `metrics` (default: a fresh `Metrics`) as the process's; returns it."""
+    global ACTIVE
+    ACTIVE = metrics if metrics is not None else Metrics()
+    return ACTIVE
+
+
+def disable() -> None:
+    """Stop counting (hooks already linked with a `Metrics` keep counting into it)."""
+    global ACTIVE
+    ACTIVE = None
+
+
+def active() -> Metrics | None:
+    """The process's metrics, if enabled."""
+    return ACTIVE
+
+
+def _pool_capacity() -> float:
+    from wasmesh.engine.config import POOLS  # read when scraped; the engine layer sits below
+
+    return float(sum(p.instances for p in list(POOLS.values())))
