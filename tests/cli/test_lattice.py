@@ -101,9 +101,11 @@ def test_deploy_invoke_rollback_undeploy(
     split = cli("invoke", "--app", "shop", "quote", ITEMS, '"fr"', role="client")
     assert (split.code, split.out) == (0, fused.out), split.err
 
-    r = cli("deploy", str(EXAMPLE), "--topology", "monolith", "--replicas", "2", "--spread", "zone")
+    r = cli("deploy", str(EXAMPLE), "--topology", "monolith", "--replicas", "2", "--spread", "zone",
+            "--wait", "90")  # fmt: skip
     assert r.code == 0, r.err
-    report = wait_ready(cli, "shop", 2)
+    assert "shop version 2 is ready" in r.out, r.out
+    report = wait_ready(cli, "shop", 2, timeout=1)  # --wait returned once it was
     assert sorted(report["units"]["main"]["running"]) == ["a", "b"]
     assert cli("invoke", "--app", "shop", "quote", ITEMS, '"fr"').out == fused.out
 
@@ -131,6 +133,8 @@ def test_deploy_invoke_rollback_undeploy(
 def test_lattice_errors(tmp_path: Path) -> None:
     r = wasmesh_process("deploy", str(EXAMPLE), "--nats", "nats://127.0.0.1:1", "--label", "x")
     assert r.code == 2 and "KEY=VALUE" in r.err
+    r = wasmesh_process("deploy", str(EXAMPLE), "--nats", "nats://127.0.0.1:1", "--wait", "nan")
+    assert r.code == 2 and "--wait must be a number of seconds above 0, not nan." in r.err, r.err
     r = wasmesh_process("invoke", "--nats", "nats://127.0.0.1:1", "quote")
     assert r.code == 2
     assert "Traceback" not in r.err

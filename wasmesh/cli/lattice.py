@@ -233,6 +233,15 @@ def deploy(
             "Default: all of them.",
         ),
     ] = None,
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            "--wait",
+            metavar="SECONDS",
+            help="Then wait until every unit of the new version runs on its hosts (at most "
+            "SECONDS); exit 1 naming what is missing if it does not.",
+        ),
+    ] = None,
     as_json: Json = False,
     variables_file: VariablesFile = None,
     sign_key: Annotated[
@@ -260,9 +269,12 @@ def deploy(
     from wasmesh.lattice import Placement, require, topology_from_manifest
     from wasmesh.lattice import deploy as publish
     from wasmesh.lattice.signing import Signer
+    from wasmesh.lattice.sync import wait_ready
 
     if replicas < 1:
         raise WasmeshError("--replicas must be at least 1.")
+    if wait is not None and not 0 < wait < 86400:  # also refuses nan
+        raise WasmeshError(f"--wait must be a number of seconds above 0, not {wait:g}.")
     if min_replicas is not None and not 0 <= min_replicas <= replicas:
         raise WasmeshError(
             f"--min-replicas must be between 0 and --replicas ({replicas}), not {min_replicas}."
@@ -289,12 +301,17 @@ def deploy(
     units = tuple(dataclasses.replace(u, **placed) for u in topo.units)
     topo = dataclasses.replace(topo, units=units)
     desired = publish(name, options, topo, lattice, signer=signer)
+    names = ", ".join(u.name for u in desired.units)
+    if not as_json:
+        out_console.print(f"deployed {desired.app} version {desired.version} (units: {names})")
+    if wait is not None:
+        wait_ready(desired.app, options, wait, lattice)
+        if not as_json:
+            out_console.print(f"{desired.app} version {desired.version} is ready")
     if as_json:
         print_json({"app": desired.app, "version": desired.version,
-                    "units": [u.name for u in desired.units]})  # fmt: skip
-        return
-    names = ", ".join(u.name for u in desired.units)
-    out_console.print(f"deployed {desired.app} version {desired.version} (units: {names})")
+                    "units": [u.name for u in desired.units],
+                    "ready": True if wait is not None else None})  # fmt: skip
 
 
 def status(

@@ -92,6 +92,13 @@ def deploy(
     return result
 
 
+def wait_ready(app: str, nats: Nats, timeout: float, lattice: str = "default") -> AppStatus:
+    """The app's status once every unit of its latest version runs where it is placed; a
+    `LatticeError` naming what is missing after `timeout` seconds."""
+    result: AppStatus = _run(_with_client(nats, lattice, "wait_ready", app, timeout))
+    return result
+
+
 def status(app: str, nats: Nats, lattice: str = "default") -> AppStatus:
     """The app's status in the lattice."""
     result: AppStatus = _run(_with_client(nats, lattice, "status", app))
