@@ -21,7 +21,7 @@ from wasmesh.engine.loader import load_component
 from wasmesh.engine.types import FuncSig
 from wasmesh.lattice import rpc, schema
 from wasmesh.lattice.connection import NatsOptions, connect_once
-from wasmesh.lattice.errors import LatticeError
+from wasmesh.lattice.errors import LatticeError, NotReady
 from wasmesh.lattice.messaging import ensure_durable
 from wasmesh.lattice.roles import is_violation, require_role
 from wasmesh.lattice.schema import (
@@ -278,7 +278,7 @@ class LatticeClient:
                 return st
             if time.monotonic() > deadline:
                 detail = "; ".join(st.errors) or "hosts have not started every unit yet"
-                raise LatticeError(
+                raise NotReady(
                     f"app {app} version {st.desired.version} was not ready within {timeout:g} s: "
                     f"{detail}."
                 )

@@ -9,6 +9,13 @@ class LatticeError(WasmeshError):
     """The lattice cannot do what was asked: no server, no host, unknown app or version."""
 
 
+class NotReady(LatticeError):
+    """An app's latest version did not run everywhere it is placed in time; exit status 1,
+    as `kubectl rollout status` on a timeout (the request was fine, the rollout is not)."""
+
+    exit_code = 1
+
+
 class RemoteUnavailable(LatticeError):
     """No host answered a call to a remote unit (no responders or a timeout)."""
 
