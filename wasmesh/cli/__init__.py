@@ -45,11 +45,12 @@ def _root(
 
 
 def _register() -> None:
-    from wasmesh.cli import build, cache, component, graph, lattice, registry, serve
+    from wasmesh.cli import build, cache, component, graph, lattice, plan, registry, serve
 
     component.register(app)
     build.register(app)
     graph.register(app)
+    plan.register(app)
     lattice.register(app)
     registry.register(app)
     serve.register(app)
