@@ -14,7 +14,7 @@ from rich.table import Table
 from wasmesh.cli.output import err_console, out_console, print_json
 from wasmesh.errors import ManifestError, WasmeshError
 
-WIDE = 120  # columns
+_UNCUT = 4096  # columns: wider than any row of the tables
 
 if TYPE_CHECKING:
     from wasmesh.observe.model import CostReport, Groups
@@ -149,17 +149,17 @@ def _inline(groups: Groups) -> object:
 
 
 def _print(report: CostReport) -> None:
-    # Piped or narrow: lines are not cut at a terminal's width (tables stay one row per line).
+    # Piped: rows are never cut at a terminal's width (one table row per line, for scripts).
     console = out_console
-    if not console.is_terminal or console.width < WIDE:
-        console = Console(highlight=False, soft_wrap=True, width=WIDE, color_system=None)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=True, width=_UNCUT, color_system=None)
     head = f"app {report.app}: {report.requests} requests x {report.repeats} rounds per topology"
     console.print(escape(head), markup=True)
     console.print(f"load: {escape(report.load)}")
     title = escape("per edge (per call: median [low..high] over rounds)")
     edges = Table(title=title, title_justify="left")
     for column in ("edge", "calls/req", "bytes/call", "fused", "host-linked", "cross-host"):
-        edges.add_column(column, justify="left" if column == "edge" else "right")
+        edges.add_column(column, justify="left" if column == "edge" else "right", no_wrap=True)
     for e in report.edges:
         edges.add_row(
             escape(str(e.edge)), f"{e.calls_per_request:g}", f"{e.bytes_per_call:.0f}",
@@ -170,7 +170,7 @@ def _print(report: CostReport) -> None:
     tops = Table(title="per topology (per request)", title_justify="left")
     for column in ("topology", "units", "latency, one process", "p99", "CPU",
                    "latency, spread over hosts", "p99 spread"):  # fmt: skip
-        tops.add_column(column, justify="left" if column == "topology" else "right")
+        tops.add_column(column, justify="left" if column == "topology" else "right", no_wrap=True)
     for t in report.topologies:
         tops.add_row(
             t.name, str(len(t.units)), _figure(t.latency), _time(t.p99), _figure(t.cpu),

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wasmesh.capabilities.forwarding import ImportProvider
-from wasmesh.compose.manifest import MONOLITH_UNIT
+from wasmesh.compose.manifest import MONOLITH_UNIT, load_manifest
 from wasmesh.compose.plan import AppPlan, plan_app
 from wasmesh.compose.units import PlanError, UnitPlan
 from wasmesh.compose.wiring import Link
@@ -44,7 +44,7 @@ from wasmesh.observe.drive import Driver, Sample
 from wasmesh.observe.load import Request, describe, read_load
 from wasmesh.observe.model import CostReport, EdgeCost, Groups, TopologyCost, cut, spread_extra
 from wasmesh.observe.probe import fused_call
-from wasmesh.observe.recommend import recommend
+from wasmesh.observe.recommend import candidates, recommend
 from wasmesh.observe.recorder import Recorder
 from wasmesh.observe.spread import lattice_for, nats_missing
 from wasmesh.observe.stats import Figure, percentile
@@ -77,9 +77,9 @@ def measure_costs(
     settings = settings or Settings()
     if settings.requests < 1 or settings.repeats < 1:
         raise WasmeshError("--requests and --repeats must be at least 1")
+    requests = read_load(load, load_manifest(path))
     progress("building and wiring the app")
     base = plan_app(path)
-    requests = read_load(load, base.manifest)
     components = tuple(base.graph.worlds)
     per_component = {c: (c,) for c in components}
     pc_plans = units_named(base, per_component)
@@ -108,6 +108,9 @@ def measure_costs(
     for groups in splits.values():
         if groups is not None:
             shapes[f"{next(iter(groups))} apart"] = groups
+    traffic = tuple(EdgeCost(e, calls.get(e, 0.0), 0.0, fused, None, None) for e in edges)
+    for n, groups in enumerate(candidates(base.graph, traffic)):
+        shapes[f"candidate {n + 1}"] = groups  # any the recommendation may choose
     samples = _measure_shapes(base, shapes, requests, settings, progress)
 
     costs = tuple(
@@ -119,19 +122,25 @@ def measure_costs(
     mono_p99 = percentile(_all(samples["monolith"]), 99)
     spread_known = bool(remote) or not active
     choice = recommend(base.graph, costs, mono_p99, settings.max_p99, spread_known)
-    named = {"monolith", "per-component", "current"}
-    shown = {n: g for n, g in shapes.items() if n in named}
-    if not any(_same(choice.units, g) for g in shown.values()):
-        _check_units(base, choice.units)
-        more = _measure_shapes(base, {"recommended": choice.units}, requests, settings, progress)
-        samples.update(more)
-        shown["recommended"] = choice.units
-    topologies = tuple(_topology_cost(n, g, samples[n], costs) for n, g in shown.items())
+    _check_units(base, choice.units)
+    if not any(_same(choice.units, g) for g in shapes.values()):  # cannot happen, but be sure
+        shapes["recommended"] = choice.units
+        samples.update(_measure_shapes(base, {"recommended": choice.units}, requests,
+                                       settings, progress))  # fmt: skip
+    topologies = []
+    for name in ("monolith", "per-component", "current", "recommended"):
+        groups = choice.units if name == "recommended" else shapes[name]
+        peers = ("monolith", "per-component", "current")[: 3 if name == "recommended" else 2]
+        same = [n for n in peers if n != name and _same(groups, shapes[n])]
+        if name in ("current", "recommended") and same:
+            name = f"{name} (= {same[0]})"
+        source = next(n for n, g in shapes.items() if _same(g, groups))
+        topologies.append(_topology_cost(name, groups, samples[source], costs))
     if not active:
         notes.append("the load calls no edge between components: every figure is the app's own")
     return CostReport(
         base.manifest.name, describe(requests), settings.requests, settings.repeats, costs,
-        topologies, choice.units, choice.reason, tuple(notes),
+        tuple(topologies), choice.units, choice.reason, tuple(notes),
     )  # fmt: skip
 
 
@@ -266,11 +275,7 @@ def _edge_cost(
     name = next(n for n, g in shapes.items() if g == split)
     cut_edges = [e for e in all_calls if all_calls[e] > 0 and _crosses(split, e)]
     crossing = sum(all_calls[e] for e in cut_edges)
-    extra = [
-        (_median(s.latencies) - _median(m.latencies)) / crossing
-        for s, m in zip(samples[name], samples["monolith"], strict=True)
-    ]
-    host = fused.plus(Figure.of(extra))
+    host = fused.plus(_paired(samples[name], samples["monolith"]).scaled(1 / crossing))
     cross = None
     if remote:
         n = max(1, min(repeats, len(remote), len(in_process)))
@@ -278,6 +283,22 @@ def _edge_cost(
         diffs = [_median(r) - _median(h) for r, h in pairs]
         cross = host.plus(Figure.of(diffs))
     return EdgeCost(edge, calls, payload, fused, host, cross)
+
+
+def _paired(split: list[Sample], monolith: list[Sample]) -> Figure:
+    """Seconds per request `split` takes over `monolith`: the difference of the medians of
+    each slice measured back to back, its median over all slices; the range is that of the
+    rounds' own medians."""
+    rounds: list[list[float]] = []
+    for s, m in zip(split, monolith, strict=True):
+        pairs = zip(_slices(s.latencies), _slices(m.latencies), strict=True)
+        rounds.append([_median(a) - _median(b) for a, b in pairs])
+    per_round = [_median(r) for r in rounds]
+    return Figure(_median([d for r in rounds for d in r]), min(per_round), max(per_round))
+
+
+def _slices(values: list[float]) -> list[list[float]]:
+    return [values[i : i + SLICE] for i in range(0, len(values), SLICE)]
 
 
 def _crosses(groups: Groups, edge: Edge) -> bool:
