@@ -97,21 +97,25 @@ def component(text: str) -> Path:
     return out
 
 
-def per_call(call: Callable[[str, int], Any], n: int, repeat: int = 7) -> float:
-    """Seconds per inner call: the median of (t(2n) - t(n)) / n."""
+def per_call(
+    call: Callable[[str, int], Any], n: int, repeat: int = 7, samples: list[float] | None = None
+) -> float:
+    """Seconds per inner call: the median of (t(2n) - t(n)) / n (each appended to `samples`)."""
     call(RUN, 1)  # instantiate and warm up
-    samples = []
+    runs = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         call(RUN, n)
         t1 = time.perf_counter()
         call(RUN, 2 * n)
         t2 = time.perf_counter()
-        samples.append(((t2 - t1) - (t1 - t0)) / n)
-    return statistics.median(samples)
+        runs.append(((t2 - t1) - (t1 - t0)) / n)
+    if samples is not None:
+        samples += runs
+    return statistics.median(runs)
 
 
-def cross_host(caller: Path, provider: Path, n: int) -> float:
+def cross_host(caller: Path, provider: Path, n: int, samples: list[float] | None = None) -> float:
     """Seconds per inner call with caller and provider on two host processes of a lattice."""
     topology = Topology(
         (
@@ -135,7 +139,7 @@ def cross_host(caller: Path, provider: Path, n: int) -> float:
                     def call(export: str, count: int) -> Any:
                         return loop.run(client.invoke("calls", export, [count], timeout=60))
 
-                    return per_call(call, n, repeat=5)
+                    return per_call(call, n, repeat=5, samples=samples)
                 finally:
                     loop.run(client.close(), 10)
             finally:

@@ -144,9 +144,7 @@ def main() -> None:
         ours = whole_process(
             [str(BIN / "wasmesh"), "invoke", str(calc), "demo:calc/math@0.1.0#add", "1", "2"], 15
         )
-        peer = whole_process(
-            [str(BIN / "wasmtime"), "run", "--invoke", "add(1, 2)", str(calc)], 15
-        )
+        peer = whole_process([str(BIN / "wasmtime"), "run", "--invoke", "add(1, 2)", str(calc)], 15)
         proc = Table(title="whole process, warm caches: invoke add(1, 2) on calc-c")
         for col in ("wasmesh invoke", "wasmtime run --invoke", "ratio (wasmtime / wasmesh)"):
             proc.add_column(col, justify="right")

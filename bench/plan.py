@@ -51,11 +51,11 @@ def main() -> None:
     (app_dir / "load.txt").write_text(f"loop({PLAN_N})\n")
     fused = App.load(app_dir, cache=WORK / "app", strategy="monolith")
     split = App.load(app_dir, cache=WORK / "app", strategy="per-component")
-    bench = {
-        "fused": per_call(fused.call, 2_000_000),
-        "host-linked": per_call(split.call, 2_000),
-        "cross-host": cross_host(caller, provider, CROSS_N),
-    }
+    runs: dict[str, list[float]] = {"fused": [], "host-linked": [], "cross-host": []}
+    per_call(fused.call, 2_000_000, samples=runs["fused"])
+    per_call(split.call, 2_000, samples=runs["host-linked"])
+    cross_host(caller, provider, CROSS_N, samples=runs["cross-host"])
+    bench = {name: Figure.of(samples) for name, samples in runs.items()}
     fused.close()
     split.close()
 
@@ -68,14 +68,18 @@ def main() -> None:
     plan = {"fused": edge.fused, "host-linked": edge.host_linked, "cross-host": edge.cross_host}
 
     table = Table(title=f"one call caller → math (plan's load: loop({PLAN_N}), 10 x 5 requests)")
-    for column in ("placement", "bench/calls.py", "wasmesh plan [low..high]", "plan / bench"):
+    columns = ("placement", "bench/calls.py [low..high]", "wasmesh plan [low..high]",
+               "plan / bench", "ranges overlap")  # fmt: skip
+    for column in columns:
         table.add_column(column, justify="left" if column == "placement" else "right")
-    for name, seconds in bench.items():
+    for name, peer in bench.items():
         figure = plan[name]
         if figure is None:
-            table.add_row(name, _shown(seconds), "not measured", "—")
+            table.add_row(name, _range(peer), "not measured", "—", "—")
             continue
-        table.add_row(name, _shown(seconds), _range(figure), f"{figure.median / seconds:.2f}x")
+        overlap = "yes" if figure.low <= peer.high and peer.low <= figure.high else "no"
+        ratio = f"{figure.median / peer.median:.2f}x"
+        table.add_row(name, _range(peer), _range(figure), ratio, overlap)
     Console().print(table)
     for note in report.notes:
         print(f"note: {note}")
