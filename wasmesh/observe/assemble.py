@@ -113,7 +113,7 @@ def _forwarded(
         assert link.provider is not None and link.export is not None
         local = in_process(_caller(units[entries[link.provider]]), link.export)
         providers[link.import_name] = transport(link, local)
-    return ForwardedImports(loaded.world, providers)
+    return ForwardedImports(loaded.world, providers, caller=plan.name)
 
 
 def _caller(unit: Component) -> Callable[[str, tuple[Any, ...]], Any]:

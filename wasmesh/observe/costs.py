@@ -89,9 +89,6 @@ def measure_costs(
     counted = _run(base, pc_plans, tallies.wrap, requests, max(len(requests), 20), tallies)
     calls = {e: t.calls / counted for e, t in tallies.tallies.items()}
     payload = {e: (t.payload / t.calls if t.calls else 0.0) for e, t in tallies.tallies.items()}
-    timed = Recorder()
-    _run(base, pc_plans, timed.wrap, requests, settings.requests, timed)
-    in_process = {e: t.seconds for e, t in timed.tallies.items()}
     edges = tuple(Edge.of(link) for link in base.graph.component_links())
     active = [e for e in edges if calls.get(e, 0.0) > 0]
 
@@ -100,6 +97,11 @@ def measure_costs(
 
     notes: list[str] = []
     remote = _cross_host(base, pc_plans, active, requests, settings, notes, progress)
+    in_process: dict[Edge, list[float]] = {}
+    if remote:  # the same calls timed alike in process, to take the transport's difference
+        timed = Recorder()
+        _run(base, pc_plans, timed.wrap, requests, _remote_count(requests, settings), timed)
+        in_process = {e: t.seconds for e, t in timed.tallies.items()}
 
     shapes: dict[str, Groups] = {"monolith": {MONOLITH_UNIT: components}}
     shapes["per-component"] = per_component
@@ -196,9 +198,13 @@ def _cross_host(
                 assert link.provider is not None
                 return recorder.wrap(link, lattice.provider(home[link.provider], link.export))
 
-            count = max(len(requests), min(settings.requests, 100))
-            _run(base, plans, transport, requests, count, recorder)
+            _run(base, plans, transport, requests, _remote_count(requests, settings), recorder)
     return {e: t.seconds for e, t in recorder.tallies.items()}
+
+
+def _remote_count(requests: Sequence[Request], settings: Settings) -> int:
+    """Requests timed per transport: a round's, at most 100 (each call crosses NATS)."""
+    return max(len(requests), min(settings.requests, 100))
 
 
 def _isolating(base: AppPlan, provider: str, components: tuple[str, ...]) -> Groups | None:
