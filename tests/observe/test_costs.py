@@ -22,7 +22,7 @@ PRESENTATION = "shop:pricing/presentation@0.1.0"
 
 @pytest.fixture(scope="module")
 def report() -> CostReport:
-    return measure_costs(EXAMPLE, settings=Settings(requests=40, repeats=3))
+    return measure_costs(EXAMPLE, settings=Settings(requests=100, repeats=3))
 
 
 def _edge(report: CostReport, consumer: str, interface: str) -> EdgeCost:
@@ -94,11 +94,15 @@ def test_json_shape(report: CostReport) -> None:
 
 def test_an_invocation_load_counts_its_own_edges(tmp_path: Path) -> None:
     load = tmp_path / "load.txt"
-    lines = ", ".join(['{sku: "tea", quantity: 1, unit-cents: 100}'] * 3)
+    lines = ", ".join(['{sku: "tea", quantity: 1, unit-cents: 100}'] * 20)
     load.write_text(f'receipt([{lines}], "fr")\n')
-    report = measure_costs(EXAMPLE, load, Settings(requests=10, repeats=2, cross_host=False))
+    report = measure_costs(EXAMPLE, load, Settings(requests=20, repeats=3, cross_host=False))
     assert _edge(report, "front", TAX).calls_per_request == 0
-    assert _edge(report, "receipt", TAX).calls_per_request > 0
-    assert _edge(report, "receipt", PRESENTATION).calls_per_request > 0
-    assert _edge(report, "receipt", TAX).cross_host is None
+    # the Go receipt: a rate and the tax; two amounts per line, the discount, four totals
+    assert _edge(report, "receipt", TAX).calls_per_request == 2
+    presentation = _edge(report, "receipt", PRESENTATION)
+    assert presentation.calls_per_request == 2 * 20 + 1 + 4
+    assert presentation.host_linked is not None
+    assert 0 < presentation.fused.median < presentation.host_linked.median
+    assert presentation.cross_host is None
     assert "across hosts: not measured (--no-cross-host)" in report.notes

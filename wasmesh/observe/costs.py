@@ -14,7 +14,9 @@ How each figure is measured (never assumed):
   `bench/calls.py` does (`wasmesh.observe.probe`): nanoseconds, far below a request's noise;
 - host-linked, per call: fused plus the extra time per request when the edge's provider gets
   a unit of its own (else every component does), over the monolith's, divided by the calls
-  that then cross (shared equally when one split cuts several edges the load calls);
+  that then cross (shared equally when one split cuts several edges the load calls); the
+  extra is the median, over slices of requests measured back to back, of the difference
+  between the slices' fastest requests (other work on the machine only ever adds time);
 - across hosts, per call: host-linked plus the difference, per call, between the edge served
   over NATS by a host process (`wasmesh.observe.spread`) and served in process;
 - per topology: latency and CPU per request measured in this process (warm instances), and
@@ -292,13 +294,14 @@ def _edge_cost(
 
 
 def _paired(split: list[Sample], monolith: list[Sample]) -> Figure:
-    """Seconds per request `split` takes over `monolith`: the difference of the medians of
-    each slice measured back to back, its median over all slices; the range is that of the
-    rounds' own medians."""
+    """Seconds per request `split` takes over `monolith`: the difference of the fastest
+    request of each slice measured back to back (other work on the machine only ever adds
+    time, so the fastest is the least disturbed), its median over all slices; the range is
+    that of the rounds' own medians."""
     rounds: list[list[float]] = []
     for s, m in zip(split, monolith, strict=True):
         pairs = zip(_slices(s.latencies), _slices(m.latencies), strict=True)
-        rounds.append([_median(a) - _median(b) for a, b in pairs])
+        rounds.append([min(a) - min(b) for a, b in pairs])
     per_round = [_median(r) for r in rounds]
     return Figure(_median([d for r in rounds for d in r]), min(per_round), max(per_round))
 
