@@ -1,6 +1,7 @@
-"""What building costs a developer: a no-op rebuild, the first call after `build`.
+"""What building costs a developer: a no-op rebuild, the first call after `build`, a reload.
 
-Run: `.venv/bin/python bench/build.py [--warm] [--skip-noop]`.
+Run: `.venv/bin/python bench/build.py [--warm] [--skip-noop] [--skip-first] [--skip-watch]
+[--samples=N] [--langs=c,python]`.
 
 1. No-op rebuild of the polyglot example.
 
@@ -13,17 +14,28 @@ wire, plan, compose, load the fused unit from the AOT cache).
 directory, so nothing is compiled before `build`): the engine's load of the unit (from the AOT
 cache `build` filled) and the whole process, against `wasmtime run --invoke` on the composed
 unit (the engine's own CLI, which compiles it).
+
+3. Edit to new behaviour: an `http` template app per language (`wasmesh new web --template
+http`), its greeting edited (a new text each time, so no build cache answers), timed from the
+edit to the first HTTP response carrying the new text, under `wasmesh up --watch` (rebuild,
+compose and swap in the running process) against a restart (SIGTERM a plain `wasmesh up`,
+start it again: it rebuilds, loads and serves). Both pay the component's toolchain; the ratio
+is what the running process saves. Medians of `--samples` edits each.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
+import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # bench/http.py would shadow the standard library's `http` for everything imported below.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
+
+import http.client  # noqa: E402
 
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
@@ -129,11 +143,115 @@ def first_invoke(work: Path) -> None:
     Console().print(table)
 
 
+SOURCE = {"c": "component.c", "python": "app.py", "js": "app.js"}
+
+
+class Up:
+    """A `wasmesh up` process on `app`, its output read as it comes."""
+
+    def __init__(self, app: Path, env: dict[str, str], *flags: str) -> None:
+        argv = [str(BIN / "wasmesh"), "up", str(app), "--listen", "127.0.0.1:0", *flags]
+        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        found = re.search(r"http://([\d.]+):(\d+)/", self.wait_for("Serving HTTP on "))
+        assert found is not None
+        self.address = (found[1], int(found[2]))
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, text: str) -> str:
+        while (line := self.lines.get()) is not None:
+            if text in line:
+                return line
+        raise SystemExit(f"`wasmesh up` exited ({self.proc.wait()}) before saying {text!r}")
+
+    def answer(self) -> str:
+        conn = http.client.HTTPConnection(*self.address, timeout=60)
+        try:
+            conn.request("GET", "/web/x")
+            return conn.getresponse().read().decode()
+        except OSError:
+            return ""
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(60)
+
+
+def edit(app: Path, lang: str, text: str) -> None:
+    source = app / "web" / SOURCE[lang]
+    source.write_text(re.sub(r"(hello from web|edit-\d+)", text, source.read_text(), count=1))
+
+
+def until_answer(up: Up, text: str) -> None:
+    """Poll the app until its answer carries `text` (the measured event)."""
+    while text not in up.answer():
+        time.sleep(0.005)
+
+
+def watch_reload(work: Path) -> None:
+    samples = int(next((a.split("=")[1] for a in sys.argv if a.startswith("--samples=")), "3"))
+    langs = next((a.split("=")[1] for a in sys.argv if a.startswith("--langs=")), "c,python")
+    env = {**isolated_env(work), "WASMESH_CACHE_DIR": str(CACHE / "watch-cache")}
+    table = Table(title=f"edit → first response with the new behaviour (median of {samples})")
+    for col in ("language", "`up --watch` reload", "restart `wasmesh up`", "restart / reload"):
+        table.add_column(col, justify="right" if col != "language" else "left")
+    n = 0
+    for lang in langs.split(","):
+        app = work / f"app-{lang}"
+        made = subprocess.run([BIN / "wasmesh", "new", "web", "--lang", lang, "--template",
+                               "http", "--app", app], env=env, capture_output=True, text=True,
+                              check=False)  # fmt: skip
+        if made.returncode != 0:
+            raise SystemExit(made.stderr)
+        reloads: list[float] = []
+        restarts: list[float] = []
+        up = Up(app, env, "--watch")
+        try:
+            up.wait_for("watching ")
+            for _ in range(samples):
+                n += 1
+                start = time.perf_counter()
+                edit(app, lang, f"edit-{n}")
+                until_answer(up, f"edit-{n}")
+                reloads.append(time.perf_counter() - start)
+                up.wait_for("reloaded ")
+        finally:
+            up.stop()
+        up = Up(app, env)
+        try:
+            for _ in range(samples):
+                n += 1
+                start = time.perf_counter()
+                edit(app, lang, f"edit-{n}")
+                up.stop()
+                up = Up(app, env)
+                until_answer(up, f"edit-{n}")
+                restarts.append(time.perf_counter() - start)
+        finally:
+            up.stop()
+        reload, restart = statistics.median(reloads), statistics.median(restarts)
+        table.add_row(lang, f"{reload:.2f} s", f"{restart:.2f} s", f"{restart / reload:.2f}x")
+    Console().print(table)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
 def main() -> None:
     if "--skip-noop" not in sys.argv:
         noop_rebuild()
     with tempfile.TemporaryDirectory(prefix="wasmesh-bench-build-") as tmp:
-        first_invoke(Path(tmp))
+        if "--skip-first" not in sys.argv:
+            first_invoke(Path(tmp))
+        if "--skip-watch" not in sys.argv:
+            watch_reload(Path(tmp))
 
 
 if __name__ == "__main__":

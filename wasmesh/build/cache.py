@@ -61,6 +61,15 @@ def _walk(root: Path) -> Iterator[Path]:
             yield Path(dirpath) / name
 
 
+def is_input(path: Path, root: Path) -> bool:
+    """Whether the file `path` inside the directory `root` is one `InputSet` reads: not in a
+    cache, VCS or package directory, not hidden, not a build output."""
+    parts = path.relative_to(root).parts
+    if not parts or any(d in _SKIP_DIRS or d.startswith(".") for d in parts):
+        return False
+    return not parts[-1].endswith(_SKIP_SUFFIXES)
+
+
 def compute_key(inputs: InputSet, recipe: Mapping[str, object]) -> str:
     """The sha256 hex key of ``inputs`` (contents and labels) and ``recipe`` (JSON-able)."""
     digest = hashlib.sha256()

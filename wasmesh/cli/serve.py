@@ -193,6 +193,14 @@ def up(
     admin: obs.Admin = None,
     log_format: obs.LogFormat = "text",
     log_level: obs.LogLevel = "info",
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Rebuild components when their sources change and swap the changed units in "
+            "(requests in flight finish on the old version; a failed build keeps it serving).",
+        ),
+    ] = False,
 ) -> None:
     """Build an app and run every trigger it declares until Ctrl-C: [[triggers.http]] routes,
     [[triggers.messaging]] subscriptions and [[triggers.cron]] schedules (UTC).
@@ -203,6 +211,7 @@ def up(
     --idle-timeout reuse each unit's instances as `wasmesh serve` does.
 
     Example: wasmesh up examples/polyglot --topology per-component
+             wasmesh up --watch
     """
     from wasmesh.cli.registry import app_location
     from wasmesh.engine.config import tune_for_serving
@@ -229,8 +238,9 @@ def up(
         from wasmesh.lattice.schema import check_name
 
         broker = connect_broker(NatsOptions(nats, creds).check(), check_name("lattice", lattice))
+    location = app_location(app)
     try:
-        loaded = App.load(app_location(app), strategy=topology, quiet=False, broker=broker,
+        loaded = App.load(location, strategy=topology, quiet=False, broker=broker,
                           variables_file=variables_file)  # fmt: skip
     except BaseException:
         if broker is not None:
@@ -258,7 +268,19 @@ def up(
         for trigger in triggers:
             for line in trigger.describe():
                 print(line, flush=True)
-        serve_until_signalled(triggers)
+        if watch:
+            from wasmesh.triggers.watch import Watcher
+
+            watcher = Watcher(loaded, location, triggers, strategy=topology,
+                              variables_file=variables_file)  # fmt: skip
+            watcher.start()
+            try:
+                serve_until_signalled(triggers)
+            finally:
+                watcher.stop()
+                loaded = watcher.app  # the version served last, closed below
+        else:
+            serve_until_signalled(triggers)
     finally:
         loaded.close()
         if listener is not None:

@@ -80,7 +80,7 @@ class App:
         broker = broker if broker is not None else LocalBroker()
         for unit in plan.plans:
             composed = compose_unit(unit, plan.paths, worlds, plan.cache)
-            units[unit.name] = _unit_component(unit, composed, units, plan.plans, broker)
+            units[unit.name] = unit_component(unit, composed, units, plan.plans, broker)
         return cls(plan.manifest, plan.graph, plan.plans, units, plan.paths, broker)
 
     def unit_of(self, component: str) -> UnitPlan:
@@ -158,13 +158,15 @@ class AppExports(Mapping[str, "Interface | Function"]):
         return sum(len(unit.exports) for unit in self._app.units.values())
 
 
-def _unit_component(
+def unit_component(
     plan: UnitPlan,
     composed: Path,
     units: Mapping[str, Component],
     plans: tuple[UnitPlan, ...],
     broker: Broker,
 ) -> Component:
+    """The unit of `plan` (its composed file `composed`), calling the `units` it imports from
+    through the host and carrying its messages on `broker`."""
     loaded = load_component(composed, fuel=plan.policy.limits.fuel is not None)
     forwarded = _forwarded(plan, loaded, units, plans)
     capabilities: tuple[Capability, ...] = (forwarded,) if forwarded is not None else ()

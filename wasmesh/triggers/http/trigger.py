@@ -9,12 +9,14 @@ serving every deployed app's routes, forwarding to the host running a unit) is
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from wasmesh.triggers.base import TriggerOptions
 from wasmesh.triggers.http.apps import AppRoute, app_routes
-from wasmesh.triggers.http.instances import PoolSettings
-from wasmesh.triggers.http.server import Server
+from wasmesh.triggers.http.instances import InstancePool, PoolSettings
+from wasmesh.triggers.http.routing import Router
+from wasmesh.triggers.http.server import RouteHandler, Server
 
 if TYPE_CHECKING:
     from wasmesh.compose.manifest import TriggerDecl
@@ -51,6 +53,33 @@ class HttpTrigger:
         width = max(len(r.route) for r in self.routes)
         lines = [f"  {r.route:<{width}}  -> {r.component} (unit {r.unit})" for r in self.routes]
         return [*lines, f"Serving HTTP on {self.server.url}/"]
+
+    def reload(self, app: App, units: Collection[str]) -> None:
+        """Serve the routes of `units` from `app` (the same app's next version, same routes).
+
+        Their new pools are made first (an error leaves everything as it was), then the route
+        table is replaced in one assignment: a request already running finishes on the pool it
+        took; the next one gets the new version. The old pools' idle instances are dropped.
+        """
+        fresh = {r.route: r for r in app_routes(app, self.options.request_timeout, self.settings)}
+        pools: dict[str, InstancePool] = {}
+        for route in fresh.values():
+            if route.unit in units and route.unit not in pools:
+                t = route.target
+                pools[route.unit] = InstancePool(t.path, t.policy, t.settings, t.capabilities,
+                                                 t.name)  # fmt: skip
+        targets: list[tuple[str, InstancePool | RouteHandler]] = []
+        for old in self.server.router.routes:
+            unit = fresh[old.pattern].unit
+            targets.append((old.pattern, pools.get(unit, old.target)))
+        serving = {id(target) for _, target in targets}
+        retired = [p for p in self.server.pools if id(p) not in serving]
+        self.server.router = Router(targets)
+        kept = [p for p in self.server.pools if id(p) in serving]
+        self.server.pools = [*kept, *pools.values()]
+        self.routes = list(fresh.values())
+        for pool in retired:
+            pool.close()
 
     def drain(self, grace: float) -> None:
         """Stop accepting; requests in flight finish within `grace` seconds."""
