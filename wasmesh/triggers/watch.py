@@ -67,6 +67,7 @@ class Watcher:
         self.retired: list[Component] = []
         self.sources = _sources(app, variables_file)
         self._stop = threading.Event()
+        self._busy = threading.Event()  # a rebuild is under way
         self._thread: threading.Thread | None = None
 
     @property
@@ -99,6 +100,8 @@ class Watcher:
     def stop(self) -> None:
         """Stop watching (a rebuild under way finishes first) and close the retired units."""
         self._stop.set()
+        if self._busy.is_set():
+            self.say("stopping once the rebuild under way ends")
         if self._thread is not None:
             self._thread.join()
         for unit in self.retired:
@@ -124,7 +127,11 @@ class Watcher:
                 self.say(f"watching {where} for changes (Ctrl-C stops)")
             lasting = _lasting(changes)
             if lasting and not self._stop.is_set():
-                self.reload(lasting)
+                self._busy.set()
+                try:
+                    self.reload(lasting)
+                finally:
+                    self._busy.clear()
 
     def reload(self, changed: Sequence[Path] = ()) -> bool:
         """Rebuild and swap in what changed; False (the error said, nothing swapped) when the
