@@ -179,7 +179,7 @@ def test_a_failed_build_shows_the_compiler_error_and_keeps_the_last_good_version
 
 
 @pytest.mark.slow
-def test_a_burst_of_saves_is_one_rebuild_and_outputs_never_trigger_one(
+def test_a_burst_of_saves_ends_on_the_last_and_outputs_never_trigger_a_rebuild(
     app: Path, watched: Watched
 ) -> None:
     # outputs, caches and hidden files beside the sources: none of them is an input
@@ -192,13 +192,17 @@ def test_a_burst_of_saves_is_one_rebuild_and_outputs_never_trigger_one(
         set_version(app, "web", f"v4-{i}")
     set_version(app, "web", "v4")
     changed = watched.wait_for(r"^changed: (.*); rebuilding$")
-    assert changed[1] == "component.c"  # one batch, and none of the files above
-    watched.wait_for(r"^reloaded web in ")
-    assert watched.get("/web/f") == "v4 /web/f 0\n"
-    # the rebuild wrote outputs and caches: had any of them been taken for a change, it would
-    # be the next batch, before this edit's
+    assert changed[1] == "component.c"  # none of the files above
+    # usually one rebuild; a machine pausing this test between saves may make it several
+    while watched.get("/web/f") != "v4 /web/f 0\n":
+        watched.wait_for(r"^reloaded web in ")
+    # the rebuilds wrote outputs and caches: had any of them been taken for a change, it would
+    # be named in the next batch, this edit's or one before it
     set_version(app, "other", "o2")
-    changed = watched.wait_for(r"^changed: (.*); rebuilding$")
-    assert changed[1] == "component.c"
-    assert watched.wait_for(r"^reloaded ").string.startswith("reloaded other in ")
+    while True:
+        changed = watched.wait_for(r"^changed: (.*); rebuilding$")
+        assert changed[1] == "component.c"
+        if watched.wait_for(r"^(reloaded|no unit changed) ")[1] == "reloaded":
+            break
+    assert watched.seen[-1].startswith("reloaded other in ")
     assert watched.get("/other/g") == "o2 /other/g 0\n"

@@ -109,6 +109,13 @@ class Watcher:
         self.retired.clear()
 
     def _run(self) -> None:
+        try:
+            self._watch()
+        except Exception as exc:  # a watched directory went away, the kernel's watch limit...
+            log.exception("watching failed")
+            self.say(f"watching stopped ({exc}); the app keeps serving, restart to watch again")
+
+    def _watch(self) -> None:
         roots = self.roots
         armed = False
         for changes in watchfiles.watch(
