@@ -238,8 +238,8 @@ def up(
         from wasmesh.lattice.schema import check_name
 
         broker = connect_broker(NatsOptions(nats, creds).check(), check_name("lattice", lattice))
-    location = app_location(app)
     try:
+        location = app_location(app)
         loaded = App.load(location, strategy=topology, quiet=False, broker=broker,
                           variables_file=variables_file)  # fmt: skip
     except BaseException:
