@@ -271,8 +271,11 @@ def up(
         if watch:
             from wasmesh.triggers.watch import Watcher
 
+            def follow(served: App) -> None:  # readiness probes the version served
+                runners[:] = _app_runners(served, triggers)
+
             watcher = Watcher(loaded, location, triggers, strategy=topology,
-                              variables_file=variables_file)  # fmt: skip
+                              variables_file=variables_file, on_reload=follow)  # fmt: skip
             watcher.start()
             try:
                 serve_until_signalled(triggers)

@@ -46,7 +46,8 @@ log = logging.getLogger("wasmesh.watch")
 
 class Watcher:
     """Watches the sources of a served `app` (loaded from the manifest at `path`, with
-    `strategy` and `variables_file`) and reloads `triggers` when they change."""
+    `strategy` and `variables_file`) and reloads `triggers` when they change; lines for the
+    developer go to `say` (default: stdout), each new version once served to `on_reload`."""
 
     def __init__(
         self,
@@ -57,6 +58,7 @@ class Watcher:
         strategy: str | None = None,
         variables_file: Path | None = None,
         say: Callable[[str], None] | None = None,
+        on_reload: Callable[[App], None] | None = None,
     ) -> None:
         self.app = app
         self.path = Path(path)
@@ -64,6 +66,7 @@ class Watcher:
         self.strategy = strategy
         self.variables_file = variables_file
         self.say = say or _print
+        self.on_reload = on_reload  # told each new version once it serves
         self.retired: list[Component] = []
         self.sources = _sources(app, variables_file)
         self._stop = threading.Event()
@@ -178,6 +181,8 @@ class Watcher:
         self.app = fresh.app
         self.sources = _sources(fresh.app, self.variables_file)  # inside the roots watched
         self.retired.extend(fresh.retired)
+        if self.on_reload is not None:
+            self.on_reload(fresh.app)
         took = time.perf_counter() - started
         self.say(f"reloaded {', '.join(fresh.units)} in {took:.2f} s")
         return True
