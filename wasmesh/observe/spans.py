@@ -10,6 +10,7 @@ the SDK's configured propagator (`OTEL_PROPAGATORS`, W3C `traceparent` by defaul
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeVar
@@ -43,12 +44,16 @@ def provider_from_env(
     attrs: dict[str, str] = {}
     if str(from_env.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
         attrs[SERVICE_NAME] = service
-    if instance is not None and SERVICE_INSTANCE_ID not in from_env.attributes:
+    if instance is not None and f"{SERVICE_INSTANCE_ID}=" not in _resource_env():
         attrs[SERVICE_INSTANCE_ID] = instance
     provider = SdkTracerProvider(resource=Resource.create(attrs))
     for name in exporters:
         provider.add_span_processor(BatchSpanProcessor(_exporter(name)))
     return provider
+
+
+def _resource_env() -> str:
+    return os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "").replace(" ", "")
 
 
 def _exporter(name: str) -> SpanExporter:
