@@ -76,8 +76,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def _collect(self, request: ExportTraceServiceRequest) -> None:
         got: list[Received] = []
