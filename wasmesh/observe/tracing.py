@@ -158,7 +158,8 @@ def install(provider: TracerProvider | None) -> None:
 
 
 def shutdown() -> None:
-    """Stop recording; end and send the spans `configure`'s provider still holds."""
+    """Stop recording with the provider `configure` made, sending the spans it still holds
+    (a provider given to `install` is its owner's to shut down)."""
     global _owned, _spans
     provider, _owned = _owned, None
     if provider is not None:
