@@ -23,6 +23,7 @@ from wasmesh.engine.calls.hostfunc import define_func
 from wasmesh.engine.types import FuncSig
 from wasmesh.engine.world import FuncItem, InterfaceItem, World
 from wasmesh.observe import metrics as _metrics
+from wasmesh.observe import tracing
 
 HostFunc = Callable[..., Any]
 # (import name, function name — "" for a world-level function import —, signature) -> impl
@@ -93,6 +94,6 @@ def in_process(caller: Caller, export: str | None = None) -> ImportProvider:
         def forward(*args: Any) -> Any:
             return caller(target, args)
 
-        return forward
+        return tracing.call(forward, iface, func, "in-process")
 
     return provide

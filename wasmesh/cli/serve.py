@@ -224,6 +224,7 @@ def up(
     _at_least_one(("--max-concurrent", max_concurrent))
     tune_for_serving(fresh_instances=max_reuse == 1)
     from wasmesh.capabilities.wasi.guest_log import show_guest_output
+    from wasmesh.observe import tracing
 
     show_guest_output()
     listener = obs.start(admin, log_format, log_level)
@@ -231,6 +232,7 @@ def up(
     if listener is not None:
         proven = obs.instantiable(lambda: runners)
         listener.add_ready_check(lambda: proven() if runners else ["the app is starting"])
+    tracing.configure()  # before the units are linked: calls between them are traced
     broker = None
     if nats is not None:
         from wasmesh.lattice.connection import NatsOptions
@@ -288,6 +290,7 @@ def up(
         loaded.close()
         if listener is not None:
             listener.close()
+        tracing.shutdown()  # the spans still queued are sent
 
 
 def _app_runners(app: Any, triggers: list[Any]) -> list[tuple[str, Any]]:

@@ -61,6 +61,7 @@ def run_host(
     from wasmesh.capabilities.wasi.guest_log import show_guest_output
     from wasmesh.lattice.host import DRAIN_TIMEOUT_S, Host
     from wasmesh.lattice.signing import Verifier
+    from wasmesh.observe import tracing
     from wasmesh.triggers.http.instances import PoolSettings
 
     options = NatsOptions.of(nats).check()
@@ -113,7 +114,8 @@ def run_host(
             await host.stop()
 
     try:
-        asyncio.run(serve())
+        with tracing.session(f"wasmesh-host-{host.host_id}", host.host_id):  # spans sent at exit
+            asyncio.run(serve())
     finally:
         if listener is not None:
             listener.close()

@@ -26,6 +26,7 @@ from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.schema import H_CODEC, H_FUNC, H_STATUS, RPC_QUEUE, Subjects, UnitSpec
 from wasmesh.lattice.unit import UnitRunner
 from wasmesh.lattice.wire import JSON, SigCodec, json_decode, json_encode
+from wasmesh.observe import tracing
 
 log = logging.getLogger("wasmesh.lattice.host")
 
@@ -111,9 +112,10 @@ class Endpoint:
             loop = asyncio.get_running_loop()
             started = loop.time()
             budget = rpc.call_budget(headers)  # the caller's deadline: stop when it gives up
-            result = await loop.run_in_executor(
-                version.pool, version.runner.call, iface, func, args, budget
-            )
+            with tracing.rpc_server(headers, iface, func):
+                result = await loop.run_in_executor(
+                    version.pool, tracing.in_context(version.runner.call), iface, func, args, budget
+                )
             if loop.time() - started > SLOW_CALL_S:
                 log.warning("%s#%s took %.2f s", iface, func, loop.time() - started)
             body = json_encode([result]) if codec_name == JSON else codec.encode_result(result)

@@ -14,6 +14,7 @@ import h11
 
 from wasmesh.capabilities.wasi import IncomingRequest
 from wasmesh.capabilities.wasi.io import Pollable
+from wasmesh.observe import tracing
 from wasmesh.triggers.http import exchange
 from wasmesh.triggers.http.bodies import RequestBody, ResponseWriter
 from wasmesh.triggers.http.instances import InstancePool
@@ -98,7 +99,8 @@ def serve_buffered(
         str(head["method"]), str(head["target"]), "http", head.get("authority"), headers, source
     )
     writer = CollectingWriter()
-    exchange.run(pool, request, source, writer, timeout)
+    with tracing.http_server(str(head["method"]), str(head["target"]), headers, None, writer):
+        exchange.run(pool, request, source, writer, timeout)
     if writer.aborted is not None:
         return 502, [("content-type", b"text/plain")], b"the component cut its response short\n"
     if not writer.finished:

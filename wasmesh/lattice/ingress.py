@@ -41,6 +41,7 @@ from wasmesh.lattice.schema import H_DEADLINE, HTTP_QUEUE, DesiredState, UnitSpe
 from wasmesh.lattice.store import cached_artifact, get_value, read_index
 from wasmesh.lattice.stub import RemoteImports, run_blocking
 from wasmesh.lattice.wakeup import Wakeup
+from wasmesh.observe import tracing
 from wasmesh.triggers.http import exchange
 from wasmesh.triggers.http.bodies import RequestBody, ResponseWriter
 from wasmesh.triggers.http.instances import InstancePool
@@ -100,7 +101,7 @@ class ForwardRoute:
             "target": request.path_with_query() or "/",
             "authority": request.authority(),
         }
-        message = encode(head, request.headers().entries(), data)
+        message = encode(head, tracing.forwarded_headers(request.headers().entries()), data)
         try:
             # One deadline: the serving host stops the guest at `timeout` and answers 504
             # itself; this host waits a little longer so that answer (not silence) comes back.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from nats.aio.client import Client as NATS
 from nats.errors import NoRespondersError
@@ -39,12 +40,14 @@ async def call(
     payload: bytes,
     timeout: float = CALL_TIMEOUT_S,
     target: str = "the remote unit",
+    trace: Mapping[str, str] | None = None,
 ) -> bytes:
     """Request `func` on `subject` within `timeout` seconds (sent along, so the callee stops
     then too); returns the encoded result or raises a clear error naming `target` (the unit,
-    e.g. "unit math of app shop (demo:math/ops)"; errors never name subjects)."""
+    e.g. "unit math of app shop (demo:math/ops)"; errors never name subjects). `trace` is the
+    caller's trace context (`traceparent`), sent as headers too."""
     check_payload(nc, len(payload), f"arguments of {func}")
-    headers = {H_FUNC: func, H_CODEC: codec, H_DEADLINE: f"{timeout:.3f}"}
+    headers = {H_FUNC: func, H_CODEC: codec, H_DEADLINE: f"{timeout:.3f}", **(trace or {})}
     try:
         msg = await nc.request(subject, payload, timeout=timeout, headers=headers)
     except NoRespondersError:

@@ -26,6 +26,7 @@ from wasmesh.lattice.errors import LatticeError, RemoteUnavailable
 from wasmesh.lattice.schema import Subjects
 from wasmesh.lattice.topology import unit_label
 from wasmesh.lattice.wire import SigCodec
+from wasmesh.observe import tracing
 
 T = TypeVar("T")
 
@@ -96,10 +97,11 @@ class RemoteImports:
 
             def remote(*args: Any) -> Any:
                 payload = codec.encode_args(args)
-                coro = rpc.call(self.nc, subject, func, codec.codec, payload, self.timeout, target)
+                coro = rpc.call(self.nc, subject, func, codec.codec, payload, self.timeout, target,
+                                tracing.headers())  # fmt: skip
                 data = run_blocking(self.loop, coro, self.timeout + 1.0)
                 return codec.decode_result(data)
 
-            return remote
+            return tracing.call(remote, export or interface, func, "nats")
 
         return provide

@@ -33,6 +33,7 @@ from wasmesh.engine.faults import guest_error
 from wasmesh.engine.loader import LoadedComponent, on_demand_twin
 from wasmesh.errors import GuestError, GuestExit, GuestTrap, LinkError
 from wasmesh.observe import metrics as _metrics
+from wasmesh.observe import tracing
 from wasmesh.plugins import CAPABILITIES
 from wasmesh.policy import Policy
 from wasmesh.runtime.exports import ExportTarget
@@ -140,10 +141,11 @@ class Runner:
         """A fresh instance in a fresh store; its start function runs under `timeout` seconds
         (default: the policy's timeout, else `INSTANTIATE_TIMEOUT_S`). From the engine's pool,
         or allocated on demand (with a logged warning) when the pool is full."""
-        try:
-            return self._instantiate(timeout)
-        except _PoolFull as e:
-            return self._overflow(str(e)).instantiate(timeout)
+        with tracing.instantiation(self.program or self.loaded.label):
+            try:
+                return self._instantiate(timeout)
+            except _PoolFull as e:
+                return self._overflow(str(e)).instantiate(timeout)
 
     def _overflow(self, reason: str) -> Runner:
         """The twin runner allocating on demand, made on first use."""

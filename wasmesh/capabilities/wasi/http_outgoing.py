@@ -16,7 +16,7 @@ import queue
 import re
 import socket
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wasmesh.capabilities.wasi._table import HostObject
 from wasmesh.capabilities.wasi.context import current
@@ -31,6 +31,10 @@ from wasmesh.capabilities.wasi.http_types import (
 )
 from wasmesh.capabilities.wasi.io import Pollable, waiting
 from wasmesh.engine.values import Err, Ok, Record, Variant
+from wasmesh.observe import tracing
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 DEFAULT_TIMEOUT = 30.0
 _PATH = re.compile(r"[!-~]*")  # visible ASCII (RFC 9112 §3.2)
@@ -219,7 +223,8 @@ def _error_code(exc: BaseException) -> Variant:
 
 
 def _send(request: OutgoingRequest, host: str, port: int, scheme: str, timeout: float,
-          pipe: _BodyPipe | None, future: FutureIncomingResponse) -> None:  # fmt: skip
+          pipe: _BodyPipe | None, future: FutureIncomingResponse,
+          span: Span | None = None) -> None:  # fmt: skip
     cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
     conn: http.client.HTTPConnection | None = None
     try:  # whatever happens here, the future completes: the guest never waits for nothing
@@ -227,7 +232,7 @@ def _send(request: OutgoingRequest, host: str, port: int, scheme: str, timeout: 
         conn.putrequest(method_name(request.method()), request.path_with_query() or "/",
                         skip_host=True, skip_accept_encoding=True)  # fmt: skip
         conn.putheader("Host", request.authority() or host)
-        entries = request.headers().entries()
+        entries = tracing.outgoing_headers(span, request.headers().entries())
         for name, value in entries:
             conn.putheader(name, value)
         sized = any(n == "content-length" for n, _ in entries)
@@ -245,6 +250,7 @@ def _send(request: OutgoingRequest, host: str, port: int, scheme: str, timeout: 
             if not sized:
                 conn.send(b"0\r\n\r\n")
         response = conn.getresponse()
+        tracing.outgoing_done(span, response.status, None)
         headers = [(k.lower(), v.encode("latin-1")) for k, v in response.getheaders()]
         future.result = Ok(
             IncomingResponse(response.status, headers, _ResponseSource(response, conn))
@@ -253,6 +259,7 @@ def _send(request: OutgoingRequest, host: str, port: int, scheme: str, timeout: 
         if conn is not None:
             conn.close()
         future.result = Err(_error_code(e))
+        tracing.outgoing_done(span, None, e)
     finally:
         if pipe is not None:
             pipe.stopped = "the request ended"
@@ -277,7 +284,9 @@ def handle(request: OutgoingRequest, options: RequestOptions | None) -> Ok | Err
         pipe = _BodyPipe()
         body.attach(pipe)
     future = FutureIncomingResponse()
-    args = (request, origin.host, origin.port, origin.scheme, timeout, pipe, future)
+    url = f"{origin}{request.path_with_query() or '/'}"
+    span = tracing.outgoing(method_name(request.method()), url, origin.host, origin.port)
+    args = (request, origin.host, origin.port, origin.scheme, timeout, pipe, future, span)
     threading.Thread(target=_send, args=args, name="wasmesh-outgoing", daemon=True).start()
     return Ok(future)
 

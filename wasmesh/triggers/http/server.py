@@ -29,7 +29,7 @@ import h11
 
 from wasmesh.capabilities.wasi import IncomingRequest
 from wasmesh.engine.config import tune_for_serving
-from wasmesh.observe import requestlog
+from wasmesh.observe import requestlog, tracing
 from wasmesh.policy import Grants, Policy
 from wasmesh.policy import Limits as PolicyLimits
 from wasmesh.triggers.http import exchange
@@ -299,12 +299,13 @@ class Server:
             if match.route.prefix:
                 extra.append(("wasmesh-path-info", match.rest.encode()))
             request = IncomingRequest(method, target, "http", authority, headers + extra, body)
-            if isinstance(match.target, InstancePool):
-                timeout = match.target.request_timeout or self.limits.request_timeout
-                exchange.run(match.target, request, body, writer, timeout,
-                             queue_wait=self.limits.queue_timeout)  # fmt: skip
-            else:
-                match.target.handle(request, body, writer, self.limits.request_timeout)
+            with tracing.http_server(method, target, headers, match.route.pattern, writer):
+                if isinstance(match.target, InstancePool):
+                    timeout = match.target.request_timeout or self.limits.request_timeout
+                    exchange.run(match.target, request, body, writer, timeout,
+                                 queue_wait=self.limits.queue_timeout)  # fmt: skip
+                else:
+                    match.target.handle(request, body, writer, self.limits.request_timeout)
         if writer.aborted is not None:
             # A client hanging up is routine; a component cutting its response short is not.
             client = writer.aborted.startswith("the client")
@@ -467,21 +468,23 @@ def serve(
     routes = routes or {"/...": component_path}
     limits = ServerLimits(request_timeout=request_timeout)
     if workers <= 1:
-        server = Server(routes, listen, limits=limits, pool=pool, policy=policy)
-        if made is not None:
-            made(server)
-        print(f"Serving HTTP on {server.url}/", flush=True, file=sys.stdout)
-        server.run()
+        with tracing.session():
+            server = Server(routes, listen, limits=limits, pool=pool, policy=policy)
+            if made is not None:
+                made(server)
+            print(f"Serving HTTP on {server.url}/", flush=True, file=sys.stdout)
+            server.run()
         return
     sock = listen_socket(listen)
     host, port = sock.getsockname()[:2]
 
     def start(shared: socket.socket, ready: Callable[[], None]) -> None:
-        server = Server(routes, listen, limits=limits, pool=pool, policy=policy, sock=shared)
-        if made is not None:
-            made(server)
-        ready()
-        server.run()
+        with tracing.session():
+            server = Server(routes, listen, limits=limits, pool=pool, policy=policy, sock=shared)
+            if made is not None:
+                made(server)
+            ready()
+            server.run()
 
     def announce() -> None:
         print(f"Serving HTTP on http://{host}:{port}/ ({workers} workers)", flush=True)
