@@ -208,3 +208,39 @@ def test_tls_files_that_do_not_load_are_named_before_connecting(
         NatsOptions(good.url, good.creds, junk, good.tls_cert, good.tls_key).check()
     with pytest.raises(LatticeError, match=rf"certificate {junk} and key .* do not load as a"):
         NatsOptions(good.url, good.creds, good.tls_ca, junk, good.tls_key).check()
+
+
+def test_hosts_publish_live_statistics_every_role_reads_and_only_hosts_write(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with lattice(nats_server, tmp_path, {"zone": "a"}) as (_, hosts):
+            subjects = Subjects("default")
+            readers = {role: await connect_once(nats_server.options(role))
+                       for role in ("client", "admin")}  # fmt: skip
+            denied: list[str] = []
+
+            async def on_error(exc: Exception) -> None:
+                denied.append(str(exc).lower())
+
+            forger = await connect_once(nats_server.options("client"), error_cb=on_error)
+            try:
+                subs = {role: await nc.subscribe(subjects.stats()) for role, nc in readers.items()}
+                for nc in readers.values():
+                    await nc.flush()
+                for role, sub in subs.items():  # the host's own summary reaches every reader
+                    msg = await sub.next_msg(timeout=10)
+                    assert msg.subject == subjects.stats(hosts[0].host_id), role
+                    assert b'"labels":{"zone":"a"}' in msg.data, role
+                await forger.publish(subjects.stats("fake"), b"{}")
+                await forger.flush()
+                for _ in range(100):
+                    if denied:
+                        break
+                    await asyncio.sleep(0.05)
+                assert any("for publish to" in d and ".stats.fake" in d for d in denied), denied
+            finally:
+                for nc in (*readers.values(), forger):
+                    await nc.close()
+
+    run(scenario(), 120)

@@ -1,5 +1,6 @@
 """Fresh metrics per test, an admin listener on loopback, and a scraper that reads `/metrics`
-over real HTTP and parses it with prometheus_client's own text parser."""
+over real HTTP and parses it with prometheus_client's own text parser; the lattice's fixtures
+(a secured nats-server, its credentials, the two-unit shop app) for the dashboard's tests."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.lattice.conftest import nats_server, secrets, shop
 from wasmesh.observe import metrics as _metrics
 from wasmesh.observe.admin import AdminServer
+
+__all__ = ["nats_server", "secrets", "shop"]
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -45,7 +45,17 @@ def _root(
 
 
 def _register() -> None:
-    from wasmesh.cli import build, cache, component, graph, lattice, plan, registry, serve
+    from wasmesh.cli import (
+        build,
+        cache,
+        component,
+        dashboard,
+        graph,
+        lattice,
+        plan,
+        registry,
+        serve,
+    )
 
     component.register(app)
     build.register(app)
@@ -55,6 +65,7 @@ def _register() -> None:
     registry.register(app)
     serve.register(app)
     cache.register(app)
+    dashboard.register(app)
 
 
 def main() -> None:

@@ -49,6 +49,7 @@ from wasmesh.lattice.store import (
 from wasmesh.lattice.stub import RemoteImports
 from wasmesh.lattice.unit import ComponentUnit, UnitLoader
 from wasmesh.lattice.wakeup import Wakeup
+from wasmesh.observe.dashboard.stats import start_publishing
 from wasmesh.triggers.http.instances import PoolSettings
 
 log = logging.getLogger("wasmesh.lattice.host")
@@ -197,6 +198,7 @@ class Host:
         await self._heartbeat()
         for loop in (self._heartbeat_loop, self._reconcile_loop):
             self._tasks.append(asyncio.create_task(loop()))
+        self._tasks.append(start_publishing(self))  # live statistics for dashboards
 
     async def stop(self) -> None:
         """Drain and leave: stop following the assignment, tell the scheduler this host is

@@ -82,14 +82,14 @@ def role_permissions(role: str, subjects: Subjects, public_key: str) -> Permissi
                 *_js_read(subjects, data), *_kv_write(subjects, *HISTORY),
                 f"$O.{subjects.artifacts}.>",
             ]},
-            "subscribe": {"allow": [inbox]},
+            "subscribe": {"allow": [inbox, f"{p}.stats.*"]},
         }  # fmt: skip
     if role == "host":
         return {
             "publish": {
                 "allow": [
                     f"{p}.heartbeat.*", f"{p}.assigned", f"{p}.rpc.>", f"{p}.http.>",
-                    f"{subjects.messages}.>", *_js_read(subjects, data),
+                    f"{p}.stats.*", f"{subjects.messages}.>", *_js_read(subjects, data),
                     *_kv_write(subjects, "hosts", "placements", "status", "scheduler"),
                     f"$KV.{subjects.key_value}.>",
                 ],
@@ -97,13 +97,13 @@ def role_permissions(role: str, subjects: Subjects, public_key: str) -> Permissi
             },
             "subscribe": {"allow": [
                 f"{p}.heartbeat.*", f"{p}.changed", f"{p}.assigned", f"{p}.rpc.>",
-                f"{p}.http.>", f"{subjects.messages}.>", inbox,
+                f"{p}.http.>", f"{subjects.messages}.>", inbox, f"{p}.stats.*",
             ]},
             "allow_responses": True,  # answer the calls and forwarded requests it serves
         }  # fmt: skip
     if role == "client":
         return {
             "publish": {"allow": [f"{p}.rpc.>", *_js_read(subjects)], "deny": _MANAGE},
-            "subscribe": {"allow": [inbox]},
+            "subscribe": {"allow": [inbox, f"{p}.stats.*"]},
         }
     raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")

@@ -5,6 +5,7 @@ Everything a lattice says lives under one prefix, `wasmesh.<lattice>`:
 | what | where |
 |---|---|
 | heartbeats | subject `wasmesh.<lattice>.heartbeat.<host>` (a `Heartbeat`) |
+| hosts' live statistics (dashboards) | `wasmesh.<lattice>.stats.<host>` (JSON, every second) |
 | nudges: desired state / assignments changed | `wasmesh.<lattice>.changed` / `.assigned` |
 | calls to an export interface | `wasmesh.<lattice>.rpc.<app>.<unit>.<interface>`, queue `rpc` |
 | HTTP requests forwarded to a unit | `wasmesh.<lattice>.http.<app>.<unit>`, queue `http` |
@@ -74,6 +75,10 @@ class Subjects:
 
     def heartbeat(self, host: str = "*") -> str:
         return f"{self.prefix}.heartbeat.{host}"
+
+    def stats(self, host: str = "*") -> str:
+        """A host's live statistics (`wasmesh.observe.dashboard.stats`), every second."""
+        return f"{self.prefix}.stats.{host}"
 
     @property
     def changed(self) -> str:

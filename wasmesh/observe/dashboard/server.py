@@ -1,0 +1,224 @@
+"""The dashboard's HTTP side: the page, its script and style, the lattice document as JSON and
+as server-sent events, over HTTP/1.1 parsed by h11.
+
+| path | answer |
+|---|---|
+| `/` | the page (`static/index.html`) |
+| `/dashboard.js`, `/dashboard.css` | its script and style |
+| `/api/state` | the document (`wasmesh.observe.dashboard.view`), JSON |
+| `/events` | `text/event-stream`: a `state` event with the document every `STATS_S` s |
+
+Events follow the HTML Living Standard's server-sent events. Anything else is 404, a method
+but GET or HEAD 405. The page's assets are package data; it loads nothing from anywhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+import h11
+
+from wasmesh.lattice.connection import NatsOptions
+from wasmesh.observe.dashboard.stats import STATS_S
+from wasmesh.observe.dashboard.view import LatticeView
+
+log = logging.getLogger("wasmesh.observe.dashboard")
+
+ASSETS = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/dashboard.js": ("dashboard.js", "text/javascript; charset=utf-8"),
+    "/dashboard.css": ("dashboard.css", "text/css; charset=utf-8"),
+}
+MAX_HEAD = 16 * 1024
+
+
+def asset(path: str) -> tuple[bytes, str] | None:
+    """(body, content type) of the page's asset at URL `path`, or None when it is not one."""
+    found = ASSETS.get(path)
+    if found is None:
+        return None
+    name, kind = found
+    return resources.files(__package__).joinpath("static", name).read_bytes(), kind
+
+
+class Updates:
+    """The document, recomputed every `STATS_S` seconds while anyone watches it."""
+
+    def __init__(self, view: LatticeView) -> None:
+        self.view = view
+        self.latest: bytes = b""
+        self.version = 0
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    async def current(self) -> bytes:
+        """The newest document as JSON bytes (computed now when there is none yet)."""
+        if self._task is None:
+            self.latest = await self._compute()
+            self._task = asyncio.create_task(self._loop())
+        return self.latest
+
+    async def after(self, version: int) -> tuple[int, bytes]:
+        """Wait for a document newer than `version`; (its version, its JSON)."""
+        await self.current()
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.version > version)
+            return self.version, self.latest
+
+    async def _compute(self) -> bytes:
+        return json.dumps(await self.view.snapshot(), separators=(",", ":")).encode()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                body = await self._compute()
+            except Exception as exc:  # NATS reconnecting: the page keeps the last document
+                log.warning("dashboard: the lattice could not be read: %s", exc)
+            else:
+                async with self._changed:
+                    self.latest, self.version = body, self.version + 1
+                    self._changed.notify_all()
+            await asyncio.sleep(STATS_S)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class DashboardServer:
+    """Serves the dashboard of `view` on `host:port` (port 0 picks one); `await start()`,
+    then `url`, then `await close()`."""
+
+    def __init__(self, view: LatticeView, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.view = view
+        self.updates = Updates(view)
+        self.host, self.port = host, port
+        self._server: asyncio.Server | None = None
+        self._clients: set[asyncio.Task[Any]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._connection, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._clients):
+            task.cancel()
+        if self._clients:
+            await asyncio.wait(self._clients, timeout=5)
+        await self.updates.close()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._clients.add(task)
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        try:
+            while await self._one_request(conn, reader, writer):
+                conn.start_next_cycle()
+        except (ConnectionError, h11.RemoteProtocolError, asyncio.CancelledError):
+            pass
+        finally:
+            self._clients.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _one_request(
+        self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        """Serve one request; whether the connection may carry another."""
+        request: h11.Request | None = None
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                data = await reader.read(65536)
+                conn.receive_data(data)
+                if not data and request is None:
+                    return False
+            elif isinstance(event, h11.Request):
+                request = event
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            elif isinstance(event, h11.ConnectionClosed):
+                return False
+        assert request is not None
+        method = request.method.decode()
+        path = request.target.decode().split("?", 1)[0]
+        if method not in ("GET", "HEAD"):
+            await _send(conn, writer, 405, b"only GET and HEAD are served here\n", "text/plain",
+                        [(b"allow", b"GET, HEAD")])  # fmt: skip
+        elif path == "/events":
+            await self._events(conn, writer)
+            return False
+        elif path == "/api/state":
+            await _send(conn, writer, 200, await self.updates.current(), "application/json",
+                        head_only=method == "HEAD")  # fmt: skip
+        elif (found := asset(path)) is not None:
+            await _send(conn, writer, 200, found[0], found[1], head_only=method == "HEAD")
+        else:
+            await _send(conn, writer, 404, f"no page at {path}\n".encode(), "text/plain")
+        return conn.our_state is h11.DONE and conn.their_state is h11.DONE
+
+    async def _events(self, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
+        headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-store")]
+        writer.write(conn.send(h11.Response(status_code=200, headers=headers)))
+        body = await self.updates.current()
+        version = self.updates.version
+        while True:
+            writer.write(conn.send(h11.Data(data=b"event: state\ndata: " + body + b"\n\n")))
+            await writer.drain()
+            version, body = await self.updates.after(version)
+
+
+async def _send(
+    conn: h11.Connection,
+    writer: asyncio.StreamWriter,
+    status: int,
+    body: bytes,
+    kind: str,
+    extra: list[tuple[bytes, bytes]] | None = None,
+    head_only: bool = False,
+) -> None:
+    headers = [(b"content-type", kind.encode()), (b"content-length", str(len(body)).encode()),
+               (b"cache-control", b"no-store"), *(extra or [])]  # fmt: skip
+    writer.write(conn.send(h11.Response(status_code=status, headers=headers)))
+    if not head_only:
+        writer.write(conn.send(h11.Data(data=body)))
+    writer.write(conn.send(h11.EndOfMessage()))
+    await writer.drain()
+
+
+async def serve_dashboard(
+    nats: str | NatsOptions,
+    lattice: str,
+    host: str,
+    port: int,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the dashboard of `lattice` until cancelled; `ready(url)` is called once it
+    listens."""
+    view = LatticeView(nats, lattice)
+    await view.start()
+    server = DashboardServer(view, host, port)
+    try:
+        await server.start()
+        if ready is not None:
+            ready(server.url)
+        await asyncio.Event().wait()
+    finally:
+        await server.close()
+        await view.close()
