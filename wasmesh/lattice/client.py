@@ -87,6 +87,15 @@ class LatticeClient:
         self.subjects = Subjects(lattice)
         self._nc: NATS | None = None
         self._store: LatticeStore | None = None
+        self._shared = False  # the connection belongs to someone else: `close` leaves it
+
+    @classmethod
+    def sharing(cls, nc: NATS, store: LatticeStore, options: NatsOptions) -> LatticeClient:
+        """A client reading through a connection and buckets opened elsewhere (a host's);
+        its `close` leaves them open."""
+        client = cls(options, store.subjects.lattice)
+        client._nc, client._store, client._shared = nc, store, True
+        return client
 
     async def connect(self) -> LatticeClient:
         """Connect to NATS and open the lattice's buckets (creating missing ones)."""
@@ -111,9 +120,9 @@ class LatticeClient:
 
     async def close(self) -> None:
         """Disconnect."""
-        if self._nc is not None:
+        if self._nc is not None and not self._shared:
             await self._nc.close()
-            self._nc = None
+        self._nc = None
 
     async def __aenter__(self) -> LatticeClient:
         return await self.connect()

@@ -18,6 +18,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
+import time
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
@@ -47,50 +49,28 @@ def asset(path: str) -> tuple[bytes, str] | None:
     return resources.files(__package__).joinpath("static", name).read_bytes(), kind
 
 
-class Updates:
-    """The document, recomputed every `STATS_S` seconds while anyone watches it."""
+class Documents:
+    """The document as JSON bytes, computed at most once per half `STATS_S` however many pages
+    watch it; nothing runs while no one asks."""
 
     def __init__(self, view: LatticeView) -> None:
         self.view = view
-        self.latest: bytes = b""
-        self.version = 0
-        self._changed = asyncio.Condition()
-        self._task: asyncio.Task[None] | None = None
+        self._latest = b""
+        self._at = -math.inf
+        self._lock = asyncio.Lock()
 
     async def current(self) -> bytes:
-        """The newest document as JSON bytes (computed now when there is none yet)."""
-        if self._task is None:
-            self.latest = await self._compute()
-            self._task = asyncio.create_task(self._loop())
-        return self.latest
+        async with self._lock:
+            if time.monotonic() - self._at >= STATS_S / 2:
+                doc = await self.view.snapshot()
+                self._latest = json.dumps(doc, separators=(",", ":")).encode()
+                self._at = time.monotonic()
+            return self._latest
 
-    async def after(self, version: int) -> tuple[int, bytes]:
-        """Wait for a document newer than `version`; (its version, its JSON)."""
-        await self.current()
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.version > version)
-            return self.version, self.latest
 
-    async def _compute(self) -> bytes:
-        return json.dumps(await self.view.snapshot(), separators=(",", ":")).encode()
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                body = await self._compute()
-            except Exception as exc:  # NATS reconnecting: the page keeps the last document
-                log.warning("dashboard: the lattice could not be read: %s", exc)
-            else:
-                async with self._changed:
-                    self.latest, self.version = body, self.version + 1
-                    self._changed.notify_all()
-            await asyncio.sleep(STATS_S)
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+def event(body: bytes) -> bytes:
+    """One server-sent `state` event carrying `body` (JSON has no raw newline in it)."""
+    return b"event: state\ndata: " + body + b"\n\n"
 
 
 class DashboardServer:
@@ -99,7 +79,7 @@ class DashboardServer:
 
     def __init__(self, view: LatticeView, host: str = "127.0.0.1", port: int = 0) -> None:
         self.view = view
-        self.updates = Updates(view)
+        self.documents = Documents(view)
         self.host, self.port = host, port
         self._server: asyncio.Server | None = None
         self._clients: set[asyncio.Task[Any]] = set()
@@ -119,7 +99,6 @@ class DashboardServer:
             task.cancel()
         if self._clients:
             await asyncio.wait(self._clients, timeout=5)
-        await self.updates.close()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -131,6 +110,8 @@ class DashboardServer:
                 conn.start_next_cycle()
         except (ConnectionError, h11.RemoteProtocolError, asyncio.CancelledError):
             pass
+        except Exception as exc:  # the lattice could not be read: the page's EventSource retries
+            log.warning("dashboard: %s", exc)
         finally:
             self._clients.discard(task)
             writer.close()
@@ -165,7 +146,7 @@ class DashboardServer:
             await self._events(conn, writer)
             return False
         elif path == "/api/state":
-            await _send(conn, writer, 200, await self.updates.current(), "application/json",
+            await _send(conn, writer, 200, await self.documents.current(), "application/json",
                         head_only=method == "HEAD")  # fmt: skip
         elif (found := asset(path)) is not None:
             await _send(conn, writer, 200, found[0], found[1], head_only=method == "HEAD")
@@ -176,12 +157,10 @@ class DashboardServer:
     async def _events(self, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
         headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-store")]
         writer.write(conn.send(h11.Response(status_code=200, headers=headers)))
-        body = await self.updates.current()
-        version = self.updates.version
         while True:
-            writer.write(conn.send(h11.Data(data=b"event: state\ndata: " + body + b"\n\n")))
+            writer.write(conn.send(h11.Data(data=event(await self.documents.current()))))
             await writer.drain()
-            version, body = await self.updates.after(version)
+            await asyncio.sleep(STATS_S)
 
 
 async def _send(

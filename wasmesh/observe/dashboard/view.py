@@ -41,14 +41,20 @@ ROLLOUTS = 10  # how many recent versions the document lists
 class LatticeView:
     """A live view of one lattice; `await start()`, then `await snapshot()`, `await close()`."""
 
-    def __init__(self, nats: str | NatsOptions, lattice: str = "default") -> None:
-        self.client = LatticeClient(nats, lattice)
+    def __init__(
+        self, nats: str | NatsOptions, lattice: str = "default", client: LatticeClient | None = None
+    ) -> None:
+        """`client`: read through this connected client (a host's `LatticeClient.sharing`)
+        rather than a connection of the view's own."""
+        self.client = client or LatticeClient(nats, lattice)
+        self._connect = client is None
         self.stats: dict[str, tuple[float, dict[str, Any]]] = {}  # host -> (received, summary)
         self._known: list[dict[str, Any]] = []  # hosts in the inventory when the view started
 
     async def start(self) -> None:
         """Connect, follow the hosts' statistics and read the host inventory once."""
-        await self.client.connect()
+        if self._connect:
+            await self.client.connect()
         try:
             await self.client.nc.subscribe(self.client.subjects.stats(), cb=self._on_stats)
             self._known = [dataclasses.asdict(h) for h in await self.client.hosts()]
