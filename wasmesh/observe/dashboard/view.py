@@ -27,9 +27,11 @@ from typing import Any
 
 from nats.aio.msg import Msg
 
+from wasmesh.lattice import schema
 from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.connection import NatsOptions
 from wasmesh.lattice.schema import DesiredState
+from wasmesh.lattice.store import get_value, read_index
 from wasmesh.observe.dashboard.stats import STATS_S, STATS_SCHEMA, latencies, merge_buckets
 
 log = logging.getLogger("wasmesh.observe.dashboard")
@@ -91,7 +93,7 @@ class LatticeView:
         rollouts: list[dict[str, Any]] = []
         for desired in await self.client.apps():
             status = await self.client.status(desired.app, full=False)
-            history = await self.client.history(desired.app)
+            history = await self._recent(desired.app)
             status = dataclasses.replace(status, live=names, history=history)
             report = status.as_dict()
             report["routes"] = dict(desired.routes)
@@ -112,6 +114,18 @@ class LatticeView:
             "routes": _routes(live),
             "rollouts": rollouts[:ROLLOUTS],
         }
+
+    async def _recent(self, app: str) -> tuple[tuple[int, int | None, str], ...]:
+        """The app's last `ROLLOUTS` versions, as `LatticeClient.history` gives all of them."""
+        store = self.client.store
+        latest = (await read_index(store)).latest.get(app, 0)
+        out: list[tuple[int, int | None, str]] = []
+        for version in range(max(1, latest - ROLLOUTS + 1), latest + 1):
+            data, _ = await get_value(store.history, f"{app}.{version}")
+            if data:
+                old = schema.loads(DesiredState, data)
+                out.append((version, old.source_version, old.app_version))
+        return tuple(out)
 
 
 def _host(doc: dict[str, Any]) -> dict[str, Any]:

@@ -60,6 +60,8 @@ function renderApps(apps) {
   }));
 }
 
+const UNIT_W = 190, UNIT_H = 50, COLUMN = UNIT_W + 290, ROW = 90;
+
 // Units in columns by call depth (callers left of what they call), edges as arrows.
 function layout(units, edges) {
   const depth = Object.fromEntries(units.map((u) => [u.unit, 0]));
@@ -74,10 +76,10 @@ function layout(units, edges) {
   for (const u of units) (columns[depth[u.unit]] ||= []).push(u);
   const place = {};
   columns.forEach((col, x) => (col || []).forEach((u, y) => {
-    place[u.unit] = { x: 20 + x * 300, y: 34 + y * 90 };
+    place[u.unit] = { x: 20 + x * COLUMN, y: 34 + y * ROW };
   }));
   const rows = Math.max(1, ...columns.map((c) => (c ? c.length : 0)));
-  return { place, width: 20 + columns.length * 300, height: 44 + rows * 90 };
+  return { place, width: 20 + (columns.length - 1) * COLUMN + UNIT_W + 20, height: 44 + rows * ROW };
 }
 
 function edgeLabel(e) {
@@ -86,7 +88,7 @@ function edgeLabel(e) {
 }
 
 function renderGraph(graph) {
-  const W = 190, H = 50;
+  const W = UNIT_W, H = UNIT_H;
   const pictures = graph.map((app) => {
     const { place, width, height } = layout(app.units, app.edges);
     const root = svg("svg", { "data-app": app.app, width, height, viewBox: `0 0 ${width} ${height}` });
@@ -102,7 +104,11 @@ function renderGraph(graph) {
       const [x1, y1, x2, y2] = [a.x + W, a.y + H / 2, b.x - 2, b.y + H / 2];
       g.append(svg("line", { x1, y1, x2, y2, "marker-end": `url(#arrow-${app.app})` }));
       g.append(svg("title", {}, e.interface));
-      g.append(svg("text", { x: (x1 + x2) / 2 - 50, y: (y1 + y2) / 2 - 6, class: "figures" }, edgeLabel(e)));
+      // ending well into the edge: edges leaving one unit have parted by then, and the
+      // edges reaching one unit have not met yet
+      const t = 0.7;
+      g.append(svg("text", { x: x1 + t * (x2 - x1), y: y1 + t * (y2 - y1) - 6,
+                             "text-anchor": "end", class: "figures" }, edgeLabel(e)));
       root.append(g);
     }
     for (const u of app.units) {
