@@ -60,7 +60,7 @@ function renderApps(apps) {
   }));
 }
 
-const UNIT_W = 190, UNIT_H = 50, COLUMN = UNIT_W + 290, ROW = 90;
+const UNIT_W = 190, UNIT_H = 50, COLUMN = UNIT_W + 350, ROW = 90;
 
 // Units in columns by call depth (callers left of what they call), edges as arrows.
 function layout(units, edges) {
@@ -84,7 +84,8 @@ function layout(units, edges) {
 
 function edgeLabel(e) {
   const p = (v) => (v === null || v === undefined ? "–" : `${num(v, 1)} ms`);
-  return `${num(e.calls_per_s, 1)} calls/s · p50 ${p(e.p50_ms)} · p99 ${p(e.p99_ms)}`;
+  const name = e.interface.replace(/^[^:]*:/, "").replace(/@.*$/, "");  // ns:pkg/iface@v
+  return `${name}: ${num(e.calls_per_s, 1)} calls/s · p50 ${p(e.p50_ms)} · p99 ${p(e.p99_ms)}`;
 }
 
 function renderGraph(graph) {
@@ -106,7 +107,7 @@ function renderGraph(graph) {
       g.append(svg("title", {}, e.interface));
       // ending well into the edge: edges leaving one unit have parted by then, and the
       // edges reaching one unit have not met yet
-      const t = 0.7;
+      const t = 0.75;
       g.append(svg("text", { x: x1 + t * (x2 - x1), y: y1 + t * (y2 - y1) - 6,
                              "text-anchor": "end", class: "figures" }, edgeLabel(e)));
       root.append(g);
