@@ -4,55 +4,18 @@ and as server-sent events, for two in-process hosts on a real nats-server."""
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 from tests.lattice.conftest import lattice, run
+from tests.support.events import events, fetch
 from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.topology import Topology
 from wasmesh.observe.dashboard.server import DashboardServer
 from wasmesh.observe.dashboard.view import LatticeView
-
-
-def fetch(url: str, method: str = "GET") -> tuple[int, str, bytes]:
-    """(status, content type, body) of one request."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
-    try:
-        conn.request(method, parts.path)
-        resp = conn.getresponse()
-        return resp.status, resp.getheader("content-type") or "", resp.read()
-    finally:
-        conn.close()
-
-
-def events(url: str, count: int) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
-    """The content type and the first `count` (event, data) pairs of an event stream."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
-    try:
-        conn.request("GET", parts.path)
-        resp = conn.getresponse()
-        out: list[tuple[str, dict[str, Any]]] = []
-        name, data = "message", ""
-        while len(out) < count:
-            line = resp.readline().decode().rstrip("\n")
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                data += line[6:]
-            elif line == "" and data:
-                out.append((name, json.loads(data)))
-                name, data = "message", ""
-        return resp.getheader("content-type") or "", out
-    finally:
-        conn.close()
 
 
 def test_page_state_and_events_of_a_two_host_lattice(
