@@ -98,7 +98,7 @@ class LatticeView:
             report = status.as_dict()
             report["routes"] = dict(desired.routes)
             apps.append(report)
-            graph.append(_graph(desired, report, live))
+            graph.append(app_graph(desired, report, live))
             rollouts += [
                 {"app": desired.app, "version": v, "app_version": a, "rolled_back_to": s,
                  "current": v == desired.version, "ready": v == desired.version and status.ready}
@@ -111,7 +111,7 @@ class LatticeView:
             "hosts": hosts,
             "apps": apps,
             "graph": graph,
-            "routes": _routes(live),
+            "routes": route_figures(live),
             "rollouts": rollouts[:ROLLOUTS],
         }
 
@@ -141,7 +141,7 @@ def _host(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _routes(live: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def route_figures(live: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Every route's figures summed over the hosts that serve it."""
     out: dict[str, dict[str, Any]] = {}
     for doc in live.values():
@@ -158,7 +158,7 @@ def _routes(live: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return [out[k] for k in sorted(out)]
 
 
-def _graph(
+def app_graph(
     desired: DesiredState, report: dict[str, Any], live: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
     """The app's units and wiring edges, each edge with its live figures summed over hosts
