@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,13 @@ from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.topology import Topology
 from wasmesh.observe.dashboard.server import DashboardServer
 from wasmesh.observe.dashboard.view import LatticeView
+
+
+def raw(port: int, data: bytes) -> bytes:
+    """What the server answers to `data` sent as is, until it closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(data)
+        return b"".join(iter(lambda: sock.recv(65536), b""))
 
 
 def test_page_state_and_events_of_a_two_host_lattice(
@@ -45,6 +53,8 @@ def test_page_state_and_events_of_a_two_host_lattice(
                 assert (await get("/nothing"))[:2] == (404, "text/plain")
                 assert (await get("/", "POST"))[0] == 405
                 assert (await get("/", "HEAD"))[2] == b""
+                answer = await loop.run_in_executor(None, raw, server.port, b"NOT HTTP\r\n\r\n")
+                assert answer.startswith(b"HTTP/1.1 400 ")
 
                 deadline = time.monotonic() + 30
                 while True:  # the hosts' statistics arrive every second

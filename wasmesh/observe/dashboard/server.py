@@ -38,6 +38,7 @@ ASSETS = {
     "/dashboard.css": ("dashboard.css", "text/css; charset=utf-8"),
 }
 MAX_HEAD = 16 * 1024
+IDLE_S = 30.0  # a connection silent this long (between or inside requests) is closed
 
 
 def asset(path: str) -> tuple[bytes, str] | None:
@@ -108,7 +109,11 @@ class DashboardServer:
         try:
             while await self._one_request(conn, reader, writer):
                 conn.start_next_cycle()
-        except (ConnectionError, h11.RemoteProtocolError, asyncio.CancelledError):
+        except h11.RemoteProtocolError as exc:  # malformed: 400 when a response may still go
+            if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                with contextlib.suppress(Exception):
+                    await _send(conn, writer, exc.error_status_hint, b"bad request\n", "text/plain")
+        except (ConnectionError, TimeoutError, asyncio.CancelledError):
             pass
         except Exception as exc:  # the lattice could not be read: the page's EventSource retries
             log.warning("dashboard: %s", exc)
@@ -121,35 +126,39 @@ class DashboardServer:
     async def _one_request(
         self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
-        """Serve one request; whether the connection may carry another."""
+        """Serve one request; whether the connection may carry another. Only GET and HEAD
+        are served, so a request with a body is answered before it is read, and closed."""
         request: h11.Request | None = None
         while True:
             event = conn.next_event()
             if event is h11.NEED_DATA:
-                data = await reader.read(65536)
+                data = await asyncio.wait_for(reader.read(65536), IDLE_S)
                 conn.receive_data(data)
                 if not data and request is None:
                     return False
             elif isinstance(event, h11.Request):
                 request = event
+                if request.method not in (b"GET", b"HEAD"):
+                    await _send(conn, writer, 405, b"only GET and HEAD are served here\n",
+                                "text/plain", [(b"allow", b"GET, HEAD")])  # fmt: skip
+                    return False
+            elif isinstance(event, h11.Data):
+                return False  # a GET with a body: not one of ours
             elif isinstance(event, h11.EndOfMessage):
                 break
             elif isinstance(event, h11.ConnectionClosed):
                 return False
         assert request is not None
-        method = request.method.decode()
-        path = request.target.decode().split("?", 1)[0]
-        if method not in ("GET", "HEAD"):
-            await _send(conn, writer, 405, b"only GET and HEAD are served here\n", "text/plain",
-                        [(b"allow", b"GET, HEAD")])  # fmt: skip
-        elif path == "/events":
+        head_only = request.method == b"HEAD"
+        path = request.target.decode("latin-1").split("?", 1)[0]
+        if path == "/events":
             await self._events(conn, writer)
             return False
-        elif path == "/api/state":
-            await _send(conn, writer, 200, await self.documents.current(), "application/json",
-                        head_only=method == "HEAD")  # fmt: skip
+        if path == "/api/state":
+            body = await self.documents.current()
+            await _send(conn, writer, 200, body, "application/json", head_only=head_only)
         elif (found := asset(path)) is not None:
-            await _send(conn, writer, 200, found[0], found[1], head_only=method == "HEAD")
+            await _send(conn, writer, 200, found[0], found[1], head_only=head_only)
         else:
             await _send(conn, writer, 404, f"no page at {path}\n".encode(), "text/plain")
         return conn.our_state is h11.DONE and conn.their_state is h11.DONE
