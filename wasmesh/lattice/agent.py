@@ -62,6 +62,7 @@ def run_host(
     from wasmesh.lattice.host import DRAIN_TIMEOUT_S, Host
     from wasmesh.lattice.signing import Verifier
     from wasmesh.observe import tracing
+    from wasmesh.observe.dashboard.mount import AdminPage
     from wasmesh.triggers.http.instances import PoolSettings
 
     options = NatsOptions.of(nats).check()
@@ -101,6 +102,7 @@ def run_host(
                 started.set()
                 print(f"host {host.host_id} on {options.url}", flush=True)
                 if listener is not None:
+                    listener.add_route("/", AdminPage(host, asyncio.get_running_loop()))
                     print(f"Admin on {listener.url}/ (/metrics, /healthz, /readyz)", flush=True)
                 if host.ingress.server is not None:
                     print(f"Serving HTTP on {host.ingress.url}/", flush=True)

@@ -17,6 +17,7 @@ from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.topology import Topology
 from wasmesh.observe.dashboard.server import DashboardServer
 from wasmesh.observe.dashboard.view import LatticeView
+from wasmesh.observe.metrics import Metrics
 
 
 def raw(port: int, data: bytes) -> bytes:
@@ -27,7 +28,7 @@ def raw(port: int, data: bytes) -> bytes:
 
 
 def test_page_state_and_events_of_a_two_host_lattice(
-    nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
+    nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology], metrics: Metrics
 ) -> None:
     async def scenario() -> None:
         async with lattice(nats_server, tmp_path, {"zone": "a"}, {"zone": "b"}) as (admin, _):
@@ -80,8 +81,16 @@ def test_page_state_and_events_of_a_two_host_lattice(
                                               "ready": True}  # fmt: skip
 
                 async with LatticeClient(nats_server.options("client")) as caller:
-                    for _ in range(5):
+                    for _ in range(5):  # front calls math twice each time, over NATS
                         assert await caller.invoke("shop", "sum3", [1, 2, 3]) == 6
+                while True:  # both hosts are in this process: each reports its metrics
+                    doc = json.loads((await get("/api/state"))[2])
+                    [edge] = doc["graph"][0]["edges"]
+                    if edge["calls"] >= 2 * 5 * 2:
+                        break
+                    assert time.monotonic() < deadline + 30, edge
+                    await asyncio.sleep(0.2)
+                assert edge["calls_per_s"] > 0 and 0 < edge["p50_ms"] <= edge["p99_ms"]
                 kind, got = await loop.run_in_executor(None, events, server.url + "/events", 2)
                 assert kind == "text/event-stream"
                 assert [name for name, _ in got] == ["state", "state"]

@@ -85,7 +85,7 @@ def test_the_published_document_names_the_host_and_its_inventory() -> None:
     doc = json.loads(json.dumps(publisher.document()))
     assert doc["schema"] == STATS_SCHEMA and first["window"] == 0.0
     assert (doc["host"], doc["labels"], doc["units"]) == ("h7", {"zone": "a"}, [])
-    assert doc["capacity"] == host.capacity
+    assert (doc["capacity"], doc["admin"]) == (host.capacity, "")
     assert doc["window"] > 0 and doc["routes"][0]["requests"] == 10.0
     assert doc["routes"][0]["rps"] > 0
     assert doc["load"]["rss_bytes"] > 0 and doc["load"]["loadavg"] >= 0

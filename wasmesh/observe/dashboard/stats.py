@@ -1,8 +1,8 @@
 """A lattice host's live statistics: a small JSON summary published every `STATS_S` seconds on
 `wasmesh.<lattice>.stats.<host>` for dashboards.
 
-The figures are read from the process's Prometheus registry (`prometheus_client`) by metric
-name, so they are the ones `/metrics` serves:
+The figures are read from the process's metrics (`wasmesh.observe.metrics`, a
+`prometheus_client` registry) by metric name, so they are the ones `/metrics` serves:
 
 | summary | metric |
 |---|---|
@@ -13,11 +13,12 @@ name, so they are the ones `/metrics` serves:
 
 Rates and quantiles cover the last `WINDOW_S` seconds; totals count from the host's start.
 Quantiles interpolate within histogram buckets as Prometheus's `histogram_quantile` does
-(prometheus.io, "Histograms and summaries"). A metric the process does not have counts as 0.
+(prometheus.io, "Histograms and summaries"). A metric the process does not have (or metrics
+off) counts as 0.
 
 The document (`STATS_SCHEMA`):
 
-    {"schema": 1, "host": str, "labels": {str: str}, "capacity": int,
+    {"schema": 1, "host": str, "labels": {str: str}, "capacity": int, "admin": URL or "",
      "units": [{"app", "unit", "digest", "state"}], "at": unix seconds, "window": seconds,
      "load": {"loadavg": float, "rss_bytes": int, "in_flight": float, "instances": float},
      "routes": [{"route", "requests", "errors", "rps", "error_rate"}],
@@ -38,8 +39,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import REGISTRY
 from prometheus_client.registry import Collector
+
+from wasmesh.observe import metrics
 
 if TYPE_CHECKING:
     from wasmesh.lattice.host import Host
@@ -73,10 +75,11 @@ class Reading:
     instances: float = 0.0
 
 
-def read(registry: Collector = REGISTRY, at: float | None = None) -> Reading:
-    """What the summary needs from `registry`, summed over the labels it does not keep."""
+def read(registry: Collector | None, at: float | None = None) -> Reading:
+    """What the summary needs from `registry` (None: metrics are off, nothing counted),
+    summed over the labels it does not keep."""
     out = Reading(time.monotonic() if at is None else at)
-    for family in registry.collect():
+    for family in registry.collect() if registry is not None else ():
         for s in family.samples:
             labels = s.labels
             if s.name == REQUESTS:
@@ -194,14 +197,16 @@ def _rss_bytes() -> int:
 class StatsPublisher:
     """Publishes `host`'s summary every `STATS_S` seconds while it runs (see the module doc)."""
 
-    def __init__(self, host: Host, registry: Collector = REGISTRY) -> None:
+    def __init__(self, host: Host, registry: Collector | None = None) -> None:
+        """`registry`: where to read the figures (default: the process's metrics, when on)."""
         self.host = host
         self.registry = registry
         self._readings: deque[Reading] = deque()
 
     def document(self) -> dict[str, Any]:
         """The summary now (and remember this reading for the next window)."""
-        reading = read(self.registry)
+        active = metrics.active()
+        reading = read(self.registry or (active.registry if active is not None else None))
         while len(self._readings) > 1 and reading.at - self._readings[1].at >= WINDOW_S:
             self._readings.popleft()
         old = self._readings[0] if self._readings else None
@@ -213,6 +218,7 @@ class StatsPublisher:
             "host": beat.host,
             "labels": beat.labels,
             "capacity": beat.capacity,
+            "admin": self.host.admin_url,  # its admin listener ("" when it has none)
             "units": [asdict(u) for u in beat.units],
             "at": time.time(),
             "window": round(reading.at - old.at, 6) if old else 0.0,

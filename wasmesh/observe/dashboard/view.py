@@ -5,7 +5,8 @@ the live statistics hosts publish (`wasmesh.observe.dashboard.stats`).
 The document (`LatticeView.snapshot`):
 
     {"lattice": str, "at": unix seconds,
-     "hosts": [{"host", "labels", "capacity", "units": ["app/unit"], "load": {...} | null,
+     "hosts": [{"host", "labels", "capacity", "admin": URL or "", "units": ["app/unit"],
+                "load": {...} | null,
                 "requests": float, "rps": float}],
      "apps": [AppStatus.as_dict() + {"routes": {pattern: unit}}],
      "graph": [{"app", "units": [{"unit", "running": [host], "replicas"}],
@@ -134,6 +135,7 @@ def _host(doc: dict[str, Any]) -> dict[str, Any]:
         "host": doc["host"],
         "labels": doc.get("labels", {}),
         "capacity": doc.get("capacity", 0),
+        "admin": doc.get("admin", ""),
         "units": [f"{u['app']}/{u['unit']}" for u in doc.get("units", [])],
         "load": doc.get("load"),
         "requests": sum(r["requests"] for r in routes),

@@ -34,13 +34,14 @@ function renderHosts(hosts) {
   fill("hosts", hosts.map((h) => {
     const labels = Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(", ") || "–";
     const load = h.load || {};
+    const admin = h.admin ? el("a", { href: `${h.admin}/` }, "admin") : "";
     return el("tr", { "data-host": h.host },
       el("td", { class: "name" }, h.host), el("td", {}, labels),
       el("td", {}, h.units.join(", ") || "–"), el("td", { class: "num" }, h.capacity),
       el("td", { class: "num" }, h.load ? num(load.loadavg, 2) : "–"),
       el("td", { class: "num" }, mib(load.rss_bytes)),
       el("td", { class: "num" }, h.load ? num(load.in_flight) : "–"),
-      el("td", { class: "num rps" }, num(h.rps, 1)));
+      el("td", { class: "num rps" }, num(h.rps, 1)), el("td", {}, admin));
   }));
 }
 
@@ -60,7 +61,7 @@ function renderApps(apps) {
   }));
 }
 
-const UNIT_W = 190, UNIT_H = 50, COLUMN = UNIT_W + 350, ROW = 90;
+const UNIT_W = 190, UNIT_H = 50, COLUMN = UNIT_W + 420, ROW = 90;
 
 // Units in columns by call depth (callers left of what they call), edges as arrows.
 function layout(units, edges) {
@@ -107,7 +108,7 @@ function renderGraph(graph) {
       g.append(svg("title", {}, e.interface));
       // ending well into the edge: edges leaving one unit have parted by then, and the
       // edges reaching one unit have not met yet
-      const t = 0.75;
+      const t = 0.8;
       g.append(svg("text", { x: x1 + t * (x2 - x1), y: y1 + t * (y2 - y1) - 6,
                              "text-anchor": "end", class: "figures" }, edgeLabel(e)));
       root.append(g);
