@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client.registry import Collector
+from prometheus_client.registry import Collector, CollectorRegistry
 
 from wasmesh.observe import metrics
 
@@ -57,6 +57,8 @@ IN_FLIGHT = "wasmesh_http_requests_in_flight"
 CALLS = "wasmesh_calls_total"
 CALL_SECONDS = "wasmesh_call_duration_seconds"
 INSTANCES = "wasmesh_instances_live"
+# what a summary reads: collecting only these skips the rest (the process collector, ...)
+READ = [REQUESTS, IN_FLIGHT, CALLS, f"{CALL_SECONDS}_bucket", INSTANCES]
 
 Edge = tuple[str, str, str]  # (caller, interface, placement)
 Buckets = list[tuple[float, float]]  # (upper bound in seconds, cumulative count)
@@ -197,7 +199,7 @@ def _rss_bytes() -> int:
 class StatsPublisher:
     """Publishes `host`'s summary every `STATS_S` seconds while it runs (see the module doc)."""
 
-    def __init__(self, host: Host, registry: Collector | None = None) -> None:
+    def __init__(self, host: Host, registry: CollectorRegistry | None = None) -> None:
         """`registry`: where to read the figures (default: the process's metrics, when on)."""
         self.host = host
         self.registry = registry
@@ -206,7 +208,8 @@ class StatsPublisher:
     def document(self) -> dict[str, Any]:
         """The summary now (and remember this reading for the next window)."""
         active = metrics.active()
-        reading = read(self.registry or (active.registry if active is not None else None))
+        registry = self.registry or (active.registry if active is not None else None)
+        reading = read(registry.restricted_registry(READ) if registry is not None else None)
         while len(self._readings) > 1 and reading.at - self._readings[1].at >= WINDOW_S:
             self._readings.popleft()
         old = self._readings[0] if self._readings else None
