@@ -170,3 +170,16 @@ def test_an_app_keeping_state_in_memory_stays_in_one_process(app: Path, tmp_path
     assert r.code == 2 and "Traceback" not in r.err, r.err
     assert "--workers 2 cannot serve app `workers`: key-value store `default` uses the memory" \
         in r.err  # fmt: skip
+
+
+def test_in_process_messages_to_handlers_keep_the_app_in_one_process(
+    app: Path, tmp_path: Path
+) -> None:
+    text = (app / "wasmesh.toml").read_text().replace(
+        'key-value-stores = ["default"]', 'key-value-stores = ["default"]\nmessaging = ["jobs.>"]'
+    ) + '\n[[triggers.messaging]]\nsubject = "jobs.*"\ncomponent = "counter"\n'
+    (tmp_path / "wasmesh.toml").write_text(text)
+    r = wasmesh("up", tmp_path, "--workers", "3", "--listen", "127.0.0.1:0")
+    assert r.code == 2 and "Traceback" not in r.err, r.err
+    assert "--workers 3 cannot serve app `workers`: its [[triggers.messaging]] handlers get " \
+        "messages in-process, out of reach of other worker processes; add --nats URL" in r.err
