@@ -10,11 +10,13 @@ a `memory` key-value store, or, without `--nats`, messages from a component to a
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 from wasmesh.compose.keyvalue import check_local_stores
 from wasmesh.compose.manifest import Manifest, load_manifest
+from wasmesh.engine.config import engines_built
 from wasmesh.errors import WasmeshError
 
 
@@ -27,7 +29,6 @@ def app_workers(app: Path, requested: int | None, nats: bool) -> int:
     that cannot fork safely (it runs other threads or has built an engine: wasmesh embedded
     in a Python program) serves in one process.
     """
-    from wasmesh.engine.config import engines_built
     from wasmesh.triggers.http.workers import default_workers
 
     if requested is not None and requested < 1:
@@ -39,9 +40,20 @@ def app_workers(app: Path, requested: int | None, nats: bool) -> int:
     reason = single_process_reason(manifest, nats)
     if reason is not None and requested is not None:
         raise WasmeshError(f"--workers {requested} cannot serve app `{manifest.name}`: {reason}.")
-    if reason is not None or threading.active_count() > 1 or engines_built():
+    if reason is not None or not _may_fork():
         return 1
     return requested or default_workers()
+
+
+def _may_fork() -> bool:
+    """Whether forking is safe here: one thread (any other may hold a lock the child needs,
+    native ones included) and no engine built yet."""
+    if engines_built():
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # no /proc: Python's own threads are all that can be seen
+        return threading.active_count() == 1
 
 
 def single_process_reason(manifest: Manifest, nats: bool) -> str | None:
