@@ -185,7 +185,16 @@ def test_in_process_messages_to_handlers_keep_the_app_in_one_process(
         "messages in-process, out of reach of other worker processes; add --nats URL" in r.err
 
 
-def test_admin_with_several_workers_is_one_sentence(app: Path) -> None:
-    r = wasmesh("up", app, "--workers", "2", "--admin", "127.0.0.1:0", "--listen", "127.0.0.1:0")
+@pytest.mark.parametrize(
+    ("flag", "said"),
+    [
+        (("--admin", "127.0.0.1:0"), "--admin serves the metrics of one process; use it with"),
+        (("--watch",), "--watch reloads the app in one process; use it with --workers 1"),
+    ],
+)
+def test_admin_or_watch_with_several_workers_is_one_sentence(
+    app: Path, flag: tuple[str, ...], said: str
+) -> None:
+    r = wasmesh("up", app, "--workers", "2", *flag, "--listen", "127.0.0.1:0")
     assert r.code == 2 and "Traceback" not in r.err, r.err
-    assert "--admin serves the metrics of one process; use it with --workers 1" in r.err
+    assert said in r.err
