@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -14,6 +15,8 @@ from wasmesh.cli.options import VariablesFile
 from wasmesh.errors import WasmeshError
 
 if TYPE_CHECKING:
+    from wasmesh.lattice.connection import NatsOptions
+    from wasmesh.triggers.base import TriggerOptions
     from wasmesh.triggers.http.server import Server
 
 Listen = Annotated[
@@ -201,6 +204,7 @@ def up(
             "(requests in flight finish on the old version; a failed build keeps it serving).",
         ),
     ] = False,
+    workers: Workers = None,
 ) -> None:
     """Build an app and run every trigger it declares until Ctrl-C: [[triggers.http]] routes,
     [[triggers.messaging]] subscriptions and [[triggers.cron]] schedules (UTC).
@@ -208,26 +212,91 @@ def up(
     Each route, subscription and schedule runs in the unit holding its component, under that
     unit's grants and limits. Messages stay in this process unless --nats names a NATS server (then
     subjects are `wasmesh.<lattice>.msg.<subject>` there). --max-reuse, --max-concurrent and
-    --idle-timeout reuse each unit's instances as `wasmesh serve` does.
+    --idle-timeout reuse each unit's instances as `wasmesh serve` does. HTTP runs in --workers
+    processes; messaging and cron in the first one only (an app keeping messages in-process or
+    a memory key-value store, --admin and --watch run one).
 
     Example: wasmesh up examples/polyglot --topology per-component
              wasmesh up --watch
     """
     from wasmesh.cli.registry import app_location
+    from wasmesh.cli.workers import app_workers
     from wasmesh.engine.config import tune_for_serving
-    from wasmesh.runtime.app import App
-    from wasmesh.triggers.base import TriggerOptions, serve_until_signalled, start_triggers
+    from wasmesh.triggers.base import TriggerOptions
+    from wasmesh.triggers.http.workers import listen_socket, run_workers
 
     timeout = _positive("--request-timeout", request_timeout)
     obs.check(admin, log_format, log_level)
     idle = check_reuse(max_reuse, idle_timeout, pool_instances)
-    _at_least_one(("--max-concurrent", max_concurrent))
+    _at_least_one(("--max-concurrent", max_concurrent), ("--workers", workers))
+    if admin is not None and workers is not None and workers > 1:
+        raise WasmeshError("--admin serves the metrics of one process; use it with --workers 1 "
+                           "(the default with --admin).")  # fmt: skip
+    if watch and workers is not None and workers > 1:
+        raise WasmeshError("--watch reloads the app in one process; use it with --workers 1 "
+                           "(the default with --watch).")  # fmt: skip
     tune_for_serving(fresh_instances=max_reuse == 1)
     from wasmesh.capabilities.wasi.guest_log import show_guest_output
-    from wasmesh.observe import tracing
 
     show_guest_output()
-    listener = obs.start(admin, log_format, log_level)
+    broker_at = None
+    if nats is not None:  # checked here, connected by each process
+        from wasmesh.lattice.connection import NatsOptions
+        from wasmesh.lattice.schema import check_name
+
+        broker_at = NatsOptions(nats, creds).check()
+        lattice = check_name("lattice", lattice)
+    location = app_location(app)
+    single = admin is not None or watch
+    count = app_workers(location, 1 if single else workers, nats is not None)
+    options = TriggerOptions(
+        _listen(listen),
+        timeout,
+        max_reuse=max_reuse,
+        max_concurrent=max_concurrent,
+        idle_timeout=idle,
+        workers=count,
+    )
+    observe = (admin, log_format, log_level)
+
+    def run(options: TriggerOptions, only: tuple[str, ...] | None = None,
+            ready: Callable[[], None] | None = None) -> None:  # fmt: skip
+        _run_app(location, topology, options, broker_at, lattice, variables_file, observe, watch,
+                 only, ready)  # fmt: skip
+
+    if count == 1:
+        run(options)
+        return
+    run_workers(
+        listen_socket(options.listen),
+        count,
+        lambda sock, ready: run(replace(options, sock=sock), ("http",), ready),
+        lambda: None,  # the first worker says where it serves
+        first=lambda sock, ready: run(replace(options, sock=sock), None, ready),
+    )
+
+
+def _run_app(
+    location: Path,
+    topology: str | None,
+    options: TriggerOptions,
+    nats: NatsOptions | None,
+    lattice: str,
+    variables_file: Path | None,
+    observe: tuple[str | None, str, str],
+    watch: bool,
+    only: tuple[str, ...] | None,
+    ready: Callable[[], None] | None,
+) -> None:
+    """Load the app and run its triggers (or those of the kinds `only` names) until signalled,
+    observed as `observe` (--admin, --log-format, --log-level) says, reloaded on source changes
+    with `watch`; what it serves is printed unless `only` is given; `ready` is called once
+    serving."""
+    from wasmesh.observe import tracing
+    from wasmesh.runtime.app import App
+    from wasmesh.triggers.base import serve_until_signalled, start_triggers
+
+    listener = obs.start(*observe)
     runners: list[tuple[str, Any]] = []  # once its triggers started
     if listener is not None:
         proven = obs.instantiable(lambda: runners)
@@ -235,14 +304,11 @@ def up(
     tracing.configure()  # before the units are linked: calls between them are traced
     broker = None
     if nats is not None:
-        from wasmesh.lattice.connection import NatsOptions
         from wasmesh.lattice.messaging import connect_broker
-        from wasmesh.lattice.schema import check_name
 
-        broker = connect_broker(NatsOptions(nats, creds).check(), check_name("lattice", lattice))
+        broker = connect_broker(nats, lattice)
     try:
-        location = app_location(app)
-        loaded = App.load(location, strategy=topology, quiet=False, broker=broker,
+        loaded = App.load(location, strategy=topology, quiet=only is not None, broker=broker,
                           variables_file=variables_file)  # fmt: skip
     except BaseException:
         if broker is not None:
@@ -257,19 +323,15 @@ def up(
                 f"app `{loaded.manifest.name}` declares no triggers; add a [[triggers.http]] "
                 'table with `route = "/..."` and `component = "NAME"` to its wasmesh.toml.'
             )
-        options = TriggerOptions(
-            _listen(listen),
-            timeout,
-            max_reuse=max_reuse,
-            max_concurrent=max_concurrent,
-            idle_timeout=idle,
-        )
-        triggers = start_triggers(loaded, options)
+        triggers = start_triggers(loaded, options, only)
         runners.extend(_app_runners(loaded, triggers))
-        print(f"app {loaded.manifest.name}: {len(loaded.units)} unit(s)", flush=True)
-        for trigger in triggers:
-            for line in trigger.describe():
-                print(line, flush=True)
+        if only is None:
+            print(f"app {loaded.manifest.name}: {len(loaded.units)} unit(s)", flush=True)
+            for trigger in triggers:
+                for line in trigger.describe():
+                    print(line, flush=True)
+        if ready is not None:
+            ready()
         if watch:
             from wasmesh.triggers.watch import Watcher
 

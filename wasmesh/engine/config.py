@@ -157,6 +157,11 @@ def shared_engine(fuel: bool = False, pooled: bool = True) -> wasmtime.Engine:
     return engine
 
 
+def engines_built() -> bool:
+    """Whether this process has built an engine (after which it must not fork workers)."""
+    return bool(_ENGINES)
+
+
 def pool_of(engine: wasmtime.Engine) -> PoolLimits | None:
     """The pool `engine` allocates from (None: it allocates on demand)."""
     return POOLS.get(id(engine))

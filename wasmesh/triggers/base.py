@@ -17,6 +17,7 @@ runs them until SIGINT/SIGTERM, then drains and stops them.
 from __future__ import annotations
 
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Sequence
@@ -36,7 +37,8 @@ class TriggerOptions:
     when a unit's policy sets none (seconds), how long draining may take (seconds), and how
     instances are reused: events per instance (1: a fresh one each), HTTP instances running
     at once per unit (default: one per core), seconds a warm instance may idle before it is
-    dropped."""
+    dropped; with several HTTP worker processes, their count and the listening socket they
+    share (`wasmesh.triggers.http.workers`)."""
 
     listen: str = "127.0.0.1:8080"
     request_timeout: float | None = None
@@ -44,6 +46,8 @@ class TriggerOptions:
     max_reuse: int = 1
     max_concurrent: int | None = None
     idle_timeout: float = 30.0
+    workers: int = 1
+    sock: socket.socket | None = None
 
 
 class Trigger(Protocol):
@@ -60,11 +64,15 @@ class Trigger(Protocol):
     def stop(self) -> None: ...
 
 
-def start_triggers(app: App, options: TriggerOptions) -> list[Trigger]:
-    """Make and start every trigger `app` declares (each kind once, with all its tables)."""
+def start_triggers(
+    app: App, options: TriggerOptions, only: tuple[str, ...] | None = None
+) -> list[Trigger]:
+    """Make and start every trigger `app` declares (each kind once, with all its tables), or
+    those of the kinds `only` names."""
     kinds: dict[str, list[TriggerDecl]] = {}
     for decl in app.manifest.triggers:
-        kinds.setdefault(decl.kind, []).append(decl)
+        if only is None or decl.kind in only:
+            kinds.setdefault(decl.kind, []).append(decl)
     started: list[Trigger] = []
     try:
         for kind, decls in kinds.items():

@@ -36,7 +36,8 @@ class HttpTrigger:
             idle_timeout=options.idle_timeout,
         )
         self.routes: list[AppRoute] = app_routes(app, options.request_timeout, self.settings)
-        self.server = Server({r.route: r.target for r in self.routes}, options.listen)
+        routes = {r.route: r.target for r in self.routes}
+        self.server = Server(routes, options.listen, sock=options.sock)
         self._thread: threading.Thread | None = None
 
     @property
@@ -52,7 +53,8 @@ class HttpTrigger:
     def describe(self) -> list[str]:
         width = max(len(r.route) for r in self.routes)
         lines = [f"  {r.route:<{width}}  -> {r.component} (unit {r.unit})" for r in self.routes]
-        return [*lines, f"Serving HTTP on {self.server.url}/"]
+        workers = f" ({self.options.workers} workers)" if self.options.workers > 1 else ""
+        return [*lines, f"Serving HTTP on {self.server.url}/{workers}"]
 
     def reload(self, app: App, units: Collection[str]) -> None:
         """Serve the routes of `units` from `app` (the same app's next version, same routes).

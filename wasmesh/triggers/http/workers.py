@@ -2,9 +2,11 @@
 
 The parent binds the socket, then forks `count` workers before any engine exists; each worker
 builds its own engine, instance pools and threads (sharing the AOT cache on disk) and accepts
-on the inherited socket, so the kernel spreads connections across them. SIGINT/SIGTERM to the
-parent are passed on: every worker stops accepting and lets its in-flight requests finish.
-A worker that dies unexpectedly is replaced; one that fails to start stops the whole server.
+on the inherited socket, so the kernel spreads connections across them. The first worker starts
+alone (it fills the build and AOT caches; it may also hold what must run once, such as an app's
+messaging and cron triggers), the others once it serves. SIGINT/SIGTERM to the parent are
+passed on: every worker stops accepting and lets its in-flight requests finish. A worker that
+dies unexpectedly is replaced in its role; one that fails to start stops the whole server.
 """
 
 from __future__ import annotations
@@ -45,17 +47,23 @@ def default_workers() -> int:
 
 
 def run_workers(
-    sock: socket.socket, count: int, start: Start, on_ready: Callable[[], None]
+    sock: socket.socket,
+    count: int,
+    start: Start,
+    on_ready: Callable[[], None],
+    first: Start | None = None,
 ) -> None:
     """Serve with `count` forked workers until SIGINT/SIGTERM; returns once all have drained.
 
+    The first worker runs `first` (default `start`) and is serving before the others fork.
     `on_ready` runs in the parent once every worker is serving. Raises `WasmeshError` when a
-    worker fails before it is ready (its own message is on stderr).
+    worker fails before it is ready: the first one's own message, or naming a later one's.
     """
     stopping = False
     children: dict[int, int] = {}  # pid -> read end of its readiness pipe
+    roles: dict[int, Start] = {}
 
-    def spawn() -> None:
+    def spawn(role: Start) -> None:
         ready_r, ready_w = os.pipe()
         pid = os.fork()
         if pid == 0:  # the worker
@@ -63,9 +71,10 @@ def run_workers(
             for s in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(s, signal.SIG_DFL)
             reporter = Reporter(ready_w)
-            os._exit(run_child(lambda: start(sock, reporter.ready), reporter))
+            os._exit(run_child(lambda: role(sock, reporter.ready), reporter))
         os.close(ready_w)
         children[pid] = ready_r
+        roles[pid] = role
 
     def on_signal(signum: int, frame: Any) -> None:
         nonlocal stopping
@@ -75,18 +84,22 @@ def run_workers(
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for _ in range(count):
-            spawn()
-        for ready_r in list(children.values()):
-            answer = _read_all(ready_r)
+        spawn(first or start)
+        n = 0
+        while n < len(children):
+            answer = _read_all(list(children.values())[n])
             if answer != b"1" and not stopping:
                 on_signal(signal.SIGTERM, None)
                 _reap(children)
                 reason = answer[1:].decode(errors="replace") or "it exited before serving"
-                raise WasmeshError(f"a worker failed to start: {reason}")
+                raise WasmeshError(reason if n == 0 else f"a worker failed to start: {reason}")
+            if n == 0 and not stopping:
+                for _ in range(count - 1):
+                    spawn(start)
+            n += 1
         if not stopping:
             on_ready()
-        _supervise(children, spawn, lambda: stopping)
+        _supervise(children, lambda pid: spawn(roles.pop(pid)), lambda: stopping)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -96,7 +109,7 @@ def run_workers(
 
 
 def _supervise(
-    children: dict[int, int], spawn: Callable[[], None], stopping: Callable[[], bool]
+    children: dict[int, int], respawn: Callable[[int], None], stopping: Callable[[], bool]
 ) -> None:
     """Wait for workers; replace those that die while the server is not stopping."""
     while children:
@@ -116,7 +129,7 @@ def _supervise(
             print(f"worker {pid} ended unexpectedly (exit {code}); starting another",
                   file=sys.stderr, flush=True)  # fmt: skip
             time.sleep(0.1)  # a worker crashing at once must not fork in a tight loop
-            spawn()
+            respawn(pid)
 
 
 def _reap(children: dict[int, int]) -> None:
