@@ -9,7 +9,13 @@ and the WASI host calls one request makes (counted in-process, by wrapping every
 wasmesh links; resource drops not included). wasmesh runs one worker per core, as `serve` does
 by default; wasmtime serve uses every core on its own.
 
-    python bench/http.py [seconds-per-run] [guest ...]
+A second table is what observability costs: the same wasmesh server with metrics off and on
+(`serve --admin`: one worker, prometheus_client counting every request, instance and trap, the
+admin listener up; tracing off), runs interleaved (off, on, off, on, ...) so drifting load hits
+both alike, medians shown: requests/s on / off, and the server's CPU time per request on / off
+(read from /proc around each run; on a shared machine the steadier figure).
+
+    python bench/http.py [--observe] [seconds-per-run] [guest ...]   # --observe: that table only
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -44,6 +51,7 @@ PATHS = {
 WRK = ["wrk", "-t2", "-c16", "--latency"]
 WARM_REUSE = 1000
 WORKERS = os.cpu_count() or 1
+OBSERVE_REPEATS = 5  # interleaved runs of each of metrics off / on
 
 
 def free_port() -> int:
@@ -69,11 +77,16 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], path: str, timeout: flo
     raise RuntimeError("server did not become ready")
 
 
-def wasmesh_cmd(wasm: Path, port: int, reuse: int) -> list[str]:
+def wasmesh_cmd(wasm: Path, port: int, reuse: int, workers: int = WORKERS,
+                metrics: bool = False) -> list[str]:  # fmt: skip
     code = (
         "from wasmesh.triggers.http import serve; "
-        f"serve({str(wasm)!r}, '127.0.0.1:{port}', max_reuse={reuse}, workers={WORKERS})"
+        f"serve({str(wasm)!r}, '127.0.0.1:{port}', max_reuse={reuse}, workers={workers})"
     )
+    if metrics:  # what `serve --admin 127.0.0.1:0` sets up before serving
+        code = ("from wasmesh.observe import metrics; from wasmesh.observe.admin import "
+                "AdminServer; AdminServer('127.0.0.1:0', metrics.enable()).start(); "
+                + code)  # fmt: skip
     return [sys.executable, "-c", code]
 
 
@@ -91,20 +104,42 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 def run_wrk(port: int, seconds: int, path: str) -> tuple[float, float, float]:
     """(requests/s, p50 ms, p99 ms)."""
+    return run_wrk_counted(port, seconds, path)[:3]
+
+
+def run_wrk_counted(port: int, seconds: int, path: str) -> tuple[float, float, float, int]:
+    """(requests/s, p50 ms, p99 ms, requests)."""
     out = subprocess.run([*WRK, f"-d{seconds}s", f"http://127.0.0.1:{port}{path}"],
                          capture_output=True, text=True, check=True).stdout  # fmt: skip
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     lat = {p: float(v) * _UNITS[u] for p, v, u in _LAT.findall(out)}
-    return rps, lat.get("50", float("nan")), lat.get("99", float("nan"))
+    return rps, lat.get("50", float("nan")), lat.get("99", float("nan")), count
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process `pid` has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(cmd: list[str], port: int, seconds: int, path: str) -> tuple[float, float, float]:
+    return measure_cpu(cmd, port, seconds, path)[:3]
+
+
+def measure_cpu(
+    cmd: list[str], port: int, seconds: int, path: str
+) -> tuple[float, float, float, float]:
+    """(requests/s, p50 ms, p99 ms, server CPU ms per request) of the server `cmd` starts;
+    CPU is the server process's own (a one-worker server: no forked workers)."""
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # fmt: skip
     try:
         wait_ready(port, proc, path)
         run_wrk(port, 2, path)  # warm-up
-        return run_wrk(port, seconds, path)
+        before = cpu_seconds(proc.pid)
+        rps, p50, p99, count = run_wrk_counted(port, seconds, path)
+        return rps, p50, p99, (cpu_seconds(proc.pid) - before) * 1000 / max(count, 1)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -152,13 +187,78 @@ def host_calls_per_request(wasm: Path, path: str, requests: int = 20) -> float:
         setattr(binding, "define_func", original)  # noqa: B010
 
 
+def observe_cost(apps: dict[str, Path], seconds: int) -> None:
+    """Metrics off vs on, one worker each, same component and mode, runs interleaved."""
+    print(f"\nobservability: one worker, metrics off vs on (tracing off), "
+          f"{OBSERVE_REPEATS} interleaved runs each, median")  # fmt: skip
+    header = (f"{'app':<15} {'instances':<12} {'off req/s':>9} {'on req/s':>9} {'off p50':>8}"
+              f" {'on p50':>8} {'off cpu':>8} {'on cpu':>8} {'req/s on/off':>12}"
+              f" {'cpu on/off':>10}")  # fmt: skip
+    print(header)
+    print("-" * len(header))
+    for app, wasm in apps.items():
+        path = PATHS.get(app, "/hello")
+        for mode, reuse in (("per-request", 1), ("warm", WARM_REUSE)):
+            runs: dict[bool, list[tuple[float, float, float, float]]] = {False: [], True: []}
+            for _ in range(OBSERVE_REPEATS):
+                for metrics in (False, True):
+                    port = free_port()
+                    cmd = wasmesh_cmd(wasm, port, reuse, workers=1, metrics=metrics)
+                    runs[metrics].append(measure_cpu(cmd, port, seconds, path))
+            off, on = ([statistics.median(r[i] for r in runs[m]) for i in range(4)]
+                       for m in (False, True))  # fmt: skip
+            print(f"{app:<15} {mode:<12} {off[0]:>9.0f} {on[0]:>9.0f} {off[1]:>8.1f} "
+                  f"{on[1]:>8.1f} {off[3]:>8.2f} {on[3]:>8.2f} {on[0] / off[0]:>11.3f}x "
+                  f"{on[3] / off[3]:>9.3f}x", flush=True)  # fmt: skip
+    hooks = hook_cost_us()
+    print(f"hooks     = {hooks:.1f} us of CPU per fresh-instance request with metrics on (the "
+          "request's counters, histogram and gauge, one instance made and closed; measured "
+          "in-process, 20,000 times)")  # fmt: skip
+    print("p50       = median latency, ms; cpu = the server's CPU ms per request")
+    print("req/s on/off = requests/s with metrics on / off (0.950x: 5% fewer)")
+    print("cpu on/off   = CPU per request with metrics on / off (1.050x: 5% more); on a busy")
+    print("               machine the steadier of the two")
+
+
+def hook_cost_us(rounds: int = 20_000) -> float:
+    """CPU microseconds the metrics hooks add to one request served by a fresh instance."""
+    from types import SimpleNamespace
+
+    from wasmesh.observe.metrics import Metrics
+    from wasmesh.observe.requestlog import HttpObserver
+
+    metrics = Metrics(process=False)
+    observer = HttpObserver(metrics, None)
+    writer = SimpleNamespace(status=200, sent=17, started=True)
+    started = time.process_time()
+    for _ in range(rounds):
+        record = observer.begin(b"GET", b"/hello")
+        record.route, record.writer = "/...", writer
+        closed = metrics.instance_made("http-hello-py", 0.0005, True)
+        record.took("http-hello-py", 0)
+        closed()
+        observer.end(record)
+    return (time.process_time() - started) * 1e6 / rounds
+
+
 def main() -> None:
-    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
-    names = sys.argv[2:] or list(HTTP_GUESTS)
+    args = sys.argv[1:]
+    only_observe = "--observe" in args
+    args = [a for a in args if a != "--observe"]
+    seconds = int(args[0]) if args else 10
+    names = args[1:] or list(HTTP_GUESTS)
     apps = {name: build_http_guest(name) for name in names}
     load = os.getloadavg()
     print(f"wrk {' '.join(WRK[1:])} -d{seconds}s GET; {os.cpu_count()} cores; "
           f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at start\n")  # fmt: skip
+    if not only_observe:
+        compare_wasmtime(apps, seconds)
+    observe_cost(apps, seconds)
+    load = os.getloadavg()
+    print(f"\nload average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end")
+
+
+def compare_wasmtime(apps: dict[str, Path], seconds: int) -> None:
     header = (f"{'app':<15} {'instances':<12} {'server':<9} {'req/s':>8} {'p50 ms':>8}"
               f" {'p99 ms':>8}")  # fmt: skip
     print(header + f" {'ratio':>7} {'calls/req':>9}")
@@ -177,8 +277,6 @@ def main() -> None:
                 count = f"{calls:>9.1f}" if server == "wasmesh" else f"{'':>9}"
                 print(f"{app:<15} {mode:<12} {server:<9} {rps:>8.0f} {p50:>8.1f} {p99:>8.1f}"
                       f" {ratio:>6.2f}x {count}", flush=True)  # fmt: skip
-    load = os.getloadavg()
-    print(f"\nload average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end")
     print("ratio     = wasmesh req/s / wasmtime serve req/s, same component, mode and load")
     print("calls/req = WASI host calls per request (a fresh instance each), in wasmesh")
 

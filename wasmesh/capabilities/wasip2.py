@@ -2,17 +2,21 @@
 
 Serves the standard `wasi:cli`, `wasi:clocks`, `wasi:filesystem`, `wasi:io`, `wasi:random` and
 `wasi:sockets` names. A `WasiConfig` starts empty: no env, no preopened dirs, no stdin and no
-network; only what `Grants` names is added. Output goes to the host's stdout/stderr.
+network; only what `Grants` names is added. Output goes to the host's stdout/stderr, or, in
+a serving process (`guest_log.show_guest_output`), to the log tagged with the component, as
+served HTTP components' output does.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import wasmtime
 from wasmtime import component as wc
 
 from wasmesh.capabilities.base import HostCapability
+from wasmesh.capabilities.wasi import guest_log
 from wasmesh.capabilities.wasi.versions import check_wasi_02
 from wasmesh.policy import Grants, Policy
 
@@ -36,7 +40,12 @@ class WasiP2(HostCapability):
         linker.add_wasip2()
 
     def prepare(self, store: wasmtime.Store, policy: Policy) -> Any:
-        store.set_wasi(wasi_config(policy.grants, self.argv))
+        config = wasi_config(policy.grants, self.argv)
+        if guest_log.shown():  # a server (messaging and cron handlers): output joins the log
+            logger = logging.getLogger(f"{guest_log.GUEST_LOGGER}.{self.argv[0]}")
+            config.stdout_custom = guest_log.OutputLines(logger, "stdout").write
+            config.stderr_custom = guest_log.OutputLines(logger, "stderr").write
+        store.set_wasi(config)
 
 
 def wasi_config(grants: Grants, argv: tuple[str, ...]) -> wasmtime.WasiConfig:

@@ -347,7 +347,8 @@ def status(
     for h in host_list:
         labels = ",".join(f"{k}={v}" for k, v in h.labels.items()) or "-"
         units = ", ".join(f"{u.app}/{u.unit}" for u in h.units) or "-"
-        out_console.print(f"  {h.host}  labels {labels}  units {units}", markup=False)
+        admin = f"  admin {h.admin}" if h.admin else ""
+        out_console.print(f"  {h.host}  labels {labels}  units {units}{admin}", markup=False)
     out_console.print(f"[bold]apps[/bold] ({len(reports)})")
     for report in reports:
         _print_app(report)

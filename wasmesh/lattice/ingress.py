@@ -89,6 +89,8 @@ class ForwardRoute:
     def handle(
         self, request: IncomingRequest, body: RequestBody, writer: ResponseWriter, timeout: float
     ) -> None:
+        if writer.record is not None:
+            writer.record.unit, writer.record.instance = self.unit, "forwarded"
         limit = max(0, self.nc.max_payload - HEAD_MARGIN)
         data = _read_all(body, limit)
         if data is None:

@@ -185,6 +185,20 @@ class Metrics:
     def messaging(self, component: str, operation: str) -> None:
         self._child(self.messaging_ops, component, operation).inc()
 
+    def counted(self, impls: dict[str, Callable[..., Any]], component: str,
+                family: str) -> dict[str, Callable[..., Any]]:  # fmt: skip
+        """`impls` (host functions by WIT name) each counted as an operation of `family`
+        (`keyvalue`, `messaging`) by `component` when called."""
+        counter = self.keyvalue_ops if family == "keyvalue" else self.messaging_ops
+        return {name: _counting(impl, self._child(counter, component, name))
+                for name, impl in impls.items()}  # fmt: skip
+
+    def metered_host(self, host: object, component: str, family: str) -> object:
+        """`host` (an object implementing a WIT interface, `wasmesh.capabilities.python_host`)
+        with each method's calls counted as an operation named after it (`bucket_list_keys`:
+        `list-keys`); resource drops are not operations."""
+        return _MeteredHost(host, self, component, family)
+
     def metered_call(
         self, impl: Callable[..., Any], caller: str, interface: str, placement: str
     ) -> Callable[..., Any]:
@@ -207,6 +221,27 @@ class Metrics:
             return result
 
         return call
+
+
+def _counting(impl: Callable[..., Any], child: Any) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        child.inc()
+        return impl(*args)
+
+    return call
+
+
+class _MeteredHost:
+    def __init__(self, host: object, metrics: Metrics, component: str, family: str) -> None:
+        self._host, self._metrics = host, metrics
+        self._component, self._family = component, family
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._host, name)
+        if name.startswith("_") or name.endswith("_drop") or not callable(found):
+            return found
+        operation = name.removeprefix("bucket_").replace("_", "-")
+        return self._metrics.counted({operation: found}, self._component, self._family)[operation]
 
 
 ACTIVE: Metrics | None = None

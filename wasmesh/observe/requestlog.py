@@ -9,7 +9,8 @@ tagged with their component: `component | line` as text, a `component` key as JS
 Each request an HTTP server answers is a record of the logger `wasmesh.request` at INFO, with
 the fields `method`, `path`, `status` (0: the connection was cut before a response head),
 `bytes` (response body bytes sent), `duration_ms`, `route` (the matched pattern; empty: none),
-`unit` (who served it) and `instance` (`fresh`, `reused`; empty when no instance ran).
+`unit` (who served it) and `instance` (`fresh`, `reused`, `forwarded` to another lattice host;
+empty when no instance ran).
 `--log-level warning` leaves request lines out.
 
 The HTTP server asks `observer()` once, when it is made: None when neither the request log
@@ -45,7 +46,7 @@ class RequestRecord:
     started: float
     route: str = ""
     unit: str = ""
-    instance: str = ""  # fresh | reused
+    instance: str = ""  # fresh | reused | forwarded
     writer: Any = None  # the response writer: `status` and `sent` at the end
     metrics: _metrics.Metrics | None = None
 

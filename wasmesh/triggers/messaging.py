@@ -26,6 +26,7 @@ from wasmesh.capabilities.messaging.broker import Subscription
 from wasmesh.engine.values import Err, Record
 from wasmesh.engine.world import World
 from wasmesh.errors import ExportNotFound, GuestError, ManifestError, WasmeshError
+from wasmesh.observe import metrics as _metrics
 from wasmesh.runtime.exports import ExportTarget, resolve_export
 from wasmesh.triggers.base import TriggerOptions
 
@@ -92,6 +93,8 @@ def broker_message(message: Message) -> Record:
 def handle(call: Callable[[Record], Any], message: Message, attempt: int, component: str) -> bool:
     """Deliver `message` through `call` (a handler call in a fresh instance); True when the
     handler took it. A trap or an `err` is logged with the subject and the attempt."""
+    if _metrics.ACTIVE is not None:
+        _metrics.ACTIVE.messaging(component, "deliver")
     try:
         with answering(message.reply_to):
             result = call(broker_message(message))

@@ -32,6 +32,7 @@ from wasmesh.capabilities.keyvalue.stores import open_backend
 from wasmesh.capabilities.python_host import link_python_hosts
 from wasmesh.engine.values import Err, Ok, Record, Variant
 from wasmesh.errors import WasmeshError
+from wasmesh.observe import metrics as _metrics
 from wasmesh.policy import Policy, StoreGrant
 
 __all__ = ["VERSIONS", "KeyValue"]
@@ -203,6 +204,7 @@ class KeyValue(HostCapability):
 
     def __init__(self, setup: Setup) -> None:
         self.loaded = setup.loaded
+        self.program = setup.program
         self.grants = {g.name: g for g in setup.policy.grants.key_value_stores}
 
     def provides(self, import_name: str) -> bool:
@@ -229,4 +231,6 @@ class KeyValue(HostCapability):
                 hosts[name] = Atomics(draft2)
             else:
                 hosts[name] = Batch(draft2)
+        if (metrics := _metrics.ACTIVE) is not None:  # count each operation
+            hosts = {n: metrics.metered_host(h, self.program, "keyvalue") for n, h in hosts.items()}
         link_python_hosts(linker, self.loaded, hosts)

@@ -42,6 +42,7 @@ from wasmesh.engine.loader import LoadedComponent
 from wasmesh.engine.values import Err, Ok, Record
 from wasmesh.engine.world import InterfaceItem, World
 from wasmesh.errors import LinkError
+from wasmesh.observe import metrics as _metrics
 from wasmesh.policy import Policy, PolicyError
 
 __all__ = [
@@ -126,6 +127,8 @@ class Messaging(HostCapability):
 
     def link(self, linker: wc.Linker, import_names: list[str]) -> None:
         impls: dict[str, Callable[..., Any]] = {"publish": self.publish, "request": self.request}
+        if _metrics.ACTIVE is not None:  # count each message sent
+            impls = _metrics.ACTIVE.counted(impls, self.program, "messaging")
         with linker.root() as root:
             for name in import_names:
                 item = self.world.import_(name)

@@ -79,3 +79,32 @@ def hide_guest_output() -> None:
     if _installed is not None:
         logging.getLogger(GUEST_LOGGER).removeHandler(_installed)
         _installed = None
+
+
+def shown() -> bool:
+    """Whether guests' output goes to the log (`show_guest_output` ran: a serving process)."""
+    return _installed is not None
+
+
+class OutputLines:
+    """What a guest writes to one stream (`stdout`, `stderr`) of wasmtime's native WASI, as
+    records of `logger`, one a line (`MAX_LINE` bytes at most; a partial line waits for its
+    newline). Its `write` is a `wasmtime.WasiConfig.stdout_custom` callback."""
+
+    def __init__(self, logger: logging.Logger, stream: str) -> None:
+        self.logger = logger
+        self.stream = stream
+        self.pending = b""
+
+    def write(self, data: bytes) -> int:
+        self.pending += data
+        if b"\n" in self.pending or len(self.pending) > MAX_LINE:
+            *lines, self.pending = self.pending.split(b"\n")
+            while len(self.pending) > MAX_LINE:
+                lines.append(self.pending[:MAX_LINE])
+                self.pending = self.pending[MAX_LINE:]
+            for line in lines:
+                for start in range(0, max(len(line), 1), MAX_LINE):
+                    text = line[start : start + MAX_LINE].decode("utf-8", "replace")
+                    self.logger.info("%s: %s", self.stream, text)
+        return len(data)

@@ -1,0 +1,52 @@
+"""Guest failures through the one runner, counted by kind: traps, deadlines, fuel and the
+memory limit, each exactly once per failure; instances made and closed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.observe.conftest import scrape, value
+from tests.runtime.test_instance import GUEST, call
+from tests.support.wat import wat_component
+from wasmesh.engine.loader import load_component
+from wasmesh.errors import GuestOutOfMemory, GuestTimeout, GuestTrap
+from wasmesh.observe.admin import AdminServer
+from wasmesh.observe.metrics import Metrics
+from wasmesh.policy import Limits, Policy
+from wasmesh.runtime.instance import Runner
+
+
+def fails(runner: Runner, export: str, error: type[Exception], match: str) -> None:
+    instance = runner.instantiate()
+    try:
+        with pytest.raises(error, match=match):
+            call(instance, export)
+    finally:
+        instance.close()
+
+
+def test_each_kind_of_failure_is_counted_once(metrics: Metrics, admin: AdminServer) -> None:
+    path = wat_component(GUEST)
+    runner = Runner(load_component(path), Policy(limits=Limits(timeout=0.2)), program="probe")
+    for _ in range(2):
+        fails(runner, "boom", GuestTrap, "unreachable")
+    fails(runner, "spin", GuestTimeout, "time limit")
+    fueled = Runner(load_component(path, fuel=True), Policy(limits=Limits(fuel=100_000)),
+                    program="probe")  # fmt: skip
+    fails(fueled, "spin", GuestTimeout, "fuel")
+    small = Runner(load_component(path), Policy(limits=Limits(memory_bytes=1000)),
+                   program="probe")  # fmt: skip
+    with pytest.raises(GuestOutOfMemory):
+        small.instantiate()
+    healthy = runner.instantiate()
+    assert call(healthy, "one") == 1
+    samples = scrape(admin.url)
+    kinds = {k: value(samples, "wasmesh_guest_traps_total", component="probe", kind=k)
+             for k in ("trap", "timeout", "fuel", "memory-limit")}  # fmt: skip
+    assert kinds == {"trap": 2, "timeout": 1, "fuel": 1, "memory-limit": 1}
+    # five instances made (not the one refused its memory), the healthy one still open
+    assert value(samples, "wasmesh_instances_created_total", component="probe") == 5
+    assert value(samples, "wasmesh_instantiate_duration_seconds_count", component="probe") == 5
+    assert value(samples, "wasmesh_instances_live", component="probe") == 1
+    healthy.close()
+    assert value(scrape(admin.url), "wasmesh_instances_live", component="probe") == 0
