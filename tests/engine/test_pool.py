@@ -36,6 +36,7 @@ def no_override(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_a_64_bit_host_pools_over_ten_thousand_instances() -> None:
     limits = host_pool(128 * TiB, 24 * GiB)
+    assert limits is not None
     assert limits.instances > 15_000
     assert limits.address_space <= 64 * TiB  # half of what is free, the rest for the others
     assert limits.core_instances == 16 * limits.instances  # componentize-py needs 14
@@ -45,13 +46,18 @@ def test_a_64_bit_host_pools_over_ten_thousand_instances() -> None:
 
 def test_the_pool_shrinks_with_the_address_space_left() -> None:
     first = host_pool(128 * TiB, 24 * GiB)
+    assert first is not None
     second = host_pool(128 * TiB - first.address_space, 24 * GiB)
+    assert second is not None
     assert second.instances == pytest.approx(first.instances / 2, rel=0.01)
-    assert host_pool(40 * GiB, 24 * GiB).instances == 100  # the floor: on demand beyond it
+    small = host_pool(40 * GiB, 24 * GiB)  # no floor: what does not fit is made on demand
+    assert small is not None and small.address_space <= 20 * GiB
+    assert host_pool(8 * GiB, 24 * GiB) is None  # not even one slot: no pool at all
 
 
 def test_a_small_memory_bounds_the_pool() -> None:
-    assert host_pool(128 * TiB, 128 << 20).instances == (128 << 20) // MIN_INSTANCE_BYTES
+    limits = host_pool(128 * TiB, 128 << 20)
+    assert limits is not None and limits.instances == (128 << 20) // MIN_INSTANCE_BYTES
 
 
 def test_the_pool_of_a_new_engine_follows_the_host() -> None:
@@ -75,6 +81,8 @@ def test_a_bad_size_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
         requested_instances()
     with pytest.raises(WasmeshError, match="0 or more"):
         configure_pool(-1)
+    with pytest.raises(WasmeshError, match="0 or more"):
+        configure_pool("abc")  # type: ignore[arg-type]
 
 
 def test_the_cli_refuses_a_bad_pool_size(guest: Callable[[str], Path]) -> None:

@@ -384,14 +384,15 @@ def check_reuse(max_reuse: int, idle_timeout: float, pool_instances: int | None)
 
 
 def _pool(instances: int | None) -> None:
-    """Apply --pool-instances (before any engine is built)."""
-    if instances is None:
-        return
-    if instances < 0:
-        raise WasmeshError(f"--pool-instances must be 0 (no pool) or more, got {instances}.")
-    from wasmesh.engine.pool import configure_pool
+    """Apply --pool-instances (before any engine is built), and check it or
+    $WASMESH_POOL_INSTANCES fits in the address space now rather than when an engine is built."""
+    from wasmesh.engine.pool import check_requested, configure_pool
 
-    configure_pool(instances)
+    if instances is not None:
+        if instances < 0:
+            raise WasmeshError(f"--pool-instances must be 0 (no pool) or more, got {instances}.")
+        configure_pool(instances)
+    check_requested()
 
 
 def _at_least_one(*checks: tuple[str, int | None]) -> None:

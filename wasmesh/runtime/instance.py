@@ -31,7 +31,7 @@ from wasmesh.engine.calls import ExportFunc
 from wasmesh.engine.config import POOLS, deadline_ticks, is_fuel_engine
 from wasmesh.engine.faults import guest_error
 from wasmesh.engine.loader import LoadedComponent, on_demand_twin
-from wasmesh.errors import GuestError, GuestExit, GuestTrap, LinkError
+from wasmesh.errors import GuestError, GuestExit, GuestTrap, LinkError, WasmeshError
 from wasmesh.observe import metrics as _metrics
 from wasmesh.observe import tracing
 from wasmesh.plugins import CAPABILITIES
@@ -45,7 +45,20 @@ POOL_FULL_WARNING_S = 60.0  # one warning a minute per runner while its pool sta
 # memories, tables, stacks)
 _POOL_FULL = re.compile(r"maximum concurrent limit of \d+ for [\w ]+ reached")
 
+_NO_MEMORY = "Cannot allocate memory (os error 12)"  # mmap's ENOMEM, reserving a memory
+
 log = logging.getLogger("wasmesh.engine")
+
+
+def no_address_space(name: str) -> str:
+    """The sentence for an instance of `name` whose memory could not be mapped."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    limit = "" if soft == resource.RLIM_INFINITY else f" (ulimit -v is {soft // 1024})"
+    return (f"cannot map memory for an instance of {name}: every instance reserves about 4 GiB "
+            f"of address space, and this process has no more{limit}; raise `ulimit -v` or run "
+            "fewer instances at once.")  # fmt: skip
 
 
 class _PoolFull(Exception):
@@ -195,9 +208,11 @@ class Runner:
             return self.linker.instantiate(store, component)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
             found = _POOL_FULL.search(str(e))
-            if found is None:
-                raise
-            raise _PoolFull(found.group(0)) from None
+            if found is not None:
+                raise _PoolFull(found.group(0)) from None
+            if _NO_MEMORY in str(e):
+                raise WasmeshError(no_address_space(self.program or self.loaded.label)) from None
+            raise
 
     def arm(self, store: wasmtime.Store, timeout: float | None = None) -> None:
         """Give `store` the deadline (`timeout` seconds, else the policy's) and the fuel of
