@@ -92,7 +92,7 @@ def test_up_instance_options_reach_each_units_pool(http_app: App) -> None:
     ("flag", "value", "said"),
     [("--max-reuse", "0", "--max-reuse must be at least 1"),
      ("--max-concurrent", "0", "--max-concurrent must be at least 1"),
-     ("--idle-timeout", "-1", "--idle-timeout must be a positive number")],
+     ("--idle-timeout", "-1", "--idle-timeout `-1` is out of range")],
 )  # fmt: skip
 def test_up_refuses_bad_instance_options(tmp_path: Path, flag: str, value: str, said: str) -> None:
     r = wasmesh("up", tmp_path, "--listen", "127.0.0.1:0", flag, value)

@@ -143,18 +143,19 @@ def host(
         ),
     ] = None,
     drain_timeout: Annotated[
-        float,
+        str,
         typer.Option(
             "--drain-timeout",
-            metavar="SECONDS",
-            help="On SIGTERM/SIGINT: hand units over and finish calls this long.",
+            metavar="DURATION",
+            help="On SIGTERM/SIGINT: hand units over and finish calls this long "
+            "(seconds, or 500ms, 10s, 1m).",
         ),
-    ] = 30.0,
+    ] = "30s",
     connect_timeout: Annotated[
-        float | None,
+        str | None,
         typer.Option(
             "--connect-timeout",
-            metavar="SECONDS",
+            metavar="DURATION",
             help="Give up when NATS is unreachable this long (default: never).",
         ),
     ] = None,
@@ -175,7 +176,7 @@ def host(
     tls_cert: TlsCert = None,
     tls_key: TlsKey = None,
     max_reuse: MaxReuse = 1,
-    idle_timeout: IdleTimeout = 30.0,
+    idle_timeout: IdleTimeout = "30s",
     pool_instances: PoolInstances = None,
     admin: obs.HostAdmin = "127.0.0.1:0",
     log_format: obs.LogFormat = "text",
@@ -186,15 +187,18 @@ def host(
     SIGTERM or SIGINT drains it: its units move to other hosts, calls in flight finish
     (within --drain-timeout), and it exits 0.
     """
+    from wasmesh.cli.options import duration, parse_duration
     from wasmesh.cli.serve import check_reuse
     from wasmesh.lattice import run_host
 
     idle = check_reuse(max_reuse, idle_timeout, pool_instances)
+    drain = parse_duration("--drain-timeout", drain_timeout)
+    connect = duration("--connect-timeout", connect_timeout)
     listen = None if admin == "off" else admin
     obs.check(listen, log_format, log_level)
     options = connection(nats, creds, tls_ca, tls_cert, tls_key)
     run_host(options, lattice, parse_labels(label), host_id, http=http,
-             drain_timeout=drain_timeout, connect_timeout=connect_timeout, trust=trust,
+             drain_timeout=drain, connect_timeout=connect, trust=trust,
              allow_unsigned=allow_unsigned, max_reuse=max_reuse,
              idle_timeout=idle, admin=listen, log_format=log_format,
              log_level=log_level)  # fmt: skip

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from wasmesh.errors import WasmeshError
 from wasmesh.policy import ConfigValue, DirGrant, Grants, Limits, Policy, PolicyError, parse_size
 
 Env = Annotated[
@@ -103,3 +106,31 @@ def limits_from(memory_limit: str | None, timeout: float | None, fuel: int | Non
         timeout=timeout,
         fuel=fuel,
     )
+
+
+DURATION_HELP = "seconds, or with a unit: 500ms, 10s, 1m, 1h"
+MAX_DURATION_S = 7 * 24 * 3600.0
+"""The longest duration a command option takes (a week): longer is surely a typo."""
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)\s*(ms|s|m|h)?")
+
+
+def parse_duration(option: str, text: str) -> float:
+    """Seconds from `text` as given to `option`: plain seconds (`2.5`) or a number with a unit,
+    `ms`, `s`, `m` or `h` (`500ms`, `10s`, `1m`), as `wasmtime serve --idle-instance-timeout`
+    takes them. Above zero and at most `MAX_DURATION_S`; `WasmeshError` (one sentence naming
+    `option`) otherwise, including for `inf` and `nan`."""
+    found = _DURATION.fullmatch(text.strip().lower())
+    if found is None:
+        raise WasmeshError(f"{option} `{text}` is not a duration; give seconds or a number "
+                           "with a unit, e.g. `30`, `500ms`, `10s`, `1m` or `1h`.")  # fmt: skip
+    seconds = float(found.group(1)) * _UNITS[found.group(2) or "s"]
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_DURATION_S:
+        raise WasmeshError(f"{option} `{text}` is out of range; it must be a positive duration "
+                           "of at most a week (168h).")  # fmt: skip
+    return seconds
+
+
+def duration(option: str, text: str | None) -> float | None:
+    """`parse_duration` for an optional option (None when not given)."""
+    return None if text is None else parse_duration(option, text)

@@ -45,20 +45,32 @@ MaxReuse = Annotated[
     typer.Option("--max-reuse", metavar="N", help="Requests per instance (1 = always fresh)."),
 ]
 IdleTimeout = Annotated[
-    float,
+    str,
     typer.Option(
-        "--idle-timeout", metavar="SECONDS", help="Drop a warm instance unused this long."
+        "--idle-timeout",
+        metavar="DURATION",
+        help="Drop a warm instance unused this long; matters only with --max-reuse above 1 "
+        f"({opt.DURATION_HELP}).",
     ),
 ]
 RequestTimeout = Annotated[
-    float | None,
+    str | None,
     typer.Option(
-        "--request-timeout", metavar="SECONDS", help="Stop a component running longer per request."
+        "--request-timeout",
+        metavar="DURATION",
+        help="Stop a component running longer per request; 504 "
+        f"({opt.DURATION_HELP}) [default: 30s].",
     ),
 ]
 MaxConcurrent = Annotated[
     int | None,
-    typer.Option("--max-concurrent", metavar="N", help="Instances running at once."),
+    typer.Option(
+        "--max-concurrent",
+        metavar="N",
+        help="Requests of one component running wasm at once (not live instances): a request "
+        "blocked in a wasi:io poll (network, timer) lends its slot, up to 4 per slot, and "
+        "keeps its instance [default: cores].",
+    ),
 ]
 
 
@@ -86,7 +98,7 @@ def serve(
     allow_network: opt.Network = False,
     max_reuse: MaxReuse = 1,
     max_concurrent: MaxConcurrent = None,
-    idle_timeout: IdleTimeout = 30.0,
+    idle_timeout: IdleTimeout = "30s",
     workers: Workers = None,
     pool_instances: PoolInstances = None,
     admin: obs.Admin = None,
@@ -108,6 +120,8 @@ def serve(
     from wasmesh.triggers.http import serve as serve_http
     from wasmesh.triggers.http.workers import default_workers
 
+    timeout = opt.duration("--request-timeout", request_timeout) or 30.0
+    idle = opt.parse_duration("--idle-timeout", idle_timeout)
     obs.check(admin, log_format, log_level)
     if admin is not None and workers is not None and workers > 1:
         raise WasmeshError("--admin serves the metrics of one process; use it with --workers 1 "
@@ -140,10 +154,10 @@ def serve(
     serve_http(
         component,
         _listen(listen),
-        request_timeout=_positive("--request-timeout", request_timeout) or 30.0,
+        request_timeout=timeout,
         max_reuse=max_reuse,
         max_concurrent=max_concurrent,
-        idle_timeout=_positive("--idle-timeout", idle_timeout) or 30.0,
+        idle_timeout=idle,
         policy=policy,
         workers=workers or (1 if admin is not None else default_workers()),
         made=made,
@@ -169,7 +183,7 @@ def up(
     request_timeout: RequestTimeout = None,
     max_reuse: MaxReuse = 1,
     max_concurrent: MaxConcurrent = None,
-    idle_timeout: IdleTimeout = 30.0,
+    idle_timeout: IdleTimeout = "30s",
     pool_instances: PoolInstances = None,
     nats: Annotated[
         str | None,
@@ -225,7 +239,7 @@ def up(
     from wasmesh.triggers.base import TriggerOptions
     from wasmesh.triggers.http.workers import listen_socket, run_workers
 
-    timeout = _positive("--request-timeout", request_timeout)
+    timeout = opt.duration("--request-timeout", request_timeout)
     obs.check(admin, log_format, log_level)
     idle = check_reuse(max_reuse, idle_timeout, pool_instances)
     _at_least_one(("--max-concurrent", max_concurrent), ("--workers", workers))
@@ -375,12 +389,13 @@ def _listen(text: str) -> str:
     return text
 
 
-def check_reuse(max_reuse: int, idle_timeout: float, pool_instances: int | None) -> float:
-    """Check --max-reuse and --idle-timeout, apply --pool-instances; the idle timeout."""
+def check_reuse(max_reuse: int, idle_timeout: str, pool_instances: int | None) -> float:
+    """Check --max-reuse and --idle-timeout, apply --pool-instances; the idle timeout in
+    seconds."""
     if max_reuse < 1:
         raise WasmeshError(f"--max-reuse must be at least 1, got {max_reuse}.")
     _pool(pool_instances)
-    return _positive("--idle-timeout", idle_timeout) or 30.0
+    return opt.parse_duration("--idle-timeout", idle_timeout)
 
 
 def _pool(instances: int | None) -> None:
@@ -399,12 +414,6 @@ def _at_least_one(*checks: tuple[str, int | None]) -> None:
     for name, value in checks:
         if value is not None and value < 1:
             raise WasmeshError(f"{name} must be at least 1, got {value}.")
-
-
-def _positive(name: str, value: float | None) -> float | None:
-    if value is not None and value <= 0:
-        raise WasmeshError(f"{name} must be a positive number of seconds, got {value}.")
-    return value
 
 
 def register(app: typer.Typer) -> None:
