@@ -21,7 +21,7 @@ for wasmesh and the peer alike (RSS would count them again for every instance). 
 measure runs in a fresh child process and is the PSS it gained divided by the count. Timings
 are medians, noisy on a busy machine: the load average is printed with them.
 
-    .venv/bin/python bench/density.py [--instances N] [--apps N] [--peers N]
+    .venv/bin/python bench/density.py [--instances N] [--apps N] [--live N] [--peers N]
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ def test_a_full_pool_allocates_on_demand_with_a_warning(
     small_pool_calc: LoadedComponent, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert pool_of(small_pool_calc.engine) == PoolLimits.for_instances(2)
-    runner = Runner(small_pool_calc)
+    runner = Runner(small_pool_calc, program="calc")  # as a unit or a served component is named
     add = resolve_export(small_pool_calc.world, "add")
     with caplog.at_level(logging.WARNING, logger="wasmesh.engine"):
         live = [runner.instantiate() for _ in range(2)]
@@ -45,6 +45,7 @@ def test_a_full_pool_allocates_on_demand_with_a_warning(
     assert "instance pool is full" in warnings[0]
     assert "maximum concurrent limit of 2 for component instances" in warnings[0]
     assert "--pool-instances" in warnings[0]
+    assert "instances of calc are allocated on demand" in warnings[0]  # not a cache file
     for instance in live:
         instance.close()
     # freed slots serve from the pool again

@@ -169,7 +169,7 @@ class Runner:
                 "the instance pool is full (%s): instances of %s are allocated on demand, "
                 "more slowly, until slots free up; set a larger pool with --pool-instances or "
                 "$WASMESH_POOL_INSTANCES",
-                reason, self.loaded.label,
+                reason, self.program or self.loaded.label,
             )  # fmt: skip
         with self._on_demand_lock:
             if self._on_demand is None:
