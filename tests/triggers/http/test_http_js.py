@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
 from tests.triggers.http.servers import Upstream, request, running
 from wasmesh.policy import Grants, Policy
+from wasmesh.triggers.http.instances import PoolSettings, RouteTarget
 
 
 def test_fetch_event_app(echo_js: Path) -> None:
@@ -42,3 +46,26 @@ def test_fetch_from_js_goes_through_the_grant(echo_js: Path) -> None:
     finally:
         upstream.shutdown()
         upstream.server_close()
+
+
+def test_a_component_that_cannot_serve_twice_per_instance_falls_back_to_fresh_instances(
+    echo_js: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """componentize-js answers only the first request of an instance ("respondWith can't be
+    called twice"): the instance that failed is dropped, the component is served with a fresh
+    instance per request from then on, and the log says so once."""
+    settings = PoolSettings(max_reuse=100, max_concurrent=2)
+    target = RouteTarget(echo_js, settings=settings, name="echo-js")
+    with (
+        caplog.at_level(logging.WARNING, logger="wasmesh.http"),
+        running({"/...": target}) as server,
+    ):
+        statuses = [request(server, "GET", f"/n{i}")[0] for i in range(8)]
+        pool = server.pools[0]
+        assert pool.idle_count() == 0  # nothing kept warm any more
+    # only the first reuse fails (which request reuses first depends on when a lease returns)
+    assert statuses[0] == 200 and statuses.count(200) >= 7 and statuses[-4:] == [200] * 4
+    warned = [
+        r.getMessage() for r in caplog.records if "fresh instance per request" in r.getMessage()
+    ]
+    assert len(warned) == 1 and "echo-js" in warned[0] and "two requests" in warned[0]

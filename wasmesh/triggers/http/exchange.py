@@ -85,6 +85,8 @@ def run(
         return
     finally:
         blocking.hook = None
+        # returned without a response (a trap marks it broken): such an instance is never reused
+        lease.unanswered = not outparam.is_set and not lease.broken
         pool.release(lease)
     if _refused_body(body, writer):
         return

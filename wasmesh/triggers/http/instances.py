@@ -8,6 +8,7 @@ its limits (memory, timeout, fuel) every instance and request.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -28,6 +29,8 @@ from wasmesh.runtime.instance import Instance, Runner
 from wasmesh.triggers.http.reaper import REAPER
 
 HANDLER = "wasi:http/incoming-handler"
+
+log = logging.getLogger("wasmesh.http")
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class Lease:
         self.uses = 0
         self.idle_since = 0.0
         self.broken = False
+        self.unanswered = False  # its last request ended without a response
         self.instance: Instance = pool.runner.instantiate()
         # the pool's runner, or its on-demand twin when the pool was full
         self.runner = self.instance.runner
@@ -179,6 +183,7 @@ class InstancePool:
         if link is None:
             raise ComponentError(f"{path} imports no wasi:http types; it cannot be served.")
         self.link = link
+        self.max_reuse = self.settings.max_reuse  # 1 once the component proved it cannot
         self.slots = Slots(self.settings.max_concurrent)
         self.idle: deque[Lease] = deque()
         self.lock = threading.Lock()
@@ -201,9 +206,12 @@ class InstancePool:
             raise
 
     def release(self, lease: Lease) -> None:
-        """Return `lease` after a request; reused only if healthy and under its reuse count."""
+        """Return `lease` after a request; reused only if healthy (no trap, a response set)
+        and under its reuse count."""
         try:
-            if lease.broken or lease.uses >= self.settings.max_reuse:
+            if lease.unanswered and lease.uses > 1 and self.max_reuse > 1:
+                self._single_use()
+            if lease.broken or lease.unanswered or lease.uses >= self.max_reuse:
                 lease.discard()
                 return
             lease.idle_since = time.monotonic()
@@ -212,6 +220,20 @@ class InstancePool:
         finally:
             self.slots.release()
         REAPER.watch(self)
+
+    def _single_use(self) -> None:
+        """Serve the component with a fresh instance per request from now on: an instance of
+        it answered its first request and not a later one (componentize-js components answer
+        one fetch event per instance, under `wasmtime serve` too)."""
+        with self.lock:
+            if self.max_reuse == 1:
+                return
+            self.max_reuse = 1
+            idle, self.idle = list(self.idle), deque()
+        log.warning("%s cannot serve two requests in one instance; serving it with a fresh "
+                    "instance per request", self.name)  # fmt: skip
+        for lease in idle:
+            lease.discard()
 
     def idle_count(self) -> int:
         """Instances waiting for a request."""
