@@ -2,9 +2,9 @@
 side with its peers, in one run, as ratios:
 
 1. HTTP requests/s (wrk) on the five HTTP guests, a fresh instance per request and warm:
-   the prototype, `wasmtime serve` (CLI 49) with matching flags, and today's `wasmesh serve`;
+   the prototype, `wasmtime serve` (CLI 49.0.3) with matching flags, and today's `wasmesh serve`;
 2. the multi-borrow cases (poll over three pollables with concurrent outbound requests,
-   `splice`, TCP connect under a network grant) and a WASI 0.3 HTTP component, on all three;
+   `splice`, TCP connect) and a WASI 0.3 HTTP component on all three, each granted the network;
 3. a call from Python into an export, and a Python host function called from a guest, against
    wasmtime-py's generic path and wasmesh's compiled path (the component of bench/hostcall.py);
 4. instantiate time and live-instance memory against wasmtime-py (wasmesh's Runner);
@@ -16,7 +16,8 @@ side with its peers, in one run, as ratios:
 
 Every section but `build` needs the extension; without it they are skipped, saying so, and the
 run exits 1. A server or probe that fails is a row naming the cause (its stderr's last lines),
-and the run exits 1.
+and the run exits 1; in section 2, `wasmesh serve` refusing a case is the measurement (its cause
+is printed under the table), while the peer or the prototype not answering 200 fails the run.
 """
 
 from __future__ import annotations
