@@ -208,7 +208,7 @@ def one_request(
         if got.startswith("200"):
             return got, ""
         server.stop()
-        return got, server.tail(lines=1)[-400:]
+        return got, server.tail(lines=1)[:400]
 
 
 def request_once(port: int, server: Server, path: str, method: str) -> str:
