@@ -16,11 +16,13 @@ runs them until SIGINT/SIGTERM, then drains and stops them.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import socket
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -95,14 +97,41 @@ def stop_all(triggers: Sequence[Trigger], grace: float) -> None:
         trigger.stop()
 
 
-def serve_until_signalled(triggers: Sequence[Trigger], grace: float = 30.0) -> None:
-    """Block until SIGINT/SIGTERM, then drain and stop `triggers`. Main thread only."""
-    stop = threading.Event()
+DRAINING = "draining in-flight requests; press Ctrl-C again to stop now\n"
+
+
+def stop_signals() -> tuple[signal.Signals, ...]:
+    """The signals that stop this process: SIGTERM, and SIGINT unless it is ignored (a
+    worker of `--workers` ignores it: Ctrl-C reaches its parent, which passes it on once)."""
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    return (signal.SIGTERM,) if ignored else (signal.SIGINT, signal.SIGTERM)
+
+
+def on_stop_signal(first: Callable[[], None], say: str | None) -> Callable[[int, Any], None]:
+    """A signal handler: the first signal says `say` (on stderr, if given) and calls `first`
+    (which must not block); another one ends the process at once with status 128 + signal
+    (what a shell reports), as uvicorn and `wasmtime serve` do on a second Ctrl-C."""
+    seen: list[int] = []
 
     def on_signal(signum: int, frame: Any) -> None:
-        stop.set()
+        if seen:
+            os._exit(128 + signum)
+        seen.append(signum)
+        if say:
+            with contextlib.suppress(OSError):
+                os.write(2, say.encode())
+        first()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    return on_signal
+
+
+def serve_until_signalled(triggers: Sequence[Trigger], grace: float = 30.0) -> None:
+    """Block until SIGINT/SIGTERM, then drain and stop `triggers` (a second signal stops the
+    process at once). Main thread only."""
+    stop = threading.Event()
+    signals = stop_signals()
+    handler = on_stop_signal(stop.set, DRAINING if signal.SIGINT in signals else None)
+    previous = {s: signal.signal(s, handler) for s in signals}
     # Guests call back into Python dozens of times per request; a thread coming back from
     # wasm should not wait the default 5 ms for the GIL.
     sys.setswitchinterval(0.0002)
@@ -110,6 +139,8 @@ def serve_until_signalled(triggers: Sequence[Trigger], grace: float = 30.0) -> N
         while not stop.wait(0.5):
             pass
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        stop_all(triggers, grace)
+        try:
+            stop_all(triggers, grace)
+        finally:
+            for s, previous_handler in previous.items():
+                signal.signal(s, previous_handler)

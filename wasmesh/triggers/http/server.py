@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import os
 import re
 import signal
 import socket
@@ -32,6 +33,7 @@ from wasmesh.engine.config import tune_for_serving
 from wasmesh.observe import requestlog, tracing
 from wasmesh.policy import Grants, Policy
 from wasmesh.policy import Limits as PolicyLimits
+from wasmesh.triggers.base import on_stop_signal, stop_signals
 from wasmesh.triggers.http import exchange
 from wasmesh.triggers.http.bodies import BodyTooLarge, RequestBody, ResponseWriter
 from wasmesh.triggers.http.instances import InstancePool, PoolSettings, RouteTarget
@@ -196,23 +198,43 @@ class Server:
 
         Must be called on the main thread, which owns signal handlers.
         """
-        stop = threading.Thread(target=self.shutdown, name="wasmesh-shutdown", daemon=True)
+        # The drain runs on a thread started here, not from the signal handler: starting a
+        # thread inside a handler can interrupt the main thread's own `Thread.start()` and
+        # corrupt the threading module's bookkeeping (a `KeyError` at exit).
+        signalled = threading.Event()
+        done = False
 
-        def on_signal(signum: int, frame: Any) -> None:
-            if not stop.is_alive() and not self.stopping.is_set():
-                stop.start()
+        def drain() -> None:
+            signalled.wait()
+            if not done:
+                self.shutdown()
 
-        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        stop = threading.Thread(target=drain, name="wasmesh-shutdown", daemon=True)
+        stop.start()
+        signals = stop_signals()
+
+        def first() -> None:
+            if signal.SIGINT in signals:  # said once, by the process Ctrl-C reaches
+                busy = sum(1 for conn in list(self.connections) if conn.busy)
+                with contextlib.suppress(OSError):
+                    os.write(2, f"draining {busy} in-flight request(s); press Ctrl-C again to "
+                                "stop now\n".encode())  # fmt: skip
+            signalled.set()
+
+        handler = on_stop_signal(first, None)
+        previous = {s: signal.signal(s, handler) for s in signals}
         # Guests call back into Python dozens of times per request; a thread coming back from
         # wasm should not wait the default 5 ms for the GIL.
         sys.setswitchinterval(0.0002)
         try:
             self.serve_forever()
-            if stop.is_alive():
+            if signalled.is_set():
                 stop.join()
         finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
+            done = True
+            signalled.set()
+            for s, previous_handler in previous.items():
+                signal.signal(s, previous_handler)
 
     # -- one connection ------------------------------------------------------------------------
 

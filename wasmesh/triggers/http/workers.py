@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wasmesh.errors import WasmeshError
+from wasmesh.triggers.base import DRAINING
 
 log = logging.getLogger("wasmesh.http")
 
@@ -68,8 +69,10 @@ def run_workers(
         pid = os.fork()
         if pid == 0:  # the worker
             os.close(ready_r)
-            for s in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(s, signal.SIG_DFL)
+            # Ctrl-C reaches the whole process group: the parent alone takes SIGINT and passes
+            # SIGTERM on once (twice to stop at once), so a worker ignores SIGINT
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             reporter = Reporter(ready_w)
             os._exit(run_child(lambda: role(sock, reporter.ready), reporter))
         os.close(ready_w)
@@ -78,6 +81,13 @@ def run_workers(
 
     def on_signal(signum: int, frame: Any) -> None:
         nonlocal stopping
+        if stopping and frame is not None:  # a second signal: stop now (two SIGTERMs sent
+            for pid in list(children):  # close together would reach a worker as one)
+                _kill(pid, signal.SIGKILL)
+            os._exit(128 + signum)
+        if frame is not None and children:
+            with contextlib.suppress(OSError):
+                os.write(2, DRAINING.encode())
         stopping = True
         for pid in list(children):
             _kill(pid, signal.SIGTERM)
