@@ -185,3 +185,10 @@ def test_missing_file_and_directory_form(tmp_path: Path) -> None:
         load_manifest(tmp_path)
     (tmp_path / "wasmesh.toml").write_text(GOOD)
     assert load_manifest(tmp_path).root == tmp_path
+
+
+def test_a_component_file_given_for_a_manifest_is_one_sentence(tmp_path: Path) -> None:
+    component = tmp_path / "echo.wasm"
+    component.write_bytes(b"\x00asm\x0d\x00\x01\x00\xff\xfe")
+    with pytest.raises(ManifestError, match=r"echo\.wasm is not a manifest \(it is not text\)"):
+        load_manifest(component)

@@ -186,6 +186,11 @@ def load_manifest(path: str | Path) -> Manifest:
         text = path.read_text()
     except OSError as exc:
         raise ManifestError(f"cannot read {path}: {exc.strerror}; check the path") from None
+    except UnicodeDecodeError:
+        raise ManifestError(
+            f"{path} is not a manifest (it is not text); give an app directory or its "
+            "wasmesh.toml (a component file is run with `wasmesh serve` or `wasmesh invoke`)"
+        ) from None
     return parse_manifest(text, path)
 
 
