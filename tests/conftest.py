@@ -49,6 +49,17 @@ def build_guest(name: str) -> Path:
     return spec.build(guest_cache_dir() / f"{name}.wasm", quiet=True).path
 
 
+@pytest.fixture(autouse=True)
+def _guest_output_stays_with_its_test() -> Iterator[None]:
+    """A test that served in this process (guests' output to the log) leaves it as it found
+    it: later tests read a command's output on the process's own stdout and stderr."""
+    yield
+    from wasmesh.capabilities.wasi import guest_log
+
+    if guest_log.shown():
+        guest_log.hide_guest_output()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Files marked slow first, the rest in their usual order: with several workers each file
     runs on one of them, and a long file started last would keep one busy while the others
