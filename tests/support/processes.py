@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -51,9 +52,9 @@ class Served:
         # A long-lived child logs to a file: an unread pipe would fill and stall it.
         err = log.open("w") if log else subprocess.PIPE
         try:
-            self.proc = subprocess.Popen(
-                argv, stdout=subprocess.PIPE, stderr=err, text=True, env=env, cwd=cwd
-            )
+            # its own process group: what it forks (workers) is stopped with it
+            self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, text=True,
+                                         env=env, cwd=cwd, start_new_session=True)  # fmt: skip
         finally:
             if log:
                 err.close()  # type: ignore[union-attr]
@@ -84,8 +85,11 @@ class Served:
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
+        with contextlib.suppress(ProcessLookupError):  # a worker left behind by its parent
+            os.killpg(self.proc.pid, signal.SIGKILL)
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()

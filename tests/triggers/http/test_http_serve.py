@@ -88,7 +88,7 @@ def _serving(code: str) -> tuple[subprocess.Popen[str], http.client.HTTPConnecti
     conn.putrequest("POST", "/echo")
     conn.putheader("content-length", "4")
     conn.endheaders()
-    time.sleep(0.5)  # the component is now waiting for the body
+    time.sleep(2)  # the component is now waiting for the body (a loaded machine is slow)
     return proc, conn
 
 
