@@ -108,6 +108,7 @@ def test_a_second_signal_stops_at_once_after_saying_it_is_draining(echo_py: Path
             else:
                 assert said == "draining in-flight requests; press Ctrl-C again to stop now\n"
             assert proc.poll() is None  # still waiting for the request's body
+            time.sleep(0.5)  # a second Ctrl-C comes later than the first one's message
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=20) == 128 + signal.SIGINT
             rest = proc.stderr.read()
