@@ -198,3 +198,14 @@ def test_admin_or_watch_with_several_workers_is_one_sentence(
     r = wasmesh("up", app, "--workers", "2", *flag, "--listen", "127.0.0.1:0")
     assert r.code == 2 and "Traceback" not in r.err, r.err
     assert said in r.err
+
+
+def test_sigterm_while_the_other_workers_start_stops_them_all(
+    up: Callable[..., Served],
+) -> None:
+    """SIGTERM as soon as the first worker serves (the others are still being forked): the
+    parent tells every worker, including one forked as the signal came, and exits."""
+    for _ in range(3):
+        served = up("--workers", "2")
+        served.proc.send_signal(signal.SIGTERM)
+        assert served.proc.wait(30) == 0

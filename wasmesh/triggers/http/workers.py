@@ -66,6 +66,10 @@ def run_workers(
 
     def spawn(role: Start) -> None:
         ready_r, ready_w = os.pipe()
+        # Signals wait until the fork is done: a child must not run the parent's handler (it
+        # would take the SIGTERM meant for it and serve on), and the parent must know a child
+        # before it is told to stop.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP)
         pid = os.fork()
         if pid == 0:  # the worker
             os.close(ready_r)
@@ -73,11 +77,24 @@ def run_workers(
             # SIGTERM on once (twice to stop at once), so a worker ignores SIGINT
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP)
             reporter = Reporter(ready_w)
             os._exit(run_child(lambda: role(sock, reporter.ready), reporter))
         os.close(ready_w)
         children[pid] = ready_r
         roles[pid] = role
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP)
+        if stopping:  # signalled while it forked: it must hear it too
+            tell_all()
+
+    told: set[int] = set()
+
+    def tell_all() -> None:
+        """SIGTERM to every worker not yet told (once: a second one stops a worker at once)."""
+        for pid in list(children):
+            if pid not in told:
+                told.add(pid)
+                _kill(pid, signal.SIGTERM)
 
     def on_signal(signum: int, frame: Any) -> None:
         nonlocal stopping
@@ -89,8 +106,7 @@ def run_workers(
             with contextlib.suppress(OSError):
                 os.write(2, DRAINING.encode())
         stopping = True
-        for pid in list(children):
-            _kill(pid, signal.SIGTERM)
+        tell_all()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -103,8 +119,10 @@ def run_workers(
                 _reap(children)
                 reason = answer[1:].decode(errors="replace") or "it exited before serving"
                 raise WasmeshError(reason if n == 0 else f"a worker failed to start: {reason}")
-            if n == 0 and not stopping:
+            if n == 0:
                 for _ in range(count - 1):
+                    if stopping:  # no worker is started after the signal to stop
+                        break
                     spawn(start)
             n += 1
         if not stopping:
@@ -116,6 +134,9 @@ def run_workers(
         for fd in children.values():
             os.close(fd)
         sock.close()
+
+
+_STOP = {signal.SIGINT, signal.SIGTERM}
 
 
 def _supervise(
