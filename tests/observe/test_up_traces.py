@@ -41,9 +41,8 @@ def test_up_traces_a_request_through_its_units(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"{receiver.url}/v1/traces")
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "600000")
-    # one process: this is about the spans of a request (workers are tests/cli/test_up_workers.py)
     served = Served(["wasmesh", "up", str(example), "--topology", "per-component", "--listen",
-                     "127.0.0.1:0", "--workers", "1"])  # fmt: skip
+                     "127.0.0.1:0"])  # fmt: skip
     try:
         conn = http.client.HTTPConnection(*served.address, timeout=60)
         order = json.dumps([{"sku": "tea", "quantity": 3, "unit-cents": 450}])
