@@ -91,6 +91,16 @@ def test_the_command_line_refuses_it_with_exit_2(guest: Callable[[str], Path]) -
     assert "OTEL_TRACES_EXPORTER names `jaeger`" in r.err and "Traceback" not in r.err, r.err
 
 
+
+def test_a_propagator_the_sdk_does_not_know_is_one_sentence(guest: Callable[[str], Path]) -> None:
+    env = {**os.environ, "OTEL_TRACES_EXPORTER": "console", "OTEL_PROPAGATORS": "bogus"}
+    r = wasmesh_process("serve", guest("http-echo-py"), "--listen", "127.0.0.1:0",
+                        "--workers", "1", env=env, timeout=60)  # fmt: skip
+    assert r.code == 2, (r.out, r.err)
+    assert "OpenTelemetry cannot trace with this environment" in r.err, r.err
+    assert "bogus" in r.err and "Traceback" not in r.err, r.err
+
+
 OFF_PROBE = """
 import sys, threading, urllib.request
 from wasmesh.observe import tracing

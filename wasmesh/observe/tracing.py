@@ -134,13 +134,19 @@ def configure(service: str = "wasmesh", instance: str | None = None) -> bool:
     exporters = exporters_from_env()
     if not exporters:
         return False
-    from wasmesh.observe.spans import provider_from_env
+    try:  # the SDK reads the other OTEL_* variables itself and raises ValueError for a bad one
+        from wasmesh.observe.spans import provider_from_env
 
-    provider = provider_from_env(exporters, service, instance)
-    shutdown()
-    global _owned
-    _owned = provider
-    install(provider)
+        provider = provider_from_env(exporters, service, instance)
+        shutdown()
+        global _owned
+        _owned = provider
+        install(provider)
+    except ValueError as exc:
+        raise WasmeshError(
+            f"OpenTelemetry cannot trace with this environment: {exc}; fix or unset the OTEL_* "
+            "variable it names (OTEL_PROPAGATORS takes tracecontext, baggage, ...)."
+        ) from None
     return True
 
 
