@@ -40,22 +40,15 @@ from wasmesh.api import load  # noqa: E402
 from wasmesh.lattice.client import LatticeClient  # noqa: E402
 from wasmesh.lattice.stub import LoopThread  # noqa: E402
 from wasmesh.lattice.topology import Topology, UnitDeployment  # noqa: E402
+from wasmesh.observe import probe  # noqa: E402
 from wasmesh.runtime.app import App  # noqa: E402
 
 WORK = ROOT / ".cache" / "bench" / "calls"
 CROSS_N = 400  # inner calls per `loop` across hosts: ~0.3 s of them, far above one invoke's own
 RUN = "bench:calls/run@0.1.0#loop"
 
-LOOP = """
-    (func (export "loop") (param $n i32) (result i32)
-      (local $acc i32)
-      (block $done
-        (loop $next
-          local.get $n i32.eqz br_if $done
-          local.get $acc local.get $n call $add local.set $acc
-          local.get $n i32.const 1 i32.sub local.set $n
-          br $next))
-      local.get $acc)"""
+# the same caller loop as `wasmesh plan`'s probe, so their figures compare
+LOOP = probe.LOOP
 
 ADD = "(param i32 i32) (result i32) local.get 0 local.get 1 i32.add local.get 0 i32.xor"
 

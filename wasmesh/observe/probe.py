@@ -20,7 +20,7 @@ from wasmesh.runtime.app import App
 
 RUN = "wasmesh:probe/run@0.1.0#loop"
 
-_LOOP = """
+LOOP = """
     (func (export "loop") (param $n i32) (result i32)
       (local $acc i32)
       (block $done
@@ -36,7 +36,7 @@ CALLER = f"""(component
     (export "add" (func (param "a" u32) (param "b" u32) (result u32)))))
   (core func $add (canon lower (func $math "add")))
   (core module $m
-    (import "math" "add" (func $add (param i32 i32) (result i32))){_LOOP})
+    (import "math" "add" (func $add (param i32 i32) (result i32))){LOOP})
   (core instance $i (instantiate $m (with "math" (instance (export "add" (func $add))))))
   (func $loop (param "n" u32) (result u32) (canon lift (core func $i "loop")))
   (instance $run (export "loop" (func $loop)))
