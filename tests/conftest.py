@@ -20,6 +20,9 @@ import pytest
 # user's; kept across runs so they stay fast. Set before wasmesh is imported; inherited by every
 # process the tests start.
 os.environ["WASMESH_CACHE_DIR"] = str(Path(__file__).resolve().parent.parent / ".cache" / "wasmesh")
+# `serve`/`up` fork one worker per core unless told otherwise; tests that are not about workers
+# run one (a second engine per server costs seconds per test), and the worker tests say how many.
+os.environ["WEB_CONCURRENCY"] = "1"
 
 from wasmesh.build import load_guest
 

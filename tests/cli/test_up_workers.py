@@ -102,9 +102,10 @@ def serving_pid(conn: http.client.HTTPConnection, pids: list[int]) -> int | None
 
 
 def test_workers_answer_on_one_socket_share_a_store_and_cron_fires_once(
-    up: Callable[..., Served], tmp_path: Path
+    up: Callable[..., Served], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    served = up("--workers", "2")
+    monkeypatch.setenv("WEB_CONCURRENCY", "2")  # the default --workers, as for gunicorn/uvicorn
+    served = up()
     assert any(re.match(r"Serving HTTP on http://127\.0\.0\.1:\d+/ \(2 workers\)", ln)
                for ln in served.lines), served.lines  # fmt: skip
     workers = children(served.proc.pid, 2)
@@ -154,6 +155,17 @@ def test_sigterm_lets_a_request_in_flight_finish(up: Callable[..., Served]) -> N
     conn.close()
     assert served.proc.wait(30) == 0
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+@pytest.mark.parametrize("value", ["0", "two", "1.5"])
+def test_a_bad_web_concurrency_is_one_sentence(
+    app: Path, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEB_CONCURRENCY", value)
+    r = wasmesh("up", app, "--listen", "127.0.0.1:0")
+    assert r.code == 2, r.err
+    assert f"WEB_CONCURRENCY='{value}' is not a worker count" in r.err, r.err
+    assert "Traceback" not in r.err
 
 
 @pytest.mark.parametrize("value", ["0", "-3"])

@@ -28,7 +28,8 @@ Workers = Annotated[
     typer.Option(
         "--workers",
         metavar="N",
-        help="Worker processes sharing the socket, each with its own engine [default: cores].",
+        help="Worker processes sharing the socket, each with its own engine "
+        "[default: $WEB_CONCURRENCY, else one per core].",
     ),
 ]
 PoolInstances = Annotated[

@@ -39,8 +39,24 @@ def listen_socket(listen: str) -> socket.socket:
         raise WasmeshError(f"cannot listen on {listen} ({e}); pick another address.") from e
 
 
+WORKERS_VARIABLE = "WEB_CONCURRENCY"
+"""Sets the default worker count, as it does for gunicorn and uvicorn."""
+
+
 def default_workers() -> int:
-    """One worker per core this process may run on."""
+    """Worker processes when `--workers` is not given: `$WEB_CONCURRENCY` if set (gunicorn's
+    and uvicorn's variable), else one per core this process may run on.
+
+    Raises `WasmeshError` if the variable is set but not a whole number ≥ 1.
+    """
+    value = os.environ.get(WORKERS_VARIABLE, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise WasmeshError(
+                f"{WORKERS_VARIABLE}={value!r} is not a worker count; set it to a whole number "
+                "of at least 1, or unset it for one worker per core."
+            )
+        return int(value)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
