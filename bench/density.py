@@ -170,10 +170,10 @@ def child_idle(apps: int) -> dict[str, Any]:
     """PSS per idle deployed app (served once, its instance dropped after the idle timeout),
     and the first request after idle."""
     from wasmesh.engine.loader import load_component
+    from wasmesh.engine.resident import release_free_memory
     from wasmesh.policy import Grants, Policy
     from wasmesh.triggers.http import PoolSettings, RouteTarget, Server
     from wasmesh.triggers.http.instances import InstancePool
-    from wasmesh.triggers.http.reaper import release_free_memory
 
     path = build_http_guest("http-echo-py")
     start = pss()

@@ -250,7 +250,7 @@ def up(
     if watch and workers is not None and workers > 1:
         raise WasmeshError("--watch reloads the app in one process; use it with --workers 1 "
                            "(the default with --watch).")  # fmt: skip
-    tune_for_serving(fresh_instances=max_reuse == 1)
+    tune_for_serving(fresh_instances=max_reuse == 1, idle_timeout=idle)
     from wasmesh.capabilities.wasi.guest_log import show_guest_output
 
     show_guest_output()
