@@ -50,7 +50,8 @@ IdleTimeout = Annotated[
     typer.Option(
         "--idle-timeout",
         metavar="DURATION",
-        help="Drop a warm instance unused this long; matters only with --max-reuse above 1 "
+        help="Drop a warm instance unused this long (--max-reuse above 1); with fresh "
+        "instances, hand back the memory pool slots kept once no instance ran this long "
         f"({opt.DURATION_HELP}).",
     ),
 ]
