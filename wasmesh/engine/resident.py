@@ -140,11 +140,12 @@ class IdleRelease:
                     elif self._asleep:
                         self._cond.notify()
 
-    def closed(self) -> None:
+    def closed(self, clock: Callable[[], float] = time.monotonic) -> None:
+        # `clock` is bound now: a store may be freed while the interpreter shuts down
         with self._cond:
             self.live -= 1
             if self.live == 0:
-                self.quiet_since = time.monotonic()
+                self.quiet_since = clock()
 
     def release_if_quiet(self) -> bool:
         """Release the watched pools' pages now if no store of theirs is live (and the C
