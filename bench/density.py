@@ -13,7 +13,11 @@ the Starlette echo app of `bench/_uvicorn_echo.py`, as a Python web app is deplo
    then left idle until the idle timeout dropped their instances, against one idle uvicorn
    process per app;
 4. the first request after idle (instantiate + response, over loopback) against starting a
-   uvicorn process and serving its first request.
+   uvicorn process and serving its first request;
+5. memory a burst leaves behind: `wasmesh serve` (a fresh instance per request, one worker)
+   of `http-echo-py` before a burst of `--burst` connections at once (5 requests each), just
+   after it and once idle past its `--idle-timeout`, against one uvicorn process given the
+   same burst and idle time (`bench/_burst.py`).
 
 Memory is PSS (`/proc/PID/smaps_rollup`): a page shared by several mappings or processes is
 divided among them, so pages of a compiled component or of the Python runtime count once in all,
@@ -22,6 +26,7 @@ measure runs in a fresh child process and is the PSS it gained divided by the co
 are medians, noisy on a busy machine: the load average is printed with them.
 
     .venv/bin/python bench/density.py [--instances N] [--apps N] [--live N] [--peers N]
+                                      [--burst N]
 """
 
 from __future__ import annotations
@@ -170,10 +175,10 @@ def child_idle(apps: int) -> dict[str, Any]:
     """PSS per idle deployed app (served once, its instance dropped after the idle timeout),
     and the first request after idle."""
     from wasmesh.engine.loader import load_component
+    from wasmesh.engine.resident import release_free_memory
     from wasmesh.policy import Grants, Policy
     from wasmesh.triggers.http import PoolSettings, RouteTarget, Server
     from wasmesh.triggers.http.instances import InstancePool
-    from wasmesh.triggers.http.reaper import release_free_memory
 
     path = build_http_guest("http-echo-py")
     start = pss()
@@ -292,6 +297,7 @@ def main() -> None:
     parser.add_argument("--apps", type=int, default=200, help="idle deployed apps")
     parser.add_argument("--peers", type=int, default=8, help="uvicorn processes measured")
     parser.add_argument("--live", type=int, default=200, help="instances per language")
+    parser.add_argument("--burst", type=int, default=64, help="connections in the burst")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -356,6 +362,10 @@ def main() -> None:
         f"it (each distinct component adds its own); while busy, "
         f"{idle['per_app_busy'] / 1024:.0f} KiB per app with its warm instance"
     )
+    from bench import _burst
+
+    found = _burst.compare(build_http_guest("http-echo-py"), start_uvicorn, args.burst)
+    console.print(_burst.table(found, args.burst))
     load = os.getloadavg()
     console.print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on "
                   f"{os.cpu_count()} cores: timings are noisy, memory is not")  # fmt: skip

@@ -50,7 +50,8 @@ IdleTimeout = Annotated[
     typer.Option(
         "--idle-timeout",
         metavar="DURATION",
-        help="Drop a warm instance unused this long; matters only with --max-reuse above 1 "
+        help="Drop a warm instance unused this long (--max-reuse above 1); with fresh "
+        "instances, hand back the memory pool slots kept once no instance ran this long "
         f"({opt.DURATION_HELP}).",
     ),
 ]
@@ -250,7 +251,7 @@ def up(
     if watch and workers is not None and workers > 1:
         raise WasmeshError("--watch reloads the app in one process; use it with --workers 1 "
                            "(the default with --watch).")  # fmt: skip
-    tune_for_serving(fresh_instances=max_reuse == 1)
+    tune_for_serving(fresh_instances=max_reuse == 1, idle_timeout=idle)
     from wasmesh.capabilities.wasi.guest_log import show_guest_output
 
     show_guest_output()

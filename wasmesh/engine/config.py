@@ -17,6 +17,7 @@ import wasmtime
 from wasmtime import _ffi as ffi
 
 from wasmesh.engine.pool import PoolLimits, pool_for_new_engine
+from wasmesh.engine.resident import RELEASE, mappings
 
 EPOCH_TICK_SECONDS = 0.010
 """How often the shared engines' epoch advances; deadlines are counted in these ticks."""
@@ -103,9 +104,13 @@ def build_engine(settings: EngineSettings) -> wasmtime.Engine:
     limits = (settings.pool or pool_for_new_engine()) if settings.pooling else None
     if limits is not None:
         _pooling_strategy(config, settings, limits)
+    kept = limits is not None and settings.keep_resident_bytes > 0
+    before = mappings() if kept else set()
     engine = wasmtime.Engine(config)
     if limits is not None:
         POOLS[id(engine)] = limits
+    if kept:  # what its freed slots keep resident is handed back when the process is quiet
+        RELEASE.watch(engine, before)
     return engine
 
 
@@ -122,11 +127,12 @@ instance's cost (Python echo 300 -> 430 req/s with this); 16 MiB is the smallest
 every fault for a componentize-py instance."""
 
 
-def tune_for_serving(fresh_instances: bool = True) -> None:
+def tune_for_serving(fresh_instances: bool = True, idle_timeout: float = 30.0) -> None:
     """Configure the process's engines for a server that makes a fresh instance per request
-    (`fresh_instances`): freed slots keep `SERVING_KEEP_RESIDENT` bytes resident. A server
-    keeping warm instances, or holding many apps, should not (`fresh_instances=False`: no
-    change), since that memory stays with every slot ever used.
+    (`fresh_instances`): freed slots keep `SERVING_KEEP_RESIDENT` bytes resident, and once no
+    instance has been live for `idle_timeout` seconds the pools' pages are handed back
+    (`wasmesh.engine.resident`). A server keeping warm instances, or holding many apps, should
+    not (`fresh_instances=False`: no change).
 
     Takes effect only before the first engine is built; a process that already runs
     components keeps its engine.
@@ -137,6 +143,7 @@ def tune_for_serving(fresh_instances: bool = True) -> None:
     with _LOCK:
         if not _ENGINES:
             _DEFAULTS = replace(_DEFAULTS, keep_resident_bytes=SERVING_KEEP_RESIDENT)
+            RELEASE.enable(idle_timeout)
 
 
 def shared_engine(fuel: bool = False, pooled: bool = True) -> wasmtime.Engine:

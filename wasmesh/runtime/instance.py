@@ -31,6 +31,7 @@ from wasmesh.engine.calls import ExportFunc
 from wasmesh.engine.config import POOLS, deadline_ticks, is_fuel_engine
 from wasmesh.engine.faults import guest_error
 from wasmesh.engine.loader import LoadedComponent, on_demand_twin
+from wasmesh.engine.resident import new_store
 from wasmesh.errors import GuestError, GuestExit, GuestTrap, LinkError, WasmeshError
 from wasmesh.observe import metrics as _metrics
 from wasmesh.observe import tracing
@@ -179,7 +180,7 @@ class Runner:
     def _instantiate(self, timeout: float | None) -> Instance:
         metrics = _metrics.ACTIVE
         started = time.perf_counter() if metrics is not None else 0.0
-        store = wasmtime.Store(self.loaded.engine)
+        store = new_store(self.loaded.engine)
         if self._memory is not None:
             store.set_limits(memory_size=self._memory)
         states = [cap.prepare(store, self.policy) for cap in self.used]

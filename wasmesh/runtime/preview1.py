@@ -25,6 +25,7 @@ from wasmesh.capabilities.wasip2 import wasi_config
 from wasmesh.engine.config import deadline_ticks, shared_engine
 from wasmesh.engine.faults import guest_error
 from wasmesh.engine.loader import CORE_VERSION, WASM_MAGIC
+from wasmesh.engine.resident import new_store
 from wasmesh.errors import (
     ComponentError,
     ExportNotFound,
@@ -107,7 +108,7 @@ def _instance(
 ) -> tuple[wasmtime.Store, Any]:
     """A store under the grants and limits, and the module instantiated in it."""
     engine = loaded.engine
-    store = wasmtime.Store(engine)
+    store = new_store(engine)
     limits = policy.limits
     if limits.memory_bytes is not None:
         store.set_limits(memory_size=limits.memory_bytes)

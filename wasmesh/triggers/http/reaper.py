@@ -5,19 +5,19 @@ parks one; the thread sleeps until the earliest idle deadline among the pools it
 asks each to `sweep()` what has idled past its `idle_timeout`. An app without traffic so ends
 up holding no instance (its compiled component stays loaded); with nothing idle the thread
 sleeps until a pool parks an instance again. After dropping instances it hands the C heap's
-free pages back to the system (glibc's `malloc_trim`): the engine's per-instance structures
-are allocated there, and freed chunks otherwise stay resident.
+free pages back to the system (glibc's `malloc_trim`, `wasmesh.engine.resident`): the engine's
+per-instance structures are allocated there, and freed chunks otherwise stay resident.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import threading
 import time
 import weakref
-from collections.abc import Callable
 from typing import Protocol
+
+from wasmesh.engine.resident import release_free_memory
 
 
 class Sweepable(Protocol):
@@ -83,23 +83,6 @@ class Reaper:
         self._wake = threading.Condition()
         self._thread = None
 
-
-def release_free_memory() -> None:
-    """Return the C heap's free pages to the system, where the C library can (glibc)."""
-    if _TRIM is not None:
-        _TRIM(0)
-
-
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        libc = ctypes.CDLL(None)
-        trim: Callable[[int], int] = libc.malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return None
-    return trim
-
-
-_TRIM = _malloc_trim()
 
 REAPER = Reaper()
 """The process's reaper (each forked worker starts its own thread on first use)."""

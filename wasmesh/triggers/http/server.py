@@ -478,7 +478,7 @@ def serve(
     `wasi:cli/environment` returns. A whole `policy` may be given instead of `memory_limit`,
     `allow_outbound` and `env`. `made` is told each server made (before it accepts).
     """
-    tune_for_serving(fresh_instances=max_reuse == 1)
+    tune_for_serving(fresh_instances=max_reuse == 1, idle_timeout=idle_timeout)
     if policy is None:
         grants = Grants(env=tuple((env or {}).items()), outbound=tuple(allow_outbound))
         policy = Policy(grants, PolicyLimits(memory_bytes=memory_limit))

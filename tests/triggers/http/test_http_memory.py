@@ -1,0 +1,75 @@
+"""Scale to zero in memory: a `wasmesh serve` process making a fresh instance per request gives
+back what a burst of concurrent requests made resident once the idle timeout has passed, and
+serves as before afterwards."""
+
+from __future__ import annotations
+
+import http.client
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tests.support.cli import BIN
+from tests.support.processes import Served
+
+MiB = 1 << 20
+CONNECTIONS = 24  # at once, each sending REQUESTS requests
+REQUESTS = 4
+CONCURRENT = 8  # instances at once (--max-concurrent): a pool slot each, kept resident
+BOUND = 16 * MiB  # above the figure before the burst: the C heap's arenas, Python's caches
+SETTLE_S = 60.0  # how long a broken run waits for the memory to come back
+
+
+def rss(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def burst(served: Served, tag: str) -> None:
+    """CONNECTIONS clients at once, REQUESTS echoes each, every body checked."""
+
+    def client(n: int) -> None:
+        conn = http.client.HTTPConnection(*served.address, timeout=120)
+        try:
+            for i in range(REQUESTS):
+                body = f"{tag} {n} {i}".encode()
+                conn.request("POST", "/echo", body=body)
+                resp = conn.getresponse()
+                assert (resp.status, resp.read()) == (200, body)
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(CONNECTIONS) as pool:
+        list(pool.map(client, range(CONNECTIONS)))
+
+
+def test_a_burst_is_given_back_after_the_idle_timeout(
+    guest: Callable[[str], Path], tmp_path: Path
+) -> None:
+    served = Served(
+        [str(BIN / "wasmesh"), "serve", str(guest("http-echo-py")), "--listen", "127.0.0.1:0",
+         "--workers", "1", "--max-concurrent", str(CONCURRENT), "--idle-timeout", "1s"],
+        log=tmp_path / "serve.log",
+    )  # fmt: skip
+    try:
+        pid = served.proc.pid
+        for i in range(3):
+            assert served.request("POST", "/echo", b"warm %d" % i)[2] == b"warm %d" % i
+        before = rss(pid)
+        burst(served, "burst")
+        busy = rss(pid)
+        assert busy > before + BOUND  # what the burst made resident, or the test proves nothing
+        deadline = time.monotonic() + SETTLE_S
+        while (now := rss(pid)) > before + BOUND and time.monotonic() < deadline:
+            time.sleep(0.1)  # nothing to wait on outside the process: its RSS is the event
+        assert now <= before + BOUND, (
+            f"RSS {before / MiB:.0f} MiB before the burst, {busy / MiB:.0f} MiB after it, "
+            f"still {now / MiB:.0f} MiB {SETTLE_S:.0f} s later (idle timeout 1 s)"
+        )
+        burst(served, "after idle")  # slots whose pages were handed back serve as new ones
+    finally:
+        served.stop()
