@@ -90,3 +90,20 @@ def test_stores_of_an_engine_without_kept_pages_are_not_counted() -> None:
     store = RELEASE.store(engine)
     assert RELEASE.live == before
     store.close()
+
+
+def test_every_store_in_the_package_is_made_through_the_release() -> None:
+    """A store made past `new_store()` would not be counted, and a release while it lives would
+    wipe its memory: only the release itself calls `wasmtime.Store(...)`."""
+    import re
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2] / "wasmesh"
+    direct = [
+        f"{path.relative_to(package.parent)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bwasmtime\.Store\(|^\s*(from wasmtime import .*\bStore\b)", line)
+        and path.name != "resident.py"
+    ]
+    assert direct == []
