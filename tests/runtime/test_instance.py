@@ -97,3 +97,56 @@ def test_a_call_deadline_shorter_than_the_policy_wins() -> None:
 def test_unsatisfied_import_names_it_and_the_fix() -> None:
     with pytest.raises(LinkError, match=r"imports `demo:log/sink@0\.1\.0`, which nothing provides"):
         Runner(load_component(wat_component(IMPORTS_UNKNOWN)))
+
+
+SPINS_AT_START = """
+(component
+  (core module $m
+    (func $spin (loop br 0))
+    (start $spin))
+  (core instance $i (instantiate $m)))
+"""
+
+COUNTER = """
+(component
+  (core module $m
+    (global $n (mut i32) (i32.const 0))
+    (func (export "bump") (result i32)
+      (global.set $n (i32.add (global.get $n) (i32.const 1)))
+      (global.get $n)))
+  (core instance $i (instantiate $m))
+  (func (export "bump") (result u32) (canon lift (core func $i "bump"))))
+"""
+
+
+def test_a_start_function_runs_under_the_policy_deadline() -> None:
+    runner = Runner(
+        load_component(wat_component(SPINS_AT_START)), Policy(limits=Limits(timeout=0.2))
+    )
+    with pytest.raises(GuestTimeout, match="time limit"):
+        runner.instantiate()
+
+
+def test_a_start_function_runs_under_the_given_deadline() -> None:
+    runner = Runner(load_component(wat_component(SPINS_AT_START)))  # no policy timeout
+    with pytest.raises(GuestTimeout, match="time limit"):
+        runner.instantiate(timeout=0.2)
+
+
+def test_a_start_function_runs_under_the_fuel_limit() -> None:
+    loaded = load_component(wat_component(SPINS_AT_START), fuel=True)
+    with pytest.raises(GuestTimeout, match="fuel"):
+        Runner(loaded, Policy(limits=Limits(fuel=100_000))).instantiate()
+
+
+def test_fresh_instances_share_export_lookups_but_no_state() -> None:
+    runner = Runner(load_component(wat_component(COUNTER)))
+    kept = runner.instantiate()
+    assert [call(kept, "bump") for _ in range(3)] == [1, 2, 3]
+    for _ in range(20):  # a fresh instance per call, each closed after it, as a lattice unit does
+        instance = runner.instantiate()
+        try:
+            assert call(instance, "bump") == 1
+        finally:
+            instance.close()
+    assert call(kept, "bump") == 4

@@ -142,7 +142,8 @@ class ComponentUnit:
         own = self.policy.limits.timeout
         if timeout is None or (own is not None and own < timeout):
             timeout = own
-        instance = self.runner.instantiate()
+        runner = self._runner if self._runner is not None else self.runner
+        instance = runner.instantiate()
         try:
             return instance.call(target, args, timeout)
         finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from functools import cached_property
 
 from wasmesh.engine.world import FuncItem, InterfaceItem, World
 from wasmesh.errors import ExportNotFound
@@ -22,8 +23,9 @@ class ExportTarget:
     interface: str | None
     func: FuncItem
 
-    @property
+    @cached_property
     def qualified(self) -> str:
+        """`iface#func`, or `func` at world level (computed once: a call per instance asks)."""
         return f"{self.interface}#{self.func.name}" if self.interface else self.func.name
 
 

@@ -98,6 +98,7 @@ class Runner:
         self._memory = limits.memory_bytes
         self._fuel = limits.fuel
         self._ticks = deadline_ticks(limits.timeout) if limits.timeout else NO_DEADLINE
+        self._start_ticks = deadline_ticks(limits.timeout or INSTANTIATE_TIMEOUT_S)
         self._templates: dict[str, ExportFunc] = {}
         self._on_demand: Runner | None = None
         self._on_demand_lock = threading.Lock()
@@ -155,11 +156,16 @@ class Runner:
         """A fresh instance in a fresh store; its start function runs under `timeout` seconds
         (default: the policy's timeout, else `INSTANTIATE_TIMEOUT_S`). From the engine's pool,
         or allocated on demand (with a logged warning) when the pool is full."""
+        if not tracing.enabled():  # a fresh instance per call pays for every step here
+            return self._made(timeout)
         with tracing.instantiation(self.program or self.loaded.label):
-            try:
-                return self._instantiate(timeout)
-            except _PoolFull as e:
-                return self._overflow(str(e)).instantiate(timeout)
+            return self._made(timeout)
+
+    def _made(self, timeout: float | None) -> Instance:
+        try:
+            return self._instantiate(timeout)
+        except _PoolFull as e:
+            return self._overflow(str(e)).instantiate(timeout)
 
     def _overflow(self, reason: str) -> Runner:
         """The twin runner allocating on demand, made on first use."""
@@ -183,10 +189,11 @@ class Runner:
         store = new_store(self.loaded.engine)
         if self._memory is not None:
             store.set_limits(memory_size=self._memory)
-        states = [cap.prepare(store, self.policy) for cap in self.used]
+        states = [cap.prepare(store, self.policy) for cap in self.used] if self.used else []
         instance = Instance(self, store, states)
-        seconds = timeout or self.policy.limits.timeout or INSTANTIATE_TIMEOUT_S
-        self.arm(store, seconds)
+        store.set_epoch_deadline(deadline_ticks(timeout) if timeout else self._start_ticks)
+        if self._fuel is not None:
+            store.set_fuel(self._fuel)
         try:
             instance.instance = instance.run_guest(self._pooled_instantiate, self.loaded.component)
         except _PoolFull:
@@ -272,10 +279,11 @@ class Instance:
     def call(self, target: ExportTarget, args: Sequence[Any], timeout: float | None = None) -> Any:
         """Call an export function with Python values (see `wasmesh.engine.values`), stopped
         after `timeout` seconds (default: the policy's timeout)."""
-        func = self._exports.get(target.qualified)
+        name = target.qualified
+        func = self._exports.get(name)
         if func is None:
-            func = self.runner.export(self, target.qualified, sig=target.func.sig)
-            self._exports[target.qualified] = func
+            func = self.runner.export(self, name, sig=target.func.sig)
+            self._exports[name] = func
         self.runner.arm(self.store, timeout)
         return self.run_guest(func, *args)
 
@@ -314,10 +322,11 @@ class Instance:
 
     def close(self) -> None:
         """Give back what capabilities handed the instance, and free its store now."""
-        for cap, state in zip(self.runner.used, self.states, strict=True):
-            if state is not None:
-                cap.release(state)
-        self.states = [None] * len(self.states)
+        if self.states:
+            for cap, state in zip(self.runner.used, self.states, strict=True):
+                if state is not None:
+                    cap.release(state)
+            self.states = [None] * len(self.states)
         self.instance = None
         self.store.close()
         closed, self.metered = self.metered, None
