@@ -112,3 +112,19 @@ def test_world_lists_exports() -> None:
     (add,) = loaded.world.exports
     assert add.name == "add"
     assert [p.type.kind for p in add.sig.params] == ["s32", "s32"]  # type: ignore[union-attr]
+
+
+def test_compiling_a_big_component_off_a_terminal_says_so_when_it_starts(
+    cache: AotCache, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = "a" * ((1 << 20) + 7)
+    big = wat_component(f'(component (core module (memory 17) (data (i32.const 0) "{data}")))')
+    _MEMO.clear()
+    load_component(big, cache=cache)  # progress None: as `serve` and `up` load their units
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == (f"compiling {big.name} (1.0 MB, first time, ~5 s); later starts use "
+                        "the cache...")  # fmt: skip
+    assert lines[1].startswith(f"compiled {big.name} in ")
+    _MEMO.clear()
+    load_component(big, cache=cache)
+    assert capsys.readouterr().err == ""  # from the cache: nothing to say

@@ -109,11 +109,13 @@ class BuildJob:
         *,
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
+        expect: str | None = None,
     ) -> str:
         """Run one tool (with ``env`` added to the environment); raise `ToolchainFailure`
-        with its output's tail if it fails."""
+        with its output's tail if it fails. A slow tool says how long it usually takes
+        (``expect``, e.g. ``"~30 s"``)."""
         cmd = [str(a) for a in argv]
-        with progress.step(self.name, what, quiet=self.quiet):
+        with progress.step(self.name, what, quiet=self.quiet, expect=expect):
             proc = subprocess.run(
                 cmd,
                 cwd=cwd,

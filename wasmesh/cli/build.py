@@ -156,7 +156,9 @@ def build(
     for unit in plan.plans:
         fuel = unit.policy.limits.fuel is not None
         if not is_compiled(units[unit.name], fuel=fuel):
-            with progress.step(f"unit {unit.name}", "compiling into the AOT cache", quiet=as_json):
+            size = units[unit.name].stat().st_size
+            with progress.step(f"unit {unit.name}", "compiling into the AOT cache", quiet=as_json,
+                               expect=progress.compile_estimate(size)):  # fmt: skip
                 load_component(units[unit.name], fuel=fuel, progress=False)
     if out is not None:
         _copy_components(plan.paths, out)

@@ -165,16 +165,24 @@ def _compile(engine: wasmtime.Engine, data: bytes, path: Path | None) -> wc.Comp
 
 @contextmanager
 def _compiling(label: str, size: int, progress: bool | None) -> Iterator[None]:
-    show = progress if progress is not None else sys.stderr.isatty()
-    if not show or size < SLOW_COMPILE_BYTES:
+    """Say so while a big component (`SLOW_COMPILE_BYTES`) compiles: a status line on a
+    terminal, else a plain line when it starts and one when it ends (`progress` False: nothing)."""
+    if progress is False or size < SLOW_COMPILE_BYTES:
         yield
+        return
+    from wasmesh.build.progress import compile_estimate
+
+    started = time.monotonic()
+    about = f"compiling {label} ({size / 1e6:.1f} MB, first time, {compile_estimate(size)})"
+    if progress is None and not sys.stderr.isatty():
+        print(f"{about}; later starts use the cache...", file=sys.stderr, flush=True)
+        yield
+        took = time.monotonic() - started
+        print(f"compiled {label} in {took:.1f} s", file=sys.stderr, flush=True)
         return
     from rich.console import Console
 
     console = Console(stderr=True)
-    started = time.monotonic()
-    with console.status(
-        f"Compiling {label} ({size / 1e6:.1f} MB), once; later loads use the cache"
-    ):
+    with console.status(f"{about[0].upper()}{about[1:]}; later loads use the cache"):
         yield
     console.print(f"[dim]Compiled {label} in {time.monotonic() - started:.1f} s[/dim]")
