@@ -7,11 +7,14 @@ tool and turning its failure into a `BuildError` that names the component and qu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -111,24 +114,81 @@ class BuildJob:
         env: Mapping[str, str] | None = None,
         expect: str | None = None,
     ) -> str:
-        """Run one tool (with ``env`` added to the environment); raise `ToolchainFailure`
-        with its output's tail if it fails. A slow tool says how long it usually takes
-        (``expect``, e.g. ``"~30 s"``)."""
+        """Run one tool (with ``env`` added to the environment; its temporary files in the
+        job's scratch directory); raise `ToolchainFailure` with its output's tail if it fails.
+        A slow tool says how long it usually takes (``expect``, e.g. ``"~30 s"``)."""
         cmd = [str(a) for a in argv]
+        environ = {**os.environ, "PATH": search_path(), "RUST_BACKTRACE": "0",
+                   "TMPDIR": str(self.scratch), **(env or {})}  # fmt: skip
         with progress.step(self.name, what, quiet=self.quiet, expect=expect):
-            proc = subprocess.run(
-                cmd,
-                cwd=cwd,
-                env={**os.environ, "PATH": search_path(), "RUST_BACKTRACE": "0", **(env or {})},
-                capture_output=True,
-                text=True,
-                errors="replace",
-                check=False,
-            )
-        if proc.returncode != 0:
-            text = (proc.stderr.strip() + "\n" + proc.stdout.strip()).strip()
+            code, out, err = run_tool(cmd, cwd, environ)
+        if code == _STOPPED:
+            raise BuildError(f"the build of component {self.name!r} was stopped")
+        if code != 0:
+            text = (err.strip() + "\n" + out.strip()).strip()
             raise ToolchainFailure(self.name, Path(cmd[0]).name, _tail(text))
-        return proc.stdout
+        return out
+
+
+# Tools running now (each the leader of its own process group: componentize-js starts wizer,
+# componentize-py a Python of its own) by the thread running them, and the threads whose
+# builds are being stopped.
+_running: dict[subprocess.Popen[str], int] = {}
+_stopped_threads: set[int] = set()
+_running_lock = threading.Lock()
+_STOPPED = -(1 << 16)  # run_tool's status for a tool `stop_tools` killed or kept from starting
+
+
+def run_tool(cmd: Sequence[str], cwd: Path | None,
+             env: Mapping[str, str]) -> tuple[int, str, str]:  # fmt: skip
+    """Run `cmd` in a process group of its own: (exit status, stdout, stderr). Interrupted
+    (Ctrl-C, SIGTERM turned into `SystemExit`), its group is killed with it; when
+    `stop_tools` stopped this thread's builds, the status is `_STOPPED`."""
+    me = threading.get_ident()
+    with _running_lock:
+        if me in _stopped_threads:
+            return _STOPPED, "", ""
+        proc = subprocess.Popen(cmd, cwd=cwd, env=dict(env), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, errors="replace",
+                                start_new_session=True)  # fmt: skip
+        _running[proc] = me
+    try:
+        out, err = proc.communicate()
+    except BaseException:
+        _kill_group(proc)
+        proc.wait()
+        raise
+    finally:
+        with _running_lock:
+            del _running[proc]
+            stopped = me in _stopped_threads
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+    return (_STOPPED if stopped else proc.returncode), out, err
+
+
+def stop_tools(thread: int) -> None:
+    """Kill the tools `thread` runs (with everything they started) and start no more for it,
+    failing its build: `wasmesh up --watch` stopping mid-rebuild does not wait for the
+    toolchain. `release_tools(thread)` once the thread is done."""
+    with _running_lock:
+        _stopped_threads.add(thread)
+        procs = [p for p, owner in _running.items() if owner == thread]
+    for proc in procs:
+        _kill_group(proc)
+
+
+def release_tools(thread: int) -> None:
+    """Let `thread` (an ident that may be reused once it ended) run tools again."""
+    with _running_lock:
+        _stopped_threads.discard(thread)
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    if proc.returncode is None:  # not reaped yet: its pid is still its group's id
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _tail(text: str) -> str:
