@@ -81,6 +81,7 @@ def new(
     check_name(name)
     kind = template_for(template, lang)
     manifest = _new_manifest_path(app)
+    _refuse_existing_entry(manifest, name)
     snippet = scaffold(
         name, lang, manifest.parent / name, manifest_dir=manifest.parent, template=template
     )
@@ -99,6 +100,28 @@ def new(
     where = "" if manifest.parent == Path(".") else f"cd {manifest.parent} && "
     step = kind.next_step.format(name=name)
     out_console.print(f"next: {where}{step}", highlight=False, markup=False)
+
+
+def _refuse_existing_entry(manifest: Path, name: str) -> None:
+    """One sentence when `manifest` already has a `[components.NAME]` table (its directory
+    may be gone): appending another would make the manifest unreadable."""
+    import tomllib
+
+    from wasmesh.compose._positions import Positions
+    from wasmesh.errors import WasmeshError
+
+    try:
+        text = manifest.read_text()
+        components = tomllib.loads(text).get("components", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return  # no manifest yet, or one `build` will report
+    if isinstance(components, dict) and name in components:
+        line = Positions(text).line(("components", name))
+        where = f"{manifest}:{line}" if line else str(manifest)
+        raise WasmeshError(
+            f"{where} already has [components.{name}]; remove that table (and its routes) to "
+            f"scaffold `{name}` anew, or choose another name"
+        )
 
 
 def _new_manifest_path(app: Path) -> Path:
