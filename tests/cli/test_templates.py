@@ -146,3 +146,13 @@ def test_new_over_a_removed_directory_names_the_existing_entry(tmp_path: Path) -
     assert f"wasmesh.toml:{line} already has [components.hello-wat]" in " ".join(r.err.split())
     assert manifest.read_text() == before and not (tmp_path / "hello-wat").exists()
 
+
+def test_the_next_step_names_an_export_invoke_can_tell_apart(tmp_path: Path) -> None:
+    first = wasmesh("new", "one", "--lang", "wat", "--app", tmp_path)
+    assert "wasmesh invoke --app . greet '\"you\"'" in first.out  # alone: the short name
+    second = wasmesh("new", "two", "--lang", "wat", "--app", tmp_path)
+    # two greeters export `greet`: the short name would be ambiguous
+    assert "wasmesh invoke --app . two:component/greeter#greet '\"you\"'" in second.out
+    assert wasmesh("build", tmp_path).code == 0
+    r = wasmesh("invoke", "--app", tmp_path, "two:component/greeter#greet", '"you"')
+    assert (r.code, r.out) == (0, '"Hello, you!"\n'), r.err

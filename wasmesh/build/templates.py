@@ -51,8 +51,17 @@ class Template:
     languages: tuple[str, ...]
     # Items the WIT declares next to the world; a world of the same name would clash.
     items: frozenset[str]
-    # What to type next; {name} is the component's name.
+    # What to type next; {name} is the component's name, {export} the function to invoke.
     next_step: str
+    # The function `next_step` invokes, as `INTERFACE#FUNCTION` of the component's package.
+    export: str = ""
+
+    def next_command(self, name: str, alone: bool) -> str:
+        """`next_step` for component `name`; `export` is qualified unless the component is
+        `alone` in its app (another component may export a function of the same name)."""
+        function = self.export.partition("#")[2]
+        export = function if alone else f"{name}:component/{self.export}"
+        return self.next_step.format(name=name, export=export)
 
 
 TEMPLATES = {
@@ -63,7 +72,8 @@ TEMPLATES = {
             "one exported function, called with `wasmesh invoke`",
             LANGUAGES,
             frozenset({"greeter"}),
-            "wasmesh build && wasmesh invoke --app . greet '\"you\"'",
+            "wasmesh build && wasmesh invoke --app . {export} '\"you\"'",
+            "greeter#greet",
         ),
         Template(
             "http",
@@ -77,7 +87,8 @@ TEMPLATES = {
             "an interface with a record type, for other components to import",
             ("python", "js", "c"),
             frozenset({"text"}),
-            "wasmesh build && wasmesh invoke --app . count '\"two words\"'",
+            "wasmesh build && wasmesh invoke --app . {export} '\"two words\"'",
+            "text#count",
         ),
     )
 }

@@ -81,7 +81,7 @@ def new(
     check_name(name)
     kind = template_for(template, lang)
     manifest = _new_manifest_path(app)
-    _refuse_existing_entry(manifest, name)
+    alone = _refuse_existing_entry(manifest, name)
     snippet = scaffold(
         name, lang, manifest.parent / name, manifest_dir=manifest.parent, template=template
     )
@@ -98,13 +98,14 @@ def new(
         markup=False,
     )
     where = "" if manifest.parent == Path(".") else f"cd {manifest.parent} && "
-    step = kind.next_step.format(name=name)
+    step = kind.next_command(name, alone)
     out_console.print(f"next: {where}{step}", highlight=False, markup=False)
 
 
-def _refuse_existing_entry(manifest: Path, name: str) -> None:
+def _refuse_existing_entry(manifest: Path, name: str) -> bool:
     """One sentence when `manifest` already has a `[components.NAME]` table (its directory
-    may be gone): appending another would make the manifest unreadable."""
+    may be gone): appending another would make the manifest unreadable. True when the app
+    has no other component."""
     import tomllib
 
     from wasmesh.compose._positions import Positions
@@ -114,7 +115,7 @@ def _refuse_existing_entry(manifest: Path, name: str) -> None:
         text = manifest.read_text()
         components = tomllib.loads(text).get("components", {})
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return  # no manifest yet, or one `build` will report
+        return not manifest.exists()  # no manifest yet, or one `build` will report
     if isinstance(components, dict) and name in components:
         line = Positions(text).line(("components", name))
         where = f"{manifest}:{line}" if line else str(manifest)
@@ -122,6 +123,7 @@ def _refuse_existing_entry(manifest: Path, name: str) -> None:
             f"{where} already has [components.{name}]; remove that table (and its routes) to "
             f"scaffold `{name}` anew, or choose another name"
         )
+    return not components
 
 
 def _new_manifest_path(app: Path) -> Path:
