@@ -102,13 +102,23 @@ class ScaffoldError(WasmeshError):
     """A new component cannot be created (bad name, unknown language, directory in use)."""
 
 
+# A component's name names its directory, files (NAME.wasm, NAME-world) and WIT package: far
+# below the 255 bytes a file name may have.
+MAX_NAME = 64
+
+
 def _templates() -> Traversable:
     return resources.files("wasmesh.build") / "templates"
 
 
 def check_name(name: str) -> None:
     """Raise `ScaffoldError` unless ``name`` can name a component (a WIT identifier that is
-    not a WIT keyword)."""
+    not a WIT keyword, short enough to name its directory and WIT package)."""
+    if len(name) > MAX_NAME:
+        raise ScaffoldError(
+            f"the component name {name[:20]!r}... is {len(name)} characters long; use at most "
+            f"{MAX_NAME}"
+        )
     if not _WIT_NAME.match(name):
         raise ScaffoldError(
             f"{name!r} is not a valid component name; use lowercase words joined by dashes, "
