@@ -36,6 +36,7 @@ import watchfiles
 
 from wasmesh.api import Component
 from wasmesh.build.cache import is_input
+from wasmesh.build.toolchain import release_tools, stop_tools
 from wasmesh.compose.manifest import Manifest, TriggerDecl, load_manifest
 from wasmesh.errors import WasmeshError
 from wasmesh.runtime.app import App
@@ -106,12 +107,18 @@ class Watcher:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop watching (a rebuild under way finishes first) and close the retired units."""
+        """Stop watching (a rebuild under way is stopped: its tools are killed) and close the
+        retired units."""
         self._stop.set()
-        if self._busy.is_set():
-            self.say("stopping once the rebuild under way ends")
-        if self._thread is not None:
-            self._thread.join()
+        thread = self._thread
+        if thread is not None and thread.ident is not None:
+            if self._busy.is_set():
+                self.say("stopping the rebuild under way")
+            stop_tools(thread.ident)  # none left running, none started from now on
+        if thread is not None:
+            thread.join()
+            if thread.ident is not None:
+                release_tools(thread.ident)
         for unit in self.retired:
             unit.close()
         self.retired.clear()
@@ -159,6 +166,8 @@ class Watcher:
             fresh = reload_app(self.app, self.path, strategy=self.strategy,
                                variables_file=self.variables_file)  # fmt: skip
         except WasmeshError as exc:
+            if self._stop.is_set():  # stopped mid-rebuild: nothing to report
+                return False
             self._follow_manifest()
             self.say(f"rebuild failed; still serving the last good version:\n{exc}")
             return False
