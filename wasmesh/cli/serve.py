@@ -263,6 +263,11 @@ def up(
         broker_at = NatsOptions(nats, creds).check()
         lattice = check_name("lattice", lattice)
     location = app_location(app)
+    from wasmesh.compose.manifest import load_manifest
+
+    manifest = load_manifest(location)
+    if not manifest.triggers:  # known before anything is built
+        raise _no_triggers(manifest.name)
     single = admin is not None or watch
     count = app_workers(location, 1 if single else workers, nats is not None)
     options = TriggerOptions(
@@ -289,6 +294,14 @@ def up(
         lambda sock, ready: run(replace(options, sock=sock), ("http",), ready),
         lambda: None,  # the first worker says where it serves
         first=lambda sock, ready: run(replace(options, sock=sock), None, ready),
+    )
+
+
+def _no_triggers(app: str) -> WasmeshError:
+    return WasmeshError(
+        f"app `{app}` declares no triggers, so `up` has nothing to serve; add a "
+        '[[triggers.http]] table with `route = "/..."` and `component = "NAME"` to its '
+        "wasmesh.toml (or call it with `wasmesh invoke --app`)."
     )
 
 
@@ -335,10 +348,7 @@ def _run_app(
 
         check_local_stores(loaded.manifest)
         if not loaded.manifest.triggers:
-            raise WasmeshError(
-                f"app `{loaded.manifest.name}` declares no triggers; add a [[triggers.http]] "
-                'table with `route = "/..."` and `component = "NAME"` to its wasmesh.toml.'
-            )
+            raise _no_triggers(loaded.manifest.name)
         triggers = start_triggers(loaded, options, only)
         runners.extend(_app_runners(loaded, triggers))
         if only is None:
