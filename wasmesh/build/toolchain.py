@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from wasmesh.build import cache, progress
+from wasmesh.build.messages import user_paths, without_traces
 from wasmesh.errors import BuildError
 from wasmesh.tools import search_path, which
 
@@ -125,7 +126,8 @@ class BuildJob:
         if code == _STOPPED:
             raise BuildError(f"the build of component {self.name!r} was stopped")
         if code != 0:
-            text = (err.strip() + "\n" + out.strip()).strip()
+            text = without_traces((err.strip() + "\n" + out.strip()).strip())
+            text = user_paths(text, self.scratch, self.wit_dir)
             raise ToolchainFailure(self.name, Path(cmd[0]).name, _tail(text))
         return out
 
