@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -187,6 +187,26 @@ def release_tools(thread: int) -> None:
         _stopped_threads.discard(thread)
 
 
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While a build runs in the main thread of a process that leaves SIGTERM to its default
+    (`wasmesh build`, the build before `up` serves), SIGTERM unwinds like Ctrl-C: the tool's
+    group is killed and the scratch directory removed on the way out."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):  # fmt: skip
+        yield
+        return
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _kill_group(proc: subprocess.Popen[str]) -> None:
     if proc.returncode is None:  # not reaped yet: its pid is still its group's id
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -285,7 +305,7 @@ class Toolchain(ABC):
             if store is not None and not (store / f"{key}.wasm").exists():
                 cache.keep(store, key, out_path)  # built before the store existed
             return BuildResult(out_path, key, False, time.perf_counter() - started)
-        with cache.exclusive(out_path):
+        with _sigterm_unwinds(), cache.exclusive(out_path):
             # Another process may have built it while this one waited for the lock.
             if cache.is_fresh(out_path, key):
                 return BuildResult(out_path, key, False, time.perf_counter() - started)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 
 import typer
@@ -72,18 +71,9 @@ def _register() -> None:
 def main() -> None:
     """Entry point: user errors exit 2, guest failures exit 1, never a Python traceback."""
     _register()
-    # SIGTERM unwinds like Ctrl-C (commands serving install their own handlers): a build's
-    # toolchain process groups are killed and its scratch directories removed on the way out.
-    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         app()
     except (WasmeshError, GuestError) as e:
         sys.exit(fail(e))
     except KeyboardInterrupt:
         sys.exit(130)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _terminated(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
