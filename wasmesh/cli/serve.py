@@ -122,6 +122,8 @@ def serve(
     from wasmesh.triggers.http import serve as serve_http
     from wasmesh.triggers.http.workers import default_workers
 
+    _announce_compiles()
+
     timeout = opt.duration("--request-timeout", request_timeout) or 30.0
     idle = opt.parse_duration("--idle-timeout", idle_timeout)
     obs.check(admin, log_format, log_level)
@@ -241,6 +243,8 @@ def up(
     from wasmesh.triggers.base import TriggerOptions
     from wasmesh.triggers.http.workers import listen_socket, run_workers
 
+    _announce_compiles()
+
     timeout = opt.duration("--request-timeout", request_timeout)
     obs.check(admin, log_format, log_level)
     idle = check_reuse(max_reuse, idle_timeout, pool_instances)
@@ -295,6 +299,15 @@ def up(
         lambda: None,  # the first worker says where it serves
         first=lambda sock, ready: run(replace(options, sock=sock), None, ready),
     )
+
+
+def _announce_compiles() -> None:
+    """Until the command ends, compiling a big component prints a line off a terminal too."""
+    import click
+
+    from wasmesh.engine.loader import announcing_compiles
+
+    click.get_current_context().with_resource(announcing_compiles())
 
 
 def _no_triggers(app: str) -> WasmeshError:
