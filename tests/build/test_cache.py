@@ -48,6 +48,17 @@ def test_caches_and_outputs_are_not_inputs(tmp_path: Path) -> None:
     assert _key(root) == before
 
 
+def test_editor_backups_and_swap_files_are_not_inputs(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "a", {"app.py": "x = 1"})
+    before = _key(root)
+    saved = {"app.py~": "x = 0", "app.py.swp": "vim", "app.py.swo": "vim", "#app.py#": "emacs",
+             "app.py___jb_tmp___": "idea", "app.py.save": "nano"}  # fmt: skip
+    _tree(root, saved)
+    assert _key(root) == before
+    assert not any(cache.is_input(root / name, root) for name in saved)  # so watch ignores them
+    assert cache.is_input(root / "app.py", root)
+
+
 def test_fresh_only_with_matching_key(tmp_path: Path) -> None:
     out = tmp_path / "c.wasm"
     assert not cache.is_fresh(out, "k1")

@@ -55,3 +55,25 @@ def test_a_failed_step_prints_no_line(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(RuntimeError), progress.step("calc", "compiling C"):
         raise RuntimeError("the tool failed")
     assert plain.getvalue() == ""
+
+
+def test_a_slow_step_says_when_it_starts_and_how_long_it_takes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plain = io.StringIO()
+    monkeypatch.setattr("sys.stderr", plain)
+    with progress.step("shop", "componentize-py", expect="~30 s"):
+        said = plain.getvalue()  # while the step runs, the log already names it
+    assert said == "building shop: componentize-py (first time, ~30 s)...\n"
+    assert re.fullmatch(r"building shop: componentize-py \(\d+\.\d s\)",
+                        plain.getvalue().splitlines()[1])  # fmt: skip
+    term = Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    with progress.step("shop", "componentize-py", expect="~30 s"):
+        pass
+    assert "building shop: componentize-py (first time, ~30 s)" in term.getvalue()
+
+
+def test_compile_estimates_grow_with_the_size() -> None:
+    assert progress.compile_estimate(1 << 20) == "~5 s"
+    assert progress.compile_estimate(40_000_000) == "~40 s"

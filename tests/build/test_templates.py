@@ -48,6 +48,12 @@ def test_invalid_names(name: str, tmp_path: Path) -> None:
         scaffold(name, "c", tmp_path / "x")
 
 
+def test_a_long_name_is_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(ScaffoldError, match=r"is 300 characters long; use at most 64$"):
+        scaffold("a" * 300, "wat", tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
 def test_unknown_language(tmp_path: Path) -> None:
     with pytest.raises(ScaffoldError, match="no template for language 'cobol'"):
         scaffold("app", "cobol", tmp_path / "x")

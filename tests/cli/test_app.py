@@ -133,3 +133,11 @@ def test_new_greeter_builds(tmp_path: Path, lang: str) -> None:
     assert built.code == 0, built.err
     r = wasmesh("invoke", "--app", tmp_path, "greet", '"mesh"')
     assert r.code == 0 and r.out == '"Hello, mesh!"\n', r.err
+
+
+def test_up_without_triggers_says_so_before_building(tmp_path: Path) -> None:
+    assert wasmesh("new", "hello-wat", "--lang", "wat", "--app", tmp_path).code == 0
+    r = wasmesh("up", tmp_path, "--listen", "127.0.0.1:0")
+    assert r.code == 2 and "declares no triggers" in r.err and "Traceback" not in r.err
+    assert "building" not in r.err
+    assert not (tmp_path / ".wasmesh").exists(), "nothing was built"

@@ -113,6 +113,26 @@ def test_prune_refuses_a_size_it_cannot_read(own_cache: Path) -> None:
     assert r.code == 2 and "'lots' is not a size" in r.err
 
 
+def test_a_bad_bound_in_the_environment_names_the_variable(
+    own_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WASMESH_CACHE_MAX_SIZE", "lots")
+    r = wasmesh("cache", "ls")
+    assert r.code == 2 and "Traceback" not in r.err
+    assert "WASMESH_CACHE_MAX_SIZE: 'lots' is not a size" in r.err
+
+
+def test_one_entry_is_one_entry(tmp_path: Path, own_cache: Path) -> None:
+    app, _ = new_wat_app(tmp_path / "app")  # one component: its build and its unit's artifact
+    assert wasmesh("build", app).code == 0
+    listed = wasmesh("cache", "ls")
+    assert re.search(r"\baot +.* 1 entry$", listed.out, re.MULTILINE), listed.out
+    pruned = wasmesh("cache", "prune", "--max-size", "0")
+    assert "removed 2 entries" in pruned.out
+    again = wasmesh("cache", "prune", "--max-size", "0")
+    assert "removed 0 entries" in again.out
+
+
 def test_build_out_copies_each_component(tmp_path: Path, own_cache: Path) -> None:
     app, name = new_wat_app(tmp_path / "app")
     built = wasmesh("build", app, "--out", tmp_path / "dist")

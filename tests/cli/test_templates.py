@@ -3,6 +3,7 @@ answer (`invoke` for greeter and library, an HTTP request through `up` for http)
 
 from __future__ import annotations
 
+import shutil
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,3 +133,26 @@ def test_build_refuses_a_route_to_a_component_without_an_http_handler(tmp_path: 
     assert r.code == 2, r.err
     assert f"wasmesh.toml:{line}: route '/hi' goes to component `hello-wat`" in r.err
     assert "does not export wasi:http/incoming-handler" in r.err
+
+
+def test_new_over_a_removed_directory_names_the_existing_entry(tmp_path: Path) -> None:
+    assert wasmesh("new", "hello-wat", "--lang", "wat", "--app", tmp_path).code == 0
+    manifest = tmp_path / "wasmesh.toml"
+    before = manifest.read_text()
+    shutil.rmtree(tmp_path / "hello-wat")
+    r = wasmesh("new", "hello-wat", "--lang", "wat", "--app", tmp_path)
+    assert r.code == 2 and "Traceback" not in r.err
+    line = before.splitlines().index("[components.hello-wat]") + 1
+    assert f"wasmesh.toml:{line} already has [components.hello-wat]" in " ".join(r.err.split())
+    assert manifest.read_text() == before and not (tmp_path / "hello-wat").exists()
+
+
+def test_the_next_step_names_an_export_invoke_can_tell_apart(tmp_path: Path) -> None:
+    first = wasmesh("new", "one", "--lang", "wat", "--app", tmp_path)
+    assert "wasmesh invoke --app . greet '\"you\"'" in first.out  # alone: the short name
+    second = wasmesh("new", "two", "--lang", "wat", "--app", tmp_path)
+    # two greeters export `greet`: the short name would be ambiguous
+    assert "wasmesh invoke --app . two:component/greeter#greet '\"you\"'" in second.out
+    assert wasmesh("build", tmp_path).code == 0
+    r = wasmesh("invoke", "--app", tmp_path, "two:component/greeter#greet", '"you"')
+    assert (r.code, r.out) == (0, '"Hello, you!"\n'), r.err

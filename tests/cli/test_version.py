@@ -21,3 +21,12 @@ def test_version_names_wasmesh_wasmtime_and_every_pin() -> None:
     for name, pinned in {**pins["python"], **pins["npm"]}.items():
         if name != "wasmtime":
             assert f"  {name} {pinned}" in lines, name
+
+
+def test_version_lists_the_toolchains_that_build_components() -> None:
+    lines = wasmesh("--version").out.splitlines()
+    pins = tomllib.loads(TOOLCHAIN.read_text())
+    for name, spec in pins["cargo-install"].items():
+        assert f"  {name} {spec.split()[0]}" in lines, name  # wit-bindgen-cli for C
+    assert f"  go >= {pins['go']['minimum']} (Go components)" in lines
+    assert any(ln.startswith("  debian packages (set-up): ") and "clang" in ln for ln in lines)

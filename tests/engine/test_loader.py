@@ -10,7 +10,7 @@ from tests.support.wat import wat_component
 from wasmesh.engine import cache as cache_mod
 from wasmesh.engine.cache import AotCache, artifact_key
 from wasmesh.engine.config import settings_for, shared_engine
-from wasmesh.engine.loader import _MEMO, load_component
+from wasmesh.engine.loader import _MEMO, announcing_compiles, load_component
 from wasmesh.errors import ComponentError
 
 ADD = """
@@ -112,3 +112,26 @@ def test_world_lists_exports() -> None:
     (add,) = loaded.world.exports
     assert add.name == "add"
     assert [p.type.kind for p in add.sig.params] == ["s32", "s32"]  # type: ignore[union-attr]
+
+
+def test_serve_and_up_say_so_off_a_terminal_when_a_big_component_compiles(
+    cache: AotCache, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = "a" * ((1 << 20) + 7)
+    big = wat_component(f'(component (core module (memory 17) (data (i32.const 0) "{data}")))')
+    _MEMO.clear()
+    load_component(big, cache=cache)  # as `invoke` does: its standard error stays its own
+    assert capsys.readouterr().err == ""
+    cache.path_for(artifact_key(load_component(big, cache=cache, progress=False).digest,
+                                settings_for(False))).unlink()  # fmt: skip
+    _MEMO.clear()
+    with announcing_compiles():  # as `serve` and `up` load their units
+        load_component(big, cache=cache)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == (f"compiling {big.name} (1.0 MB, first time, ~5 s); later starts use "
+                        "the cache...")  # fmt: skip
+    assert lines[1].startswith(f"compiled {big.name} in ")
+    _MEMO.clear()
+    with announcing_compiles():
+        load_component(big, cache=cache)
+    assert capsys.readouterr().err == ""  # from the cache: nothing to say

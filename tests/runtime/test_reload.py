@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from wasmesh.errors import ManifestError, WasmeshError
+from wasmesh.errors import WasmeshError
 from wasmesh.runtime.app import App
-from wasmesh.runtime.reload import reload_app
+from wasmesh.runtime.reload import changed_triggers, reload_app
 
 WIT = """package test:chain@0.1.0;
 
@@ -91,9 +91,12 @@ def test_a_failed_build_raises_and_leaves_the_app_as_it_was(root: Path) -> None:
     app.close()
 
 
-def test_changed_triggers_ask_for_a_restart(root: Path) -> None:
+def test_changed_triggers_come_with_the_next_version(root: Path) -> None:
     app = App.load(root, strategy="per-component")
     (root / "wasmesh.toml").write_text(manifest() + TRIGGER)
-    with pytest.raises(ManifestError, match="restart `wasmesh up`"):
-        reload(app, root)
+    fresh = reload_app(app, root, strategy="per-component")
+    assert fresh.units == ()  # no component changed, only what triggers them
+    assert changed_triggers(app.manifest.triggers, fresh.app.manifest.triggers) == ["cron"]
+    assert [t.address for t in fresh.app.manifest.triggers] == ["@daily"]
+    assert changed_triggers(fresh.app.manifest.triggers, fresh.app.manifest.triggers) == []
     app.close()

@@ -48,6 +48,17 @@ component = "web"
 route = "/other/..."
 component = "other"
 """
+THIRD = """
+[components.third]
+source = "third"
+language = "c"
+world = "web"
+build = { bindings = "wit-bindgen" }
+
+[[triggers.http]]
+route = "/third/..."
+component = "third"
+"""
 LIMIT = 900.0  # seconds a broken run may take to fail (C builds on a loaded machine)
 
 
@@ -206,3 +217,24 @@ def test_a_burst_of_saves_ends_on_the_last_and_outputs_never_trigger_a_rebuild(
             break
     assert watched.seen[-1].startswith("reloaded other in ")
     assert watched.get("/other/g") == "o2 /other/g 0\n"
+
+
+@pytest.mark.slow
+def test_a_component_and_route_added_to_the_manifest_are_served_without_a_restart(
+    app: Path, watched: Watched
+) -> None:
+    shutil.copytree(GUEST, app / "third")  # as `wasmesh new` does: sources, then the manifest
+    set_version(app, "third", "t1")
+    manifest = app / "wasmesh.toml"
+    manifest.write_text(manifest.read_text() + THIRD)
+    watched.wait_for(r"^now serving /third/\.\.\. -> third$")
+    watched.wait_for(r"^reloaded third in ")
+    assert watched.get("/third/h") == "t1 /third/h 0\n"
+    # edits go on reloading: the running version now is the one with the new route
+    set_version(app, "third", "t2")
+    watched.wait_for(r"^reloaded third in ")
+    assert watched.get("/third/i") == "t2 /third/i 0\n"
+    set_version(app, "web", "v5")
+    watched.wait_for(r"^reloaded web in ")
+    assert watched.get("/web/j") == "v5 /web/j 0\n"
+    assert not any("restart" in line for line in watched.seen)

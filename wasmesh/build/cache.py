@@ -32,7 +32,14 @@ RECIPE_VERSION = "1"
 
 # Directories that never hold inputs: caches, VCS data, package managers' trees.
 _SKIP_DIRS = frozenset({"__pycache__", ".git", "node_modules", ".mypy_cache", ".pytest_cache"})
-_SKIP_SUFFIXES = (".wasm", ".cwasm", ".pyc", ".key", ".lock")
+_SKIP_SUFFIXES = (".wasm", ".cwasm", ".pyc", ".key", ".lock",
+                  # editors' backup, swap and save files (vim, emacs, JetBrains, nano)
+                  "~", ".swp", ".swo", ".swx", "___jb_tmp___", "___jb_old___", ".save")  # fmt: skip
+
+
+def _skipped(name: str) -> bool:
+    """Whether a file called `name` is never an input: hidden, an output, an editor's file."""
+    return name.startswith((".", "#")) or name.endswith(_SKIP_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -56,18 +63,19 @@ def _walk(root: Path) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")]
         for name in filenames:
-            if name.startswith(".") or name.endswith(_SKIP_SUFFIXES):
+            if _skipped(name):
                 continue
             yield Path(dirpath) / name
 
 
 def is_input(path: Path, root: Path) -> bool:
     """Whether the file `path` inside the directory `root` is one `InputSet` reads: not in a
-    cache, VCS or package directory, not hidden, not a build output."""
+    cache, VCS or package directory, not hidden, not a build output, not an editor's backup
+    or swap file (`app.py~`, `app.py.swp`, `#app.py#`)."""
     parts = path.relative_to(root).parts
     if not parts or any(d in _SKIP_DIRS or d.startswith(".") for d in parts):
         return False
-    return not parts[-1].endswith(_SKIP_SUFFIXES)
+    return not _skipped(parts[-1])
 
 
 def compute_key(inputs: InputSet, recipe: Mapping[str, object]) -> str:

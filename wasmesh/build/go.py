@@ -113,7 +113,7 @@ class GoToolchain(Toolchain):
         # The glue takes pages from the runtime's page source by name (see cabi_runtime.go).
         argv.append(f"-ldflags={' '.join(['-checklinkname=0', *job.option_list('ldflags')])}")
         env = {"GOOS": "wasip1", "GOARCH": "wasm", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
-        job.run([*argv, "."], "compiling Go", cwd=src, env=env)
+        job.run([*argv, "."], "compiling Go", cwd=src, env=env, expect="~20 s")
         patched = job.scratch / "core-adapted.wasm"
         patched.write_bytes(arena.add_adapter_realloc(core.read_bytes()))
         embed.componentize(job, patched, "reactor")

@@ -64,7 +64,7 @@ class JsToolchain(Toolchain):
         argv += ["--out", job.out]
         for feature in _disabled(job.wit_dir, job.options):
             argv += ["-d", feature]
-        job.run(argv, "componentize-js", cwd=job.source_dir)
+        job.run(argv, "componentize-js", cwd=job.source_dir, expect="~20 s")
 
 
 def _disabled(wit_dir: Path | None, options: Mapping[str, object]) -> list[str]:

@@ -58,4 +58,4 @@ class PythonToolchain(Toolchain):
             "-o",
             job.out,
         ]
-        job.run(argv, "componentize-py", cwd=job.scratch)
+        job.run(argv, "componentize-py", cwd=job.scratch, expect="~30 s")

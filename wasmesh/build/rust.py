@@ -133,7 +133,7 @@ class RustToolchain(Toolchain):
                 "CARGO_TARGET_WASM32_WASIP1_LINKER": linker,
                 "RUSTFLAGS": f"-C link-self-contained=no -L native={_WASI_LIBC}",
             }
-        job.run(argv, "cargo build", cwd=src, env=env)
+        job.run(argv, "cargo build", cwd=src, env=env, expect="~60 s")
         core = target_dir() / TARGET / "release" / f"{package.replace('-', '_')}.wasm"
         adapter = wasi.adapter_path("reactor")
         job.run(

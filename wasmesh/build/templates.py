@@ -51,8 +51,17 @@ class Template:
     languages: tuple[str, ...]
     # Items the WIT declares next to the world; a world of the same name would clash.
     items: frozenset[str]
-    # What to type next; {name} is the component's name.
+    # What to type next; {name} is the component's name, {export} the function to invoke.
     next_step: str
+    # The function `next_step` invokes, as `INTERFACE#FUNCTION` of the component's package.
+    export: str = ""
+
+    def next_command(self, name: str, alone: bool) -> str:
+        """`next_step` for component `name`; `export` is qualified unless the component is
+        `alone` in its app (another component may export a function of the same name)."""
+        function = self.export.partition("#")[2]
+        export = function if alone else f"{name}:component/{self.export}"
+        return self.next_step.format(name=name, export=export)
 
 
 TEMPLATES = {
@@ -63,7 +72,8 @@ TEMPLATES = {
             "one exported function, called with `wasmesh invoke`",
             LANGUAGES,
             frozenset({"greeter"}),
-            "wasmesh build && wasmesh invoke --app . greet '\"you\"'",
+            "wasmesh build && wasmesh invoke --app . {export} '\"you\"'",
+            "greeter#greet",
         ),
         Template(
             "http",
@@ -77,7 +87,8 @@ TEMPLATES = {
             "an interface with a record type, for other components to import",
             ("python", "js", "c"),
             frozenset({"text"}),
-            "wasmesh build && wasmesh invoke --app . count '\"two words\"'",
+            "wasmesh build && wasmesh invoke --app . {export} '\"two words\"'",
+            "text#count",
         ),
     )
 }
@@ -91,13 +102,23 @@ class ScaffoldError(WasmeshError):
     """A new component cannot be created (bad name, unknown language, directory in use)."""
 
 
+# A component's name names its directory, files (NAME.wasm, NAME-world) and WIT package: far
+# below the 255 bytes a file name may have.
+MAX_NAME = 64
+
+
 def _templates() -> Traversable:
     return resources.files("wasmesh.build") / "templates"
 
 
 def check_name(name: str) -> None:
     """Raise `ScaffoldError` unless ``name`` can name a component (a WIT identifier that is
-    not a WIT keyword)."""
+    not a WIT keyword, short enough to name its directory and WIT package)."""
+    if len(name) > MAX_NAME:
+        raise ScaffoldError(
+            f"the component name {name[:20]!r}... is {len(name)} characters long; use at most "
+            f"{MAX_NAME}"
+        )
     if not _WIT_NAME.match(name):
         raise ScaffoldError(
             f"{name!r} is not a valid component name; use lowercase words joined by dashes, "

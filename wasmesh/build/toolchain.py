@@ -7,19 +7,23 @@ tool and turning its failure into a `BuildError` that names the component and qu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from wasmesh.build import cache, progress
+from wasmesh.build.messages import user_paths, without_traces
 from wasmesh.errors import BuildError
 from wasmesh.tools import search_path, which
 
@@ -109,24 +113,104 @@ class BuildJob:
         *,
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
+        expect: str | None = None,
     ) -> str:
-        """Run one tool (with ``env`` added to the environment); raise `ToolchainFailure`
-        with its output's tail if it fails."""
+        """Run one tool (with ``env`` added to the environment; its temporary files in the
+        job's scratch directory); raise `ToolchainFailure` with its output's tail if it fails.
+        A slow tool says how long it usually takes (``expect``, e.g. ``"~30 s"``)."""
         cmd = [str(a) for a in argv]
-        with progress.step(self.name, what, quiet=self.quiet):
-            proc = subprocess.run(
-                cmd,
-                cwd=cwd,
-                env={**os.environ, "PATH": search_path(), "RUST_BACKTRACE": "0", **(env or {})},
-                capture_output=True,
-                text=True,
-                errors="replace",
-                check=False,
-            )
-        if proc.returncode != 0:
-            text = (proc.stderr.strip() + "\n" + proc.stdout.strip()).strip()
+        environ = {**os.environ, "PATH": search_path(), "RUST_BACKTRACE": "0",
+                   "TMPDIR": str(self.scratch), **(env or {})}  # fmt: skip
+        with progress.step(self.name, what, quiet=self.quiet, expect=expect):
+            code, out, err = run_tool(cmd, cwd, environ)
+        if code == _STOPPED:
+            raise BuildError(f"the build of component {self.name!r} was stopped")
+        if code != 0:
+            text = without_traces((err.strip() + "\n" + out.strip()).strip())
+            text = user_paths(text, self.scratch, self.wit_dir)
             raise ToolchainFailure(self.name, Path(cmd[0]).name, _tail(text))
-        return proc.stdout
+        return out
+
+
+# Tools running now (each the leader of its own process group: componentize-js starts wizer,
+# componentize-py a Python of its own) by the thread running them, and the threads whose
+# builds are being stopped.
+_running: dict[subprocess.Popen[str], int] = {}
+_stopped_threads: set[int] = set()
+_running_lock = threading.Lock()
+_STOPPED = -(1 << 16)  # run_tool's status for a tool `stop_tools` killed or kept from starting
+
+
+def run_tool(cmd: Sequence[str], cwd: Path | None,
+             env: Mapping[str, str]) -> tuple[int, str, str]:  # fmt: skip
+    """Run `cmd` in a process group of its own: (exit status, stdout, stderr). Interrupted
+    (Ctrl-C, SIGTERM turned into `SystemExit`), its group is killed with it; when
+    `stop_tools` stopped this thread's builds, the status is `_STOPPED`."""
+    me = threading.get_ident()
+    with _running_lock:
+        if me in _stopped_threads:
+            return _STOPPED, "", ""
+        proc = subprocess.Popen(cmd, cwd=cwd, env=dict(env), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, errors="replace",
+                                start_new_session=True)  # fmt: skip
+        _running[proc] = me
+    try:
+        out, err = proc.communicate()
+    except BaseException:
+        _kill_group(proc)
+        proc.wait()
+        raise
+    finally:
+        with _running_lock:
+            del _running[proc]
+            stopped = me in _stopped_threads
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+    return (_STOPPED if stopped else proc.returncode), out, err
+
+
+def stop_tools(thread: int) -> None:
+    """Kill the tools `thread` runs (with everything they started) and start no more for it,
+    failing its build: `wasmesh up --watch` stopping mid-rebuild does not wait for the
+    toolchain. `release_tools(thread)` once the thread is done."""
+    with _running_lock:
+        _stopped_threads.add(thread)
+        procs = [p for p, owner in _running.items() if owner == thread]
+    for proc in procs:
+        _kill_group(proc)
+
+
+def release_tools(thread: int) -> None:
+    """Let `thread` (an ident that may be reused once it ended) run tools again."""
+    with _running_lock:
+        _stopped_threads.discard(thread)
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While a build runs in the main thread of a process that leaves SIGTERM to its default
+    (`wasmesh build`, the build before `up` serves), SIGTERM unwinds like Ctrl-C: the tool's
+    group is killed and the scratch directory removed on the way out."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):  # fmt: skip
+        yield
+        return
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    if proc.returncode is None:  # not reaped yet: its pid is still its group's id
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _tail(text: str) -> str:
@@ -221,7 +305,7 @@ class Toolchain(ABC):
             if store is not None and not (store / f"{key}.wasm").exists():
                 cache.keep(store, key, out_path)  # built before the store existed
             return BuildResult(out_path, key, False, time.perf_counter() - started)
-        with cache.exclusive(out_path):
+        with _sigterm_unwinds(), cache.exclusive(out_path):
             # Another process may have built it while this one waited for the lock.
             if cache.is_fresh(out_path, key):
                 return BuildResult(out_path, key, False, time.perf_counter() - started)

@@ -81,6 +81,7 @@ def new(
     check_name(name)
     kind = template_for(template, lang)
     manifest = _new_manifest_path(app)
+    alone = _refuse_existing_entry(manifest, name)
     snippet = scaffold(
         name, lang, manifest.parent / name, manifest_dir=manifest.parent, template=template
     )
@@ -97,8 +98,32 @@ def new(
         markup=False,
     )
     where = "" if manifest.parent == Path(".") else f"cd {manifest.parent} && "
-    step = kind.next_step.format(name=name)
+    step = kind.next_command(name, alone)
     out_console.print(f"next: {where}{step}", highlight=False, markup=False)
+
+
+def _refuse_existing_entry(manifest: Path, name: str) -> bool:
+    """One sentence when `manifest` already has a `[components.NAME]` table (its directory
+    may be gone): appending another would make the manifest unreadable. True when the app
+    has no other component."""
+    import tomllib
+
+    from wasmesh.compose._positions import Positions
+    from wasmesh.errors import WasmeshError
+
+    try:
+        text = manifest.read_text()
+        components = tomllib.loads(text).get("components", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return not manifest.exists()  # no manifest yet, or one `build` will report
+    if isinstance(components, dict) and name in components:
+        line = Positions(text).line(("components", name))
+        where = f"{manifest}:{line}" if line else str(manifest)
+        raise WasmeshError(
+            f"{where} already has [components.{name}]; remove that table (and its routes) to "
+            f"scaffold `{name}` anew, or choose another name"
+        )
+    return not components
 
 
 def _new_manifest_path(app: Path) -> Path:
@@ -156,7 +181,9 @@ def build(
     for unit in plan.plans:
         fuel = unit.policy.limits.fuel is not None
         if not is_compiled(units[unit.name], fuel=fuel):
-            with progress.step(f"unit {unit.name}", "compiling into the AOT cache", quiet=as_json):
+            size = units[unit.name].stat().st_size
+            with progress.step(f"unit {unit.name}", "compiling into the AOT cache", quiet=as_json,
+                               expect=progress.compile_estimate(size)):  # fmt: skip
                 load_component(units[unit.name], fuel=fuel, progress=False)
     if out is not None:
         _copy_components(plan.paths, out)

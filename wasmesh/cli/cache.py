@@ -48,9 +48,13 @@ def cache_root() -> Path:
 
 def default_max_bytes() -> int:
     """The bound `wasmesh build` keeps the cache within (`$WASMESH_CACHE_MAX_SIZE`)."""
-    from wasmesh.sizes import parse_size
+    from wasmesh.sizes import SizeError, parse_size
 
-    return parse_size(os.environ.get("WASMESH_CACHE_MAX_SIZE") or DEFAULT_MAX_SIZE)
+    value = os.environ.get("WASMESH_CACHE_MAX_SIZE") or DEFAULT_MAX_SIZE
+    try:
+        return parse_size(value)
+    except SizeError as e:
+        raise SizeError(f"WASMESH_CACHE_MAX_SIZE: {e}") from None
 
 
 def entries(root: Path) -> list[Entry]:
@@ -95,6 +99,10 @@ def _tree_size(root: Path) -> Iterator[int]:
             yield _size(Path(dirpath) / name)
 
 
+def _entries(count: object) -> str:
+    return f"{count} entry" if count == 1 else f"{count} entries"
+
+
 def _human(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
@@ -123,7 +131,7 @@ def list_cache(
         return
     out_console.print(f"{root}  (aot + builds kept within {_human(bound)})", markup=False)
     for area, info in areas.items():
-        count = f"{info['entries']} entries" if "entries" in info else ""
+        count = _entries(info["entries"]) if "entries" in info else ""
         size = info["bytes"]
         assert isinstance(size, int)
         out_console.print(f"  {area:<10} {_human(size):>10}  {count}", markup=False)
@@ -151,7 +159,7 @@ def prune_cache(
     removed, freed = prune(root, bound)
     left = sum(e.size for e in entries(root))
     out_console.print(
-        f"removed {removed} entries ({_human(freed)}); aot + builds now {_human(left)}",
+        f"removed {_entries(removed)} ({_human(freed)}); aot + builds now {_human(left)}",
         markup=False,
     )
 

@@ -122,6 +122,8 @@ def serve(
     from wasmesh.triggers.http import serve as serve_http
     from wasmesh.triggers.http.workers import default_workers
 
+    _announce_compiles()
+
     timeout = opt.duration("--request-timeout", request_timeout) or 30.0
     idle = opt.parse_duration("--idle-timeout", idle_timeout)
     obs.check(admin, log_format, log_level)
@@ -241,6 +243,8 @@ def up(
     from wasmesh.triggers.base import TriggerOptions
     from wasmesh.triggers.http.workers import listen_socket, run_workers
 
+    _announce_compiles()
+
     timeout = opt.duration("--request-timeout", request_timeout)
     obs.check(admin, log_format, log_level)
     idle = check_reuse(max_reuse, idle_timeout, pool_instances)
@@ -263,6 +267,11 @@ def up(
         broker_at = NatsOptions(nats, creds).check()
         lattice = check_name("lattice", lattice)
     location = app_location(app)
+    from wasmesh.compose.manifest import load_manifest
+
+    manifest = load_manifest(location)
+    if not manifest.triggers:  # known before anything is built
+        raise _no_triggers(manifest.name)
     single = admin is not None or watch
     count = app_workers(location, 1 if single else workers, nats is not None)
     options = TriggerOptions(
@@ -289,6 +298,23 @@ def up(
         lambda sock, ready: run(replace(options, sock=sock), ("http",), ready),
         lambda: None,  # the first worker says where it serves
         first=lambda sock, ready: run(replace(options, sock=sock), None, ready),
+    )
+
+
+def _announce_compiles() -> None:
+    """Until the command ends, compiling a big component prints a line off a terminal too."""
+    import click
+
+    from wasmesh.engine.loader import announcing_compiles
+
+    click.get_current_context().with_resource(announcing_compiles())
+
+
+def _no_triggers(app: str) -> WasmeshError:
+    return WasmeshError(
+        f"app `{app}` declares no triggers, so `up` has nothing to serve; add a "
+        '[[triggers.http]] table with `route = "/..."` and `component = "NAME"` to its '
+        "wasmesh.toml (or call it with `wasmesh invoke --app`)."
     )
 
 
@@ -335,10 +361,7 @@ def _run_app(
 
         check_local_stores(loaded.manifest)
         if not loaded.manifest.triggers:
-            raise WasmeshError(
-                f"app `{loaded.manifest.name}` declares no triggers; add a [[triggers.http]] "
-                'table with `route = "/..."` and `component = "NAME"` to its wasmesh.toml.'
-            )
+            raise _no_triggers(loaded.manifest.name)
         triggers = start_triggers(loaded, options, only)
         runners.extend(_app_runners(loaded, triggers))
         if only is None:

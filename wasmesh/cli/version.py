@@ -19,7 +19,8 @@ def _installed(dist: str) -> str:
 
 def version_text() -> str:
     """Lines `name version`: wasmesh, wasmtime-py, then each pin of toolchain.toml (python
-    pins as installed, marked when they differ from the pin; npm pins as pinned)."""
+    pins as installed, marked when they differ from the pin; npm, cargo and Go pins and the
+    system packages as pinned)."""
     lines = [f"wasmesh {_installed('wasmesh')}", f"wasmtime-py {_installed('wasmtime')}"]
     try:
         pins = tomllib.loads(TOOLCHAIN.read_text())
@@ -34,4 +35,15 @@ def version_text() -> str:
         lines.append(f"  {name} {installed}{note}")
     for name, pinned in pins.get("npm", {}).items():
         lines.append(f"  {name} {pinned}")
+    for name, spec in pins.get("cargo-install", {}).items():  # "VERSION FEATURE,..."
+        lines.append(f"  {name} {str(spec).split()[0]}")
+    for name, pinned in pins.get("cargo", {}).items():
+        lines.append(f"  {name} {pinned} (crate of Rust components)")
+    for name, pinned in pins.get("go-install", {}).items():
+        lines.append(f"  {name.rsplit('/', 1)[-1]} {pinned}")
+    if "minimum" in pins.get("go", {}):
+        lines.append(f"  go >= {pins['go']['minimum']} (Go components)")
+    packages = pins.get("debian", {}).get("packages", [])
+    if packages:
+        lines.append(f"  debian packages (set-up): {', '.join(packages)}")
     return "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from wasmesh.build import ComponentSpec as BuildSpec
 from wasmesh.build.cache import store_dir
+from wasmesh.compose.clashes import check_clashes, clash, is_default_monolith
 from wasmesh.compose.manifest import ComponentSpec, Manifest, load_manifest, with_strategy
 from wasmesh.compose.units import UnitPlan, plan_units
 from wasmesh.compose.variables import resolve_manifest
@@ -98,7 +99,13 @@ def plan_app(
     where = {c.name: manifest.where(("components", c.name)) for c in manifest.components}
     graph = wire(worlds, manifest.wiring, default_host(host_interfaces), where)
     _check_http_routes(manifest, worlds)
-    return AppPlan(manifest, graph, plan_units(manifest, graph), paths, cache)
+    plans = plan_units(manifest, graph)
+    if strategy is None and is_default_monolith(manifest) and any(clash(p, worlds) for p in plans):
+        # two entries export one interface (two HTTP handlers): one unit each, see clashes.py
+        manifest = with_strategy(manifest, "per-component")
+        plans = plan_units(manifest, graph)
+    check_clashes(manifest, plans, worlds)
+    return AppPlan(manifest, graph, plans, paths, cache)
 
 
 def _check_http_routes(manifest: Manifest, worlds: Mapping[str, World]) -> None:

@@ -63,10 +63,12 @@ def build_shell(entries: Sequence[tuple[str, Path, World]], cache: Path) -> Shel
                     f"`{name}` exports `{item.name}` with resources of its own, which a unit "
                     "with several entries cannot re-export; give it a unit of its own"
                 )
-            if any(item.name == other.name for _, other in exports):
-                raise LinkError(
-                    f"two entries of one unit export `{item.name}`; put them in different units"
-                )
+            for other_name, other in exports:
+                if item.name == other.name:
+                    raise LinkError(
+                        f"`{other_name}` and `{name}` both export `{item.name}` from one unit; "
+                        'give each a unit of its own (`[deploy]` `strategy = "per-component"`)'
+                    )
             exports.append((name, item))
         for key, text in printed.items():
             texts.setdefault(key, text)

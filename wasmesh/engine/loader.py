@@ -163,18 +163,44 @@ def _compile(engine: wasmtime.Engine, data: bytes, path: Path | None) -> wc.Comp
         raise ComponentError(f"{label} is not a valid component: {reason}.") from None
 
 
+_announcing = False  # `serve` and `up`: say so off a terminal too (see `announcing_compiles`)
+
+
+@contextmanager
+def announcing_compiles() -> Iterator[None]:
+    """While the block runs, a big component compiled off a terminal prints a plain line as
+    it starts and one when it is done (`wasmesh serve` and `up`: a server's log is otherwise
+    silent for the half minute); elsewhere (`invoke`, embedding) only a terminal shows it."""
+    global _announcing
+    previous, _announcing = _announcing, True
+    try:
+        yield
+    finally:
+        _announcing = previous
+
+
 @contextmanager
 def _compiling(label: str, size: int, progress: bool | None) -> Iterator[None]:
-    show = progress if progress is not None else sys.stderr.isatty()
-    if not show or size < SLOW_COMPILE_BYTES:
+    """Say so while a big component (`SLOW_COMPILE_BYTES`) compiles: a status line on a
+    terminal, else (within `announcing_compiles`) a plain line when it starts and one when it
+    ends; `progress` False: nothing."""
+    plain = progress is None and not sys.stderr.isatty()
+    if progress is False or size < SLOW_COMPILE_BYTES or (plain and not _announcing):
         yield
+        return
+    from wasmesh.build.progress import compile_estimate
+
+    started = time.monotonic()
+    about = f"compiling {label} ({size / 1e6:.1f} MB, first time, {compile_estimate(size)})"
+    if plain:
+        print(f"{about}; later starts use the cache...", file=sys.stderr, flush=True)
+        yield
+        took = time.monotonic() - started
+        print(f"compiled {label} in {took:.1f} s", file=sys.stderr, flush=True)
         return
     from rich.console import Console
 
     console = Console(stderr=True)
-    started = time.monotonic()
-    with console.status(
-        f"Compiling {label} ({size / 1e6:.1f} MB), once; later loads use the cache"
-    ):
+    with console.status(f"{about[0].upper()}{about[1:]}; later loads use the cache"):
         yield
     console.print(f"[dim]Compiled {label} in {time.monotonic() - started:.1f} s[/dim]")

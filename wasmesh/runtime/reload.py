@@ -24,7 +24,6 @@ from wasmesh.compose.composer import compose_unit
 from wasmesh.compose.manifest import TriggerDecl
 from wasmesh.compose.plan import plan_app
 from wasmesh.compose.units import UnitPlan
-from wasmesh.errors import ManifestError
 from wasmesh.runtime.app import App, unit_component
 
 
@@ -46,14 +45,10 @@ def reload_app(
     variables_file: Path | None = None,
 ) -> Reloaded:
     """Rebuild `app` from the manifest at `path` (loaded with the same `strategy` and
-    `variables_file`); see the module's docstring. A change to the manifest's triggers is a
-    `ManifestError`: they are the running triggers' own (restart to change them)."""
+    `variables_file`); see the module's docstring. The manifest's triggers may have changed
+    too (`changed_triggers` tells which kinds): the next app carries the new ones, for the
+    triggers that can reload to serve."""
     plan = plan_app(path, strategy=strategy, quiet=True, variables_file=variables_file)
-    if _triggers(plan.manifest.triggers) != _triggers(app.manifest.triggers):
-        raise ManifestError(
-            f"the triggers of {plan.manifest.path.name} changed; restart `wasmesh up` to serve "
-            "the new routes, subscriptions or schedules"
-        )
     old_plans = {p.name: p for p in app.plans}
     changed: set[str] = set()
     composed: dict[str, Path] = {}
@@ -80,9 +75,15 @@ def reload_app(
     return Reloaded(fresh, tuple(made), retired)
 
 
-def _triggers(decls: Collection[TriggerDecl]) -> list[tuple[object, ...]]:
-    # where a table sits in the file does not matter, only what it says
-    return [(d.kind, d.address, d.component, d.options) for d in decls]
+def changed_triggers(old: Collection[TriggerDecl], new: Collection[TriggerDecl]) -> list[str]:
+    """The trigger kinds (`http`, `cron`, ...) whose tables differ between `old` and `new`,
+    in the order they first appear; where a table sits in the file does not matter."""
+    kinds = list(dict.fromkeys(d.kind for d in (*old, *new)))
+    return [k for k in kinds if _triggers(old, k) != _triggers(new, k)]
+
+
+def _triggers(decls: Collection[TriggerDecl], kind: str) -> list[tuple[object, ...]]:
+    return [(d.kind, d.address, d.component, d.options) for d in decls if d.kind == kind]
 
 
 def _digest(path: Path) -> str:

@@ -17,6 +17,10 @@ or plan changed, and their callers, are made anew) and hands the new units to ev
 that can `reload` (HTTP: requests in flight finish on the old version, the next ones get the
 new). It prints `reloaded UNIT, ... in S s` when the new version serves, or the error (a
 compiler's output, a wiring error) in one block, the last good version still serving.
+Components and `[[triggers.http]]` routes added to (or removed from) the manifest are served
+by the same reload (`now serving ROUTE -> COMPONENT`); a change to other trigger kinds is
+said once to need a restart, and edits go on reloading the rest. After a failed rebuild the
+sources the manifest names now are watched too, so fixing a just-added component reloads.
 """
 
 from __future__ import annotations
@@ -32,9 +36,11 @@ import watchfiles
 
 from wasmesh.api import Component
 from wasmesh.build.cache import is_input
+from wasmesh.build.toolchain import release_tools, stop_tools
+from wasmesh.compose.manifest import Manifest, TriggerDecl, load_manifest
 from wasmesh.errors import WasmeshError
 from wasmesh.runtime.app import App
-from wasmesh.runtime.reload import reload_app
+from wasmesh.runtime.reload import changed_triggers, reload_app
 from wasmesh.triggers.base import Trigger
 
 DEBOUNCE_MS = 1600  # the longest a burst of events is gathered before rebuilding
@@ -101,12 +107,18 @@ class Watcher:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop watching (a rebuild under way finishes first) and close the retired units."""
+        """Stop watching (a rebuild under way is stopped: its tools are killed) and close the
+        retired units."""
         self._stop.set()
-        if self._busy.is_set():
-            self.say("stopping once the rebuild under way ends")
-        if self._thread is not None:
-            self._thread.join()
+        thread = self._thread
+        if thread is not None and thread.ident is not None:
+            if self._busy.is_set():
+                self.say("stopping the rebuild under way")
+            stop_tools(thread.ident)  # none left running, none started from now on
+        if thread is not None:
+            thread.join()
+            if thread.ident is not None:
+                release_tools(thread.ident)
         for unit in self.retired:
             unit.close()
         self.retired.clear()
@@ -154,6 +166,9 @@ class Watcher:
             fresh = reload_app(self.app, self.path, strategy=self.strategy,
                                variables_file=self.variables_file)  # fmt: skip
         except WasmeshError as exc:
+            if self._stop.is_set():  # stopped mid-rebuild: nothing to report
+                return False
+            self._follow_manifest()
             self.say(f"rebuild failed; still serving the last good version:\n{exc}")
             return False
         except Exception as exc:  # a bug, not the user's: keep serving all the same
@@ -161,15 +176,17 @@ class Watcher:
             self.say(f"rebuild failed ({type(exc).__name__}: {exc}); still serving the last "
                      "good version")  # fmt: skip
             return False
-        if not fresh.units:
+        kinds = changed_triggers(self.app.manifest.triggers, fresh.app.manifest.triggers)
+        if not fresh.units and not kinds:
             self.say(f"no unit changed ({time.perf_counter() - started:.2f} s)")
             return True
+        running = {t.kind for t in self.triggers}
         try:
             for trigger in self.triggers:
                 reload = getattr(trigger, "reload", None)
                 if reload is not None:
                     reload(fresh.app, fresh.units)
-                elif self._uses(trigger.kind, fresh.units):
+                elif trigger.kind in kinds or self._uses(trigger.kind, fresh.units):
                     self.say(f"[[triggers.{trigger.kind}]] keep the version `up` started with; "
                              "restart `wasmesh up` to update them")  # fmt: skip
         except Exception as exc:
@@ -178,14 +195,37 @@ class Watcher:
             self.say(f"the new version cannot be served; still serving the last good version:"
                      f"\n{exc}")  # fmt: skip
             return False
+        if "http" in kinds and "http" in running:
+            self._say_routes(self.app.manifest.triggers, fresh.app.manifest.triggers)
+        for kind in kinds:
+            if kind not in running:  # said once: the next reload compares with this manifest
+                self.say(f"[[triggers.{kind}]] were added; restart `wasmesh up` to serve them")
         self.app = fresh.app
         self.sources = _sources(fresh.app, self.variables_file)  # inside the roots watched
         self.retired.extend(fresh.retired)
         if self.on_reload is not None:
             self.on_reload(fresh.app)
         took = time.perf_counter() - started
-        self.say(f"reloaded {', '.join(fresh.units)} in {took:.2f} s")
+        self.say(f"reloaded {', '.join(fresh.units) or 'the routes'} in {took:.2f} s")
         return True
+
+    def _say_routes(self, old: Sequence[TriggerDecl], new: Sequence[TriggerDecl]) -> None:
+        before = {(d.address, d.component) for d in old if d.kind == "http"}
+        after = {(d.address, d.component) for d in new if d.kind == "http"}
+        for route, component in sorted(after - before):
+            self.say(f"now serving {route} -> {component}")
+        for route, component in sorted(before - after):
+            self.say(f"no longer serving {route} -> {component}")
+
+    def _follow_manifest(self) -> None:
+        """Watch what the manifest names now, even when it does not build yet: a component
+        just added is fixed by editing its sources, which must then trigger a rebuild."""
+        try:
+            manifest = load_manifest(self.path)
+        except WasmeshError:
+            return
+        found = _source_paths(manifest, self.variables_file)
+        self.sources = list(dict.fromkeys([*self.sources, *found]))
 
     def _uses(self, kind: str, units: Sequence[str]) -> bool:
         return any(
@@ -197,10 +237,14 @@ class Watcher:
 def _sources(app: App, variables_file: Path | None) -> list[Path]:
     """What the app is built from: the manifest, the variables file, each component's file,
     or source directory and WIT directory (components pulled from a registry are not)."""
-    found = [app.manifest.path.resolve()]
+    return _source_paths(app.manifest, variables_file)
+
+
+def _source_paths(manifest: Manifest, variables_file: Path | None) -> list[Path]:
+    found = [manifest.path.resolve()]
     if variables_file is not None:
         found.append(variables_file.resolve())
-    for spec in app.manifest.components:
+    for spec in manifest.components:
         if spec.source.oci:
             continue
         found.append(spec.source.path.resolve())

@@ -57,29 +57,42 @@ class HttpTrigger:
         return [*lines, f"Serving HTTP on {self.server.url}/{workers}"]
 
     def reload(self, app: App, units: Collection[str]) -> None:
-        """Serve the routes of `units` from `app` (the same app's next version, same routes).
+        """Serve the routes of `app` (the same app's next version), with new pools for `units`.
 
-        Their new pools are made first (an error leaves everything as it was), then the route
-        table is replaced in one assignment: a request already running finishes on the pool it
-        took; the next one gets the new version. The old pools' idle instances are dropped.
+        Routes added to the manifest are served, removed ones dropped. Pools for `units` (and
+        for units no route went to before) are made first (an error leaves everything as it
+        was), then the route table is replaced in one assignment: a request already running
+        finishes on the pool it took; the next one gets the new version. Pools no route uses
+        any more are closed (their idle instances dropped).
         """
-        fresh = {r.route: r for r in app_routes(app, self.options.request_timeout, self.settings)}
+        fresh = app_routes(app, self.options.request_timeout, self.settings)
+        current = {r.route: r.unit for r in self.routes}
+        kept: dict[str, InstancePool | RouteHandler] = {}
+        for old in self.server.router.routes:
+            unit = current.get(old.pattern)
+            if unit is not None and unit not in units:
+                kept.setdefault(unit, old.target)
         pools: dict[str, InstancePool] = {}
-        for route in fresh.values():
-            if route.unit in units and route.unit not in pools:
+        for route in fresh:
+            if route.unit not in kept and route.unit not in pools:
                 t = route.target
                 pools[route.unit] = InstancePool(t.path, t.policy, t.settings, t.capabilities,
                                                  t.name)  # fmt: skip
-        targets: list[tuple[str, InstancePool | RouteHandler]] = []
-        for old in self.server.router.routes:
-            unit = fresh[old.pattern].unit
-            targets.append((old.pattern, pools.get(unit, old.target)))
+        targets: list[tuple[str, InstancePool | RouteHandler]] = [
+            (r.route, kept.get(r.unit) or pools[r.unit]) for r in fresh
+        ]
+        try:
+            router = Router(targets)
+        except Exception:
+            for pool in pools.values():
+                pool.close()
+            raise
         serving = {id(target) for _, target in targets}
         retired = [p for p in self.server.pools if id(p) not in serving]
-        self.server.router = Router(targets)
-        kept = [p for p in self.server.pools if id(p) in serving]
-        self.server.pools = [*kept, *pools.values()]
-        self.routes = list(fresh.values())
+        self.server.router = router
+        still = [p for p in self.server.pools if id(p) in serving]
+        self.server.pools = [*still, *pools.values()]
+        self.routes = list(fresh)
         for pool in retired:
             pool.close()
 
