@@ -21,6 +21,7 @@ from wasmesh.triggers.http import PoolSettings, ServerLimits
 
 ROUTE = "/..."
 COMPONENT = "http-echo-py"
+UNIT = {"app": COMPONENT, "component": COMPONENT}  # served alone: the app is its stem
 
 
 @pytest.fixture(scope="module")
@@ -66,15 +67,15 @@ def test_requests_and_every_kind_of_guest_failure_are_counted_exactly(
     assert total(samples, "wasmesh_http_requests_total") == n + 5
     assert value(samples, "wasmesh_http_request_duration_seconds_count", route=ROUTE) == n + 5
     assert value(samples, "wasmesh_http_requests_in_flight") == 0
-    traps = {kind: value(samples, "wasmesh_guest_traps_total", component=COMPONENT, kind=kind)
+    traps = {kind: value(samples, "wasmesh_guest_traps_total", **UNIT, kind=kind)
              for kind in ("trap", "timeout", "memory-limit", "fuel")}  # fmt: skip
     assert traps == {"trap": 3 - oom, "timeout": 1, "memory-limit": oom, "fuel": 0}
     # a fresh instance per request, every one closed by now
-    assert value(samples, "wasmesh_instances_created_total", component=COMPONENT) == n + 5
+    assert value(samples, "wasmesh_instances_created_total", **UNIT) == n + 5
     assert value(samples, "wasmesh_instantiate_duration_seconds_count",
-                 component=COMPONENT) == n + 5  # fmt: skip
-    assert value(samples, "wasmesh_instances_reused_total", component=COMPONENT) == 0
-    assert value(samples, "wasmesh_instances_live", component=COMPONENT) == 0
+                 **UNIT) == n + 5  # fmt: skip
+    assert value(samples, "wasmesh_instances_reused_total", **UNIT) == 0
+    assert value(samples, "wasmesh_instances_live", **UNIT) == 0
     assert value(samples, "wasmesh_pool_slots_used") == 0
     assert value(samples, "wasmesh_pool_slots") > 0
 
@@ -87,12 +88,12 @@ def test_warm_instances_are_counted_as_reused_and_live(
         for i in range(5):
             assert request(server, "GET", f"/warm/{i}")[0] == 200
         samples = scrape(admin.url)
-        assert value(samples, "wasmesh_instances_created_total", component=COMPONENT) == 1
-        assert value(samples, "wasmesh_instances_reused_total", component=COMPONENT) == 4
-        assert value(samples, "wasmesh_instances_live", component=COMPONENT) == 1
+        assert value(samples, "wasmesh_instances_created_total", **UNIT) == 1
+        assert value(samples, "wasmesh_instances_reused_total", **UNIT) == 4
+        assert value(samples, "wasmesh_instances_live", **UNIT) == 1
         assert value(samples, "wasmesh_pool_slots_used") == 1
     # closing the server dropped the warm instance
-    assert value(scrape(admin.url), "wasmesh_instances_live", component=COMPONENT) == 0
+    assert value(scrape(admin.url), "wasmesh_instances_live", **UNIT) == 0
     lines = [json.loads(line) for line in logged.getvalue().splitlines()]
     served = [line for line in lines if line["logger"] == requestlog.REQUEST_LOGGER]
     # a line may come out after the next request's (each has its own connection)

@@ -41,12 +41,13 @@ def test_each_kind_of_failure_is_counted_once(metrics: Metrics, admin: AdminServ
     healthy = runner.instantiate()
     assert call(healthy, "one") == 1
     samples = scrape(admin.url)
-    kinds = {k: value(samples, "wasmesh_guest_traps_total", component="probe", kind=k)
+    kinds = {k: value(samples, "wasmesh_guest_traps_total", app="", component="probe", kind=k)
              for k in ("trap", "timeout", "fuel", "memory-limit")}  # fmt: skip
     assert kinds == {"trap": 2, "timeout": 1, "fuel": 1, "memory-limit": 1}
     # five instances made (not the one refused its memory), the healthy one still open
-    assert value(samples, "wasmesh_instances_created_total", component="probe") == 5
-    assert value(samples, "wasmesh_instantiate_duration_seconds_count", component="probe") == 5
-    assert value(samples, "wasmesh_instances_live", component="probe") == 1
+    assert value(samples, "wasmesh_instances_created_total", app="", component="probe") == 5
+    assert value(samples, "wasmesh_instantiate_duration_seconds_count", app="",
+                 component="probe") == 5  # fmt: skip
+    assert value(samples, "wasmesh_instances_live", app="", component="probe") == 1
     healthy.close()
-    assert value(scrape(admin.url), "wasmesh_instances_live", component="probe") == 0
+    assert value(scrape(admin.url), "wasmesh_instances_live", app="", component="probe") == 0

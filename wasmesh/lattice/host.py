@@ -374,7 +374,7 @@ class Host:
         loop = asyncio.get_running_loop()
         policy = spec.unit_policy()
         runner = await loop.run_in_executor(
-            self._pool, self.loader, path, imports, policy, self.broker, spec.name, spec.warm
+            self._pool, self.loader, path, imports, policy, self.broker, spec.name, spec.warm, app
         )
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"wasmesh-{spec.name}")
         return Version(spec, runner, pool)

@@ -273,11 +273,11 @@ class Ingress:
 
         def build() -> InstancePool:
             loaded = load_component(path)
-            forwarded = ForwardedImports(loaded.world, providers, spec.name, "lattice")
-            messaging = messaging_for(loaded, host.broker, spec.name)
+            forwarded = ForwardedImports(loaded.world, providers, spec.name, "lattice", app)
+            messaging = messaging_for(loaded, host.broker, spec.name, app)
             return InstancePool(
                 path, spec.unit_policy(), host.http_reuse, capabilities=(forwarded, *messaging),
-                name=spec.name,
+                name=spec.name, app=app,
             )
 
         return await loop.run_in_executor(self._workers, build)

@@ -50,12 +50,13 @@ class RequestRecord:
     writer: Any = None  # the response writer: `status` and `sent` at the end
     metrics: _metrics.Metrics | None = None
 
-    def took(self, unit: str, uses: int) -> None:
-        """An instance of `unit` serves the request; it served `uses` requests before."""
+    def took(self, unit: str, uses: int, app: str = "") -> None:
+        """An instance of `unit` (of `app`) serves the request; it served `uses` requests
+        before."""
         self.unit = unit
         self.instance = "reused" if uses else "fresh"
         if uses and self.metrics is not None:
-            self.metrics.instance_reused(unit)
+            self.metrics.instance_reused(app, unit)
 
 
 class HttpObserver:

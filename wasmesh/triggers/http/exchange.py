@@ -61,7 +61,7 @@ def run(
         writer.simple(503, b"the server is busy; try again\n")
         return
     if writer.record is not None:
-        writer.record.took(pool.name, lease.uses)
+        writer.record.took(pool.name, lease.uses, pool.runner.app)
 
     def on_set(response: OutgoingResponse) -> None:
         writer.begin(response.status, response.headers().entries())
@@ -77,7 +77,8 @@ def run(
             return
         cause = lease.ctx.failure or e
         if _metrics.ACTIVE is not None:
-            _metrics.ACTIVE.guest_failed(pool.name, guest_error(cause, memory_limited=True))
+            failure = guest_error(cause, memory_limited=True)
+            _metrics.ACTIVE.guest_failed(pool.runner.app, pool.name, failure)
         status, reason = failure_status(cause)
         detail = (str(guest_error(cause)).splitlines() or [type(cause).__name__])[0]
         log.warning("%s %s: %s (%s)", pool.name, request.path_with_query(), reason, detail)

@@ -113,7 +113,8 @@ class Server:
             key = (str(route.path.resolve()), route.policy, route.settings, caps)
             if key not in pools:
                 pools[key] = InstancePool(
-                    route.path, route.policy, route.settings, route.capabilities, route.name
+                    route.path, route.policy, route.settings, route.capabilities, route.name,
+                    route.app or route.path.stem,
                 )
             targets[pattern] = pools[key]
         self.pools = list(pools.values())

@@ -69,7 +69,7 @@ class HttpTrigger:
             if route.unit in units and route.unit not in pools:
                 t = route.target
                 pools[route.unit] = InstancePool(t.path, t.policy, t.settings, t.capabilities,
-                                                 t.name)  # fmt: skip
+                                                 t.name, t.app)  # fmt: skip
         targets: list[tuple[str, InstancePool | RouteHandler]] = []
         for old in self.server.router.routes:
             unit = fresh[old.pattern].unit
