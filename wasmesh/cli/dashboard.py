@@ -40,6 +40,7 @@ def dashboard(
     second by server-sent events and loads nothing from outside. Runs until Ctrl-C or SIGTERM.
     """
     import asyncio
+    import contextlib
     import signal
 
     from wasmesh.cli.lattice import connection
@@ -57,12 +58,8 @@ def dashboard(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass
-        except OSError as exc:
-            raise WasmeshError(f"cannot serve the dashboard on {listen}: {exc.strerror}.") from None
 
     asyncio.run(main())
 
