@@ -19,8 +19,14 @@ seconds, bytes; counters end in `_total`):
 - `wasmesh_instances_live{app,component}`, `wasmesh_instances_created_total{app,component}`,
   `wasmesh_instances_reused_total{app,component}` (a warm HTTP instance taken again),
   `wasmesh_instantiate_duration_seconds{app,component}` (histogram);
-- `wasmesh_guest_traps_total{app,component,kind}`, `kind` one of `trap`, `timeout`, `fuel`,
-  `memory-limit`;
+- `wasmesh_guest_traps_total{app,component,kind}`: calls into a live instance stopped,
+  `kind` one of `trap`, `timeout`, `fuel`, `memory-limit`;
+- `wasmesh_instantiation_failures_total{app,component,kind}`: instances that could not be
+  made (the start function stopped as above, or `link`: the engine refused to instantiate);
+  not traps, which count calls.
+
+Readiness probes (`/readyz` making an instance of each unit, in `unmetered()`) count nowhere:
+a probe is neither a request nor an instance the app made.
 - `wasmesh_calls_total{app,caller,interface,placement,outcome}` (`caller` the calling unit,
   `outcome` `ok` or `error`) and
   `wasmesh_call_duration_seconds{app,caller,interface,placement}` (histogram), cross-unit
@@ -45,9 +51,10 @@ are not counted, and cost nothing to watch.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
@@ -110,6 +117,12 @@ class Metrics:
         self.traps = Counter("wasmesh_guest_traps_total",
                              "Guest calls stopped by a trap, a deadline, fuel or the memory "
                              "limit.", ("app", "component", "kind"), registry=r)  # fmt: skip
+        self.instantiation_failures = Counter(
+            "wasmesh_instantiation_failures_total",
+            "Instances that could not be made: their start trapped, ran out of time, fuel or "
+            "memory, or the engine refused to instantiate.",
+            ("app", "component", "kind"), registry=r,
+        )  # fmt: skip
         self.calls = Counter("wasmesh_calls_total", "Calls from one unit into another's export.",
                              ("app", "caller", "interface", "placement", "outcome"),
                              registry=r)  # fmt: skip
@@ -181,6 +194,12 @@ class Metrics:
     def guest_failed(self, app: str, component: str, error: BaseException) -> None:
         """A guest call failed with `error` (a `GuestError`)."""
         self._child(self.traps, app, component, trap_kind(error)).inc()
+
+    def instantiation_failed(self, app: str, component: str, error: BaseException | None) -> None:
+        """An instance of `component` could not be made: `error` (a `GuestError`), or None
+        when the engine refused to instantiate it (`kind` `link`)."""
+        kind = "link" if error is None else trap_kind(error)
+        self._child(self.instantiation_failures, app, component, kind).inc()
 
     def rpc_failed(self, subject: str, kind: str) -> None:
         self._child(self.rpc_errors, subject, kind).inc()
@@ -273,6 +292,24 @@ def disable() -> None:
 def active() -> Metrics | None:
     """The process's metrics, if enabled."""
     return ACTIVE
+
+
+_quiet = threading.local()
+
+
+@contextlib.contextmanager
+def unmetered() -> Iterator[None]:
+    """Instances made on this thread inside the block count nowhere (a readiness probe)."""
+    _quiet.on = True
+    try:
+        yield
+    finally:
+        _quiet.on = False
+
+
+def metering() -> Metrics | None:
+    """The process's metrics, unless this thread is inside `unmetered()`."""
+    return None if getattr(_quiet, "on", False) else ACTIVE
 
 
 def _pool_capacity() -> float:

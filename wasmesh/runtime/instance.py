@@ -185,7 +185,7 @@ class Runner:
             return self._on_demand
 
     def _instantiate(self, timeout: float | None) -> Instance:
-        metrics = _metrics.ACTIVE
+        metrics = _metrics.metering()
         started = time.perf_counter() if metrics is not None else 0.0
         store = new_store(self.loaded.engine)
         if self._memory is not None:
@@ -200,11 +200,15 @@ class Runner:
         except _PoolFull:
             instance.close()
             raise
-        except GuestError:
+        except GuestError as e:  # counted apart from traps, which are calls that failed
             instance.close()
+            if metrics is not None:
+                metrics.instantiation_failed(self.app, self.program or "", e)
             raise
         except wasmtime.WasmtimeError as e:
             instance.close()
+            if metrics is not None:
+                metrics.instantiation_failed(self.app, self.program or "", None)
             raise LinkError(f"{self.loaded.label} could not be instantiated: {e}") from None
         if metrics is not None:
             pooled = id(self.loaded.engine) in POOLS
@@ -303,18 +307,18 @@ class Instance:
             self.poisoned = True
             if isinstance(e.__cause__, GuestExit):  # wasi:cli/exit from a Python capability
                 raise e.__cause__ from None
-            if _metrics.ACTIVE is not None:
+            if _metrics.ACTIVE is not None and self.instance is not None:  # not while starting
                 _metrics.ACTIVE.guest_failed(runner.app, runner.program or "", e)
             raise
         except GuestError as e:
             self.poisoned = True
-            if _metrics.ACTIVE is not None:
+            if _metrics.ACTIVE is not None and self.instance is not None:  # not while starting
                 _metrics.ACTIVE.guest_failed(runner.app, runner.program or "", e)
             raise
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
             self.poisoned = True
             err = guest_error(e, memory_limited=runner._memory is not None)
-            if _metrics.ACTIVE is not None:
+            if _metrics.ACTIVE is not None and self.instance is not None:  # not while starting
                 _metrics.ACTIVE.guest_failed(runner.app, runner.program or "", err)
             raise err from None
         finally:
