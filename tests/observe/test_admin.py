@@ -36,6 +36,10 @@ def test_metrics_are_the_registrys_own(metrics: Metrics, admin: AdminServer) -> 
     assert value(samples, "wasmesh_http_request_duration_seconds_count", route="/a/...") == 3
     assert value(samples, "wasmesh_http_response_bytes_total", route="/a/...") == 12
     assert value(samples, "wasmesh_process_resident_memory_bytes") > 0
+    # no route matched: a fixed label, never an empty one
+    metrics.http_answered("", "GET", 404, 0.001, 10)
+    assert value(scrape(admin.url), "wasmesh_http_requests_total", route="(none)", method="GET",
+                 status="404") == 1  # fmt: skip
     # A fresh Metrics starts from nothing: nothing leaks between registries.
     with AdminServer("127.0.0.1:0", Metrics(process=False)) as other:
         assert value(scrape(other.url), "wasmesh_http_requests_total", route="/a/...",

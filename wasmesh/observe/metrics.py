@@ -12,7 +12,9 @@ Every name carries the `wasmesh_` prefix and follows Prometheus's naming rules (
 seconds, bytes; counters end in `_total`):
 
 - `wasmesh_http_requests_total{route,method,status}`: HTTP requests answered (`route` is
-  the matched pattern, empty when none matched; `status` 0: cut before a response head);
+  the matched pattern, `NO_ROUTE` (`(none)`) when none matched, a fixed value as Micrometer's
+  `uri="NOT_FOUND"` is, so unmatched paths cannot grow the label set; `status` 0: cut before
+  a response head);
 - `wasmesh_http_request_duration_seconds{route}` (histogram), from a request's head to the
   end of its response; `wasmesh_http_response_bytes_total{route}`;
   `wasmesh_http_requests_in_flight`;
@@ -67,6 +69,8 @@ FAST_BUCKETS = (0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.00
 """Seconds: instantiation and cross-unit calls take microseconds to milliseconds."""
 HTTP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                 5.0, 10.0, 30.0)  # fmt: skip
+NO_ROUTE = "(none)"
+"""The `route` label of a request no route matched (answered 404 by the server itself)."""
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT",
                      "TRACE"})  # fmt: skip
 """Methods counted by name; any other is `other`, so clients cannot grow the label set."""
@@ -165,6 +169,7 @@ class Metrics:
                       sent: int) -> None:  # fmt: skip
         """One HTTP request answered (`status` 0: the connection was cut before a head)."""
         method = method if method in METHODS else "other"
+        route = route or NO_ROUTE
         self._child(self.http_requests, route, method, str(status)).inc()
         self._child(self.http_duration, route).observe(seconds)
         if sent:
