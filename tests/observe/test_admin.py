@@ -36,6 +36,7 @@ def test_metrics_are_the_registrys_own(metrics: Metrics, admin: AdminServer) -> 
     assert value(samples, "wasmesh_http_request_duration_seconds_count", route="/a/...") == 3
     assert value(samples, "wasmesh_http_response_bytes_total", route="/a/...") == 12
     assert value(samples, "wasmesh_process_resident_memory_bytes") > 0
+    assert not [name for name, _ in samples if name.endswith("_created")]  # no _created series
     # no route matched: a fixed label, never an empty one
     metrics.http_answered("", "GET", 404, 0.001, 10)
     assert value(scrape(admin.url), "wasmesh_http_requests_total", route="(none)", method="GET",

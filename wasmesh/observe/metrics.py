@@ -9,7 +9,7 @@ Other parts of wasmesh (the admin page, the dashboard) read a metric by its name
 `active().registry`.
 
 Every name carries the `wasmesh_` prefix and follows Prometheus's naming rules (base units:
-seconds, bytes; counters end in `_total`):
+seconds, bytes; counters end in `_total`; no `_created` series):
 
 - `wasmesh_http_requests_total{route,method,status}`: HTTP requests answered (`route` is
   the matched pattern, `NO_ROUTE` (`(none)`) when none matched, a fixed value as Micrometer's
@@ -59,7 +59,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+)
 
 from wasmesh.errors import GuestOutOfFuel, GuestOutOfMemory, GuestTimeout
 
@@ -91,7 +98,12 @@ class Metrics:
     """The metrics of one process, in `registry`; the methods are the hot paths' hooks."""
 
     def __init__(self, process: bool = True) -> None:
-        """`process`: also export the process's memory, CPU and file descriptors."""
+        """`process`: also export the process's memory, CPU and file descriptors.
+
+        No `_created` series are exported (`wasmesh_instances_created_created` and the like:
+        a timestamp per label set, which Prometheus does not ingest from the text format); the
+        switch is `prometheus_client`'s own, and process-wide."""
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry()
         r = self.registry
         self.http_requests = Counter("wasmesh_http_requests_total", "HTTP requests answered.",
