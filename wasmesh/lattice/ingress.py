@@ -39,7 +39,7 @@ from wasmesh.lattice.endpoint import _drain
 from wasmesh.lattice.httpwire import HEAD_MARGIN, decode, encode, end_to_end, serve_buffered
 from wasmesh.lattice.schema import H_DEADLINE, HTTP_QUEUE, DesiredState, UnitSpec
 from wasmesh.lattice.store import cached_artifact, get_value, read_index
-from wasmesh.lattice.stub import RemoteImports, run_blocking
+from wasmesh.lattice.stub import RemoteImports, remote_timeout, run_blocking
 from wasmesh.lattice.wakeup import Wakeup
 from wasmesh.observe import tracing
 from wasmesh.triggers.http import exchange
@@ -268,7 +268,8 @@ class Ingress:
         host = self.host
         path = await cached_artifact(host.store, spec.digest, host.cache_dir, host.trust)
         loop = asyncio.get_running_loop()
-        remote = RemoteImports(self.host.nc, loop, self.host.subjects, app)
+        remote = RemoteImports(self.host.nc, loop, self.host.subjects, app,
+                               remote_timeout(spec.unit_policy()))  # fmt: skip
         providers = {iface: remote.provider(*spec.target(iface)) for iface in spec.imports}
 
         def build() -> InstancePool:
