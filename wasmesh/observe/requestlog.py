@@ -99,7 +99,8 @@ def observer() -> HttpObserver | None:
 
 
 def check_options(log_format: str, log_level: str) -> tuple[str, int]:
-    """Validate `--log-format` and `--log-level`: (format, logging level)."""
+    """Validate `--log-format` and `--log-level`, in any case: (format, logging level)."""
+    log_format = log_format.lower()
     if log_format not in FORMATS:
         raise WasmeshError(f"--log-format `{log_format}` is not one of {', '.join(FORMATS)}; "
                            "e.g. `--log-format json`.")  # fmt: skip
