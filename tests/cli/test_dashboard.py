@@ -12,6 +12,13 @@ from wasmesh.lattice.server import NatsServer
 __all__ = ["nats_server", "secrets"]  # fixtures used here
 
 
+def test_help_shows_examples() -> None:
+    got = wasmesh("dashboard", "--help")
+    assert got.code == 0
+    assert "wasmesh dashboard --nats nats://127.0.0.1:4222 --creds" in got.out
+    assert "wasmesh dashboard --lattice staging --listen 0.0.0.0:8090" in got.out
+
+
 def test_a_bad_listen_address_is_one_sentence() -> None:
     got = wasmesh("dashboard", "--listen", "8090")
     assert got.code == 2

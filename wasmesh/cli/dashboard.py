@@ -38,6 +38,12 @@ def dashboard(
 
     Any of the lattice's credentials will do (admin, host or client); the page updates every
     second by server-sent events and loads nothing from outside. Runs until Ctrl-C or SIGTERM.
+
+    Examples:
+
+      wasmesh dashboard --nats nats://127.0.0.1:4222 --creds creds/default/client.nk
+
+      wasmesh dashboard --lattice staging --listen 0.0.0.0:8090
     """
     import asyncio
     import contextlib
