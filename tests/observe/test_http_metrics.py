@@ -134,3 +134,31 @@ def test_warning_level_leaves_request_lines_out(echo_py: Path, metrics: Metrics)
     assert [line["level"] for line in lines if line["logger"] == "wasmesh.http"] == ["warning"]
     assert not [line for line in lines if line["logger"] == requestlog.REQUEST_LOGGER]
     assert logging.getLogger("wasmesh").handlers == []  # reset put the log back
+
+
+def test_a_head_too_large_is_logged_without_a_route(
+    echo_py: Path, metrics: Metrics, admin: AdminServer, logged: io.StringIO
+) -> None:
+    with running({ROUTE: echo_py}, limits=ServerLimits(max_header_bytes=1024)) as server:
+        assert request(server, "GET", "/big", headers={"x-big": "a" * 2048})[0] == 431
+        samples = scrape(admin.url)
+    assert value(samples, "wasmesh_http_requests_total", route="(none)", method="GET",
+                 status="431") == 1  # fmt: skip
+    lines = [json.loads(line) for line in logged.getvalue().splitlines()]
+    [line] = [line for line in lines if line["logger"] == requestlog.REQUEST_LOGGER]
+    assert (line["status"], line["route"], line["unit"]) == (431, "", "")
+
+
+def test_an_instance_that_cannot_start_names_its_unit_and_is_no_trap(
+    echo_py: Path, metrics: Metrics, admin: AdminServer, logged: io.StringIO
+) -> None:
+    tiny = Policy(limits=Limits(memory_bytes=1000))
+    with running({ROUTE: echo_py}, policy=tiny) as server:
+        assert request(server, "GET", "/starved")[0] == 500
+        samples = scrape(admin.url)
+    assert value(samples, "wasmesh_instantiation_failures_total", **UNIT,
+                 kind="memory-limit") == 1  # fmt: skip
+    assert total(samples, "wasmesh_guest_traps_total") == 0
+    lines = [json.loads(line) for line in logged.getvalue().splitlines()]
+    [line] = [line for line in lines if line["logger"] == requestlog.REQUEST_LOGGER]
+    assert (line["status"], line["route"], line["unit"]) == (500, ROUTE, COMPONENT)

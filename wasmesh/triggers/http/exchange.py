@@ -54,6 +54,8 @@ def run(
     try:
         lease = pool.acquire(wait=timeout if queue_wait is None else queue_wait)
     except Exception as e:  # the component's start-up trapped or could not link
+        if writer.record is not None:
+            writer.record.unit = pool.name  # who failed to start
         log.warning("%s: instantiating failed: %s", pool.name, e)
         writer.simple(500, b"the component could not be started\n")
         return
