@@ -166,6 +166,9 @@ class Metrics:
         # label children by their values: `labels()` costs a lock and a tuple each time
         self._children: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
+        # the children one hook updates, found with one lookup per call
+        self._answered: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
+        self._made: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
 
     def _child(self, metric: Any, *values: str) -> Any:
         key = (id(metric), *values)
@@ -180,21 +183,34 @@ class Metrics:
     def http_answered(self, route: str, method: str, status: int, seconds: float,
                       sent: int) -> None:  # fmt: skip
         """One HTTP request answered (`status` 0: the connection was cut before a head)."""
-        method = method if method in METHODS else "other"
-        route = route or NO_ROUTE
-        self._child(self.http_requests, route, method, str(status)).inc()
-        self._child(self.http_duration, route).observe(seconds)
+        method = method if method in METHODS else "other"  # keys stay few, whatever is sent
+        found = self._answered.get((route, method, status))
+        if found is None:
+            label = route or NO_ROUTE
+            found = (self._child(self.http_requests, label, method, str(status)),
+                     self._child(self.http_duration, label), self._child(self.http_bytes, label))
+            self._answered[(route, method, status)] = found  # fmt: skip
+        requests, duration, sent_bytes = found
+        requests.inc()
+        duration.observe(seconds)
         if sent:
-            self._child(self.http_bytes, route).inc(sent)
+            sent_bytes.inc(sent)
 
     def instance_made(self, app: str, component: str, seconds: float,
                       pooled: bool) -> Callable[[], None]:  # fmt: skip
         """An instance of `component` (of `app`) made in `seconds` (in a pool slot if
         `pooled`); call what this returns once when it is closed."""
-        live = self._child(self.instances_live, app, component)
-        self._child(self.instances_created, app, component).inc()
+        found = self._made.get((app, component))
+        if found is None:
+            found = self._made[(app, component)] = (
+                self._child(self.instances_live, app, component),
+                self._child(self.instances_created, app, component),
+                self._child(self.instantiate_duration, app, component),
+            )
+        live, created, duration = found
+        created.inc()
         live.inc()
-        self._child(self.instantiate_duration, app, component).observe(seconds)
+        duration.observe(seconds)
         if pooled:
             self.pool_used.inc()
 
