@@ -101,3 +101,11 @@ def test_a_load_the_app_mostly_refuses_is_refused(tmp_path: Path) -> None:
     assert ("2 of the load's 3 HTTP requests were answered outside 2xx (`GET /nowhere`: 404)"
             in r.err)  # fmt: skip
     assert "Traceback" not in r.err and r.out == ""
+
+
+def test_a_cost_noise_put_below_zero_shows_as_zero() -> None:
+    from wasmesh.cli.plan import _figure
+    from wasmesh.observe.stats import Figure
+
+    assert _figure(Figure(2e-7, -1e-7, 5e-7)) == "200.0 ns [0.0..500.0]"
+    assert _figure(Figure(-3e-6, -4e-6, 1e-6)) == "0.0 ns [0.0..1000.0]"
