@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -118,6 +119,7 @@ def test_the_request_log_as_text_and_guest_output_tagged(echo_py: Path) -> None:
     text = out.getvalue()
     assert "GET /wasi 200 " in text and f" ms {COMPONENT} {ROUTE} fresh" in text
     assert f"{COMPONENT} | stdout: wasi probe ran" in text  # the guest's own output
+    assert re.search(rf"^\d\d:\d\d:\d\d {COMPONENT} \| stdout: wasi probe ran$", text, re.M), text
     assert "GET /trap 500 " in text and "warning" in text  # the failure, explained
 
 
