@@ -164,3 +164,11 @@ def test_an_instance_that_cannot_start_names_its_unit_and_is_no_trap(
     lines = [json.loads(line) for line in logged.getvalue().splitlines()]
     [line] = [line for line in lines if line["logger"] == requestlog.REQUEST_LOGGER]
     assert (line["status"], line["route"], line["unit"]) == (500, ROUTE, COMPONENT)
+
+
+def test_a_timeout_is_said_once(echo_py: Path, logged: io.StringIO) -> None:
+    with running({ROUTE: echo_py}, limits=ServerLimits(request_timeout=0.5)) as server:
+        assert request(server, "GET", "/loop")[0] == 504
+    lines = [json.loads(line) for line in logged.getvalue().splitlines()]
+    [warning] = [line["message"] for line in lines if line["level"] == "warning"]
+    assert warning == f"{COMPONENT} /loop: the component ran past its time limit"

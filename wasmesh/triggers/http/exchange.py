@@ -82,8 +82,12 @@ def run(
             failure = guest_error(cause, memory_limited=True)
             _metrics.ACTIVE.guest_failed(pool.runner.app, pool.name, failure)
         status, reason = failure_status(cause)
-        detail = (str(guest_error(cause)).splitlines() or [type(cause).__name__])[0]
-        log.warning("%s %s: %s (%s)", pool.name, request.path_with_query(), reason, detail)
+        if status == 500:  # a trap or an exit: say which; a limit's reason says it all
+            detail = (str(guest_error(cause)).splitlines() or [type(cause).__name__])[0]
+            reason_logged = f"{reason} ({detail})"
+        else:
+            reason_logged = reason
+        log.warning("%s %s: %s", pool.name, request.path_with_query(), reason_logged)
         writer.simple(status, reason.encode() + b"\n")
         return
     finally:
