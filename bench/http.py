@@ -234,7 +234,7 @@ def hook_cost_us(rounds: int = 20_000) -> float:
     for _ in range(rounds):
         record = observer.begin(b"GET", b"/hello")
         record.route, record.writer = "/...", writer
-        closed = metrics.instance_made("http-hello-py", 0.0005, True)
+        closed = metrics.instance_made("http-hello-py", "http-hello-py", 0.0005, True)
         record.took("http-hello-py", 0)
         closed()
         observer.end(record)

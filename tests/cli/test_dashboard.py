@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import socket
 
+from tests.lattice.conftest import nats_server, secrets
 from tests.support.cli import wasmesh
+from wasmesh.lattice.server import NatsServer
+
+__all__ = ["nats_server", "secrets"]  # fixtures used here
+
+
+def test_help_shows_examples() -> None:
+    got = wasmesh("dashboard", "--help")
+    assert got.code == 0
+    assert "wasmesh dashboard --nats nats://127.0.0.1:4222 --creds" in got.out
+    assert "wasmesh dashboard --lattice staging --listen 0.0.0.0:8090" in got.out
 
 
 def test_a_bad_listen_address_is_one_sentence() -> None:
@@ -24,4 +35,28 @@ def test_an_unreachable_lattice_is_one_sentence() -> None:
     got = wasmesh("dashboard", "--nats", f"nats://127.0.0.1:{port}", "--listen", "127.0.0.1:0")
     assert got.code == 2
     assert f"cannot connect to NATS at nats://127.0.0.1:{port}" in got.err
+    assert "Traceback" not in got.err and got.err.count("\n") == 1
+
+
+def test_a_lattice_it_cannot_read_is_named_and_a_busy_address_is_the_listens(
+    nats_server: NatsServer,
+) -> None:
+    options = nats_server.options("client")
+    reach = ["--nats", options.url]
+    for flag, path in (("--creds", options.creds), ("--tls-ca", options.tls_ca),
+                       ("--tls-cert", options.tls_cert), ("--tls-key", options.tls_key)):
+        if path is not None:
+            reach += [flag, str(path)]  # fmt: skip
+    got = wasmesh("dashboard", *reach, "--lattice", "nosuch", "--listen", "127.0.0.1:0")
+    assert got.code == 2
+    assert f"lattice `nosuch` cannot be reached at {options.url}: it has no hosts" in got.err
+    assert "--listen" not in got.err.replace("check --lattice", "")
+    assert "Traceback" not in got.err and got.err.count("\n") == 1
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        got = wasmesh("dashboard", *reach, "--listen", f"127.0.0.1:{port}")
+    assert got.code == 2
+    assert got.err.startswith(f"error: --listen 127.0.0.1:{port}: cannot listen there (")
     assert "Traceback" not in got.err and got.err.count("\n") == 1

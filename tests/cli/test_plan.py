@@ -88,3 +88,24 @@ def test_a_load_calling_a_missing_export(tmp_path: Path) -> None:
     r = wasmesh("plan", EXAMPLE, "--load", load, "--no-cross-host")
     assert r.code == 2
     assert "app `shop` has no export `nope`" in r.err
+
+
+@pytest.mark.slow
+def test_a_load_the_app_mostly_refuses_is_refused(tmp_path: Path) -> None:
+    load = tmp_path / "load.txt"
+    good = (EXAMPLE / "wasmesh-load.txt").read_text().splitlines()[1]  # a POST /quote/fr
+    load.write_text(f"GET /nowhere\nGET /elsewhere\n{good}\n")
+    r = wasmesh("plan", EXAMPLE, "--load", load, "--no-cross-host", "--requests", "5",
+                "--repeats", "1")  # fmt: skip
+    assert r.code == 2, r.out
+    assert ("2 of the load's 3 HTTP requests were answered outside 2xx (`GET /nowhere`: 404)"
+            in r.err)  # fmt: skip
+    assert "Traceback" not in r.err and r.out == ""
+
+
+def test_a_cost_noise_put_below_zero_shows_as_zero() -> None:
+    from wasmesh.cli.plan import _figure
+    from wasmesh.observe.stats import Figure
+
+    assert _figure(Figure(2e-7, -1e-7, 5e-7)) == "200.0 ns [0.0..500.0]"
+    assert _figure(Figure(-3e-6, -4e-6, 1e-6)) == "0.0 ns [0.0..1000.0]"

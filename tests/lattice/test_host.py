@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.wat import wat_component
 from wasmesh.lattice import host as host_module
 from wasmesh.lattice import schema
 from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.topology import Topology, UnitDeployment
+from wasmesh.policy import Limits, Policy
 
 from .conftest import admin, lattice, run
 
@@ -107,3 +109,36 @@ def test_a_unit_that_keeps_failing_to_start_is_reported_once_not_at_every_retry(
     run(scenario(), 120)
     said = [r.getMessage() for r in caplog.records if "failed to start" in r.getMessage()]
     assert len(said) == 1 and "unit plain/math failed to start: artifact" in said[0], said
+
+
+SLOW_MATH = (Path(__file__).parents[1] / "guests" / "lattice-math" / "math.wat").read_text()
+SLOW_MATH = SLOW_MATH.replace(
+    '(func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)',
+    '(func (export "add") (param i32 i32) (result i32) (loop $spin (br $spin)) i32.const 0)',
+)
+
+
+def test_a_units_timeout_bounds_its_wait_for_a_remote_call(
+    nats_server: NatsServer, tmp_path: Path, guest: Callable[[str], Path]
+) -> None:
+    assert "$spin" in SLOW_MATH
+    slow = wat_component(SLOW_MATH)
+    topology = Topology((
+        UnitDeployment("math", slow, policy=Policy(limits=Limits(timeout=20.0))),
+        UnitDeployment("front", guest("lattice-front"), policy=Policy(limits=Limits(timeout=0.5))),
+    ))  # fmt: skip
+
+    async def scenario() -> tuple[str, float]:
+        async with lattice(nats_server, tmp_path, {}, {}) as (client, _):
+            await client.deploy("shop", topology)
+            await client.wait_ready("shop", 60)
+            started = time.monotonic()
+            with pytest.raises(Exception) as caught:
+                await client.invoke("shop", "sum3", [1, 2, 3], timeout=30)
+            return str(caught.value), time.monotonic() - started
+
+    said, waited = run(scenario(), 120)
+    # front gives up at its own 0.5 s, not the lattice's 10 s; math, told front's deadline,
+    # may stop its guest first (a trap) or front's wait ends (no reply within 0.5 s)
+    assert "within 0.5 s" in said or "ran past its time limit" in said, said
+    assert waited < 5.0, (waited, said)  # a bound, not a speed: the old wait was 10 s

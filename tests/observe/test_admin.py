@@ -3,6 +3,7 @@ addresses."""
 
 from __future__ import annotations
 
+import http.client
 import socket
 import urllib.error
 import urllib.request
@@ -36,6 +37,11 @@ def test_metrics_are_the_registrys_own(metrics: Metrics, admin: AdminServer) -> 
     assert value(samples, "wasmesh_http_request_duration_seconds_count", route="/a/...") == 3
     assert value(samples, "wasmesh_http_response_bytes_total", route="/a/...") == 12
     assert value(samples, "wasmesh_process_resident_memory_bytes") > 0
+    assert not [name for name, _ in samples if name.endswith("_created")]  # no _created series
+    # no route matched: a fixed label, never an empty one
+    metrics.http_answered("", "GET", 404, 0.001, 10)
+    assert value(scrape(admin.url), "wasmesh_http_requests_total", route="(none)", method="GET",
+                 status="404") == 1  # fmt: skip
     # A fresh Metrics starts from nothing: nothing leaks between registries.
     with AdminServer("127.0.0.1:0", Metrics(process=False)) as other:
         assert value(scrape(other.url), "wasmesh_http_requests_total", route="/a/...",
@@ -58,6 +64,23 @@ def test_health_and_readiness(admin: AdminServer) -> None:
     assert get(f"{admin.url}/readyz") == (503, "not ready: a readiness check failed: no answer\n")
     status, body = get(f"{admin.url}/nowhere")
     assert status == 404 and "/metrics" in body
+
+
+def test_head_answers_as_get_without_the_body(admin: AdminServer) -> None:
+    host, port = admin.address
+    conn = http.client.HTTPConnection(str(host), int(port), timeout=30)
+    try:
+        for path, status in (("/healthz", 200), ("/readyz", 200), ("/metrics", 200),
+                             ("/nowhere", 404)):  # fmt: skip
+            conn.request("HEAD", path)
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (status, b""), path
+            assert int(response.headers["Content-Length"]) > 0, path
+        conn.request("GET", "/healthz")  # the same connection: the next body is whole
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (200, b"ok\n")
+    finally:
+        conn.close()
 
 
 def test_routes_added_under_a_prefix(admin: AdminServer) -> None:

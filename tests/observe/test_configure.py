@@ -4,8 +4,10 @@ imports opentelemetry), one sentence for what wasmesh cannot export with, and ev
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -21,7 +23,8 @@ from wasmesh.observe import tracing
 
 OTEL_VARS = ("OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
              "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
-             "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_SERVICE_NAME")  # fmt: skip
+             "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_SERVICE_NAME", "OTEL_BSP_SCHEDULE_DELAY",
+             "OTEL_EXPORTER_OTLP_TIMEOUT")  # fmt: skip
 
 
 @pytest.fixture
@@ -70,6 +73,10 @@ def test_the_environment_says_whether_and_where(
          "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL is `http/json`"),
         ({"OTEL_EXPORTER_OTLP_ENDPOINT": "localhost:4318"},
          "OTEL_EXPORTER_OTLP_ENDPOINT `localhost:4318` is not an http:// or https:// URL"),
+        ({"OTEL_TRACES_EXPORTER": "console", "OTEL_BSP_SCHEDULE_DELAY": "abc"},
+         "OTEL_BSP_SCHEDULE_DELAY is `abc`, not a whole number of milliseconds"),
+        ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TIMEOUT": "1.5s"},
+         "OTEL_EXPORTER_OTLP_TIMEOUT is `1.5s`, not a whole number of seconds"),
     ],
 )  # fmt: skip
 def test_what_wasmesh_cannot_export_with_is_one_sentence(
@@ -90,6 +97,62 @@ def test_the_command_line_refuses_it_with_exit_2(guest: Callable[[str], Path]) -
     assert r.code == 2, (r.out, r.err)
     assert "OTEL_TRACES_EXPORTER names `jaeger`" in r.err and "Traceback" not in r.err, r.err
 
+
+
+def test_a_bad_batch_setting_is_one_sentence_not_a_traceback(
+    guest: Callable[[str], Path],
+) -> None:
+    env = {**os.environ, "OTEL_TRACES_EXPORTER": "console", "OTEL_BSP_SCHEDULE_DELAY": "abc"}
+    r = wasmesh_process("serve", guest("http-echo-py"), "--listen", "127.0.0.1:0",
+                        "--workers", "1", env=env, timeout=60)  # fmt: skip
+    assert r.code == 2, (r.out, r.err)
+    assert "OTEL_BSP_SCHEDULE_DELAY is `abc`" in r.err and "Traceback" not in r.err, r.err
+    assert r.err.count("\n") == 1, r.err
+
+
+def test_a_collector_down_is_one_warning_per_outage(caplog: pytest.LogCaptureFixture) -> None:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    from wasmesh.observe.exporting import ReportingExporter
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/v1/traces"
+    span = TracerProvider().get_tracer("t").start_span("s")
+    span.end()
+    assert isinstance(span, ReadableSpan)
+    exporter = ReportingExporter(OTLPSpanExporter(endpoint=url, timeout=1), url)
+    with caplog.at_level(logging.INFO):  # the SDK's retries log at WARNING, failures at ERROR
+        results = [exporter.export([span]) for _ in range(3)]
+    exporter.shutdown()
+    assert results == [SpanExportResult.FAILURE] * 3
+    said = [(r.name, r.levelname, r.getMessage()) for r in caplog.records
+            if r.name.startswith(("wasmesh", "opentelemetry"))]  # fmt: skip
+    assert said == [("wasmesh.observe", "WARNING", f"cannot send spans to the collector at {url}; "
+                     "spans are dropped until it answers (said once per outage)")]  # fmt: skip
+
+
+def test_a_collector_that_does_not_answer_holds_shutdown_up_one_second_at_most(
+    clean_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections are taken, and never answered
+        clean_env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        clean_env.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "3")  # the flush thread's own end
+        clean_env.setenv("OTEL_BSP_SCHEDULE_DELAY", "600000")  # everything waits for shutdown
+        assert tracing.configure()
+        provider = tracing._owned
+        provider.get_tracer("t").start_span("s").end()
+        with caplog.at_level(logging.WARNING, logger="wasmesh.observe"):
+            tracing.shutdown()  # returns after SHUTDOWN_FLUSH_S, the spans given up
+    assert [r.getMessage() for r in caplog.records] == [
+        "spans still queued 1 s after stopping were dropped: the collector did not take them "
+        "in time"
+    ]
+    assert not tracing.enabled()
 
 
 def test_a_propagator_the_sdk_does_not_know_is_one_sentence(guest: Callable[[str], Path]) -> None:

@@ -52,9 +52,10 @@ def test_a_call_costs_more_the_further_it_goes(report: CostReport) -> None:
 
 
 def test_each_topology_measured(report: CostReport) -> None:
-    by_name = {t.name.split(" ")[0]: t for t in report.topologies}
+    by_name = {t.name: t for t in report.topologies}
     assert list(by_name) == ["monolith", "per-component", "current", "recommended"]
-    assert report.topologies[2].name == "current (= monolith)"
+    assert report.topologies[2].label == "current (= monolith)"
+    assert (report.topologies[2].name, report.topologies[2].same_as) == ("current", "monolith")
     for topology in report.topologies:
         assert topology.latency.median > 0 and topology.cpu.median > 0
         assert topology.p99 >= topology.latency.low
@@ -89,7 +90,9 @@ def test_json_shape(report: CostReport) -> None:
     edge = data["edges"][0]
     assert set(edge["seconds_per_call"]) == {"fused", "host_linked", "cross_host"}
     assert set(edge["seconds_per_call"]["fused"]) == {"median", "low", "high"}
-    assert set(data["topologies"][0]) == {"name", "units", "one_process", "spread"}
+    assert set(data["topologies"][0]) == {"name", "same_as", "units", "one_process", "spread"}
+    assert [t["name"] for t in data["topologies"]] == ["monolith", "per-component", "current",
+                                                     "recommended"]  # fmt: skip
 
 
 def test_an_invocation_load_counts_its_own_edges(tmp_path: Path) -> None:

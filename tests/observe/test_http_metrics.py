@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from wasmesh.triggers.http import PoolSettings, ServerLimits
 
 ROUTE = "/..."
 COMPONENT = "http-echo-py"
+UNIT = {"app": COMPONENT, "component": COMPONENT}  # served alone: the app is its stem
 
 
 @pytest.fixture(scope="module")
@@ -66,15 +68,15 @@ def test_requests_and_every_kind_of_guest_failure_are_counted_exactly(
     assert total(samples, "wasmesh_http_requests_total") == n + 5
     assert value(samples, "wasmesh_http_request_duration_seconds_count", route=ROUTE) == n + 5
     assert value(samples, "wasmesh_http_requests_in_flight") == 0
-    traps = {kind: value(samples, "wasmesh_guest_traps_total", component=COMPONENT, kind=kind)
+    traps = {kind: value(samples, "wasmesh_guest_traps_total", **UNIT, kind=kind)
              for kind in ("trap", "timeout", "memory-limit", "fuel")}  # fmt: skip
     assert traps == {"trap": 3 - oom, "timeout": 1, "memory-limit": oom, "fuel": 0}
     # a fresh instance per request, every one closed by now
-    assert value(samples, "wasmesh_instances_created_total", component=COMPONENT) == n + 5
+    assert value(samples, "wasmesh_instances_created_total", **UNIT) == n + 5
     assert value(samples, "wasmesh_instantiate_duration_seconds_count",
-                 component=COMPONENT) == n + 5  # fmt: skip
-    assert value(samples, "wasmesh_instances_reused_total", component=COMPONENT) == 0
-    assert value(samples, "wasmesh_instances_live", component=COMPONENT) == 0
+                 **UNIT) == n + 5  # fmt: skip
+    assert value(samples, "wasmesh_instances_reused_total", **UNIT) == 0
+    assert value(samples, "wasmesh_instances_live", **UNIT) == 0
     assert value(samples, "wasmesh_pool_slots_used") == 0
     assert value(samples, "wasmesh_pool_slots") > 0
 
@@ -87,12 +89,12 @@ def test_warm_instances_are_counted_as_reused_and_live(
         for i in range(5):
             assert request(server, "GET", f"/warm/{i}")[0] == 200
         samples = scrape(admin.url)
-        assert value(samples, "wasmesh_instances_created_total", component=COMPONENT) == 1
-        assert value(samples, "wasmesh_instances_reused_total", component=COMPONENT) == 4
-        assert value(samples, "wasmesh_instances_live", component=COMPONENT) == 1
+        assert value(samples, "wasmesh_instances_created_total", **UNIT) == 1
+        assert value(samples, "wasmesh_instances_reused_total", **UNIT) == 4
+        assert value(samples, "wasmesh_instances_live", **UNIT) == 1
         assert value(samples, "wasmesh_pool_slots_used") == 1
     # closing the server dropped the warm instance
-    assert value(scrape(admin.url), "wasmesh_instances_live", component=COMPONENT) == 0
+    assert value(scrape(admin.url), "wasmesh_instances_live", **UNIT) == 0
     lines = [json.loads(line) for line in logged.getvalue().splitlines()]
     served = [line for line in lines if line["logger"] == requestlog.REQUEST_LOGGER]
     # a line may come out after the next request's (each has its own connection)
@@ -117,6 +119,7 @@ def test_the_request_log_as_text_and_guest_output_tagged(echo_py: Path) -> None:
     text = out.getvalue()
     assert "GET /wasi 200 " in text and f" ms {COMPONENT} {ROUTE} fresh" in text
     assert f"{COMPONENT} | stdout: wasi probe ran" in text  # the guest's own output
+    assert re.search(rf"^\d\d:\d\d:\d\d {COMPONENT} \| stdout: wasi probe ran$", text, re.M), text
     assert "GET /trap 500 " in text and "warning" in text  # the failure, explained
 
 
@@ -133,3 +136,39 @@ def test_warning_level_leaves_request_lines_out(echo_py: Path, metrics: Metrics)
     assert [line["level"] for line in lines if line["logger"] == "wasmesh.http"] == ["warning"]
     assert not [line for line in lines if line["logger"] == requestlog.REQUEST_LOGGER]
     assert logging.getLogger("wasmesh").handlers == []  # reset put the log back
+
+
+def test_a_head_too_large_is_logged_without_a_route(
+    echo_py: Path, metrics: Metrics, admin: AdminServer, logged: io.StringIO
+) -> None:
+    with running({ROUTE: echo_py}, limits=ServerLimits(max_header_bytes=1024)) as server:
+        assert request(server, "GET", "/big", headers={"x-big": "a" * 2048})[0] == 431
+        samples = scrape(admin.url)
+    assert value(samples, "wasmesh_http_requests_total", route="(none)", method="GET",
+                 status="431") == 1  # fmt: skip
+    lines = [json.loads(line) for line in logged.getvalue().splitlines()]
+    [line] = [line for line in lines if line["logger"] == requestlog.REQUEST_LOGGER]
+    assert (line["status"], line["route"], line["unit"]) == (431, "", "")
+
+
+def test_an_instance_that_cannot_start_names_its_unit_and_is_no_trap(
+    echo_py: Path, metrics: Metrics, admin: AdminServer, logged: io.StringIO
+) -> None:
+    tiny = Policy(limits=Limits(memory_bytes=1000))
+    with running({ROUTE: echo_py}, policy=tiny) as server:
+        assert request(server, "GET", "/starved")[0] == 500
+        samples = scrape(admin.url)
+    assert value(samples, "wasmesh_instantiation_failures_total", **UNIT,
+                 kind="memory-limit") == 1  # fmt: skip
+    assert total(samples, "wasmesh_guest_traps_total") == 0
+    lines = [json.loads(line) for line in logged.getvalue().splitlines()]
+    [line] = [line for line in lines if line["logger"] == requestlog.REQUEST_LOGGER]
+    assert (line["status"], line["route"], line["unit"]) == (500, ROUTE, COMPONENT)
+
+
+def test_a_timeout_is_said_once(echo_py: Path, logged: io.StringIO) -> None:
+    with running({ROUTE: echo_py}, limits=ServerLimits(request_timeout=0.5)) as server:
+        assert request(server, "GET", "/loop")[0] == 504
+    lines = [json.loads(line) for line in logged.getvalue().splitlines()]
+    [warning] = [line["message"] for line in lines if line["level"] == "warning"]
+    assert warning == f"{COMPONENT} /loop: the component ran past its time limit"

@@ -49,14 +49,19 @@ def test_calls_across_hosts_and_their_failures_are_counted_exactly(
     for name in ("h0", "h1"):
         host_processes.start(name)
     urls = [admin_of(host_processes, name) for name in ("h0", "h1")]
-    sums, failures = 5, 2
+    sums, failures, elsewhere = 5, 2, 3
 
     async def scenario() -> dict[str, str]:
         async with admin(nats_server) as client:
-            await client.deploy("shop", shop())
-            await client.wait_ready("shop", 60)
+            # a second app with units of the same names: its figures are its own
+            for app in ("shop", "outlet"):
+                await client.deploy(app, shop())
+            for app in ("shop", "outlet"):
+                await client.wait_ready(app, 60)
             for i in range(sums):
                 assert await client.invoke("shop", "sum3", [i, 1, 1], timeout=10) == i + 2
+            for i in range(elsewhere):
+                assert await client.invoke("outlet", "sum3", [i, 1, 1], timeout=10) == i + 2
             for _ in range(failures):
                 with pytest.raises(Exception, match="unreachable"):
                     await client.invoke("shop", "fail-through", [], timeout=10)
@@ -67,17 +72,23 @@ def test_calls_across_hosts_and_their_failures_are_counted_exactly(
     for url in urls:
         wait_ready(url)
     count = summed(urls)
-    calls = {outcome: count("wasmesh_calls_total", caller="front", interface=MATH,
+    calls = {outcome: count("wasmesh_calls_total", app="shop", caller="front", interface=MATH,
                             placement="lattice", outcome=outcome)
              for outcome in ("ok", "error")}  # fmt: skip
     assert calls == {"ok": 2 * sums, "error": failures}
-    assert count("wasmesh_call_duration_seconds_count", caller="front", interface=MATH,
+    assert count("wasmesh_calls_total", app="outlet", caller="front", interface=MATH,
+                 placement="lattice", outcome="ok") == 2 * elsewhere  # fmt: skip
+    assert count("wasmesh_guest_traps_total", app="outlet", component="front",
+                 kind="trap") == 0  # fmt: skip
+    assert count("wasmesh_call_duration_seconds_count", app="shop", caller="front", interface=MATH,
                  placement="lattice") == 2 * sums + failures  # fmt: skip
     errors = sum(total(scrape(url), "wasmesh_rpc_errors_total", kind="remote-trap")
                  for url in urls)  # fmt: skip
     assert errors == failures
     # math trapped; front trapped in turn, its import having failed
-    assert count("wasmesh_guest_traps_total", component="math", kind="trap") == failures
-    assert count("wasmesh_guest_traps_total", component="front", kind="trap") == failures
+    assert count("wasmesh_guest_traps_total", app="shop", component="math",
+                 kind="trap") == failures  # fmt: skip
+    assert count("wasmesh_guest_traps_total", app="shop", component="front",
+                 kind="trap") == failures  # fmt: skip
     assert sum(total(scrape(url), "wasmesh_calls_total", placement="host-linked")
                for url in urls) == 0  # fmt: skip

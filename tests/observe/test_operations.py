@@ -66,7 +66,7 @@ def test_messages_published_requested_and_delivered(
         samples = scrape(admin.url)
 
     def ops(component: str, operation: str) -> float:
-        return value(samples, "wasmesh_messaging_operations_total", component=component,
+        return value(samples, "wasmesh_messaging_operations_total", app="shop", component=component,
                      operation=operation)  # fmt: skip
 
     assert (ops("front", "publish"), ops("front", "request")) == (published, requests)

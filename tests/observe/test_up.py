@@ -78,13 +78,13 @@ def test_cross_unit_calls_per_edge_exactly(up: list[Served], tmp_path: Path) -> 
     samples = scrape(url)
 
     def calls(interface: str, outcome: str = "ok") -> float:
-        return value(samples, "wasmesh_calls_total", caller="front", interface=interface,
-                     placement="host-linked", outcome=outcome)  # fmt: skip
+        return value(samples, "wasmesh_calls_total", app="shop", caller="front",
+                     interface=interface, placement="host-linked", outcome=outcome)  # fmt: skip
 
     assert (calls(TAX), calls(PRESENTATION)) == (2 * quotes + 1, 2 * quotes)
     assert total(samples, "wasmesh_calls_total") == 4 * quotes + 1
     assert total(samples, "wasmesh_calls_total", outcome="error") == 0
-    assert value(samples, "wasmesh_call_duration_seconds_count", caller="front",
+    assert value(samples, "wasmesh_call_duration_seconds_count", app="shop", caller="front",
                  interface=TAX, placement="host-linked") == 2 * quotes + 1  # fmt: skip
     assert value(samples, "wasmesh_http_requests_total", route="/quote/...", method="POST",
                  status="200") == quotes  # fmt: skip

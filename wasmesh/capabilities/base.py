@@ -42,6 +42,7 @@ class Setup:
     argv: tuple[str, ...] = ()
     program: str = "component"
     serving: bool = False
+    app: str = ""  # the app the component belongs to (metrics' `app` label)
 
 
 class Capability(Protocol):

@@ -34,8 +34,9 @@ Caller = Callable[[str, tuple[Any, ...]], Any]  # (export target `iface#func`, a
 class ForwardedImports(HostCapability):
     """Imports of one component forwarded, each by its `ImportProvider`.
 
-    With metrics on when it links, each call counts in `wasmesh_calls_total` under `caller`
-    (the calling unit) and `placement` (`host-linked`, or `lattice` for the NATS transport).
+    With metrics on when it links, each call counts in `wasmesh_calls_total` under `app`,
+    `caller` (the calling unit) and `placement` (`host-linked`, or `lattice` for the NATS
+    transport).
     """
 
     name = "forwarding"
@@ -46,11 +47,13 @@ class ForwardedImports(HostCapability):
         providers: Mapping[str, ImportProvider],
         caller: str = "",
         placement: str = "host-linked",
+        app: str = "",
     ) -> None:
         self.world = world
         self.providers = dict(providers)
         self.caller = caller
         self.placement = placement
+        self.app = app
 
     def provides(self, import_name: str) -> bool:
         return import_name in self.providers
@@ -58,8 +61,8 @@ class ForwardedImports(HostCapability):
     def link(self, linker: wc.Linker, import_names: list[str]) -> None:
         providers, metrics = self.providers, _metrics.ACTIVE
         if metrics is not None:
-            meter, caller, placement = metrics.metered_call, self.caller, self.placement
-            providers = {n: _metered(p, meter, caller, placement) for n, p in providers.items()}
+            meter, where = metrics.metered_call, (self.app, self.caller, self.placement)
+            providers = {n: _metered(p, meter, *where) for n, p in providers.items()}
         with linker.root() as root:
             for name in import_names:
                 provide = providers[name]
@@ -75,10 +78,10 @@ class ForwardedImports(HostCapability):
                                         label=f"{name}#{func.name}")  # fmt: skip
 
 
-def _metered(provide: ImportProvider, meter: Callable[..., HostFunc], caller: str,
+def _metered(provide: ImportProvider, meter: Callable[..., HostFunc], app: str, caller: str,
              placement: str) -> ImportProvider:  # fmt: skip
     def metered(import_name: str, func: str, sig: FuncSig) -> HostFunc:
-        return meter(provide(import_name, func, sig), caller, import_name, placement)
+        return meter(provide(import_name, func, sig), app, caller, import_name, placement)
 
     return metered
 

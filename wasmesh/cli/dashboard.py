@@ -38,8 +38,15 @@ def dashboard(
 
     Any of the lattice's credentials will do (admin, host or client); the page updates every
     second by server-sent events and loads nothing from outside. Runs until Ctrl-C or SIGTERM.
+
+    Examples:
+
+      wasmesh dashboard --nats nats://127.0.0.1:4222 --creds creds/default/client.nk
+
+      wasmesh dashboard --lattice staging --listen 0.0.0.0:8090
     """
     import asyncio
+    import contextlib
     import signal
 
     from wasmesh.cli.lattice import connection
@@ -57,12 +64,8 @@ def dashboard(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass
-        except OSError as exc:
-            raise WasmeshError(f"cannot serve the dashboard on {listen}: {exc.strerror}.") from None
 
     asyncio.run(main())
 

@@ -194,7 +194,7 @@ def host(
     idle = check_reuse(max_reuse, idle_timeout, pool_instances)
     drain = parse_duration("--drain-timeout", drain_timeout)
     connect = duration("--connect-timeout", connect_timeout)
-    listen = None if admin == "off" else admin
+    listen = None if admin.lower() == "off" else admin
     obs.check(listen, log_format, log_level)
     options = connection(nats, creds, tls_ca, tls_cert, tls_key)
     run_host(options, lattice, parse_labels(label), host_id, http=http,

@@ -67,7 +67,9 @@ def start(admin: str | None, log_format: str, log_level: str) -> AdminServer | N
 
 def instantiable(runners: Callable[[], Iterable[tuple[str, Any]]]) -> ReadyCheck:
     """A readiness check: each `(unit, runner)` of `runners()` makes an instance (once; a
-    unit that did is not tried again)."""
+    unit that did is not tried again), counted in no metric."""
+    from wasmesh.observe.metrics import unmetered
+
     proven: set[int] = set()
 
     def check() -> list[str]:
@@ -76,7 +78,8 @@ def instantiable(runners: Callable[[], Iterable[tuple[str, Any]]]) -> ReadyCheck
             if id(runner) in proven:
                 continue
             try:
-                runner.instantiate().close()
+                with unmetered():  # a probe is not an instance the app made
+                    runner.instantiate().close()
             except Exception as e:
                 first = (str(e).splitlines() or [type(e).__name__])[0]
                 reasons.append(f"{name} cannot be instantiated: {first}")

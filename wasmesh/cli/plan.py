@@ -70,7 +70,8 @@ def plan(
     CPU per request of the monolith, one unit per component and the current units, and the
     recommended [deploy] units.
 
-    Progress goes to stderr; figures are medians over the rounds, [low..high] their range.
+    Progress goes to stderr; figures are medians over the rounds, [low..high] their range (a
+    difference of timings that noise put below zero shows as 0).
 
     Examples:
 
@@ -97,7 +98,7 @@ def plan(
     else:
         _print(report)
     if write:
-        err_console.print(f"wrote [deploy] units to {escape(str(manifest))}")
+        err_console.print(escape(f"wrote [deploy] units to {manifest}"))
 
 
 def _progress(message: str) -> None:
@@ -173,7 +174,7 @@ def _print(report: CostReport) -> None:
         tops.add_column(column, justify="left" if column == "topology" else "right", no_wrap=True)
     for t in report.topologies:
         tops.add_row(
-            t.name, str(len(t.units)), _figure(t.latency), _time(t.p99), _figure(t.cpu),
+            escape(t.label), str(len(t.units)), _figure(t.latency), _time(t.p99), _figure(t.cpu),
             _figure(t.spread), "—" if t.spread_p99 is None else _time(t.spread_p99),
         )  # fmt: skip
     console.print(tops)
@@ -186,9 +187,10 @@ def _print(report: CostReport) -> None:
 def _figure(figure: Figure | None) -> str:
     if figure is None:
         return "—"
-    scale, unit = _unit(figure.median)
-    low, high = figure.low * scale, figure.high * scale
-    return escape(f"{figure.median * scale:.1f} {unit} [{low:.1f}..{high:.1f}]")
+    # a cost is never below zero: a difference of two timings that came out so is noise
+    median, low, high = (max(0.0, x) for x in (figure.median, figure.low, figure.high))
+    scale, unit = _unit(median)
+    return escape(f"{median * scale:.1f} {unit} [{low * scale:.1f}..{high * scale:.1f}]")
 
 
 def _time(seconds: float) -> str:

@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         run_host(options, args.lattice, labels, args.id, args.cache_dir, args.http,
                  args.drain_timeout, args.connect_timeout, args.trust,
-                 args.allow_unsigned, admin=None if args.admin == "off" else args.admin,
+                 args.allow_unsigned, admin=None if args.admin.lower() == "off" else args.admin,
                  log_format=args.log_format, log_level=args.log_level)  # fmt: skip
     except (LatticeError, WasmeshError) as exc:
         print(f"error: {exc}", file=sys.stderr)

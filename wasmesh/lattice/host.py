@@ -46,7 +46,7 @@ from wasmesh.lattice.store import (
     get_value,
     open_store,
 )
-from wasmesh.lattice.stub import RemoteImports
+from wasmesh.lattice.stub import RemoteImports, remote_timeout
 from wasmesh.lattice.unit import ComponentUnit, UnitLoader
 from wasmesh.lattice.wakeup import Wakeup
 from wasmesh.observe.dashboard.stats import start_publishing
@@ -369,12 +369,13 @@ class Host:
 
     async def _start_unit(self, app: str, spec: UnitSpec) -> Version:
         path = await cached_artifact(self.store, spec.digest, self.cache_dir, self.trust)
-        remote = RemoteImports(self.nc, asyncio.get_running_loop(), self.subjects, app)
+        policy = spec.unit_policy()
+        remote = RemoteImports(self.nc, asyncio.get_running_loop(), self.subjects, app,
+                               remote_timeout(policy))  # fmt: skip
         imports = {iface: remote.provider(*spec.target(iface)) for iface in spec.imports}
         loop = asyncio.get_running_loop()
-        policy = spec.unit_policy()
         runner = await loop.run_in_executor(
-            self._pool, self.loader, path, imports, policy, self.broker, spec.name, spec.warm
+            self._pool, self.loader, path, imports, policy, self.broker, spec.name, spec.warm, app
         )
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"wasmesh-{spec.name}")
         return Version(spec, runner, pool)

@@ -39,7 +39,7 @@ from wasmesh.lattice.endpoint import _drain
 from wasmesh.lattice.httpwire import HEAD_MARGIN, decode, encode, end_to_end, serve_buffered
 from wasmesh.lattice.schema import H_DEADLINE, HTTP_QUEUE, DesiredState, UnitSpec
 from wasmesh.lattice.store import cached_artifact, get_value, read_index
-from wasmesh.lattice.stub import RemoteImports, run_blocking
+from wasmesh.lattice.stub import RemoteImports, remote_timeout, run_blocking
 from wasmesh.lattice.wakeup import Wakeup
 from wasmesh.observe import tracing
 from wasmesh.triggers.http import exchange
@@ -268,16 +268,17 @@ class Ingress:
         host = self.host
         path = await cached_artifact(host.store, spec.digest, host.cache_dir, host.trust)
         loop = asyncio.get_running_loop()
-        remote = RemoteImports(self.host.nc, loop, self.host.subjects, app)
+        remote = RemoteImports(self.host.nc, loop, self.host.subjects, app,
+                               remote_timeout(spec.unit_policy()))  # fmt: skip
         providers = {iface: remote.provider(*spec.target(iface)) for iface in spec.imports}
 
         def build() -> InstancePool:
             loaded = load_component(path)
-            forwarded = ForwardedImports(loaded.world, providers, spec.name, "lattice")
-            messaging = messaging_for(loaded, host.broker, spec.name)
+            forwarded = ForwardedImports(loaded.world, providers, spec.name, "lattice", app)
+            messaging = messaging_for(loaded, host.broker, spec.name, app)
             return InstancePool(
                 path, spec.unit_policy(), host.http_reuse, capabilities=(forwarded, *messaging),
-                name=spec.name,
+                name=spec.name, app=app,
             )
 
         return await loop.run_in_executor(self._workers, build)

@@ -122,7 +122,7 @@ class HostMessaging:
             return version.runner.call(interface, "handle-message", [record], HANDLER_TIMEOUT_S)
 
         def deliver(message: Message, attempt: int) -> bool:
-            done = handle(call, message, attempt, route.component)
+            done = handle(call, message, attempt, route.component, key[0])
             if not done:
                 given_up(route, message.subject, attempt)
             return done

@@ -27,6 +27,7 @@ from wasmesh.lattice.schema import Subjects
 from wasmesh.lattice.topology import unit_label
 from wasmesh.lattice.wire import SigCodec
 from wasmesh.observe import tracing
+from wasmesh.policy import Policy
 
 T = TypeVar("T")
 
@@ -69,8 +70,17 @@ def run_blocking(
         raise RemoteUnavailable(f"a remote call got no answer within {timeout:g} s.") from None
 
 
+def remote_timeout(policy: Policy) -> float:
+    """Seconds a unit under `policy` waits for one call to another unit over NATS: its own
+    `timeout` when it has one (a guest waiting in a host call is past the engine's deadline
+    checks, so the wait itself must end then), else `rpc.CALL_TIMEOUT_S`."""
+    own = policy.limits.timeout
+    return own if own is not None and own > 0 else rpc.CALL_TIMEOUT_S
+
+
 class RemoteImports:
-    """Makes `ImportProvider`s whose calls go to units of `app` over the lattice."""
+    """Makes `ImportProvider`s whose calls go to units of `app` over the lattice, each
+    waiting at most `timeout` seconds for its answer."""
 
     def __init__(
         self,

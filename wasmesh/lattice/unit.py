@@ -44,7 +44,8 @@ class UnitRunner(Protocol):
 class UnitLoader(Protocol):
     """Starts a unit from its component file (`ComponentUnit`'s signature): the artifact, the
     imports forwarded to other units, the policy, the host's message broker, the name its
-    instances go by, and whether to instantiate it now (`warm`) or at its first call."""
+    instances go by, whether to instantiate it now (`warm`) or at its first call, and the app
+    it belongs to."""
 
     def __call__(
         self,
@@ -54,6 +55,7 @@ class UnitLoader(Protocol):
         broker: Broker | None = None,
         program: str | None = None,
         warm: bool = True,
+        app: str = "",
     ) -> UnitRunner: ...
 
 
@@ -79,6 +81,7 @@ class ComponentUnit:
         broker: Broker | None = None,
         program: str | None = None,
         warm: bool = True,
+        app: str = "",
     ) -> None:
         """`program` names the unit's instances (guest log records; default: the file's).
 
@@ -98,10 +101,11 @@ class ComponentUnit:
 
         def link() -> Runner:
             forwarded = ForwardedImports(loaded.world, providers or {}, program or path.stem,
-                                         "lattice")  # fmt: skip
-            messaging = messaging_for(loaded, broker) if broker is not None else ()
+                                         "lattice", app)  # fmt: skip
+            messaging = (messaging_for(loaded, broker, program or "", app)
+                         if broker is not None else ())  # fmt: skip
             return Runner(loaded, self.policy, capabilities=(forwarded, *messaging),
-                          program=program or path.name)  # fmt: skip
+                          program=program or path.name, app=app)  # fmt: skip
 
         self._link: Callable[[], Runner] | None = link
         if warm:

@@ -10,6 +10,8 @@ library (`http.server`), apart from the data plane, answering:
 - `GET /readyz`: 200 `ready` once every readiness check passes (each unit instantiable), else
   503 with one line per reason.
 
+`HEAD` on any route answers as `GET` would, without the body (a handler writes as for GET).
+
 **Adding a route** (the dashboard mounts its page at `/`): `admin.add_route(path, handler)`.
 A path ending in `/` serves every path under it (the longest such prefix wins; `/metrics`,
 `/healthz` and `/readyz` come first); any other path only itself. The handler gets the
@@ -69,6 +71,19 @@ class _Request(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
+    def do_HEAD(self) -> None:
+        """GET's status and headers, without the body (RFC 9110 §9.3.2)."""
+        wfile = self.wfile
+        try:
+            self.do_GET()
+        finally:
+            self.wfile = wfile  # the connection's next request writes its body again
+
+    def end_headers(self) -> None:
+        super().end_headers()
+        if self.command == "HEAD":
+            self.wfile = _Discarding(self.wfile)  # type: ignore[assignment]
+
     def do_GET(self) -> None:
         admin = self.server.admin
         handler = admin.route_for(self.path.split("?", 1)[0])
@@ -79,6 +94,19 @@ class _Request(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # scrapes every few seconds are not worth a log line
+
+
+class _Discarding:
+    """A response body stream that drops what it is given (HEAD), flushing what came before."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        self._inner.flush()  # type: ignore[attr-defined]
 
 
 class AdminServer:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from wasmesh.capabilities.forwarding import ImportProvider
@@ -136,10 +136,11 @@ def measure_costs(
         groups = choice.units if name == "recommended" else shapes[name]
         peers = ("monolith", "per-component", "current")[: 3 if name == "recommended" else 2]
         same = [n for n in peers if n != name and _same(groups, shapes[n])]
-        if name in ("current", "recommended") and same:
-            name = f"{name} (= {same[0]})"
         source = next(n for n, g in shapes.items() if _same(g, groups))
-        topologies.append(_topology_cost(name, groups, samples[source], costs))
+        cost = _topology_cost(name, groups, samples[source], costs)
+        if name in ("current", "recommended") and same:
+            cost = replace(cost, same_as=same[0])
+        topologies.append(cost)
     if not active:
         notes.append("the load calls no edge between components: every figure is the app's own")
     return CostReport(

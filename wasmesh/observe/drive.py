@@ -3,7 +3,9 @@
 HTTP requests go over loopback to the app's routes, served by the HTTP trigger `wasmesh up`
 starts (on a free port, instances reused so the figures are the steady state, not
 instantiation); invocations call the export in the unit that has it, as `wasmesh invoke --app`
-does. A request answered 5xx (or a trap) stops the measurement: the figures would be of errors.
+does. A request answered 5xx (or a trap) stops the measurement: the figures would be of errors;
+so does a run whose HTTP requests were mostly answered outside 2xx (a load of wrong paths,
+all 404, measures the router, not the app).
 """
 
 from __future__ import annotations
@@ -69,11 +71,11 @@ class Driver:
             assert where.hostname is not None and where.port is not None
             self._conn = http.client.HTTPConnection(where.hostname, where.port, HTTP_TIMEOUT_S)
 
-    def send(self, request: Request) -> None:
-        """Send one request and wait for its whole answer."""
+    def send(self, request: Request) -> int:
+        """Send one request and wait for its whole answer; its HTTP status (0: an invocation)."""
         if isinstance(request, Invocation):
             self._calls[request]()
-            return
+            return 0
         assert self._conn is not None
         headers = {"Content-Length": str(len(request.body))} if request.body else {}
         for attempt in (1, 2):  # the server closes a kept-alive connection idle for 15 s
@@ -92,17 +94,25 @@ class Driver:
                 f"`{request}` was answered {response.status} ({text!r}); fix the app or the "
                 "load, the cost of failing requests is not the app's"
             )
+        return response.status
 
     def run(self, requests: Sequence[Request], count: int, first: int = 0) -> Sample:
         """Send `count` requests, cycling through `requests` from index `first`, timing each."""
         sample = Sample()
+        refused: dict[Request, int] = {}  # requests answered outside 2xx, and the status
+        sent = 0
         cpu0, own0 = time.process_time(), time.thread_time()
         for n in range(first, first + count):
             request = requests[n % len(requests)]
             t0 = time.perf_counter()
-            self.send(request)
+            status = self.send(request)
             sample.latencies.append(time.perf_counter() - t0)
+            if status:
+                sent += 1
+                if not 200 <= status < 300:
+                    refused[request] = status
         own = time.thread_time() - own0
+        _check_answers(refused, sent, sum(1 for r in requests if isinstance(r, HttpRequest)))
         # an invocation runs the guest on this thread: all of it is the app's
         sample.cpu = time.process_time() - cpu0 - (own if self._trigger is not None else 0.0)
         return sample
@@ -113,6 +123,22 @@ class Driver:
         if self._trigger is not None:
             self._trigger.stop()
         self.app.close()
+
+
+def _check_answers(refused: dict[Request, int], sent: int, distinct: int) -> None:
+    """Refuse a run whose HTTP requests were mostly answered outside 2xx: more than half of
+    the `distinct` HTTP requests of the load, or of the `sent` ones (one sentence naming a
+    refused request and its status)."""
+    if not refused or not sent:
+        return
+    if 2 * len(refused) <= distinct:
+        return
+    request, status = next(iter(refused.items()))
+    raise LoadError(
+        f"{len(refused)} of the load's {distinct} HTTP requests were answered outside 2xx "
+        f"(`{request}`: {status}); fix their paths or bodies so the app answers them 2xx, "
+        "the cost of refused requests is not the app's"
+    )
 
 
 def _bind(app: App, call: Invocation) -> Callable[[], Any]:

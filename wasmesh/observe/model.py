@@ -72,10 +72,17 @@ class TopologyCost:
     cpu: Figure
     spread: Figure | None
     spread_p99: float | None
+    same_as: str | None = None  # another topology of the report with the same units
+
+    @property
+    def label(self) -> str:
+        """The name as the table shows it: `current (= monolith)`."""
+        return self.name if self.same_as is None else f"{self.name} (= {self.same_as})"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "same_as": self.same_as,
             "units": {k: list(v) for k, v in self.units.items()},
             "one_process": {
                 "latency": self.latency.to_json(),

@@ -4,7 +4,8 @@
 record to stderr: human lines (`text`, the default), or one JSON object per line (`json`: keys
 `time` (RFC 3339, UTC), `level`, `logger`, `message`, and the record's fields). Guests' stdout,
 stderr and `wasi:logging` records (loggers `wasmesh.guest.<component>`) go to the same stream,
-tagged with their component: `component | line` as text, a `component` key as JSON.
+tagged with their component: `HH:MM:SS component | line` as text, a `component` key (and
+`time`) as JSON.
 
 Each request an HTTP server answers is a record of the logger `wasmesh.request` at INFO, with
 the fields `method`, `path`, `status` (0: the connection was cut before a response head),
@@ -50,12 +51,13 @@ class RequestRecord:
     writer: Any = None  # the response writer: `status` and `sent` at the end
     metrics: _metrics.Metrics | None = None
 
-    def took(self, unit: str, uses: int) -> None:
-        """An instance of `unit` serves the request; it served `uses` requests before."""
+    def took(self, unit: str, uses: int, app: str = "") -> None:
+        """An instance of `unit` (of `app`) serves the request; it served `uses` requests
+        before."""
         self.unit = unit
         self.instance = "reused" if uses else "fresh"
         if uses and self.metrics is not None:
-            self.metrics.instance_reused(unit)
+            self.metrics.instance_reused(app, unit)
 
 
 class HttpObserver:
@@ -98,7 +100,8 @@ def observer() -> HttpObserver | None:
 
 
 def check_options(log_format: str, log_level: str) -> tuple[str, int]:
-    """Validate `--log-format` and `--log-level`: (format, logging level)."""
+    """Validate `--log-format` and `--log-level`, in any case: (format, logging level)."""
+    log_format = log_format.lower()
     if log_format not in FORMATS:
         raise WasmeshError(f"--log-format `{log_format}` is not one of {', '.join(FORMATS)}; "
                            "e.g. `--log-format json`.")  # fmt: skip
@@ -127,8 +130,7 @@ def configure(log_format: str = "text", log_level: str = "info",
     root.propagate = False
     hide_guest_output()
     guests = show_guest_output(out)
-    if fmt == "json":
-        guests.setFormatter(JsonFormatter())
+    guests.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     _enabled = True
 
 
@@ -153,10 +155,13 @@ def reset() -> None:
 
 
 class TextFormatter(logging.Formatter):
-    """`HH:MM:SS LEVEL message`, a request as `METHOD PATH STATUS BYTES ms unit route instance`."""
+    """`HH:MM:SS LEVEL message`, a request as `METHOD PATH STATUS BYTES ms unit route instance`,
+    a guest's line as `HH:MM:SS component | line`."""
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
+        if record.name.startswith(GUEST_PREFIX):
+            return f"{stamp} {record.name.removeprefix(GUEST_PREFIX)} | {record.getMessage()}"
         fields = getattr(record, "fields", None)
         if fields is not None and record.name == REQUEST_LOGGER:
             f = fields

@@ -46,7 +46,8 @@ def provider_from_env(
         attrs[SERVICE_NAME] = service
     if instance is not None and f"{SERVICE_INSTANCE_ID}=" not in _resource_env():
         attrs[SERVICE_INSTANCE_ID] = instance
-    provider = SdkTracerProvider(resource=Resource.create(attrs))
+    # shut down by `tracing.shutdown`, within its bound: not again at exit, unbounded
+    provider = SdkTracerProvider(resource=Resource.create(attrs), shutdown_on_exit=False)
     for name in exporters:
         provider.add_span_processor(BatchSpanProcessor(_exporter(name)))
     return provider
@@ -61,7 +62,10 @@ def _exporter(name: str) -> SpanExporter:
         return ConsoleSpanExporter()
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    return OTLPSpanExporter()
+    from wasmesh.observe.exporting import ReportingExporter
+
+    inner = OTLPSpanExporter()
+    return ReportingExporter(inner, str(getattr(inner, "_endpoint", "the OTLP endpoint")))
 
 
 def method_attributes(method: str) -> dict[str, str]:

@@ -6,8 +6,12 @@ an OTLP endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDP
 `OTEL_SDK_DISABLED=true`. Spans go through a batch processor to the official SDK's OTLP/HTTP
 (protobuf) exporter, which reads the rest of the environment itself (`OTEL_SERVICE_NAME`,
 `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_TRACES_SAMPLER`, `OTEL_BSP_*`,
-`OTEL_PROPAGATORS`, ...). `shutdown` (on SIGTERM, after draining) ends the batch processor,
-so spans still queued are sent, not lost.
+`OTEL_PROPAGATORS`, ...); a number among them that is not a whole number (`OTEL_BSP_*`, the
+OTLP timeouts) is refused with one sentence, as the SDK would only log a traceback and go on
+with its default. `shutdown` (on SIGTERM, after draining) ends the batch processor, so spans
+still queued are sent, for at most `SHUTDOWN_FLUSH_S` seconds: a collector that does not
+answer does not hold the process up. While the collector is down, one warning per outage is
+logged (`wasmesh.observe.exporting`).
 
 While off, nothing imports opentelemetry: each hook below reads one module global and returns
 a shared no-op (a null context manager, the function or headers it was given, None). Hooks
@@ -39,7 +43,9 @@ ignored and the request starts a new trace (W3C Trace Context, §3.2 and §4.3).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -56,6 +62,19 @@ Headers = list[tuple[str, bytes]]  # (lower-case name, value) as the HTTP layer 
 
 EXPORTERS = ("otlp", "console")
 """What `OTEL_TRACES_EXPORTER` may name (besides `none`)."""
+SHUTDOWN_FLUSH_S = 1.0
+"""Seconds `shutdown` waits for queued spans to be sent before it drops them."""
+NUMBERS = {
+    "OTEL_BSP_SCHEDULE_DELAY": "milliseconds, e.g. 5000",
+    "OTEL_BSP_EXPORT_TIMEOUT": "milliseconds, e.g. 30000",
+    "OTEL_BSP_MAX_QUEUE_SIZE": "spans, e.g. 2048",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "spans, e.g. 512",
+    "OTEL_EXPORTER_OTLP_TIMEOUT": "seconds, e.g. 10",
+    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "seconds, e.g. 10",
+}
+"""The numeric OTEL_* settings of the batch processor and the OTLP exporter, and their unit."""
+
+log = logging.getLogger("wasmesh.observe")
 
 
 class Answered(Protocol):
@@ -101,7 +120,17 @@ def exporters_from_env() -> tuple[str, ...]:
         return ()
     if "otlp" in names:
         _check_otlp(endpoint_var)
+    _check_numbers(names)
     return names
+
+
+def _check_numbers(names: tuple[str, ...]) -> None:
+    for var, unit in NUMBERS.items():
+        if var.startswith("OTEL_EXPORTER_OTLP") and "otlp" not in names:
+            continue
+        text = os.environ.get(var, "").strip()
+        if text and not text.isdigit():
+            raise WasmeshError(f"{var} is `{text}`, not a whole number of {unit}; fix or unset it.")
 
 
 def _check_otlp(endpoint_var: str | None) -> None:
@@ -170,7 +199,12 @@ def shutdown() -> None:
     provider, _owned = _owned, None
     if provider is not None:
         _spans = None
-        provider.shutdown()
+        flushing = threading.Thread(target=provider.shutdown, name="wasmesh-spans", daemon=True)
+        flushing.start()
+        flushing.join(SHUTDOWN_FLUSH_S)
+        if flushing.is_alive():
+            log.warning("spans still queued %.0f s after stopping were dropped: the collector "
+                        "did not take them in time", SHUTDOWN_FLUSH_S)  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -80,7 +80,8 @@ class App:
         broker = broker if broker is not None else LocalBroker()
         for unit in plan.plans:
             composed = compose_unit(unit, plan.paths, worlds, plan.cache)
-            units[unit.name] = unit_component(unit, composed, units, plan.plans, broker)
+            units[unit.name] = unit_component(unit, composed, units, plan.plans, broker,
+                                              plan.manifest.name)  # fmt: skip
         return cls(plan.manifest, plan.graph, plan.plans, units, plan.paths, broker)
 
     def unit_of(self, component: str) -> UnitPlan:
@@ -97,7 +98,8 @@ class App:
         For runners other than the unit's own, such as the HTTP trigger serving it.
         """
         plan = next(p for p in self.plans if p.name == unit)
-        return _forwarded(plan, self.units[unit].loaded, self.units, self.plans)
+        return _forwarded(plan, self.units[unit].loaded, self.units, self.plans,
+                          self.manifest.name)  # fmt: skip
 
     def unit_capabilities(self, unit: str) -> tuple[Capability, ...]:
         """The app-scoped capabilities of `unit`'s runners: its imports served by other units
@@ -105,7 +107,7 @@ class App:
         loaded = self.units[unit].loaded
         forwarded = self.forwarded_imports(unit)
         own = (forwarded,) if forwarded is not None else ()
-        return (*own, *messaging_for(loaded, self.broker, unit))
+        return (*own, *messaging_for(loaded, self.broker, unit, self.manifest.name))
 
     def http_routes(self) -> dict[str, Path]:
         """Each `[[triggers.http]]` route → the composed unit file serving its component."""
@@ -164,16 +166,18 @@ def unit_component(
     units: Mapping[str, Component],
     plans: tuple[UnitPlan, ...],
     broker: Broker,
+    app: str = "",
 ) -> Component:
-    """The unit of `plan` (its composed file `composed`), calling the `units` it imports from
-    through the host and carrying its messages on `broker`."""
+    """The unit of `plan` (its composed file `composed`) of `app`, calling the `units` it
+    imports from through the host and carrying its messages on `broker`."""
     loaded = load_component(composed, fuel=plan.policy.limits.fuel is not None)
-    forwarded = _forwarded(plan, loaded, units, plans)
+    forwarded = _forwarded(plan, loaded, units, plans, app)
     capabilities: tuple[Capability, ...] = (forwarded,) if forwarded is not None else ()
-    capabilities += messaging_for(loaded, broker, plan.name)
+    capabilities += messaging_for(loaded, broker, plan.name, app)
     return UnitComponent(
         loaded,
-        lambda: Runner(loaded, plan.policy, capabilities=capabilities, program=plan.program),
+        lambda: Runner(loaded, plan.policy, capabilities=capabilities, program=plan.program,
+                       app=app),
     )
 
 
@@ -182,6 +186,7 @@ def _forwarded(
     loaded: LoadedComponent,
     units: Mapping[str, Component],
     plans: tuple[UnitPlan, ...],
+    app: str = "",
 ) -> ForwardedImports | None:
     if not plan.remote:
         return None
@@ -191,7 +196,7 @@ def _forwarded(
         assert link.provider is not None and link.export is not None
         provider = units[entries[link.provider]]
         providers[link.import_name] = in_process(_caller(provider), link.export)
-    return ForwardedImports(loaded.world, providers, caller=plan.name)
+    return ForwardedImports(loaded.world, providers, caller=plan.name, app=app)
 
 
 class UnitComponent(Component):

@@ -85,6 +85,7 @@ class Runner:
     capabilities: Sequence[Capability] = ()
     program: str | None = None
     serving: bool = False
+    app: str = ""  # the app the component belongs to (metrics' `app` label)
 
     def __post_init__(self) -> None:
         limits = self.policy.limits
@@ -107,7 +108,7 @@ class Runner:
     def _choose(self) -> list[Capability]:
         """A capability for each import: explicit ones first, then `wasmesh.plugins`, in order."""
         setup = Setup(self.loaded, self.policy, self.argv, self.program or "component",
-                      self.serving)  # fmt: skip
+                      self.serving, self.app)  # fmt: skip
         explicit: list[Capability] = list(self.capabilities)
         if self.hosts:
             from wasmesh.capabilities.python_host import PythonHosts
@@ -184,7 +185,7 @@ class Runner:
             return self._on_demand
 
     def _instantiate(self, timeout: float | None) -> Instance:
-        metrics = _metrics.ACTIVE
+        metrics = _metrics.metering()
         started = time.perf_counter() if metrics is not None else 0.0
         store = new_store(self.loaded.engine)
         if self._memory is not None:
@@ -199,16 +200,21 @@ class Runner:
         except _PoolFull:
             instance.close()
             raise
-        except GuestError:
+        except GuestError as e:  # counted apart from traps, which are calls that failed
             instance.close()
+            if metrics is not None:
+                metrics.instantiation_failed(self.app, self.program or "", e)
             raise
         except wasmtime.WasmtimeError as e:
             instance.close()
+            if metrics is not None:
+                metrics.instantiation_failed(self.app, self.program or "", None)
             raise LinkError(f"{self.loaded.label} could not be instantiated: {e}") from None
         if metrics is not None:
             pooled = id(self.loaded.engine) in POOLS
-            instance.metered = metrics.instance_made(self.program or "", time.perf_counter()
-                                                     - started, pooled)  # fmt: skip
+            instance.metered = metrics.instance_made(self.app, self.program or "",
+                                                     time.perf_counter() - started,
+                                                     pooled)  # fmt: skip
         return instance
 
     def _pooled_instantiate(self, store: wasmtime.Store, component: Any) -> wc.Instance:
@@ -301,19 +307,19 @@ class Instance:
             self.poisoned = True
             if isinstance(e.__cause__, GuestExit):  # wasi:cli/exit from a Python capability
                 raise e.__cause__ from None
-            if _metrics.ACTIVE is not None:
-                _metrics.ACTIVE.guest_failed(runner.program or "", e)
+            if _metrics.ACTIVE is not None and self.instance is not None:  # not while starting
+                _metrics.ACTIVE.guest_failed(runner.app, runner.program or "", e)
             raise
         except GuestError as e:
             self.poisoned = True
-            if _metrics.ACTIVE is not None:
-                _metrics.ACTIVE.guest_failed(runner.program or "", e)
+            if _metrics.ACTIVE is not None and self.instance is not None:  # not while starting
+                _metrics.ACTIVE.guest_failed(runner.app, runner.program or "", e)
             raise
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
             self.poisoned = True
             err = guest_error(e, memory_limited=runner._memory is not None)
-            if _metrics.ACTIVE is not None:
-                _metrics.ACTIVE.guest_failed(runner.program or "", err)
+            if _metrics.ACTIVE is not None and self.instance is not None:  # not while starting
+                _metrics.ACTIVE.guest_failed(runner.app, runner.program or "", err)
             raise err from None
         finally:
             if tokens is not None:

@@ -65,7 +65,7 @@ def reload_app(
     for unit in plan.plans:  # providers before their callers
         if unit.name in affected:
             units[unit.name] = unit_component(
-                unit, composed[unit.name], units, plan.plans, app.broker
+                unit, composed[unit.name], units, plan.plans, app.broker, plan.manifest.name
             )
             made.append(unit.name)
         else:

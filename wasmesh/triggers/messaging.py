@@ -90,11 +90,12 @@ def broker_message(message: Message) -> Record:
                    "reply-to": message.reply_to})  # fmt: skip
 
 
-def handle(call: Callable[[Record], Any], message: Message, attempt: int, component: str) -> bool:
+def handle(call: Callable[[Record], Any], message: Message, attempt: int, component: str,
+           app: str = "") -> bool:  # fmt: skip
     """Deliver `message` through `call` (a handler call in a fresh instance); True when the
     handler took it. A trap or an `err` is logged with the subject and the attempt."""
     if _metrics.ACTIVE is not None:
-        _metrics.ACTIVE.messaging(component, "deliver")
+        _metrics.ACTIVE.messaging(app, component, "deliver")
     try:
         with answering(message.reply_to):
             result = call(broker_message(message))
@@ -196,7 +197,7 @@ class MessagingTrigger:
                 instance.close()
 
         def deliver(message: Message, attempt: int) -> bool:
-            done = handle(call, message, attempt, route.component)
+            done = handle(call, message, attempt, route.component, self.app.manifest.name)
             if not done:
                 given_up(route, message.subject, attempt)
             return done

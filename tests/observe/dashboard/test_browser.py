@@ -7,6 +7,7 @@ A screenshot is kept at `.cache/artifacts/dashboard.png` (its path is printed).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -20,11 +21,14 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.lattice.conftest import admin, run
+from tests.lattice.conftest import admin, lattice, run
 from tests.support.processes import spawn, stop
 from wasmesh.lattice.app import Placement, topology_from_manifest
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer
+from wasmesh.lattice.topology import Topology
+from wasmesh.observe.dashboard.server import DashboardServer
+from wasmesh.observe.dashboard.view import LatticeView
 
 pytestmark = pytest.mark.slow
 
@@ -179,3 +183,35 @@ def test_the_dashboard_shows_a_running_lattice_and_its_traffic_in_a_browser(
         if dashboard is not None:
             stop(dashboard)
         hosts.stop_all()
+
+
+def test_the_page_shows_the_lattice_before_any_event(
+    nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology], browser: WebDriver
+) -> None:
+    # events held back (as a buffering proxy does): the page still shows the lattice now
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/events"]})
+
+    async def scenario() -> None:
+        async with lattice(nats_server, tmp_path, {"zone": "a"}, {"zone": "b"}) as (client, _):
+            await client.deploy("shop", shop())
+            await client.wait_ready("shop", 60)
+            view = LatticeView(nats_server.options("client"))
+            await view.start()
+            server = DashboardServer(view)
+            await server.start()
+            loop = asyncio.get_running_loop()
+            try:
+                await loop.run_in_executor(None, browser.get, server.url + "/")
+                hosts = await loop.run_in_executor(None, until, "the hosts", lambda: set(
+                    texts(browser, "#hosts tr[data-host] td.name")) == {"h0", "h1"})  # fmt: skip
+                assert hosts
+                names = await loop.run_in_executor(None, texts, browser, "#apps td.name")
+                assert names == ["shop"]
+                status = await loop.run_in_executor(None, texts, browser, "#status")
+                assert status != ["live"]  # no event reached the page
+            finally:
+                await server.close()
+                await view.close()
+
+    run(scenario(), 180)

@@ -18,7 +18,7 @@ from wasmesh.observe.dashboard.stats import (
     summarize,
 )
 
-EDGE_LABELS = ["caller", "interface", "placement"]
+EDGE_LABELS = ["app", "caller", "interface", "placement"]
 
 
 def metrics(registry: CollectorRegistry) -> tuple[Counter, Counter, Histogram, Gauge]:
@@ -51,7 +51,7 @@ def test_rates_errors_and_latencies_cover_the_window() -> None:
     requests.labels("/quote/...", "POST", "200").inc(27)
     requests.labels("/quote/...", "POST", "500").inc(3)
     requests.labels("/health", "GET", "404").inc(10)  # 4xx: the client's error, not ours
-    edge = ("front", "shop:pricing/tax@0.1.0", "remote")
+    edge = ("shop", "front", "shop:pricing/tax@0.1.0", "remote")
     for i in range(20):
         calls.labels(*edge).inc()
         seconds.labels(*edge).observe(0.005 if i < 10 else 0.05)
@@ -63,7 +63,8 @@ def test_rates_errors_and_latencies_cover_the_window() -> None:
         {"route": "/quote/...", "requests": 35.0, "errors": 3.0, "rps": 3.0, "error_rate": 0.1},
     ]
     [edge_figures] = figures["edges"]
-    assert edge_figures["caller"] == "front" and edge_figures["placement"] == "remote"
+    assert edge_figures["app"] == "shop" and edge_figures["caller"] == "front"
+    assert edge_figures["placement"] == "remote"
     assert edge_figures["calls"] == 20.0 and edge_figures["calls_per_s"] == 2.0
     assert edge_figures["p50_ms"] == pytest.approx(10.0)  # the 10th of 20 ends bucket ≤ 10 ms
     assert 10.0 < edge_figures["p99_ms"] <= 100.0

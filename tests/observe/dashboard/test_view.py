@@ -10,13 +10,15 @@ from wasmesh.lattice.status import AppStatus
 from wasmesh.observe.dashboard.stats import read, summarize
 from wasmesh.observe.dashboard.view import app_graph, route_figures
 
-EDGE = ["caller", "interface", "placement"]
+EDGE = ["app", "caller", "interface", "placement"]
 TAX = "shop:pricing/tax@0.1.0"
 
 
-def host_summary(ok: int, failed: int, fast: int, slow: int) -> dict[str, object]:
+def host_summary(ok: int, failed: int, fast: int, slow: int,
+                 other: int = 0) -> dict[str, object]:  # fmt: skip
     """One host's summary over 10 s: `ok` + `failed` requests to /quote/..., `fast` (1 ms) and
-    `slow` (100 ms) calls from front to tax."""
+    `slow` (100 ms) calls from shop's front to tax, and `other` (10 s) calls from the front
+    unit of another app, `outlet`, to its own tax."""
     registry = CollectorRegistry()
     requests = Counter("wasmesh_http_requests", "", ["route", "method", "status"],
                        registry=registry)  # fmt: skip
@@ -27,14 +29,18 @@ def host_summary(ok: int, failed: int, fast: int, slow: int) -> dict[str, object
     requests.labels("/quote/...", "POST", "200").inc(ok)
     requests.labels("/quote/...", "POST", "503").inc(failed)
     for duration, count in ((0.001, fast), (0.1, slow)):
-        calls.labels("front", TAX, "lattice", "ok").inc(count)
+        calls.labels("shop", "front", TAX, "lattice", "ok").inc(count)
         for _ in range(count):
-            seconds.labels("front", TAX, "lattice").observe(duration)
+            seconds.labels("shop", "front", TAX, "lattice").observe(duration)
+    calls.labels("outlet", "front", TAX, "lattice", "ok").inc(other)
+    for _ in range(other):
+        seconds.labels("outlet", "front", TAX, "lattice").observe(10.0)
     return summarize(before, read(registry, at=10.0))
 
 
 def test_routes_and_edges_are_summed_over_hosts() -> None:
-    live = {"a": host_summary(90, 10, 98, 0), "b": host_summary(100, 0, 0, 2)}
+    # another app's unit `front` calls as much again, slowly: none of it is shop's
+    live = {"a": host_summary(90, 10, 98, 0, 50), "b": host_summary(100, 0, 0, 2, 50)}
     assert route_figures(live) == [{"route": "/quote/...", "requests": 200.0, "errors": 10.0,
                                     "rps": 20.0, "error_rate": 0.05}]  # fmt: skip
     desired = DesiredState("shop", 3, (

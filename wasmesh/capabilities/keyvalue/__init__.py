@@ -204,7 +204,7 @@ class KeyValue(HostCapability):
 
     def __init__(self, setup: Setup) -> None:
         self.loaded = setup.loaded
-        self.program = setup.program
+        self.program, self.app = setup.program, setup.app
         self.grants = {g.name: g for g in setup.policy.grants.key_value_stores}
 
     def provides(self, import_name: str) -> bool:
@@ -232,5 +232,6 @@ class KeyValue(HostCapability):
             else:
                 hosts[name] = Batch(draft2)
         if (metrics := _metrics.ACTIVE) is not None:  # count each operation
-            hosts = {n: metrics.metered_host(h, self.program, "keyvalue") for n, h in hosts.items()}
+            hosts = {n: metrics.metered_host(h, self.app, self.program, "keyvalue")
+                     for n, h in hosts.items()}  # fmt: skip
         link_python_hosts(linker, self.loaded, hosts)

@@ -83,19 +83,19 @@ def process_broker() -> LocalBroker:
 
 
 def messaging_for(
-    loaded: LoadedComponent, broker: Broker, program: str = ""
+    loaded: LoadedComponent, broker: Broker, program: str = "", app: str = ""
 ) -> tuple[Capability, ...]:
-    """The messaging capability over `broker` for `loaded`, if it imports the consumer
-    interface (for a runner's explicit capabilities); else nothing."""
+    """The messaging capability over `broker` for `loaded` (unit `program` of `app`), if it
+    imports the consumer interface (for a runner's explicit capabilities); else nothing."""
     if not any(i.name.startswith((CONSUMER + VERSIONS, TYPES + VERSIONS))
                for i in loaded.world.imports):  # fmt: skip
         return ()
-    return (Messaging(loaded.world, broker, program or loaded.label),)
+    return (Messaging(loaded.world, broker, program or loaded.label, app),)
 
 
 def from_setup(setup: Setup) -> Messaging:
     """The registry's factory (`wasmesh.plugins`): the process's in-process broker."""
-    return Messaging(setup.loaded.world, process_broker(), setup.program)
+    return Messaging(setup.loaded.world, process_broker(), setup.program, setup.app)
 
 
 def check_grant(patterns: tuple[str, ...], where: str = "a component's policy") -> None:
@@ -112,10 +112,12 @@ class Messaging(HostCapability):
 
     name = "wasmcloud-messaging"
 
-    def __init__(self, world: World, broker: Broker, program: str = "component") -> None:
+    def __init__(self, world: World, broker: Broker, program: str = "component",
+                 app: str = "") -> None:  # fmt: skip
         self.world = world
         self.broker = broker
         self.program = program
+        self.app = app
         self.grants: tuple[str, ...] = ()
 
     def provides(self, import_name: str) -> bool:
@@ -128,7 +130,7 @@ class Messaging(HostCapability):
     def link(self, linker: wc.Linker, import_names: list[str]) -> None:
         impls: dict[str, Callable[..., Any]] = {"publish": self.publish, "request": self.request}
         if _metrics.ACTIVE is not None:  # count each message sent
-            impls = _metrics.ACTIVE.counted(impls, self.program, "messaging")
+            impls = _metrics.ACTIVE.counted(impls, self.app, self.program, "messaging")
         with linker.root() as root:
             for name in import_names:
                 item = self.world.import_(name)

@@ -69,6 +69,8 @@ class AdminPage:
         request.send_header("Cache-Control", "no-store")
         request.send_header("Connection", "close")
         request.end_headers()
+        if request.command == "HEAD":
+            return
         try:
             while True:
                 request.wfile.write(event(self._run(documents.current())))

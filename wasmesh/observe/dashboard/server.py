@@ -26,6 +26,7 @@ from typing import Any
 
 import h11
 
+from wasmesh.errors import WasmeshError
 from wasmesh.lattice.connection import NatsOptions
 from wasmesh.observe.dashboard.stats import STATS_S
 from wasmesh.observe.dashboard.view import LatticeView
@@ -198,12 +199,30 @@ async def serve_dashboard(
     ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve the dashboard of `lattice` until cancelled; `ready(url)` is called once it
-    listens."""
+    listens. Raises `WasmeshError` when the lattice cannot be read (no such lattice on that
+    server, or credentials not its own) or the address cannot be listened on."""
     view = LatticeView(nats, lattice)
-    await view.start()
+    try:
+        await view.start()
+    except WasmeshError:  # no NATS there: the connection's own sentence
+        raise
+    except Exception as exc:  # nats-py: a timeout, a permissions violation, a missing store
+        detail = f" ({exc})" if str(exc) else ""
+        raise WasmeshError(
+            f"lattice `{lattice}` cannot be reached at {NatsOptions.of(nats).url}: it has no "
+            f"hosts or store there, or these credentials are not its{detail}; check --lattice "
+            "(the name its hosts were started with) and --creds."
+        ) from None
     server = DashboardServer(view, host, port)
     try:
-        await server.start()
+        try:
+            await server.start()
+        except OSError as exc:
+            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            raise WasmeshError(
+                f"--listen {where}: cannot listen there ({exc.strerror or exc}); pick a free "
+                "port (0 for any) of this machine."
+            ) from None
         if ready is not None:
             ready(server.url)
         await asyncio.Event().wait()

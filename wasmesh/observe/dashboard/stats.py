@@ -7,8 +7,8 @@ The figures are read from the process's metrics (`wasmesh.observe.metrics`, a
 | summary | metric |
 |---|---|
 | requests, errors (5xx), requests/s per route | `wasmesh_http_requests_total{route,status}` |
-| calls per edge, calls/s | `wasmesh_calls_total{caller,interface,placement}` |
-| p50/p99 per edge | `wasmesh_call_duration_seconds{caller,interface,placement}` |
+| calls per edge, calls/s | `wasmesh_calls_total{app,caller,interface,placement}` |
+| p50/p99 per edge | `wasmesh_call_duration_seconds{app,caller,interface,placement}` |
 | live instances | `wasmesh_instances_live` |
 
 Rates and quantiles cover the last `WINDOW_S` seconds; totals count from the host's start.
@@ -22,7 +22,7 @@ The document (`STATS_SCHEMA`):
      "units": [{"app", "unit", "digest", "state"}], "at": unix seconds, "window": seconds,
      "load": {"loadavg": float, "rss_bytes": int, "in_flight": float, "instances": float},
      "routes": [{"route", "requests", "errors", "rps", "error_rate"}],
-     "edges": [{"caller", "interface", "placement", "calls", "calls_per_s", "p50_ms",
+     "edges": [{"app", "caller", "interface", "placement", "calls", "calls_per_s", "p50_ms",
                 "p99_ms", "buckets": [[le seconds, calls in the window], ...]}]}
 """
 
@@ -60,7 +60,7 @@ INSTANCES = "wasmesh_instances_live"
 # what a summary reads: collecting only these skips the rest (the process collector, ...)
 READ = [REQUESTS, IN_FLIGHT, CALLS, f"{CALL_SECONDS}_bucket", INSTANCES]
 
-Edge = tuple[str, str, str]  # (caller, interface, placement)
+Edge = tuple[str, str, str, str]  # (app, caller, interface, placement)
 Buckets = list[tuple[float, float]]  # (upper bound in seconds, cumulative count)
 
 
@@ -104,7 +104,8 @@ def read(registry: Collector | None, at: float | None = None) -> Reading:
 
 
 def _edge(labels: dict[str, str]) -> Edge:
-    return labels.get("caller", ""), labels.get("interface", ""), labels.get("placement", "")
+    return (labels.get("app", ""), labels.get("caller", ""), labels.get("interface", ""),
+            labels.get("placement", ""))  # fmt: skip
 
 
 def quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float | None:
@@ -151,7 +152,7 @@ def summarize(old: Reading | None, new: Reading) -> dict[str, Any]:
     for edge in sorted(set(new.calls) | set(new.buckets)):
         window = _window(new.buckets.get(edge, {}), base.buckets.get(edge, {}))
         edges.append({
-            "caller": edge[0], "interface": edge[1], "placement": edge[2],
+            "app": edge[0], "caller": edge[1], "interface": edge[2], "placement": edge[3],
             "calls": new.calls.get(edge, 0.0),
             "calls_per_s": rate(new.calls.get(edge, 0.0), base.calls.get(edge, 0.0)),
             **latencies(window),

@@ -164,7 +164,8 @@ def app_graph(
     desired: DesiredState, report: dict[str, Any], live: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
     """The app's units and wiring edges, each edge with its live figures summed over hosts
-    (a caller is its unit, as the app's units name it)."""
+    (a caller is its unit, as the app's units name it, counted under the app's name: another
+    app's unit of the same name is not this one)."""
     units = [
         {"unit": name, "running": u["running"], "replicas": u["replicas"]}
         for name, u in report["units"].items()
@@ -177,7 +178,8 @@ def app_graph(
                 e
                 for doc in live.values()
                 for e in doc.get("edges", [])
-                if e["caller"] == spec.name and e["interface"] in (interface, target)
+                if e.get("app") == desired.app and e["caller"] == spec.name
+                and e["interface"] in (interface, target)
             ]
             window = merge_buckets(e.get("buckets", []) for e in seen)
             edges.append({

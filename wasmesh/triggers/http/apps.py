@@ -60,6 +60,7 @@ def app_routes(
                 settings or PoolSettings(),
                 capabilities=app.unit_capabilities(plan.name),
                 name=plan.program,
+                app=app.manifest.name,
             )
         routes.append(AppRoute(trigger.route, trigger.component, plan.name, targets[plan.name]))
     return routes

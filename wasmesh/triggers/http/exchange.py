@@ -54,6 +54,8 @@ def run(
     try:
         lease = pool.acquire(wait=timeout if queue_wait is None else queue_wait)
     except Exception as e:  # the component's start-up trapped or could not link
+        if writer.record is not None:
+            writer.record.unit = pool.name  # who failed to start
         log.warning("%s: instantiating failed: %s", pool.name, e)
         writer.simple(500, b"the component could not be started\n")
         return
@@ -61,7 +63,7 @@ def run(
         writer.simple(503, b"the server is busy; try again\n")
         return
     if writer.record is not None:
-        writer.record.took(pool.name, lease.uses)
+        writer.record.took(pool.name, lease.uses, pool.runner.app)
 
     def on_set(response: OutgoingResponse) -> None:
         writer.begin(response.status, response.headers().entries())
@@ -77,10 +79,15 @@ def run(
             return
         cause = lease.ctx.failure or e
         if _metrics.ACTIVE is not None:
-            _metrics.ACTIVE.guest_failed(pool.name, guest_error(cause, memory_limited=True))
+            failure = guest_error(cause, memory_limited=True)
+            _metrics.ACTIVE.guest_failed(pool.runner.app, pool.name, failure)
         status, reason = failure_status(cause)
-        detail = (str(guest_error(cause)).splitlines() or [type(cause).__name__])[0]
-        log.warning("%s %s: %s (%s)", pool.name, request.path_with_query(), reason, detail)
+        if status == 500:  # a trap or an exit: say which; a limit's reason says it all
+            detail = (str(guest_error(cause)).splitlines() or [type(cause).__name__])[0]
+            reason_logged = f"{reason} ({detail})"
+        else:
+            reason_logged = reason
+        log.warning("%s %s: %s", pool.name, request.path_with_query(), reason_logged)
         writer.simple(status, reason.encode() + b"\n")
         return
     finally:

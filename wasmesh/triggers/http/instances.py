@@ -55,6 +55,7 @@ class RouteTarget:
     settings: PoolSettings = PoolSettings()
     capabilities: tuple[Capability, ...] = ()
     name: str | None = None  # what its instances go by in logs (default: the file's stem)
+    app: str = ""  # the app it belongs to (metrics' `app` label; default: the file's stem)
 
 
 class Slots:
@@ -162,7 +163,10 @@ class InstancePool:
         settings: PoolSettings | None = None,
         capabilities: Sequence[Capability] = (),
         name: str | None = None,
+        app: str = "",
     ) -> None:
+        """`name` and `app`: the unit (default: the file's stem) and the app it belongs to,
+        as logs and metrics name them."""
         self.policy = policy or Policy()
         self.settings = settings or PoolSettings()
         self.request_timeout = self.policy.limits.timeout  # None: the server's limit
@@ -178,7 +182,7 @@ class InstancePool:
             )
         self.handler_name = names[0]
         self.runner = Runner(loaded, self.policy, capabilities=tuple(capabilities),
-                             program=self.name, serving=True)  # fmt: skip
+                             program=self.name, serving=True, app=app)  # fmt: skip
         link = wasi_link(self.runner)
         if link is None:
             raise ComponentError(f"{path} imports no wasi:http types; it cannot be served.")

@@ -113,7 +113,8 @@ class Server:
             key = (str(route.path.resolve()), route.policy, route.settings, caps)
             if key not in pools:
                 pools[key] = InstancePool(
-                    route.path, route.policy, route.settings, route.capabilities, route.name
+                    route.path, route.policy, route.settings, route.capabilities, route.name,
+                    route.app or route.path.stem,
                 )
             targets[pattern] = pools[key]
         self.pools = list(pools.values())
@@ -296,15 +297,15 @@ class Server:
         body = RequestBody(h, sock, self.limits.max_body_bytes, self.limits.client_timeout)
         length = next((v for n, v in headers if n == "content-length"), None)
         match = self.router.match(target) if target.startswith("/") else None
-        if record is not None and match is not None:
-            record.route, record.writer = match.route.pattern, writer
-        elif record is not None:
+        if record is not None:
             record.writer = writer
         head_size = len(req.target) + sum(len(n) + len(v) + 4 for n, v in req.headers)
-        if head_size > self.limits.max_header_bytes:
+        if head_size > self.limits.max_header_bytes:  # refused before routing: no route
             writer.close_after = True
             writer.simple(431, b"the request headers are larger than the server accepts\n")
             return False
+        if record is not None and match is not None:
+            record.route = match.route.pattern
         if match is None:
             writer.simple(404, b"no route matches this path\n")
         elif length is not None and int(length) > self.limits.max_body_bytes:

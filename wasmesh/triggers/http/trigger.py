@@ -77,7 +77,7 @@ class HttpTrigger:
             if route.unit not in kept and route.unit not in pools:
                 t = route.target
                 pools[route.unit] = InstancePool(t.path, t.policy, t.settings, t.capabilities,
-                                                 t.name)  # fmt: skip
+                                                 t.name, t.app)  # fmt: skip
         targets: list[tuple[str, InstancePool | RouteHandler]] = [
             (r.route, kept.get(r.unit) or pools[r.unit]) for r in fresh
         ]

@@ -12,6 +12,7 @@ dies unexpectedly is replaced in its role; one that fails to start stops the who
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import signal
@@ -35,8 +36,15 @@ def listen_socket(listen: str) -> socket.socket:
     host, _, port = listen.rpartition(":")
     try:
         return socket.create_server((host.strip("[]") or "127.0.0.1", int(port)), backlog=1024)
-    except (OSError, ValueError) as e:
-        raise WasmeshError(f"cannot listen on {listen} ({e}); pick another address.") from e
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise WasmeshError(f"--listen {listen}: the address is in use; pick another port "
+                               "(or 0 for any free one).") from None  # fmt: skip
+        raise WasmeshError(f"--listen {listen}: cannot listen there ({e.strerror or e}); use an "
+                           "address of this machine.") from None  # fmt: skip
+    except ValueError:
+        raise WasmeshError(f"--listen `{listen}` is not HOST:PORT; e.g. `--listen "
+                           "127.0.0.1:8080`.") from None  # fmt: skip
 
 
 WORKERS_VARIABLE = "WEB_CONCURRENCY"

@@ -162,8 +162,15 @@ function render(doc) {
 
 function connect() {
   const status = document.getElementById("status");
+  let heard = false;  // an event came: newer than the document fetched at load
+  // the view now, not after the first event (a proxy may hold events back)
+  fetch("api/state", {cache: "no-store"})
+    .then((r) => (r.ok ? r.json() : null))
+    .then((doc) => { if (doc && !heard) render(doc); })
+    .catch(() => {});
   const events = new EventSource("events");
   events.addEventListener("state", (msg) => {
+    heard = true;
     status.className = "status live";
     status.textContent = "live";
     render(JSON.parse(msg.data));
