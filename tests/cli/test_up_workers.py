@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import BIN, wasmesh
+from tests.support.cli import BIN, wasmesh, wasmesh_process
 from tests.support.processes import Served
 
 INCREMENTS = 200
@@ -158,11 +158,10 @@ def test_sigterm_lets_a_request_in_flight_finish(up: Callable[..., Served]) -> N
 
 
 @pytest.mark.parametrize("value", ["0", "two", "1.5"])
-def test_a_bad_web_concurrency_is_one_sentence(
-    app: Path, value: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("WEB_CONCURRENCY", value)
-    r = wasmesh("up", app, "--listen", "127.0.0.1:0")
+def test_a_bad_web_concurrency_is_one_sentence(app: Path, value: str) -> None:
+    # its own process: one that may fork, as a user's shell is (a pytest worker may not)
+    env = {**os.environ, "WEB_CONCURRENCY": value}
+    r = wasmesh_process("up", app, "--listen", "127.0.0.1:0", env=env, timeout=120)
     assert r.code == 2, r.err
     assert f"WEB_CONCURRENCY='{value}' is not a worker count" in r.err, r.err
     assert "Traceback" not in r.err

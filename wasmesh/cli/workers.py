@@ -33,6 +33,7 @@ def app_workers(app: Path, requested: int | None, nats: bool) -> int:
 
     if requested is not None and requested < 1:
         raise WasmeshError(f"--workers must be at least 1, got {requested}.")
+    default = default_workers() if requested is None else requested  # checks $WEB_CONCURRENCY
     manifest = load_manifest(app)
     check_local_stores(manifest)
     if not manifest.http_triggers or requested == 1:
@@ -42,7 +43,7 @@ def app_workers(app: Path, requested: int | None, nats: bool) -> int:
         raise WasmeshError(f"--workers {requested} cannot serve app `{manifest.name}`: {reason}.")
     if reason is not None or not _may_fork():
         return 1
-    return requested or default_workers()
+    return default
 
 
 def _may_fork() -> bool:
