@@ -69,8 +69,7 @@ def lattice(
         trust = ("--trust", str(secrets.lattice().trust))
         port = free_port()
         front = LocalHosts(server.url, root / "hosts", options=server.options("host"),
-                           args=(*trust, "--http", f"127.0.0.1:{port}",
-                                 "--workers", "1"))  # fmt: skip
+                           args=(*trust, "--http", f"127.0.0.1:{port}"))  # fmt: skip
         back = LocalHosts(server.url, root / "hosts", options=server.options("host"), args=trust)
         stack.callback(front.stop_all)
         stack.callback(back.stop_all)

@@ -86,7 +86,7 @@ def test_one_request_is_one_trace_across_two_host_processes(
                                            strategy="per-component")  # fmt: skip
     assert nats_server.secrets is not None
     args = ("--trust", str(nats_server.secrets.lattice().trust), "--http", "127.0.0.1:0",
-            "--drain-timeout", "5", "--workers", "1")  # fmt: skip
+            "--drain-timeout", "5")  # fmt: skip
     hosts = LocalHosts(nats_server.url, tmp_path, options=nats_server.options("host"), args=args)
     try:
         hosts.start("a", "role=front")

@@ -165,8 +165,7 @@ def probe_lattice(probe_app: ProbeApp) -> Iterator[Lattice]:
         assert url.startswith("nats://"), url
         for zone in ("a", "b"):
             argv = [str(BIN / "wasmesh"), "host", "--nats", url, "--label", f"zone={zone}",
-                    "--id", zone, "--http", "127.0.0.1:0", "--workers", "1",
-                    "--creds", str(keys / "host.nk"),
+                    "--id", zone, "--http", "127.0.0.1:0", "--creds", str(keys / "host.nk"),
                     "--trust", str(keys / "signing.pub")]  # fmt: skip
             hosts.append(Served(argv, log=root / f"host-{zone}.log"))
         for app in probe_app.dirs.values():

@@ -187,7 +187,8 @@ def host(
             "--workers",
             metavar="N",
             help="Processes accepting --http's connections; the first is the host, the others "
-            "serve its units' routes and forward the rest [default: cores with --http, else 1].",
+            "serve its units' routes and forward the rest "
+            "[default: $WEB_CONCURRENCY, else one per core; 1 without --http].",
         ),
     ] = None,
 ) -> None:

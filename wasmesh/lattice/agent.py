@@ -258,7 +258,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def host_workers(http: str | None, requested: int | None) -> int:
-    """`--workers` of a host: as asked, else one per core with `--http`, else one."""
+    """`--workers` of a host: as asked; else with `--http` `$WEB_CONCURRENCY` or one per core
+    (`default_workers`); else one."""
     if requested is not None:
         return requested
     if http is None:

@@ -110,8 +110,7 @@ def test_the_dashboard_shows_a_running_lattice_and_its_traffic_in_a_browser(
              **{u: Placement(labels={"lang": "native"}) for u in ("tax", "presentation",
                                                                     "receipt")}}  # fmt: skip
     app, topology = topology_from_manifest(EXAMPLE, where, strategy="per-component")
-    trust = ("--trust", str(nats_server.secrets.lattice().trust), "--http", "127.0.0.1:0",
-             "--workers", "1")
+    trust = ("--trust", str(nats_server.secrets.lattice().trust), "--http", "127.0.0.1:0")
     hosts = LocalHosts(nats_server.url, tmp_path / "hosts", options=nats_server.options("host"),
                        args=trust)  # fmt: skip
     dashboard: Any = None
