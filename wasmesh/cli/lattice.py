@@ -181,6 +181,16 @@ def host(
     admin: obs.HostAdmin = "127.0.0.1:0",
     log_format: obs.LogFormat = "text",
     log_level: obs.LogLevel = "info",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            help="Processes accepting --http's connections; the first is the host, the others "
+            "serve its units' routes and forward the rest "
+            "[default: $WEB_CONCURRENCY, else one per core; 1 without --http].",
+        ),
+    ] = None,
 ) -> None:
     """Join a lattice as a host: heartbeat, run the units placed here, serve their calls.
 
@@ -190,6 +200,7 @@ def host(
     from wasmesh.cli.options import duration, parse_duration
     from wasmesh.cli.serve import check_reuse
     from wasmesh.lattice import run_host
+    from wasmesh.lattice.agent import host_workers
 
     idle = check_reuse(max_reuse, idle_timeout, pool_instances)
     drain = parse_duration("--drain-timeout", drain_timeout)
@@ -201,7 +212,7 @@ def host(
              drain_timeout=drain, connect_timeout=connect, trust=trust,
              allow_unsigned=allow_unsigned, max_reuse=max_reuse,
              idle_timeout=idle, admin=listen, log_format=log_format,
-             log_level=log_level)  # fmt: skip
+             log_level=log_level, workers=host_workers(http, workers))  # fmt: skip
 
 
 def deploy(

@@ -13,8 +13,11 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +27,9 @@ from wasmesh.lattice.errors import LatticeError
 
 if TYPE_CHECKING:
     from wasmesh.lattice.host import Host
+    from wasmesh.lattice.signing import Verifier
     from wasmesh.observe.admin import AdminServer
+    from wasmesh.triggers.http.instances import PoolSettings
 
 log = logging.getLogger("wasmesh.lattice.host")
 
@@ -49,49 +54,115 @@ def run_host(
     admin: str | None = DEFAULT_ADMIN,
     log_format: str | None = None,
     log_level: str | None = None,
+    workers: int = 1,
 ) -> None:
     """Run a host agent in this process until SIGINT/SIGTERM, then drain within
     `drain_timeout` seconds; with `http` (HOST:PORT) it also serves every deployed app's
     HTTP routes there, each instance serving up to `max_reuse` requests and dropped after
-    `idle_timeout` seconds unused. `trust` is the PEM public key artifacts must be signed with.
-    `admin` (HOST:PORT, default a free loopback port; None: none) serves the host's metrics,
-    printed once connected and advertised in its heartbeats; `log_format`/`log_level` as
-    `wasmesh.observe.requestlog.configure` takes them. Bad options raise `LatticeError` or
-    `WasmeshError` before anything starts."""
+    `idle_timeout` seconds unused, in `workers` processes sharing the socket (the first is
+    the host; see `wasmesh.lattice.httpworker`). `trust` is the PEM public key artifacts must
+    be signed with. `admin` (HOST:PORT, default a free loopback port; None: none) serves the
+    host's metrics (its first process's), printed once connected and advertised in its
+    heartbeats; `log_format`/`log_level` as `wasmesh.observe.requestlog.configure` takes
+    them. Bad options raise `LatticeError` or `WasmeshError` before anything starts."""
     from wasmesh.capabilities.wasi.guest_log import show_guest_output
-    from wasmesh.lattice.host import DRAIN_TIMEOUT_S, Host
     from wasmesh.lattice.signing import Verifier
-    from wasmesh.observe import tracing
-    from wasmesh.observe.dashboard.mount import AdminPage
     from wasmesh.triggers.http.instances import PoolSettings
 
     options = NatsOptions.of(nats).check()
+    if workers < 1:
+        raise WasmeshError(f"--workers must be at least 1, got {workers}.")
+    if workers > 1 and http is None:
+        raise WasmeshError(f"--workers {workers} runs more processes for HTTP ingress; add "
+                           "--http HOST:PORT or use --workers 1.")  # fmt: skip
+    from wasmesh.lattice.host import require_trust
+
+    require_trust(trust is not None, allow_unsigned)  # said once, before any process starts
     show_guest_output()  # guests' log records and output, on every unit this host runs
     if log_format is not None or log_level is not None:
         from wasmesh.observe import requestlog
 
         requestlog.configure(log_format or "text", log_level or "info")
-    listener = _admin(admin)
     verifier = Verifier.from_file(trust) if trust is not None else None
+    reuse = PoolSettings(max_reuse=max_reuse, idle_timeout=idle_timeout)
+    # No keep-resident slots (`tune_for_serving`) on a host: it holds many apps, and every
+    # slot any of them ever used would keep that memory while they idle.
+    settings = _HostSettings(options, lattice, labels, cache_dir, http, drain_timeout,
+                             connect_timeout, verifier, allow_unsigned, reuse, admin,
+                             workers)  # fmt: skip
+    if workers == 1:
+        _serve_host(settings, host_id)
+        return
+    from wasmesh.lattice import schema
+    from wasmesh.lattice.httpworker import HttpWorker, run_http_worker
+    from wasmesh.triggers.http.workers import listen_socket, run_workers
+
+    assert http is not None
+    # one identity for every process: the first is the host, the others serve its units
+    ident = schema.check_name("host", host_id or f"h{uuid.uuid4().hex[:10]}")
+
+    def worker(sock: socket.socket, ready: Callable[[], None]) -> None:
+        run_http_worker(HttpWorker(options, ident, sock, lattice, cache_dir, verifier, reuse,
+                                   connect_timeout), ready)  # fmt: skip
+
+    run_workers(
+        listen_socket(http),
+        workers,
+        worker,
+        lambda: None,  # the host (the first worker) says where it serves
+        first=lambda sock, ready: _serve_host(settings, ident, sock, ready),
+    )
+
+
+@dataclass(frozen=True)
+class _HostSettings:
+    options: NatsOptions
+    lattice: str
+    labels: Mapping[str, str] | None
+    cache_dir: Path | None
+    http: str | None
+    drain_timeout: float | None
+    connect_timeout: float | None
+    trust: Verifier | None
+    allow_unsigned: bool
+    reuse: PoolSettings
+    admin: str | None
+    workers: int
+
+
+def _serve_host(
+    s: _HostSettings,
+    host_id: str | None,
+    sock: socket.socket | None = None,
+    ready: Callable[[], None] | None = None,
+) -> None:
+    """Run the host in this process (with `sock`: a forked worker, SIGINT left to the
+    parent) until SIGTERM/SIGINT, then drain; `ready()` once it serves."""
+    from wasmesh.lattice.host import DRAIN_TIMEOUT_S, Host
+    from wasmesh.observe import tracing
+    from wasmesh.observe.dashboard.mount import AdminPage
+
+    listener = _admin(s.admin)
     host = Host(
-        options, lattice, labels, host_id, cache_dir=cache_dir, http=http,
-        drain_timeout=DRAIN_TIMEOUT_S if drain_timeout is None else drain_timeout,
-        connect_timeout=connect_timeout,
-        trust=verifier,
-        allow_unsigned=allow_unsigned,
-        http_reuse=PoolSettings(max_reuse=max_reuse, idle_timeout=idle_timeout),
+        s.options, s.lattice, s.labels, host_id, cache_dir=s.cache_dir, http=s.http,
+        drain_timeout=DRAIN_TIMEOUT_S if s.drain_timeout is None else s.drain_timeout,
+        connect_timeout=s.connect_timeout,
+        trust=s.trust,
+        allow_unsigned=s.allow_unsigned,
+        http_reuse=s.reuse,
+        http_sock=sock,
     )  # fmt: skip
     started = asyncio.Event()
     if listener is not None:
         host.admin_url = listener.url
         listener.add_ready_check(lambda: _not_ready(host, started))
-    # No keep-resident slots (`tune_for_serving`) on a host: it holds many apps, and every
-    # slot any of them ever used would keep that memory while they idle.
+    signals = (signal.SIGTERM,) if sock is not None else (signal.SIGINT, signal.SIGTERM)
+    workers = f" ({s.workers} workers)" if s.workers > 1 else ""
 
     async def serve() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in signals:
             loop.add_signal_handler(sig, stop.set)
         starting = asyncio.ensure_future(host.start())
         stopping = asyncio.ensure_future(stop.wait())
@@ -100,12 +171,14 @@ def run_host(
             if starting.done():
                 starting.result()  # a LatticeError (gave up, refused) propagates
                 started.set()
-                print(f"host {host.host_id} on {options.url}", flush=True)
+                print(f"host {host.host_id} on {s.options.url}", flush=True)
                 if listener is not None:
                     listener.add_route("/", AdminPage(host, asyncio.get_running_loop()))
                     print(f"Admin on {listener.url}/ (/metrics, /healthz, /readyz)", flush=True)
                 if host.ingress.server is not None:
-                    print(f"Serving HTTP on {host.ingress.url}/", flush=True)
+                    print(f"Serving HTTP on {host.ingress.url}/{workers}", flush=True)
+                if ready is not None:
+                    ready()
                 await stopping
                 print(f"host {host.host_id} draining", flush=True)
             else:  # stopped while still connecting
@@ -162,6 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--admin", default=DEFAULT_ADMIN, metavar="HOST:PORT|off")
     parser.add_argument("--log-format", default=None)
     parser.add_argument("--log-level", default=None)
+    parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("WASMESH_LOG", "WARNING").upper(),
@@ -176,10 +250,23 @@ def main(argv: list[str] | None = None) -> None:
         run_host(options, args.lattice, labels, args.id, args.cache_dir, args.http,
                  args.drain_timeout, args.connect_timeout, args.trust,
                  args.allow_unsigned, admin=None if args.admin.lower() == "off" else args.admin,
-                 log_format=args.log_format, log_level=args.log_level)  # fmt: skip
+                 log_format=args.log_format, log_level=args.log_level,
+                 workers=host_workers(args.http, args.workers))  # fmt: skip
     except (LatticeError, WasmeshError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+def host_workers(http: str | None, requested: int | None) -> int:
+    """`--workers` of a host: as asked; else with `--http` `$WEB_CONCURRENCY` or one per core
+    (`default_workers`); else one."""
+    if requested is not None:
+        return requested
+    if http is None:
+        return 1
+    from wasmesh.triggers.http.workers import default_workers
+
+    return default_workers()
 
 
 def _env_path(name: str) -> Path | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 import uuid
 from collections.abc import Mapping
@@ -75,6 +76,8 @@ class Host:
     `nats` is a URL or `NatsOptions` (the host credential, TLS). `trust` is the public key
     whose signature every artifact must carry before it is compiled; without it the host
     starts only with `allow_unsigned` (artifacts are then checked by digest alone).
+    `http_sock` is the listening socket of `http` when the parent process bound it and shares
+    it with HTTP worker processes (`wasmesh.lattice.httpworker`).
     """
 
     def __init__(
@@ -93,15 +96,12 @@ class Host:
         trust: Verifier | None = None,
         allow_unsigned: bool = False,
         http_reuse: PoolSettings | None = None,
+        http_sock: socket.socket | None = None,
     ) -> None:
-        if trust is None and not allow_unsigned:
-            raise LatticeError(
-                "a host needs the lattice's signing public key to verify artifacts: pass "
-                "--trust FILE (the signing.pub `wasmesh lattice up` wrote), or --allow-unsigned "
-                "for a lattice whose deploys are not signed."
-            )
+        require_trust(trust is not None, allow_unsigned)
         self.trust = trust  # None: artifacts are checked by digest only
         self.http_reuse = http_reuse  # how HTTP routes reuse instances (default: fresh each)
+        self.http_sock = http_sock  # `http`'s socket, bound already and shared with workers
         self.options = NatsOptions.of(nats).check()
         self.nats_url = self.options.url
         self.drain_timeout = drain_timeout
@@ -397,6 +397,16 @@ class Host:
             await self.store.status.put(key, schema.dumps(doc))
         else:
             await delete_key(self.store.status, key)
+
+
+def require_trust(trusted: bool, allow_unsigned: bool) -> None:
+    """Raise `LatticeError` naming `--trust` unless a host has a key or runs unsigned."""
+    if not trusted and not allow_unsigned:
+        raise LatticeError(
+            "a host needs the lattice's signing public key to verify artifacts: pass "
+            "--trust FILE (the signing.pub `wasmesh lattice up` wrote), or --allow-unsigned "
+            "for a lattice whose deploys are not signed."
+        )
 
 
 def _needs_restart(old: UnitSpec, new: UnitSpec) -> bool:

@@ -18,10 +18,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import socket
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -49,7 +51,12 @@ from wasmesh.triggers.http.routing import Router
 from wasmesh.triggers.http.server import RouteHandler, Server
 
 if TYPE_CHECKING:
+    from wasmesh.capabilities.messaging.nats import NatsBroker
     from wasmesh.lattice.host import Host
+    from wasmesh.lattice.schema import Subjects
+    from wasmesh.lattice.signing import Verifier
+    from wasmesh.lattice.store import LatticeStore
+    from wasmesh.triggers.http.instances import PoolSettings
 
 log = logging.getLogger("wasmesh.lattice.ingress")
 
@@ -58,6 +65,36 @@ FORWARD_MARGIN_S = 0.5  # a forwarder waits this much past the deadline it sends
 FORWARD_TIMEOUT_S = 30.0  # draining: forwarded requests in flight get this long to finish
 
 Key = tuple[str, str]  # (app, unit)
+
+
+class Placed(Protocol):
+    """A unit version running on the host: its spec."""
+
+    @property
+    def spec(self) -> UnitSpec: ...
+
+
+class IngressHost(Protocol):
+    """What HTTP ingress needs of its process: a lattice host (`wasmesh.lattice.host.Host`),
+    or one of a host's extra HTTP worker processes (`wasmesh.lattice.httpworker`)."""
+
+    @property
+    def nc(self) -> NATS: ...
+
+    @property
+    def store(self) -> LatticeStore: ...
+
+    @property
+    def broker(self) -> NatsBroker: ...
+
+    @property
+    def served(self) -> Mapping[Key, Placed]: ...
+
+    subjects: Subjects
+    cache_dir: Path
+    trust: Verifier | None
+    http_reuse: PoolSettings | None
+    http_sock: socket.socket | None  # a listening socket shared with other workers, if any
 
 
 class LocalRoute:
@@ -144,7 +181,9 @@ def _read_all(body: RequestBody, limit: int) -> bytes | None:
 class UnitHttp:
     """One unit's HTTP instances on this host and its queue subscription for forwards."""
 
-    def __init__(self, host: Host, key: Key, route: LocalRoute, workers: ThreadPoolExecutor):
+    def __init__(
+        self, host: IngressHost, key: Key, route: LocalRoute, workers: ThreadPoolExecutor
+    ) -> None:
         self.host = host
         self.key = key
         self.route = route
@@ -193,11 +232,16 @@ class UnitHttp:
 
 class Ingress:
     """The HTTP side of a host: units' pools and forward subscriptions, and (with `listen`)
-    the HTTP server routing every deployed app's routes."""
+    the HTTP server routing every deployed app's routes. `forwards` False: no queue
+    subscription for requests other hosts forward (a host's extra HTTP workers)."""
 
-    def __init__(self, host: Host, listen: str | None = None, workers: int = 8) -> None:
+    def __init__(
+        self, host: IngressHost, listen: str | None = None, workers: int = 8,
+        forwards: bool = True,
+    ) -> None:  # fmt: skip
         self.host = host
         self.listen = listen
+        self.forwards = forwards
         self.units: dict[Key, UnitHttp] = {}
         self.routes: dict[str, Key] = {}  # pattern -> (app, unit), from the desired states
         self.server: Server | None = None
@@ -217,7 +261,7 @@ class Ingress:
         """Listen (with `listen`) and follow the deployed apps' routes."""
         if self.listen is None:
             return
-        self.server = Server({}, self.listen)
+        self.server = Server({}, self.listen, sock=self.host.http_sock)
         self._thread = threading.Thread(
             target=self.server.serve_forever, name="wasmesh-ingress-http", daemon=True
         )
@@ -256,7 +300,8 @@ class Ingress:
                 unit = self.units[key] = UnitHttp(
                     self.host, key, LocalRoute(pool, spec.digest), self._workers
                 )
-                await unit.subscribe()
+                if self.forwards:
+                    await unit.subscribe()
             else:  # one assignment: later requests reach the new version
                 old, unit.route.pool, unit.route.digest = unit.route.pool, pool, spec.digest
                 old.close()

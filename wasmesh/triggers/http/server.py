@@ -16,6 +16,7 @@ import errno
 import logging
 import os
 import re
+import select
 import signal
 import socket
 import sys
@@ -38,7 +39,7 @@ from wasmesh.triggers.http import exchange
 from wasmesh.triggers.http.bodies import BodyTooLarge, RequestBody, ResponseWriter
 from wasmesh.triggers.http.instances import InstancePool, PoolSettings, RouteTarget
 from wasmesh.triggers.http.routing import Router
-from wasmesh.triggers.http.workers import listen_socket, run_workers
+from wasmesh.triggers.http.workers import close_door, listen_socket, run_workers
 
 _ABSOLUTE_FORM = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)(.*)$", re.DOTALL)
 
@@ -81,6 +82,7 @@ class RouteHandler(Protocol):
 class _Connection:
     sock: socket.socket
     busy: bool = False
+    fresh: bool = True  # no request read yet
     thread: threading.Thread | None = field(default=None, repr=False)
 
 
@@ -120,14 +122,15 @@ class Server:
         self.pools = list(pools.values())
         # replaceable as a whole while serving (one assignment): a lattice host does so
         self.router: Router[InstancePool | RouteHandler] = Router(targets)
-        # A socket handed in is shared with other worker processes: accept with a timeout so
-        # shutdown never has to touch it (shutting it down would stop every worker at once).
+        # Accept with a timeout, so that shutdown need not touch the socket (a socket handed
+        # in is shared with other worker processes: shutting it down would stop them all).
         self.shared = sock is not None
         self.sock = sock if sock is not None else listen_socket(listen)
-        if self.shared:
-            self.sock.settimeout(_SHARED_ACCEPT_POLL)
+        self.sock.settimeout(_SHARED_ACCEPT_POLL)
         self.address = self.sock.getsockname()[:2]
         self.stopping = threading.Event()
+        self._not_accepting = threading.Event()  # clear while `serve_forever` runs
+        self._not_accepting.set()
         self.connections: set[_Connection] = set()
         self.lock = threading.Lock()
         self.observer = requestlog.observer()  # None: no request log, no metrics
@@ -142,15 +145,29 @@ class Server:
         Out of file descriptors (EMFILE/ENFILE) or kernel memory, the server logs a warning and
         backs off (up to a second) rather than stopping; open connections keep being served.
         """
+        self._not_accepting.clear()
+        try:
+            self._accept_until_stopped()
+        finally:
+            self._not_accepting.set()
+
+    def _accept_until_stopped(self) -> None:
         backoff = 0.0
-        while not self.stopping.is_set():
+        while True:
+            if self.stopping.is_set():
+                # the door is shut (`close_door`): connections already queued are served
+                self.sock.settimeout(0)
+                with contextlib.suppress(OSError):
+                    while True:
+                        self._take(self.sock.accept()[0])
+                return
             try:
                 client, _ = self.sock.accept()
             except TimeoutError:
-                continue  # a shared socket: look at `stopping` now and then
+                continue  # look at `stopping` now and then
             except OSError as e:
                 if self.stopping.is_set():
-                    break
+                    continue
                 if e.errno not in _ACCEPT_RESOURCE_ERRORS and e.errno not in _ACCEPT_TRANSIENT:
                     raise
                 if e.errno in _ACCEPT_RESOURCE_ERRORS:
@@ -160,34 +177,59 @@ class Server:
                     self.stopping.wait(backoff)
                 continue
             backoff = 0.0
-            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if len(self.connections) >= self.limits.max_connections:
-                _refuse(client)
-                continue
-            conn = _Connection(client)
-            conn.thread = threading.Thread(target=self._serve_connection, args=(conn,),
-                                           name="wasmesh-http", daemon=True)  # fmt: skip
+            self._take(client)
+
+    def _take(self, client: socket.socket) -> None:
+        """Serve an accepted connection on a thread of its own (503 beyond the limit)."""
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if len(self.connections) >= self.limits.max_connections:
+            _refuse(client)
+            return
+        conn = _Connection(client)
+        conn.thread = threading.Thread(target=self._serve_connection, args=(conn,),
+                                       name="wasmesh-http", daemon=True)  # fmt: skip
+        with self.lock:
+            self.connections.add(conn)
+        try:
+            conn.thread.start()
+        except RuntimeError:  # no thread to be had: like too many connections
             with self.lock:
-                self.connections.add(conn)
-            try:
-                conn.thread.start()
-            except RuntimeError:  # no thread to be had: like too many connections
-                with self.lock:
-                    self.connections.discard(conn)
-                _refuse(client)
+                self.connections.discard(conn)
+            _refuse(client)
 
     def shutdown(self, grace: float = 30.0) -> None:
-        """Stop accepting, close idle connections, let in-flight requests finish."""
+        """Stop accepting, close idle connections, let in-flight requests finish.
+
+        New connections are refused from here on (in every process sharing the socket), and
+        those the kernel had already queued are served, so no client that got a connection
+        sees it reset unanswered.
+        """
+        close_door(self.sock)
         self.stopping.set()
+        # `serve_forever` serves what was queued, then returns
+        self._not_accepting.wait(2 * _SHARED_ACCEPT_POLL + 1.0)
         if not self.shared:
             with contextlib.suppress(OSError):
                 self.sock.shutdown(socket.SHUT_RDWR)
             self.sock.close()
         with self.lock:
             conns = list(self.connections)
-        for conn in conns:
-            if not conn.busy:
-                _hang_up(conn.sock)
+        # Idle connections are closed; a new one gets a moment for its first request, and
+        # one with a request arriving is left to be served (its response says close).
+        deadline = time.monotonic() + _FIRST_REQUEST_GRACE
+        waiting = [conn for conn in conns if not conn.busy]
+        while waiting:
+            later = []
+            for conn in waiting:
+                if conn.busy or _pending(conn.sock):
+                    continue
+                if conn.fresh and time.monotonic() < deadline:
+                    later.append(conn)
+                else:
+                    _hang_up(conn.sock)
+            waiting = later
+            if waiting:
+                time.sleep(0.01)
         for conn in conns:
             if conn.thread is not None and conn.thread is not threading.current_thread():
                 conn.thread.join(grace)
@@ -246,12 +288,13 @@ class Server:
         h = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_header_bytes)
         first = True
         try:
-            while not self.stopping.is_set() or conn.busy:
+            while first or not self.stopping.is_set() or conn.busy:  # the first is served
                 event = _next_request(h, sock, limits, first)
                 first = False
                 if not isinstance(event, h11.Request):
                     break
                 conn.busy = True
+                conn.fresh = False
                 record = self.observer.begin(event.method, event.target) if self.observer else None
                 try:
                     keep = self._serve_request(h, sock, event, record)
@@ -366,6 +409,7 @@ class Server:
 
 
 _SHARED_ACCEPT_POLL = 0.25
+_FIRST_REQUEST_GRACE = 0.25  # shutting down: how long a new connection may take to send a request
 _ACCEPT_RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _ACCEPT_TRANSIENT = {errno.ECONNABORTED, errno.EPROTO, errno.EINTR, errno.EAGAIN, errno.EPERM}
 _VERSIONS = (b"1.1", b"1.0")
@@ -445,6 +489,18 @@ def _refuse(sock: socket.socket) -> None:
         sock.settimeout(1.0)
         sock.sendall(head % len(body) + body)
     _hang_up(sock)
+
+
+def _pending(sock: socket.socket) -> bool:
+    """Whether the client has sent bytes not read yet (False once it closed its side)."""
+    poller = select.poll()  # not recv(): a socket with a timeout would wait for data
+    try:
+        poller.register(sock, select.POLLIN)
+        if not poller.poll(0):
+            return False
+        return bool(sock.recv(1, socket.MSG_PEEK))
+    except (OSError, ValueError):  # the connection is gone
+        return False
 
 
 def _hang_up(sock: socket.socket) -> None:

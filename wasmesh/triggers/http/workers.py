@@ -12,11 +12,13 @@ dies unexpectedly is replaced in its role; one that fails to start stops the who
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import logging
 import os
 import signal
 import socket
+import struct
 import sys
 import time
 from collections.abc import Callable
@@ -245,3 +247,27 @@ def _tell(fd: int, message: bytes) -> None:
 def _kill(pid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signum)
+
+
+# A classic BPF program of one instruction, `ret #0`: every packet dropped (linux/filter.h).
+_DROP_ALL = struct.pack("HBBI", 0x06, 0, 0, 0)
+_SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)
+
+
+def close_door(sock: socket.socket) -> None:
+    """Let no new connection reach `sock`'s accept queue, in every process sharing it.
+
+    A listening socket closed with connections queued resets them, unanswered, though their
+    clients connected and sent a request; shutting it down does the same. Dropping every
+    packet that reaches it instead (a socket filter) leaves the queue to be accepted and
+    served, while a new client's SYN goes unanswered until the socket is closed and then
+    gets a reset: connection refused, the request never sent. Linux only; elsewhere a no-op.
+    """
+    if sys.platform != "linux":
+        return
+    code = ctypes.create_string_buffer(_DROP_ALL)
+    program = struct.pack("HL", 1, ctypes.addressof(code))  # struct sock_fprog
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, program)
+    except OSError as e:
+        log.debug("cannot close the listening socket's door: %s", e)
