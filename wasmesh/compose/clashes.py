@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from wasmesh.compose.manifest import MONOLITH_UNIT, Manifest
+from wasmesh.compose.shell import exported_interfaces
 from wasmesh.compose.units import UnitPlan
-from wasmesh.engine.world import InterfaceItem, World
+from wasmesh.engine.world import World
 from wasmesh.errors import ManifestError
 
 
@@ -22,9 +23,7 @@ def clash(plan: UnitPlan, worlds: Mapping[str, World]) -> tuple[str, str, str] |
     """(first entry, second entry, interface) when two entries of `plan` export one interface."""
     owner: dict[str, str] = {}
     for entry in plan.entries:
-        for item in worlds[entry].exports:
-            if not isinstance(item, InterfaceItem):
-                continue
+        for item in exported_interfaces(worlds[entry]):  # what the unit's shell re-exports
             if item.name in owner:
                 return owner[item.name], entry, item.name
             owner[item.name] = entry
