@@ -85,6 +85,73 @@ def test_memory_and_sqlite_agree_on_versions(tmp_path: Path) -> None:
         backend.close()
 
 
+def damage(db: Path) -> None:
+    """Overwrite 800 bytes inside the first table page, past the file's valid header."""
+    with db.open("r+b") as f:
+        f.seek(4104)
+        f.write(bytes(range(200)) * 4)
+
+
+def test_a_damaged_file_with_a_valid_header_is_refused_on_open(tmp_path: Path) -> None:
+    db = tmp_path / "default.db"
+    backend = SqliteBackend("default", db)
+    for i in range(40):
+        backend.set(f"a{i}", b"acknowledged")
+    backend.close()
+    damage(db)
+    assert db.read_bytes().startswith(b"SQLite format 3\0")
+    with pytest.raises(StoreError) as e:
+        SqliteBackend("default", db)
+    assert str(e.value) == (
+        f"the database of key-value store `default` ({db}) is corrupt or not a SQLite file; "
+        "move it aside (a new one is then created) or restore it from a backup"
+    )
+
+
+def test_damage_after_opening_is_an_error_never_an_absent_key(tmp_path: Path) -> None:
+    db = tmp_path / "default.db"
+    backend = SqliteBackend("default", db)
+    for i in range(40):
+        backend.set(f"a{i}", b"acknowledged")
+    backend.close()  # a checkpoint: the rows are in the main file
+    opened = SqliteBackend("default", db)
+    damage(db)
+    errors: list[str] = []
+
+    def calls() -> None:  # a new thread: a new connection, which reads the damaged pages
+        for call in (lambda: opened.keys(None), lambda: opened.read("a1"),
+                     lambda: opened.get("a30")):  # fmt: skip
+            try:
+                call()
+            except StoreError as exc:
+                errors.append(str(exc))
+
+    reader = threading.Thread(target=calls)
+    reader.start()
+    reader.join()
+    assert len(errors) == 3 and all(f"`default` ({db}) is corrupt" in e for e in errors), errors
+    opened.close()
+
+
+def test_values_another_program_wrote_read_as_bytes(tmp_path: Path) -> None:
+    db = tmp_path / "default.db"
+    SqliteBackend("default", db).close()
+    conn = sqlite3.connect(db)
+    conn.executemany(
+        "INSERT INTO kv VALUES (?, ?, 1)", [("t", "héllo"), ("i", 42), ("r", 1.5)]
+    )
+    conn.commit()
+    conn.close()
+    backend = SqliteBackend("default", db)
+    assert backend.get("t") == "héllo".encode() and backend.read("t") == (b"h\xc3\xa9llo", 1)
+    assert backend.get("i") == b"42" and backend.increment("i", 1) == 43
+    assert backend.get("i") == b"43"
+    with pytest.raises(StoreError) as e:
+        backend.get("r")
+    assert str(e.value).startswith(f"key `r` of key-value store `default` ({db}) holds a float")
+    backend.close()
+
+
 def test_an_unwritable_state_directory_is_one_sentence(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(StoreError, match=r"cannot be created .*; set `path` in \[key-value.s\]"):

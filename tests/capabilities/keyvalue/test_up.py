@@ -14,6 +14,7 @@ import pytest
 from tests.support.cli import BIN, wasmesh
 from tests.support.httpguests import build_http_guest
 from tests.support.processes import Served
+from wasmesh.capabilities.keyvalue.sqlite import SqliteBackend
 from wasmesh.lattice.server import NatsServer, start_server
 
 INCREMENTS = 1000
@@ -166,12 +167,23 @@ def test_draft_list_keys_pages_by_offset(served: Served) -> None:
     assert get(served, "/py/keys/default/-")[1].split(",") == listed  # draft2: key cursor
 
 
+@pytest.mark.parametrize("damage", ["garbage", "valid-header"])
 def test_up_refuses_a_corrupt_store_in_one_sentence(
-    guest: Callable[[str], Path], tmp_path: Path
+    guest: Callable[[str], Path], tmp_path: Path, damage: str
 ) -> None:
     state = tmp_path / ".wasmesh" / "state"
     state.mkdir(parents=True)
-    (state / "default.db").write_bytes(b"not sqlite" * 500)
+    if damage == "garbage":
+        (state / "default.db").write_bytes(b"not sqlite" * 500)
+    else:  # acknowledged writes, then 800 bytes overwritten past the valid header
+        store = SqliteBackend("default", state / "default.db")
+        for i in range(40):
+            store.set(f"a{i}", b"acknowledged")
+        store.close()
+        with (state / "default.db").open("r+b") as f:
+            f.seek(4104)
+            f.write(bytes(range(200)) * 4)
+    before = (state / "default.db").read_bytes()
     (tmp_path / "wasmesh.toml").write_text(f"""\
 [app]
 name = "corrupt"
@@ -191,7 +203,7 @@ component = "counter"
         "or not a SQLite file; move it aside (a new one is then created) or restore it from a "
         "backup."
     )
-    assert (state / "default.db").read_bytes() == b"not sqlite" * 500
+    assert (state / "default.db").read_bytes() == before
 
 
 @pytest.mark.parametrize("lattice", [False, True])
