@@ -249,10 +249,46 @@ def test_a_nats_outage_is_an_error_and_loses_no_acknowledged_write(
         with pytest.raises(StoreError) as e:
             backend.set("lost", b"never acknowledged")
         said = str(e.value)
-        assert said.startswith("key-value store `orders` (NATS KV bucket `outage`) could not write")
+        assert said.startswith(
+            f"key-value store `orders` (NATS KV bucket `outage` at {nats_server.url}) could not "
+            "write ("
+        )
         assert said.endswith("it was not acknowledged, so retry it when NATS is back")
+        with pytest.raises(StoreError) as e:
+            backend.get("kept")
+        said = str(e.value)
+        assert " could not read (" in said and said.endswith("; retry it when NATS is back")
+        assert "acknowledged" not in said and "TimeoutError" not in said
         nats_server.start()  # same port, same JetStream store
         assert backend.get("kept") == b"acknowledged"
         assert backend.increment("n", 1) == 2
+    finally:
+        backend.close()
+
+
+def test_a_nats_store_whose_server_is_down_fails_on_open_naming_the_url() -> None:
+    with pytest.raises(StoreError) as e:
+        NatsBackend("default", "kv/app.default;nats://127.0.0.1:1")
+    said = str(e.value)
+    assert said == (
+        "key-value store `default` cannot connect to NATS at nats://127.0.0.1:1 (connection "
+        "refused); start NATS there or fix `url` in [key-value.default]"
+    )
+
+
+def test_a_value_over_the_nats_max_payload_names_the_limit(nats_server: NatsServer) -> None:
+    backend = NatsBackend("big", f"payload/app.big;{nats_server.url}")
+    try:
+        with pytest.raises(StoreError) as e:
+            backend.set("k", b"x" * 1_100_000)
+        assert str(e.value) == (
+            f"key-value store `big` (NATS KV bucket `payload` at {nats_server.url}) could not "
+            "write a value of 1100000 bytes: it exceeds the NATS server's maximum payload "
+            "(1048576 bytes); store smaller values or raise `max_payload` in the server's "
+            "configuration"
+        )
+        assert backend.get("k") is None
+        backend.set("k", b"x" * 1000)
+        assert backend.get("k") == b"x" * 1000
     finally:
         backend.close()

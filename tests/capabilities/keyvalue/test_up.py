@@ -235,6 +235,43 @@ component = "counter"
     )
 
 
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:4222", "nats://127.0.0.1:1"], ids=["scheme", "unreachable"]
+)
+def test_up_refuses_a_nats_store_it_cannot_use_in_one_sentence(
+    guest: Callable[[str], Path], tmp_path: Path, url: str
+) -> None:
+    (tmp_path / "wasmesh.toml").write_text(f"""\
+[app]
+name = "badurl"
+
+[components.counter]
+source = "{guest("kv-counter-py")}"
+key-value-stores = ["shared"]
+
+[key-value.shared]
+backend = "nats"
+url = "{url}"
+
+[[triggers.http]]
+route = "/..."
+component = "counter"
+""")
+    out = wasmesh("up", tmp_path, "--listen", "127.0.0.1:0", "--workers", "1")
+    assert out.code == 2
+    said = out.err.strip()
+    if url.startswith("http"):
+        assert said == (
+            "error: wasmesh.toml:10: NATS URL 'http://127.0.0.1:4222' is not valid; use "
+            "nats://HOST:PORT (or tls://HOST:PORT), e.g. nats://127.0.0.1:4222"
+        )
+    else:
+        assert said == (
+            "error: key-value store `shared` cannot connect to NATS at nats://127.0.0.1:1 "
+            "(connection refused); start NATS there or fix `url` in [key-value.shared]."
+        )
+
+
 def test_a_nats_store_under_up_is_shared_by_both_drafts(served: Served) -> None:
     assert get(served, "/py/incr/shared/visits?value=40") == (200, "40")
     assert get(served, "/js/incr/shared/visits?value=2") == (200, "42")
