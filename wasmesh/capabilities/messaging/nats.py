@@ -6,8 +6,9 @@ reach the lattice's own subjects. Replies go to the requester's inbox as NATS se
 Plain subscriptions are core NATS subscriptions, in a queue group when asked (each message to
 one member, across hosts). A subscription with `Redelivery` is a durable JetStream pull
 consumer on the stream `stream` (its subjects must cover the subscription's; see
-`ensure_stream`): a message the handler fails is negatively acknowledged and delivered again,
-at most `max_deliver` times (JetStream's `max_deliver`); hosts fetching from one consumer share
+`ensure_stream`): a message the handler fails is negatively acknowledged with a delay (the
+`Redelivery`'s doubling backoff) and delivered again after it, at most `max_deliver` times
+(JetStream's `max_deliver`); hosts fetching from one consumer share
 its messages. A request to a subject a stream captures is answered by JetStream's
 acknowledgement, so durable subjects are for publishing, not requests.
 
@@ -237,8 +238,8 @@ class NatsBroker:
                     for msg in msgs:
                         attempt = msg.metadata.num_delivered or 1
                         done = await self._handle(handler, self._message(msg), attempt)
-                        with contextlib.suppress(Exception):
-                            await (msg.ack() if done else msg.nak())
+                        with contextlib.suppress(Exception):  # a nak waits out the backoff
+                            await (msg.ack() if done else msg.nak(redelivery.delay(attempt)))
             finally:
                 with contextlib.suppress(Exception):
                     await pull.unsubscribe()
