@@ -64,6 +64,10 @@ def test_store_grants_travel_in_the_policy_json() -> None:
         ('[key-value.c]\nbackend = "memory"\npath = "x"\n', r"`path` applies to the sqlite"),
         ('[key-value.c]\nbackend = "nats"\nbucket = "a.b"\n', r"bucket `a.b` must be letters"),
         ("[key-value.c]\nttl = 3\n", r"ttl"),
+        (
+            '[key-value.c]\nbackend = "nats"\nurl = "http://127.0.0.1:4222"\n',
+            r"NATS URL 'http://127.0.0.1:4222' is not valid; use nats://HOST:PORT",
+        ),
     ],
 )
 def test_bad_store_tables_are_one_sentence_with_the_line(text: str, said: str) -> None:

@@ -86,3 +86,16 @@ def test_bad_messaging_keys_name_the_line_and_the_fix(old: str, new: str, messag
     with pytest.raises(ManifestError) as info:
         parse_manifest(APP.replace(old, new), Path("wasmesh.toml"))
     assert str(info.value) == message
+
+
+def test_a_repeated_trigger_table_is_refused_naming_both_lines() -> None:
+    text = APP + APP[APP.index("[[triggers.messaging]]") :]
+    with pytest.raises(ManifestError) as info:
+        parse_manifest(text, Path("wasmesh.toml"))
+    assert str(info.value) == (
+        "wasmesh.toml:14: [[triggers.messaging]] repeats the table at line 8 (same subject, "
+        "component and options), so each message would be handled twice; remove one"
+    )
+    # the same subject in another queue group is another subscription: accepted
+    other = text.replace('queue-group = "workers"', 'queue-group = "audit"', 1)
+    assert len(parse_manifest(other, Path("wasmesh.toml")).triggers) == 2

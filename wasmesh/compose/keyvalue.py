@@ -70,7 +70,8 @@ def read_stores(reader: Reader, raw: Any, root: Path, app: str) -> dict[str, Sto
                 )
             location = f"{bucket}/{app}.{name}"
             if "url" in body:
-                location += ";" + reader.typed(body["url"], (*where, "url"), str, "a NATS URL")
+                url = reader.typed(body["url"], (*where, "url"), str, "a NATS URL")
+                location += ";" + _check_url(reader, (*where, "url"), url)
         stores[name] = StoreGrant(name, backend, location)
     return stores
 
@@ -126,6 +127,17 @@ def check_local_stores(manifest: Any) -> None:
                     f'supplies; add `url = "nats://HOST:4222"` to [key-value.{grant.name}] or '
                     "deploy the app to a lattice"
                 )
+
+
+def _check_url(reader: Reader, where: Path_, url: str) -> str:
+    """`url` if it is a NATS URL (`nats://` or `tls://`, as `--nats` takes); else refused."""
+    from wasmesh.lattice.connection import check_url
+    from wasmesh.lattice.errors import LatticeError
+
+    try:
+        return check_url(url)
+    except LatticeError as exc:
+        raise reader.fail(where, str(exc).rstrip(".")) from None
 
 
 def _check_name(reader: Reader, where: Path_, name: str, what: str) -> None:

@@ -46,6 +46,7 @@ from wasmesh.compose._reader import Reader
 from wasmesh.compose.grants import GRANT_KEYS, read_policy
 from wasmesh.compose.keyvalue import GRANT_KEY as KV_GRANT_KEY
 from wasmesh.compose.keyvalue import bind_stores
+from wasmesh.compose.messaging import check_repeated
 from wasmesh.compose.variables import Variable, read_variables
 from wasmesh.errors import ManifestError
 from wasmesh.policy import Policy
@@ -391,8 +392,11 @@ def _triggers(reader: Reader, raw: Any, names: tuple[str, ...]) -> tuple[Trigger
             if entry_kind.check is not None:
                 plugins.load_factory(entry_kind.check)(reader, where, entry)
             options = tuple((k, entry[k]) for k in entry_kind.keys[1:] if k in entry)
-            out.append(TriggerDecl(kind, value, component, _line(reader, where), options))
+            decl = TriggerDecl(kind, value, component, _line(reader, where), options)
+            check_repeated(reader, where, decl, out)
+            out.append(decl)
     return tuple(out)
+
 
 
 def _deploy(reader: Reader, raw: Any, names: tuple[str, ...]) -> tuple[str, tuple[Unit, ...]]:

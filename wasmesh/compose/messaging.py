@@ -56,3 +56,27 @@ def check_trigger(reader: Reader, where: Path_, entry: dict[str, Any]) -> None:
             raise reader.fail(
                 (*where, "max-deliver"), "`max-deliver` applies to `durable = true`; add it"
             )
+
+
+_REPEATED = {
+    "messaging": ("subject", "message would be handled"),
+    "cron": ("schedule", "run would happen"),
+}
+
+
+def check_repeated(reader: Reader, where: Path_, decl: Any, seen: list[Any]) -> None:
+    """Refuse a trigger table (`decl`, a `TriggerDecl` at `where`) identical to one in `seen`:
+    each message or scheduled time would be handled twice. HTTP routes have their own check
+    (`wasmesh.triggers.http.routing`: a route declared twice)."""
+    if decl.kind == "http":
+        return
+    for other in seen:
+        if (other.kind, other.address, other.component, dict(other.options)) == (
+            decl.kind, decl.address, decl.component, dict(decl.options)
+        ):  # fmt: skip
+            key, event = _REPEATED.get(decl.kind, ("address", "event would be handled"))
+            raise reader.fail(
+                where,
+                f"[[triggers.{decl.kind}]] repeats the table at line {other.line} (same {key}, "
+                f"component and options), so each {event} twice; remove one",
+            )

@@ -85,6 +85,73 @@ def test_memory_and_sqlite_agree_on_versions(tmp_path: Path) -> None:
         backend.close()
 
 
+def damage(db: Path) -> None:
+    """Overwrite 800 bytes inside the first table page, past the file's valid header."""
+    with db.open("r+b") as f:
+        f.seek(4104)
+        f.write(bytes(range(200)) * 4)
+
+
+def test_a_damaged_file_with_a_valid_header_is_refused_on_open(tmp_path: Path) -> None:
+    db = tmp_path / "default.db"
+    backend = SqliteBackend("default", db)
+    for i in range(40):
+        backend.set(f"a{i}", b"acknowledged")
+    backend.close()
+    damage(db)
+    assert db.read_bytes().startswith(b"SQLite format 3\0")
+    with pytest.raises(StoreError) as e:
+        SqliteBackend("default", db)
+    assert str(e.value) == (
+        f"the database of key-value store `default` ({db}) is corrupt or not a SQLite file; "
+        "move it aside (a new one is then created) or restore it from a backup"
+    )
+
+
+def test_damage_after_opening_is_an_error_never_an_absent_key(tmp_path: Path) -> None:
+    db = tmp_path / "default.db"
+    backend = SqliteBackend("default", db)
+    for i in range(40):
+        backend.set(f"a{i}", b"acknowledged")
+    backend.close()  # a checkpoint: the rows are in the main file
+    opened = SqliteBackend("default", db)
+    damage(db)
+    errors: list[str] = []
+
+    def calls() -> None:  # a new thread: a new connection, which reads the damaged pages
+        for call in (lambda: opened.keys(None), lambda: opened.read("a1"),
+                     lambda: opened.get("a30")):  # fmt: skip
+            try:
+                call()
+            except StoreError as exc:
+                errors.append(str(exc))
+
+    reader = threading.Thread(target=calls)
+    reader.start()
+    reader.join()
+    assert len(errors) == 3 and all(f"`default` ({db}) is corrupt" in e for e in errors), errors
+    opened.close()
+
+
+def test_values_another_program_wrote_read_as_bytes(tmp_path: Path) -> None:
+    db = tmp_path / "default.db"
+    SqliteBackend("default", db).close()
+    conn = sqlite3.connect(db)
+    conn.executemany(
+        "INSERT INTO kv VALUES (?, ?, 1)", [("t", "héllo"), ("i", 42), ("r", 1.5)]
+    )
+    conn.commit()
+    conn.close()
+    backend = SqliteBackend("default", db)
+    assert backend.get("t") == "héllo".encode() and backend.read("t") == (b"h\xc3\xa9llo", 1)
+    assert backend.get("i") == b"42" and backend.increment("i", 1) == 43
+    assert backend.get("i") == b"43"
+    with pytest.raises(StoreError) as e:
+        backend.get("r")
+    assert str(e.value).startswith(f"key `r` of key-value store `default` ({db}) holds a float")
+    backend.close()
+
+
 def test_an_unwritable_state_directory_is_one_sentence(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(StoreError, match=r"cannot be created .*; set `path` in \[key-value.s\]"):
@@ -182,10 +249,46 @@ def test_a_nats_outage_is_an_error_and_loses_no_acknowledged_write(
         with pytest.raises(StoreError) as e:
             backend.set("lost", b"never acknowledged")
         said = str(e.value)
-        assert said.startswith("key-value store `orders` (NATS KV bucket `outage`) could not write")
+        assert said.startswith(
+            f"key-value store `orders` (NATS KV bucket `outage` at {nats_server.url}) could not "
+            "write ("
+        )
         assert said.endswith("it was not acknowledged, so retry it when NATS is back")
+        with pytest.raises(StoreError) as e:
+            backend.get("kept")
+        said = str(e.value)
+        assert " could not read (" in said and said.endswith("; retry it when NATS is back")
+        assert "acknowledged" not in said and "TimeoutError" not in said
         nats_server.start()  # same port, same JetStream store
         assert backend.get("kept") == b"acknowledged"
         assert backend.increment("n", 1) == 2
+    finally:
+        backend.close()
+
+
+def test_a_nats_store_whose_server_is_down_fails_on_open_naming_the_url() -> None:
+    with pytest.raises(StoreError) as e:
+        NatsBackend("default", "kv/app.default;nats://127.0.0.1:1")
+    said = str(e.value)
+    assert said == (
+        "key-value store `default` cannot connect to NATS at nats://127.0.0.1:1 (connection "
+        "refused); start NATS there or fix `url` in [key-value.default]"
+    )
+
+
+def test_a_value_over_the_nats_max_payload_names_the_limit(nats_server: NatsServer) -> None:
+    backend = NatsBackend("big", f"payload/app.big;{nats_server.url}")
+    try:
+        with pytest.raises(StoreError) as e:
+            backend.set("k", b"x" * 1_100_000)
+        assert str(e.value) == (
+            f"key-value store `big` (NATS KV bucket `payload` at {nats_server.url}) could not "
+            "write a value of 1100000 bytes: it exceeds the NATS server's maximum payload "
+            "(1048576 bytes); store smaller values or raise `max_payload` in the server's "
+            "configuration"
+        )
+        assert backend.get("k") is None
+        backend.set("k", b"x" * 1000)
+        assert backend.get("k") == b"x" * 1000
     finally:
         backend.close()

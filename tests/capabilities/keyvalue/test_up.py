@@ -14,6 +14,7 @@ import pytest
 from tests.support.cli import BIN, wasmesh
 from tests.support.httpguests import build_http_guest
 from tests.support.processes import Served
+from wasmesh.capabilities.keyvalue.sqlite import SqliteBackend
 from wasmesh.lattice.server import NatsServer, start_server
 
 INCREMENTS = 1000
@@ -166,12 +167,23 @@ def test_draft_list_keys_pages_by_offset(served: Served) -> None:
     assert get(served, "/py/keys/default/-")[1].split(",") == listed  # draft2: key cursor
 
 
+@pytest.mark.parametrize("damage", ["garbage", "valid-header"])
 def test_up_refuses_a_corrupt_store_in_one_sentence(
-    guest: Callable[[str], Path], tmp_path: Path
+    guest: Callable[[str], Path], tmp_path: Path, damage: str
 ) -> None:
     state = tmp_path / ".wasmesh" / "state"
     state.mkdir(parents=True)
-    (state / "default.db").write_bytes(b"not sqlite" * 500)
+    if damage == "garbage":
+        (state / "default.db").write_bytes(b"not sqlite" * 500)
+    else:  # acknowledged writes, then 800 bytes overwritten past the valid header
+        store = SqliteBackend("default", state / "default.db")
+        for i in range(40):
+            store.set(f"a{i}", b"acknowledged")
+        store.close()
+        with (state / "default.db").open("r+b") as f:
+            f.seek(4104)
+            f.write(bytes(range(200)) * 4)
+    before = (state / "default.db").read_bytes()
     (tmp_path / "wasmesh.toml").write_text(f"""\
 [app]
 name = "corrupt"
@@ -191,7 +203,7 @@ component = "counter"
         "or not a SQLite file; move it aside (a new one is then created) or restore it from a "
         "backup."
     )
-    assert (state / "default.db").read_bytes() == b"not sqlite" * 500
+    assert (state / "default.db").read_bytes() == before
 
 
 @pytest.mark.parametrize("lattice", [False, True])
@@ -221,6 +233,43 @@ component = "counter"
         'which only a lattice host supplies; add `url = "nats://HOST:4222"` to '
         "[key-value.shared] or deploy the app to a lattice"
     )
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:4222", "nats://127.0.0.1:1"], ids=["scheme", "unreachable"]
+)
+def test_up_refuses_a_nats_store_it_cannot_use_in_one_sentence(
+    guest: Callable[[str], Path], tmp_path: Path, url: str
+) -> None:
+    (tmp_path / "wasmesh.toml").write_text(f"""\
+[app]
+name = "badurl"
+
+[components.counter]
+source = "{guest("kv-counter-py")}"
+key-value-stores = ["shared"]
+
+[key-value.shared]
+backend = "nats"
+url = "{url}"
+
+[[triggers.http]]
+route = "/..."
+component = "counter"
+""")
+    out = wasmesh("up", tmp_path, "--listen", "127.0.0.1:0", "--workers", "1")
+    assert out.code == 2
+    said = out.err.strip()
+    if url.startswith("http"):
+        assert said == (
+            "error: wasmesh.toml:10: NATS URL 'http://127.0.0.1:4222' is not valid; use "
+            "nats://HOST:PORT (or tls://HOST:PORT), e.g. nats://127.0.0.1:4222"
+        )
+    else:
+        assert said == (
+            "error: key-value store `shared` cannot connect to NATS at nats://127.0.0.1:1 "
+            "(connection refused); start NATS there or fix `url` in [key-value.shared]."
+        )
 
 
 def test_a_nats_store_under_up_is_shared_by_both_drafts(served: Served) -> None:

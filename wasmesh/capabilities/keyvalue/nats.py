@@ -10,7 +10,12 @@ NATS keys allow only `[-/_=.a-zA-Z0-9]`.
 (`update(last=...)`, `create` for an absent key) and retries when another writer got there
 first, so no update is lost across hosts. A write returns after JetStream acknowledged it
 (stored on disk); a server that cannot be reached within `OP_TIMEOUT_S` is a `StoreError`
-saying the operation was not done.
+naming the server and saying the operation was not done.
+
+A store with its own URL connects when it is opened (at `wasmesh up`, before serving): a
+server that cannot be reached then is one `StoreError` naming the URL, not a wait on every
+request. A value longer than the server's `max_payload` (1 MB by default) is refused with that
+limit in the sentence; SQLite and memory stores have no such limit.
 """
 
 from __future__ import annotations
@@ -18,12 +23,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
 import random
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.js.errors import (
     BucketNotFoundError,
@@ -33,6 +38,7 @@ from nats.js.errors import (
 from nats.js.kv import KeyValue
 
 from wasmesh.capabilities.keyvalue.backend import PAGE, S64, StoreError, next_counter
+from wasmesh.errors import WasmeshError
 
 T = TypeVar("T")
 log = logging.getLogger("wasmesh.keyvalue.nats")
@@ -78,6 +84,7 @@ class _OwnConnection:
         self.thread.start()
         self.nc: NATS | None = None
         self.lock: asyncio.Lock | None = None  # made on the loop
+        self.closing = False
 
     async def connect(self) -> NATS:
         if self.lock is None:
@@ -87,13 +94,35 @@ class _OwnConnection:
 
     async def _connect(self) -> NATS:
         if self.nc is None or self.nc.is_closed:
-            self.nc = await nats.connect(
-                self.url, connect_timeout=CONNECT_TIMEOUT_S, max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5, error_cb=_quiet, disconnected_cb=_gone,
-            )  # fmt: skip
+            from wasmesh.lattice.connection import NatsOptions, connect_once, keep_reconnecting
+
+            # tried once (a bad address fails now, in one sentence), then reconnects forever
+            self.nc = await connect_once(NatsOptions(self.url), CONNECT_TIMEOUT_S,
+                                         error_cb=_quiet, disconnected_cb=self._gone)  # fmt: skip
+            keep_reconnecting(self.nc, 0.5)
         return self.nc
 
+    def check(self, store: str) -> None:
+        """Connect now; a `StoreError` naming `store` and the URL when it cannot."""
+        future = asyncio.run_coroutine_threadsafe(self.connect(), self.loop)
+        try:
+            future.result(CONNECT_TIMEOUT_S * 3)
+        except Exception as exc:
+            self.close()
+            # the lattice client's sentence hides the attempt's own failure in __context__
+            cause = exc.__context__ if isinstance(exc, WasmeshError) and exc.__context__ else exc
+            raise StoreError(
+                f"key-value store `{store}` cannot connect to NATS at {self.url} "
+                f"({_why(cause)}); start NATS there or fix `url` in [key-value.{store}]"
+            ) from None
+
+    async def _gone(self) -> None:
+        if self.nc is not None and not self.closing:  # not a first attempt, not our close
+            log.info("NATS KV connection to %s lost; reconnecting", self.url)
+
     def close(self) -> None:
+        self.closing = True
+
         async def close() -> None:
             if self.nc is not None and not self.nc.is_closed:
                 await self.nc.close()
@@ -108,13 +137,18 @@ class _OwnConnection:
             self.loop.close()
 
 
+def _why(exc: BaseException) -> str:
+    """A connection failure in a few words: `connection refused`, not `[Errno 111] ...`."""
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno).lower()
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {CONNECT_TIMEOUT_S:g} s"
+    return (str(exc) or type(exc).__name__).rstrip(".")
+
+
 async def _quiet(exc: Exception) -> None:
     # the operation that meets the outage reports it to the guest; this is the background
     log.debug("NATS KV connection: %s", exc)
-
-
-async def _gone() -> None:
-    log.info("NATS KV connection lost; reconnecting")
 
 
 class NatsBackend:
@@ -130,6 +164,8 @@ class NatsBackend:
                 "BUCKET/PREFIX; set `bucket` in its [key-value] table"
             )
         self.own = _OwnConnection(url) if url else None
+        if self.own is not None:
+            self.own.check(name)
         self._kv: dict[int, KeyValue] = {}  # id(connection) -> its bucket handle
 
     def _where(self) -> tuple[asyncio.AbstractEventLoop, Callable[[], Awaitable[NATS]], str]:
@@ -149,11 +185,20 @@ class NatsBackend:
 
         return loop, connected, self.bucket or lattice_bucket
 
-    def _run(self, what: str, op: Callable[[KeyValue], Awaitable[T]]) -> T:
+    def _run(self, what: str, op: Callable[[KeyValue], Awaitable[T]], size: int = 0) -> T:
+        """`op` on the store's bucket; `size`: the bytes a write sends (checked against the
+        server's maximum payload)."""
         loop, connect, bucket = self._where()
 
         async def go() -> T:
             nc = await connect()
+            if size > nc.max_payload > 0:
+                raise StoreError(
+                    f"key-value store `{self.name}` ({self._label(bucket)}) could not "
+                    f"{what} a value of {size} bytes: it exceeds the NATS server's maximum "
+                    f"payload ({nc.max_payload} bytes); store smaller values or raise "
+                    "`max_payload` in the server's configuration"
+                )
             kv = self._kv.get(id(nc))
             if kv is None:
                 js = nc.jetstream(timeout=OP_TIMEOUT_S)
@@ -165,17 +210,30 @@ class NatsBackend:
             return await op(kv)
 
         future = asyncio.run_coroutine_threadsafe(go(), loop)
+        waited = OP_TIMEOUT_S * 2
         try:
-            return future.result(OP_TIMEOUT_S * 2)
+            return future.result(waited)
         except StoreError:
             raise
         except Exception as exc:
             future.cancel()
-            reason = str(exc) or type(exc).__name__
+            if isinstance(exc, TimeoutError):
+                reason = f"no answer within {waited:g} s"
+            else:
+                reason = (str(exc) or type(exc).__name__).rstrip(".")
+            if what in ("read", "list keys"):
+                then = "retry it when NATS is back"
+            else:
+                then = "it was not acknowledged, so retry it when NATS is back"
             raise StoreError(
-                f"key-value store `{self.name}` (NATS KV bucket `{bucket}`) could not {what} "
-                f"({reason.rstrip('.')}); it was not acknowledged, so retry it when NATS is back"
+                f"key-value store `{self.name}` ({self._label(bucket)}) could not {what} "
+                f"({reason}); {then}"
             ) from None
+
+    def _label(self, bucket: str) -> str:
+        """`NATS KV bucket `B`` and, for a store with its own URL, `at URL`."""
+        where = f" at {self.own.url}" if self.own is not None else ""
+        return f"NATS KV bucket `{bucket}`{where}"
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}.{encode_key(key)}"
@@ -197,7 +255,7 @@ class NatsBackend:
         async def op(kv: KeyValue) -> None:
             await kv.put(self._key(key), bytes(value))
 
-        self._run("write", op)
+        self._run("write", op, len(value))
 
     def delete(self, key: str) -> None:
         async def op(kv: KeyValue) -> None:
@@ -246,7 +304,7 @@ class NatsBackend:
         async def op(kv: KeyValue) -> bool:
             return await self._swap(kv, key, bytes(value), version)
 
-        return self._run("write", op)
+        return self._run("write", op, len(value))
 
     def increment(self, key: str, delta: int, bounds: tuple[int, int] = S64) -> int:
         async def op(kv: KeyValue) -> int:

@@ -43,10 +43,19 @@ class Message:
 @dataclass(frozen=True)
 class Redelivery:
     """A subscription whose failed messages come again, at most `max_deliver` times in all
-    (`name` identifies its durable consumer)."""
+    (`name` identifies its durable consumer), each after a pause that doubles from
+    `first_delay` seconds up to `max_delay` (so a failing message is not retried at once,
+    as JetStream consumers' `backoff` spaces redeliveries)."""
 
     name: str
     max_deliver: int = 5
+    first_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before delivering again a message whose delivery `attempt` (from
+        1) failed: 0.5, 1, 2, 4... capped at `max_delay`."""
+        return min(self.first_delay * 2.0 ** (attempt - 1), self.max_delay)
 
 
 # A subscriber: True when it handled the message, False when it failed (redelivered under
@@ -103,8 +112,8 @@ class _Sub:
             log.warning("%s: a subscriber failed: %s", message.subject, exc)
             handled = False
         again = self.redelivery is not None and attempt < self.redelivery.max_deliver
-        if not handled and again and self.open:
-            self.broker._submit(self, message, attempt + 1)
+        if not handled and again and self.open and self.redelivery is not None:
+            self.broker._later(self.redelivery.delay(attempt), self, message, attempt + 1)
 
     def close(self) -> None:
         self.open = False
@@ -122,6 +131,7 @@ class LocalBroker:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="wasmesh-broker")
         self._closed = False
+        self._timers: set[threading.Timer] = set()  # redeliveries waiting out their delay
 
     def publish(self, message: Message) -> None:
         check_subject(message.subject)
@@ -192,7 +202,28 @@ class LocalBroker:
             subs, self._subs = self._subs, []
         for sub in subs:
             sub.open = False
+        with self._lock:
+            timers, self._timers = self._timers, set()
+        for timer in timers:
+            timer.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _later(self, delay: float, sub: _Sub, message: Message, attempt: int) -> None:
+        """Deliver `message` to `sub` again after `delay` seconds (not if closed by then)."""
+
+        def due() -> None:
+            with self._lock:
+                self._timers.discard(timer)
+            if sub.open:
+                self._submit(sub, message, attempt)
+
+        timer = threading.Timer(delay, due)
+        timer.daemon = True
+        with self._lock:
+            if self._closed:
+                return
+            self._timers.add(timer)
+        timer.start()
 
     def _submit(self, sub: _Sub, message: Message, attempt: int) -> None:
         try:

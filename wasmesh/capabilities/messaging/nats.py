@@ -6,8 +6,9 @@ reach the lattice's own subjects. Replies go to the requester's inbox as NATS se
 Plain subscriptions are core NATS subscriptions, in a queue group when asked (each message to
 one member, across hosts). A subscription with `Redelivery` is a durable JetStream pull
 consumer on the stream `stream` (its subjects must cover the subscription's; see
-`ensure_stream`): a message the handler fails is negatively acknowledged and delivered again,
-at most `max_deliver` times (JetStream's `max_deliver`); hosts fetching from one consumer share
+`ensure_stream`): a message the handler fails is negatively acknowledged with a delay (the
+`Redelivery`'s doubling backoff) and delivered again after it, at most `max_deliver` times
+(JetStream's `max_deliver`); hosts fetching from one consumer share
 its messages. A request to a subject a stream captures is answered by JetStream's
 acknowledgement, so durable subjects are for publishing, not requests.
 
@@ -21,6 +22,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -114,12 +116,20 @@ class NatsBroker:
         return f"NATS {where} (subjects under `{self.prefix}.`)"
 
     def _run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        """`coro` on the loop; its own exceptions (its own timeouts included: since Python
+        3.11 those are the same `TimeoutError` as the wait's) pass through, and a wait of
+        `timeout` seconds without an outcome is a `MessagingError` saying how long it was."""
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        began = time.monotonic()
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
+            if future.done():  # the operation's own timeout: its caller says what it waited
+                raise
             future.cancel()
-            raise MessagingError(f"NATS did not answer within {timeout:g} s") from None
+            raise MessagingError(
+                f"NATS did not answer within {time.monotonic() - began:.1f} s"
+            ) from None
 
     def _outer(self, subject: str) -> str:
         return f"{self.prefix}.{subject}"
@@ -145,10 +155,15 @@ class NatsBroker:
                               timeout + PUBLISH_TIMEOUT_S)  # fmt: skip
         except NoRespondersError:
             raise MessagingError(f"no subscriber answers `{subject}`") from None
-        except (TimeoutError, NatsTimeout):
-            raise MessagingError(f"no reply on `{subject}` within {timeout:g} s") from None
         except MessagingError:
             raise
+        except (TimeoutError, NatsTimeout):
+            if not self.nc.is_connected:
+                raise MessagingError(
+                    f"no reply on `{subject}` within {timeout:g} s: the connection to NATS is "
+                    "down and reconnecting"
+                ) from None
+            raise MessagingError(f"no reply on `{subject}` within {timeout:g} s") from None
         except Exception as exc:
             raise MessagingError(f"the request to `{subject}` failed: {exc}") from None
         return Message(self._inner(reply.subject), reply.data)
@@ -223,8 +238,8 @@ class NatsBroker:
                     for msg in msgs:
                         attempt = msg.metadata.num_delivered or 1
                         done = await self._handle(handler, self._message(msg), attempt)
-                        with contextlib.suppress(Exception):
-                            await (msg.ack() if done else msg.nak())
+                        with contextlib.suppress(Exception):  # a nak waits out the backoff
+                            await (msg.ack() if done else msg.nak(redelivery.delay(attempt)))
             finally:
                 with contextlib.suppress(Exception):
                     await pull.unsubscribe()
