@@ -55,5 +55,5 @@ def test_one_declared_unit_names_both_components_and_the_fix(
     assert r.code == 2
     assert "Traceback" not in r.err
     message = " ".join(r.err.split())
-    assert "`http-c` and `shop-c` both export `wasi:http/incoming-handler@" in message
+    assert "`http-c` and `shop-c` both export `wasi:http/incoming-handler`" in message
     assert 'strategy = "per-component"' in message

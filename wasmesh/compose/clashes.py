@@ -17,16 +17,20 @@ from wasmesh.compose.shell import exported_interfaces
 from wasmesh.compose.units import UnitPlan
 from wasmesh.engine.world import World
 from wasmesh.errors import ManifestError
+from wasmesh.names import InterfaceName
 
 
 def clash(plan: UnitPlan, worlds: Mapping[str, World]) -> tuple[str, str, str] | None:
-    """(first entry, second entry, interface) when two entries of `plan` export one interface."""
+    """(first entry, second entry, interface) when two entries of `plan` export one interface,
+    in any two versions (`wasi:http/incoming-handler@0.2.10` and `@0.2.12`: the shell carries
+    one of each interface)."""
     owner: dict[str, str] = {}
     for entry in plan.entries:
         for item in exported_interfaces(worlds[entry]):  # what the unit's shell re-exports
-            if item.name in owner:
-                return owner[item.name], entry, item.name
-            owner[item.name] = entry
+            key = InterfaceName.parse(item.name).unversioned
+            if key in owner:
+                return owner[key], entry, key
+            owner[key] = entry
     return None
 
 
