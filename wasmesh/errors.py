@@ -71,3 +71,18 @@ class GuestExit(GuestError):
         super().__init__(f"the component exited with status {status}")
         self.status = status
         self.exit_code = status
+
+
+def listen_error(option: str, address: str, error: OSError) -> WasmeshError:
+    """The one sentence for a listening address the system refused (`option` as the user gave
+    it, e.g. `--listen`): in use, or not an address of this machine."""
+    import errno
+
+    if error.errno == errno.EADDRINUSE:
+        return WasmeshError(
+            f"{option} {address}: the address is in use; pick another port (or 0 for any free one)."
+        )
+    return WasmeshError(
+        f"{option} {address}: cannot listen there ({error.strerror or error}); use an address "
+        "of this machine."
+    )

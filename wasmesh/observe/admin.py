@@ -24,7 +24,6 @@ writes the whole response itself (`send_response`, `send_header`, `end_headers`,
 from __future__ import annotations
 
 import contextlib
-import errno
 import socket
 import socketserver
 import threading
@@ -33,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from wasmesh.errors import WasmeshError
+from wasmesh.errors import WasmeshError, listen_error
 from wasmesh.observe.metrics import Metrics
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
@@ -125,11 +124,7 @@ class AdminServer:
         try:
             self._server = _Server((host, port), family)
         except OSError as e:
-            if e.errno == errno.EADDRINUSE:
-                raise WasmeshError(f"{option} {address}: the address is in use; pick another "
-                                   "port (or 0 for any free one).") from None  # fmt: skip
-            raise WasmeshError(f"{option} {address}: cannot listen there ({e.strerror or e}); "
-                               "use an address of this machine.") from None  # fmt: skip
+            raise listen_error(option, address, e) from None
         self._server.admin = self
         self.address = self._server.server_address[:2]
         self._thread: threading.Thread | None = None

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import errno
 import logging
 import os
 import signal
@@ -24,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from wasmesh.errors import WasmeshError
+from wasmesh.errors import WasmeshError, listen_error
 from wasmesh.triggers.base import DRAINING
 
 log = logging.getLogger("wasmesh.http")
@@ -39,11 +38,7 @@ def listen_socket(listen: str) -> socket.socket:
     try:
         return socket.create_server((host.strip("[]") or "127.0.0.1", int(port)), backlog=1024)
     except OSError as e:
-        if e.errno == errno.EADDRINUSE:
-            raise WasmeshError(f"--listen {listen}: the address is in use; pick another port "
-                               "(or 0 for any free one).") from None  # fmt: skip
-        raise WasmeshError(f"--listen {listen}: cannot listen there ({e.strerror or e}); use an "
-                           "address of this machine.") from None  # fmt: skip
+        raise listen_error("--listen", listen, e) from None
     except ValueError:
         raise WasmeshError(f"--listen `{listen}` is not HOST:PORT; e.g. `--listen "
                            "127.0.0.1:8080`.") from None  # fmt: skip
