@@ -45,6 +45,7 @@ from wasmesh.lattice.store import (
     put_artifact,
     put_signature,
     read_index,
+    serving,
     update_index,
 )
 from wasmesh.lattice.topology import (
@@ -320,7 +321,7 @@ class LatticeClient:
         """The signature of the app's export `export`, read from its unit's artifact."""
         desired = await self.desired(app)
         assert desired is not None
-        unit, iface, func = resolve(desired, export)
+        unit, iface, func = resolve(await serving(self.store, desired), export)
         return await self._signature(unit, iface, func)
 
     async def _signature(self, unit: UnitSpec, iface: str, func: str) -> FuncSig:
@@ -345,7 +346,7 @@ class LatticeClient:
         """
         desired = await self.desired(app)
         assert desired is not None
-        unit, iface, func = resolve(desired, export)
+        unit, iface, func = resolve(await serving(self.store, desired), export)
         subject = self.subjects.rpc(app, unit.name, iface)
         target = unit_label(app, unit.name, iface)
         if not typed:

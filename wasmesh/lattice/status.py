@@ -42,9 +42,10 @@ class AppStatus:
 
     @property
     def ready(self) -> bool:
-        """Every unit runs its desired version on every host it is placed on, fully replicated."""
+        """Every unit runs its desired version on every host it is placed on, fully replicated,
+        and the scheduler has moved calls to it (`Placement.live`)."""
         p = self.placement
-        if p is None or p.version != self.desired.version:
+        if p is None or p.version != self.desired.version or p.live != self.desired.version:
             return False
         for spec in self.desired.units:
             placed = p.units.get(spec.name, [])

@@ -25,7 +25,7 @@ from nats.js.object_store import ObjectStore
 from wasmesh.engine.cache import cache_dir
 from wasmesh.lattice import schema
 from wasmesh.lattice.errors import LatticeError
-from wasmesh.lattice.schema import AppIndex, Subjects
+from wasmesh.lattice.schema import AppIndex, DesiredState, Placement, Subjects
 from wasmesh.lattice.signing import Signer, Verifier, signature_name
 
 # nats-py waits 5 s for a JetStream API reply; a loaded server (a deploy while hosts start) can
@@ -148,6 +148,17 @@ async def update_index(store: LatticeStore, change: Callable[[AppIndex], AppInde
         except KeyWrongLastSequenceError:
             continue
     raise LatticeError("the app index kept changing under this update; try again.")
+
+
+async def serving(store: LatticeStore, desired: DesiredState) -> DesiredState:
+    """The version of the app whose units serve calls: `desired` once all its units run
+    (the scheduler's `Placement.live`), until then the earlier version still running."""
+    data, _ = await get_value(store.placements, f"app.{desired.app}")
+    live = schema.loads(Placement, data).live if data else 0
+    if live in (0, desired.version):
+        return desired
+    old, _ = await get_value(store.history, f"{desired.app}.{live}")
+    return schema.loads(DesiredState, old) if old else desired
 
 
 def digest_of(data: bytes) -> str:
