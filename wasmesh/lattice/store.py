@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from wasmesh.lattice.signing import Signer, Verifier, signature_name
 # wait: a role that may not create one gets no reply at all, and the error should come soon.
 CONTROL_TIMEOUT_S = 20.0
 CREATE_TIMEOUT_S = 5.0
+
+log = logging.getLogger("wasmesh.lattice.store")
 
 HISTORY = {"apps": 16, "history": 1, "hosts": 1, "placements": 1, "status": 1, "scheduler": 1}
 
@@ -167,13 +170,37 @@ def digest_of(data: bytes) -> str:
 
 
 async def put_artifact(store: LatticeStore, data: bytes) -> str:
-    """Publish an artifact under its sha256 digest (once); returns the digest."""
+    """Publish an artifact under its sha256 digest; returns the digest.
+
+    An object already stored under that name is read back and kept only if its bytes hash
+    to the name: one that is corrupt (altered in the object store, or cut short) is
+    overwritten, so deploying again repairs what hosts refused."""
     digest = digest_of(data)
-    try:
-        await store.artifacts.get_info(digest)
-    except (ObjectNotFoundError, NotFoundError):
+    if not await _stored_intact(store, digest, len(data)):
         await store.artifacts.put(digest, data)
     return digest
+
+
+async def _stored_intact(store: LatticeStore, digest: str, size: int) -> bool:
+    """Whether the object store holds artifact `digest` with exactly its bytes."""
+    try:
+        info = await store.artifacts.get_info(digest)
+    except (ObjectNotFoundError, NotFoundError):
+        return False
+    if info.size != size:
+        return False
+    try:
+        result = await store.artifacts.get(digest)
+    except (ObjectNotFoundError, NotFoundError):
+        return False
+    except Exception as exc:  # the object store's own checks (its digest) failed
+        log.warning("artifact %s is corrupt in the object store (%s); republishing it",
+                    digest[:12], exc)  # fmt: skip
+        return False
+    if digest_of(bytes(result.data or b"")) != digest:
+        log.warning("artifact %s is corrupt in the object store; republishing it", digest[:12])
+        return False
+    return True
 
 
 async def fetch_artifact(store: LatticeStore, digest: str) -> bytes:
