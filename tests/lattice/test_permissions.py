@@ -11,6 +11,7 @@ from pathlib import Path
 import nats.errors
 import pytest
 
+from tests.support.cli import wasmesh_process
 from wasmesh.lattice import sync
 from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.connection import NatsOptions, connect_once
@@ -18,7 +19,7 @@ from wasmesh.lattice.credentials import user_seed, write_private
 from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.host import Host
 from wasmesh.lattice.schema import Subjects
-from wasmesh.lattice.server import NatsServer
+from wasmesh.lattice.server import NatsServer, start_server
 from wasmesh.lattice.store import get_value, open_store
 from wasmesh.lattice.topology import Topology
 
@@ -244,3 +245,18 @@ def test_hosts_publish_live_statistics_every_role_reads_and_only_hosts_write(
                     await nc.close()
 
     run(scenario(), 120)
+
+
+def test_a_tls_url_refuses_a_server_without_tls(tmp_path: Path) -> None:
+    plain = start_server(0, tmp_path / "js")  # no TLS, no credentials
+    try:
+        url = plain.url.replace("nats://", "tls://")
+        r = wasmesh_process("status", "--nats", url, timeout=60)
+        assert r.code == 2, r
+        assert r.err.strip() == (
+            f"error: NATS at {url} does not offer TLS, and a tls:// URL requires it (secure "
+            f"connection required); connect with {plain.url} without TLS options, or start the "
+            "server with TLS (`wasmesh lattice up --tls`)."
+        ), r.err
+    finally:
+        plain.stop()

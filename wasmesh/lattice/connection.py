@@ -273,12 +273,28 @@ async def _attempt(options: NatsOptions, timeout: float, kwargs: dict[str, Any])
     nc = NATS()
     try:
         await nc.connect(**settings)
-        return nc
     except Exception as exc:
         cause = seen[-1] if seen else exc  # before closing, which may report more
         with contextlib.suppress(Exception):  # a refused attempt leaves no socket open
             await asyncio.wait_for(nc.close(), 1.0)
         raise cause from None
+    if options.tls and not nc._server_info.get("tls_required"):
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(nc.close(), 1.0)
+        raise LatticeError(plaintext_refusal(options))
+    return nc
+
+
+def plaintext_refusal(options: NatsOptions) -> str:
+    """One sentence: the server does not offer TLS, which the options require ("secure
+    connection required", as the NATS Go client says of a `tls://` URL)."""
+    why = "a tls:// URL" if options.url.startswith("tls://") else "--tls-ca"
+    plain = options.url.replace("tls://", "nats://")
+    return (
+        f"NATS at {options.url} does not offer TLS, and {why} requires it (secure connection "
+        f"required); connect with {plain} without TLS options, or start the server with TLS "
+        "(`wasmesh lattice up --tls`)."
+    )
 
 
 async def connect_once(options: NatsOptions, timeout: float = 2.0, **kwargs: Any) -> NATS:
@@ -287,6 +303,8 @@ async def connect_once(options: NatsOptions, timeout: float = 2.0, **kwargs: Any
     options.check()
     try:
         return await _attempt(options, timeout, dict(kwargs))
+    except LatticeError:
+        raise
     except Exception as exc:
         if refused(exc, options):
             raise LatticeError(refusal(options, exc)) from None
@@ -329,6 +347,8 @@ async def connect_retrying(
         attempt_timeout = 2.0 if left is None else max(0.1, min(2.0, left))
         try:
             nc = await _attempt(options, attempt_timeout, dict(kwargs))
+        except LatticeError:
+            raise
         except Exception as exc:
             if refused(exc, options):
                 raise LatticeError(refusal(options, exc, role)) from None
