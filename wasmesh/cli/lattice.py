@@ -387,6 +387,13 @@ def _print_app(report: dict[str, Any]) -> None:
     ]
     if versions:
         out_console.print(f"    versions: {', '.join(versions)}", markup=False)
+    serving = report.get("serving", 0)
+    if serving and serving != report["version"]:
+        out_console.print(
+            f"    serving: version {serving} (version {report['version']} has not started on "
+            "every host; its failures are below)",
+            markup=False,
+        )
     for name, unit in report["units"].items():
         out_console.print(
             f"    unit {name}: {len(unit['running'])}/{unit['replicas']} running "

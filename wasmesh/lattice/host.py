@@ -326,6 +326,7 @@ class Host:
                 await self._roll(key[0], spec)
             else:
                 current.spec = spec  # replicas or labels changed: nothing to restart here
+                self.failed.pop(key, None)  # a version that failed is no longer wanted
         for key in [k for k in self.endpoints if k not in wanted]:
             await self.endpoints.pop(key).close()
         for key in [k for k in self.failed if k not in wanted]:
