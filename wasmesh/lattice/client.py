@@ -23,7 +23,7 @@ from wasmesh.lattice import rpc, schema
 from wasmesh.lattice.connection import NatsOptions, connect_once
 from wasmesh.lattice.errors import LatticeError, NotReady
 from wasmesh.lattice.messaging import ensure_durable
-from wasmesh.lattice.roles import is_violation, require_role
+from wasmesh.lattice.roles import is_violation, require_member, require_role
 from wasmesh.lattice.schema import (
     AppIndex,
     DesiredState,
@@ -101,7 +101,8 @@ class LatticeClient:
     async def connect(self) -> LatticeClient:
         """Connect to NATS and open the lattice's buckets (creating missing ones)."""
         self._nc = await connect_once(self.options, error_cb=self._on_error)
-        try:
+        try:  # another lattice's credential is told so at once, not after a timeout
+            await require_member(self._nc, self.subjects, self.denied, self.options.creds)
             self._store = await open_store(self._nc, self.subjects)
         except BaseException:  # `async with` calls no __aexit__ when __aenter__ fails
             await self.close()

@@ -35,7 +35,7 @@ from wasmesh.lattice.endpoint import Endpoint, Version
 from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.hostlink import HostLink
 from wasmesh.lattice.ingress import Ingress
-from wasmesh.lattice.roles import require_role
+from wasmesh.lattice.roles import require_member, require_role
 from wasmesh.lattice.scheduler import HEARTBEAT_S, RECONCILE_S, Scheduler
 from wasmesh.lattice.schema import Subjects, UnitSpec
 from wasmesh.lattice.signing import Verifier
@@ -181,7 +181,8 @@ class Host:
             raise
 
     async def _join(self) -> None:
-        # the role first, so a wrong credential is one sentence, at once
+        # the lattice and the role first, so a wrong credential is one sentence, at once
+        await require_member(self.nc, self.subjects, self.link.denied, self.options.creds)
         await require_role(self.nc, self.subjects, "host", self.link.denied,
                            self.options.creds, "serve as a host")  # fmt: skip
         self._store = await open_store(self.nc, self.subjects)

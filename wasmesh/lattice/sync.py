@@ -11,7 +11,7 @@ from wasmesh.errors import GuestError, WasmeshError
 from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.connection import NatsOptions, connect_once
 from wasmesh.lattice.errors import LatticeError
-from wasmesh.lattice.roles import is_violation, require_role
+from wasmesh.lattice.roles import is_violation, require_member, require_role
 from wasmesh.lattice.schema import DesiredState, Heartbeat, Subjects
 from wasmesh.lattice.signing import Signer
 from wasmesh.lattice.status import AppStatus
@@ -71,6 +71,7 @@ def require(nats: Nats, role: str, action: str, lattice: str = "default") -> Non
 
         nc = await connect_once(options, error_cb=on_error)
         try:
+            await require_member(nc, Subjects(lattice), denied, options.creds)
             await require_role(nc, Subjects(lattice), role, denied, options.creds, action)
         finally:
             await nc.close()
