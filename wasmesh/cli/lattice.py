@@ -106,7 +106,9 @@ def lattice_up(
     artifacts with the lattice's signing key; hosts verify them with its public key (--trust).
     """
     from wasmesh.lattice import serve_forever
+    from wasmesh.lattice.server import check_listen
 
+    check_listen(listen, port)  # before any credential is written
     secrets = None
     if not no_auth:
         from wasmesh.lattice.credentials import ensure_secrets
