@@ -209,35 +209,48 @@ class Host:
         if self._stopping:
             return
         self._stopping = True
-        deadline = time.monotonic() + self.drain_timeout
+        # everything below shares the one bound; closing the connection keeps a sliver of it
+        end = time.monotonic() + self.drain_timeout
+        deadline = end - min(1.0, 0.1 * self.drain_timeout)
+
+        def left(cap: float = float("inf")) -> float:
+            return max(0.05, min(cap, deadline - time.monotonic()))
+
         for task in self._tasks:
             task.cancel()
         if self._tasks:  # bounded: a loop that swallowed its cancellation must not hang stop
-            await asyncio.wait(self._tasks, timeout=5)
+            await asyncio.wait(self._tasks, timeout=left(5))
         connected = self._nc is not None and self._nc.is_connected
         if connected:
             with contextlib.suppress(Exception):  # the scheduler re-places our units at once
-                await self._heartbeat(leaving=True)
+                await asyncio.wait_for(self._heartbeat(leaving=True), left())
             if self.served:
                 with contextlib.suppress(Exception):
                     await handed_over(self, deadline)
         if self.scheduler is not None:
-            await self.scheduler.stop()
+            with contextlib.suppress(Exception):  # a lease left behind expires by itself
+                await asyncio.wait_for(self.scheduler.stop(), left())
         await self._close_units(deadline)
         if self._broker is not None:  # its handler threads: every delivery has finished
-            await asyncio.get_running_loop().run_in_executor(None, self._broker.close)
+            close = asyncio.get_running_loop().run_in_executor(None, self._broker.close)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(close, left())
+        closing = max(0.05, end - time.monotonic())
         if self._nc is not None and self._nc.is_connected:
             if self._store is not None:
                 with contextlib.suppress(Exception):
-                    await delete_key(self._store.hosts, self.host_id)
+                    await asyncio.wait_for(delete_key(self._store.hosts, self.host_id),
+                                           closing / 2)  # fmt: skip
             # units were drained above; draining the connection would also wait on KV
             # watchers cut short by the cancellation, so close it instead
             with contextlib.suppress(Exception):
-                await self._nc.flush(timeout=2)
+                flush_s = max(0.05, min(2.0, end - time.monotonic()))
+                await asyncio.wait_for(self._nc.flush(), flush_s)
         if self._nc is not None:
             keyvalue_nats.detach(self._nc)
             self.link.closing = True
-            await self._nc.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._nc.close(), max(0.05, end - time.monotonic()))
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def _close_units(self, deadline: float) -> None:
@@ -245,7 +258,7 @@ class Host:
         closing = [trigger.stop() for trigger in self.triggers]
         closing += [self.endpoints.pop(key).close() for key in list(self.endpoints)]
         tasks = [asyncio.ensure_future(c) for c in closing]
-        _, late = await asyncio.wait(tasks, timeout=max(0.5, deadline - time.monotonic()))
+        _, late = await asyncio.wait(tasks, timeout=max(0.1, deadline - time.monotonic()))
         for task in late:  # calls still running past the bound are abandoned
             task.cancel()
         for task in tasks:
