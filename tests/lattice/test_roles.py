@@ -75,6 +75,22 @@ def test_deploy_with_a_host_credential_is_refused_before_the_app_is_built(
     ), r.err
 
 
+@pytest.mark.parametrize("verb", [("deploy",), ("rollback", "shop", "1"), ("undeploy", "shop")])
+def test_an_admin_command_without_a_credential_names_the_admin_one(
+    nats_server: NatsServer, tmp_path: Path, verb: tuple[str, ...]
+) -> None:
+    bare = nats_server.options("admin")
+    anonymous = NatsOptions(bare.url, None, bare.tls_ca, bare.tls_cert, bare.tls_key)
+    args = (*verb, str(_unbuildable_app(tmp_path))) if verb == ("deploy",) else verb
+    r = wasmesh(*args, *_flags(anonymous))
+    assert r.code == 2, r
+    assert r.err.strip().splitlines()[-1] == (
+        f"error: the lattice at {bare.url} needs a credential; pass --creds FILE (or set "
+        "WASMESH_NATS_CREDS) naming the admin.nk that `wasmesh lattice up` wrote under "
+        ".wasmesh/creds/<lattice>/."
+    ), r.err
+
+
 def test_an_unsigned_deploy_is_announced_before_the_build(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:

@@ -6,7 +6,10 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from wasmesh.lattice.client import LatticeClient
+from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.server import NatsServer
 from wasmesh.lattice.signing import Signer, Verifier, ensure_signing_key
 from wasmesh.lattice.status import AppStatus
@@ -28,6 +31,28 @@ def test_a_signature_verifies_only_with_its_key_and_its_digest(tmp_path: Path) -
     assert not theirs.verify(digest, signature)
     assert not mine.verify(digest_of(b"other component"), signature)
     assert not mine.verify(digest, bytes([signature[0] ^ 1]) + signature[1:])
+
+
+def test_a_key_passed_for_the_other_one_names_the_file_to_use(tmp_path: Path) -> None:
+    private, public = tmp_path / "signing.key", tmp_path / "signing.pub"
+    ensure_signing_key(private, public)
+    with pytest.raises(LatticeError) as info:
+        Signer.from_file(public)
+    assert str(info.value) == (
+        f"the signing key {public} is a public key; deploys sign with the private one "
+        "(--sign-key signing.key, next to signing.pub, from `wasmesh lattice up`)."
+    )
+    with pytest.raises(LatticeError) as info:
+        Verifier.from_file(private)
+    assert str(info.value) == (
+        f"the trusted key {private} is a private key; hosts verify with the public one "
+        "(--trust signing.pub, next to signing.key, from `wasmesh lattice up`), and the "
+        "private key stays with whoever deploys."
+    )
+    other = tmp_path / "notes.txt"
+    other.write_text("not a key")
+    with pytest.raises(LatticeError, match=f"the trusted key {other} is not a PEM public key"):
+        Verifier.from_file(other)
 
 
 async def _until_error(client: LatticeClient, app: str, timeout: float = 30) -> AppStatus:

@@ -70,7 +70,9 @@ class LatticeClient:
     """An async client of one lattice; use `async with LatticeClient(url) as c:`.
 
     `nats` is a URL or `NatsOptions` (credential, TLS); with `signer`, deploys sign each
-    artifact they publish (hosts that trust its key refuse anything unsigned).
+    artifact they publish (hosts that trust its key refuse anything unsigned). `role`
+    ("admin" for deploy, rollback, undeploy) is the credential a refusal names when none
+    was given.
     """
 
     def __init__(
@@ -79,8 +81,10 @@ class LatticeClient:
         lattice: str = "default",
         cache_dir: Path | None = None,
         signer: Signer | None = None,
+        role: str | None = None,
     ) -> None:
         self.options = NatsOptions.of(nats)
+        self.role = role  # the credential its commands need, named when none is given
         self.signer = signer  # signs every artifact a deploy publishes
         self.nats_url = self.options.url
         self.denied: list[str] = []  # permission violations the server reported, in order
@@ -100,7 +104,7 @@ class LatticeClient:
 
     async def connect(self) -> LatticeClient:
         """Connect to NATS and open the lattice's buckets (creating missing ones)."""
-        self._nc = await connect_once(self.options, error_cb=self._on_error)
+        self._nc = await connect_once(self.options, role=self.role, error_cb=self._on_error)
         try:  # another lattice's credential is told so at once, not after a timeout
             await require_member(self._nc, self.subjects, self.denied, self.options.creds)
             self._store = await open_store(self._nc, self.subjects)
@@ -288,7 +292,8 @@ class LatticeClient:
             if st.ready:
                 return st
             if time.monotonic() > deadline:
-                detail = "; ".join(st.errors) or "hosts have not started every unit yet"
+                detail = "; ".join(e.rstrip(".") for e in st.errors)
+                detail = detail or "hosts have not started every unit yet"
                 raise NotReady(
                     f"app {app} version {st.desired.version} was not ready within {timeout:g} s: "
                     f"{detail}."
