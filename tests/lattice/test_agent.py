@@ -15,7 +15,7 @@ from pathlib import Path
 from tests.support.cli import wasmesh_process
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer
-from wasmesh.lattice.topology import Topology
+from wasmesh.lattice.topology import Topology, UnitDeployment
 
 from .conftest import admin, run
 
@@ -138,3 +138,29 @@ def test_sigterm_under_load_hands_units_over_and_fails_no_call(
     drained, failures, calls = run(scenario(), 180)
     assert failures == [] and calls > 40
     assert drained < DRAIN_S + 5  # the drain bound, plus closing the connection
+
+
+def test_a_drain_bounds_the_whole_shutdown_even_with_a_call_that_never_ends(
+    nats_server: NatsServer, host_processes: LocalHosts, guest: Callable[[str], Path]
+) -> None:
+    bound = 3.0
+    host_processes.args += ("--drain-timeout", str(bound))
+    proc = host_processes.start("h0")
+
+    async def scenario() -> tuple[float, int | None]:
+        async with admin(nats_server) as client:
+            await client.deploy("spin", Topology((UnitDeployment("spin", guest("loop-wat")),)))
+            await client.wait_ready("spin", 60)
+            call = asyncio.create_task(client.invoke("spin", "spin", [], timeout=60))
+            await asyncio.sleep(0.5)  # the guest is spinning: only its 60 s deadline ends it
+            started = time.monotonic()
+            os.killpg(proc.pid, signal.SIGTERM)
+            code = await asyncio.get_running_loop().run_in_executor(None, proc.wait, 90)
+            drained = time.monotonic() - started
+            call.cancel()
+            await asyncio.gather(call, return_exceptions=True)
+            return drained, code
+
+    drained, code = run(scenario(), 180)
+    assert code == 0, host_processes.log("h0")
+    assert drained < bound + 2  # the call was abandoned at the bound; the process did not wait

@@ -91,17 +91,25 @@ def test_corrupt_and_missing_artifacts_show_in_status(
     async def scenario() -> None:
         async with lattice(nats_server, tmp_path, {}) as (client, hosts):
             # other bytes stored under the real artifact's digest: the host must catch it
-            await client.store.artifacts.put(digest_of(math.read_bytes()), b"\0asm garbage")
-            await client.deploy("bad", Topology((UnitDeployment("math", math),)))
+            digest = digest_of(math.read_bytes())
+            await client.store.artifacts.put(digest, b"\0asm garbage")
+            assert client.signer is not None  # signed, so the host goes on to fetch it
+            await put_signature(client.store, digest, client.signer)
+            await client._publish("bad", (schema.UnitSpec("math", digest),), None)
             status = await _until(client, "bad", lambda s: bool(s.errors))
             assert "math on h0: artifact" in status.errors[0] and "is corrupt" in status.errors[0]
+            # deploying the app republishes the genuine bytes over the corrupt ones
+            await client.deploy("bad", Topology((UnitDeployment("math", math),)))
+            await client.wait_ready("bad", 30)
+            assert await client.invoke("bad", "add", [2, 3]) == 5
+            await client.undeploy("bad")
             missing = schema.UnitSpec("math", "0" * 64, exports={"x": ["f"]})
             assert client.signer is not None  # signed, so the host goes on to fetch it
             await put_signature(client.store, missing.digest, client.signer)
             await client._publish("gone", (missing,), None)
             status = await _until(client, "gone", lambda s: bool(s.errors))
             assert "not in the lattice's object store" in status.errors[0]
-            assert hosts[0].scheduler is not None and hosts[0].served == {}
+            assert hosts[0].scheduler is not None and ("gone", "math") not in hosts[0].served
 
     run(scenario())
 
@@ -117,8 +125,10 @@ def test_unplaceable_units_report_why(
                 "math: no live host has gpu=yes (of 1 live); start a host with those labels "
                 "or relax the unit's requirements."
             ]
-            with pytest.raises(LatticeError, match=r"not ready within 0\.3 s: math: no live host"):
+            late = r"not ready within 0\.3 s: math: no live host"
+            with pytest.raises(LatticeError, match=late) as info:
                 await client.wait_ready("shop", 0.3)
+            assert str(info.value).endswith("relax the unit's requirements.")  # one period
             # the error names the unit and the app, not the lattice's internal subjects
             with pytest.raises(RemoteUnavailable, match="no host serves unit math of app shop"):
                 await client.invoke("shop", "add", [1, 2])

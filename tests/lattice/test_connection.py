@@ -33,6 +33,10 @@ def _damaged(seed: bytes) -> bytes:
             b"-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n",
             "has a NATS USER JWT block without a JWT in it",
         ),
+        (
+            b"-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n",
+            "is a .creds file without its NATS USER JWT block",
+        ),
     ],
 )
 def test_a_credential_file_without_a_usable_seed_is_refused_before_connecting(

@@ -11,6 +11,7 @@ from pathlib import Path
 import nats.errors
 import pytest
 
+from tests.support.cli import wasmesh_process
 from wasmesh.lattice import sync
 from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.connection import NatsOptions, connect_once
@@ -18,7 +19,7 @@ from wasmesh.lattice.credentials import user_seed, write_private
 from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.host import Host
 from wasmesh.lattice.schema import Subjects
-from wasmesh.lattice.server import NatsServer
+from wasmesh.lattice.server import NatsServer, start_server
 from wasmesh.lattice.store import get_value, open_store
 from wasmesh.lattice.topology import Topology
 
@@ -244,3 +245,64 @@ def test_hosts_publish_live_statistics_every_role_reads_and_only_hosts_write(
                     await nc.close()
 
     run(scenario(), 120)
+
+
+def test_a_tls_url_refuses_a_server_without_tls(tmp_path: Path) -> None:
+    plain = start_server(0, tmp_path / "js")  # no TLS, no credentials
+    try:
+        url = plain.url.replace("nats://", "tls://")
+        r = wasmesh_process("status", "--nats", url, timeout=60)
+        assert r.code == 2, r
+        assert r.err.strip() == (
+            f"error: NATS at {url} does not offer TLS, and a tls:// URL requires it (secure "
+            f"connection required); connect with {plain.url} without TLS options, or start the "
+            "server with TLS (`wasmesh lattice up --tls`)."
+        ), r.err
+    finally:
+        plain.stop()
+
+
+def test_an_expired_client_certificate_is_named_with_its_date_before_connecting(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    assert nats_server.secrets is not None and nats_server.secrets.tls is not None
+    tls = nats_server.secrets.tls
+    ca_key = serialization.load_pem_private_key(tls.ca_key.read_bytes(), None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    ca = x509.load_pem_x509_certificate(tls.ca.read_bytes())
+    key = ec.generate_private_key(ec.SECP256R1())
+    ended = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "old client")])
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(ca.subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(ended - datetime.timedelta(days=30)).not_valid_after(ended)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = tmp_path / "old.pem", tmp_path / "old-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    good = nats_server.options("client")
+    old = NatsOptions(good.url, good.creds, good.tls_ca, cert_path, key_path)
+    with pytest.raises(LatticeError) as info:
+        old.check()
+    assert str(info.value).startswith(
+        f"the TLS certificate {cert_path} expired on 2024-05-01 12:00 UTC; pass a current one"
+    )
+    r = wasmesh_process("status", *_cli(old), timeout=60)
+    assert r.code == 2 and r.err.startswith(f"error: the TLS certificate {cert_path} expired")
+
+
+def _cli(options: NatsOptions) -> list[str]:
+    return ["--nats", options.url, "--creds", str(options.creds), "--tls-ca",
+            str(options.tls_ca), "--tls-cert", str(options.tls_cert), "--tls-key",
+            str(options.tls_key)]  # fmt: skip

@@ -7,9 +7,10 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.local import LocalHosts
 from wasmesh.lattice.server import NatsServer
-from wasmesh.lattice.topology import Topology
+from wasmesh.lattice.topology import Topology, UnitDeployment
 
 from .conftest import admin, lattice, run
 
@@ -100,6 +101,64 @@ def test_a_version_that_cannot_start_leaves_the_old_one_serving(
             assert failures == [] and answers[1] > 0 and 99 not in answers
 
     run(scenario())
+
+
+def test_a_refused_topology_change_leaves_the_old_units_serving(
+    nats_server: NatsServer,
+    host_processes: LocalHosts,
+    shop: Callable[..., Topology],
+    guest: Callable[[str], Path],
+) -> None:
+    for name in ("h0", "h1"):
+        host_processes.start(name)
+    monolith = Topology((UnitDeployment("main", guest("lattice-math-v2"), replicas=2),))
+
+    async def scenario() -> None:
+        async with admin(nats_server) as client:
+            await client.deploy("shop", shop(replicas=2))  # per component: math and front
+            await client.wait_ready("shop", 30)
+            failures: list[str] = []
+            answers: Counter[int] = Counter()
+            stop = asyncio.Event()
+
+            async def load() -> None:
+                while not stop.is_set():
+                    try:
+                        answers[await client.invoke("shop", "version", [], timeout=5)] += 1
+                    except Exception as exc:
+                        failures.append(repr(exc))
+
+            workers = [asyncio.create_task(load()) for _ in range(2)]
+            await asyncio.sleep(0.3)
+            async with LatticeClient(nats_server.options("admin")) as unsigned:
+                refused = await unsigned.deploy("shop", monolith)  # hosts refuse it
+            for _ in range(400):
+                status = await client.status("shop")
+                if len(status.errors) == 2:
+                    break
+                await asyncio.sleep(0.05)
+            assert all("is not signed by the trusted key" in e for e in status.errors)
+            await asyncio.sleep(1.0)  # the old units keep serving
+            assert failures == [] and set(answers) == {1}
+            status = await client.status("shop")
+            assert status.desired.version == refused.version == 2
+            assert status.placement is not None and status.placement.live == 1
+
+            v3 = await client.deploy("shop", monolith)  # signed: it starts, then takes over
+            status = await client.wait_ready("shop", 30)
+            assert status.desired.version == v3.version == 3
+            assert [await client.invoke("shop", "version", []) for _ in range(10)] == [2] * 10
+            for _ in range(200):  # the units v3 no longer has stop
+                units = {(r.app, r.unit) for h in await client.hosts() for r in h.units}
+                if units == {("shop", "main")}:
+                    break
+                await asyncio.sleep(0.05)
+            assert units == {("shop", "main")}
+            stop.set()
+            await asyncio.gather(*workers)
+            assert failures == [] and answers[1] > 0 and answers[2] > 0
+
+    run(scenario(), 120)
 
 
 def test_scaling_down_under_load_fails_no_call(

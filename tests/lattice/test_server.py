@@ -14,6 +14,7 @@ from pathlib import Path
 import nats
 import pytest
 
+from tests.support.cli import wasmesh_process
 from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.server import NatsServer, free_port, start_server
 
@@ -137,3 +138,22 @@ def test_lattice_up_prints_where_the_credentials_are(tmp_path: Path) -> None:
         proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--listen", "10.255.255.1", "--port", "0"), "--listen 10.255.255.1 is not an address"),
+        (("--listen", "999.1.1.1"), "--listen 999.1.1.1 is not an address"),
+        (("--port", "70000"), "--port 70000 is not a TCP port; pass one from 1 to 65535, or 0"),
+        (("--port", "-1"), "--port -1 is not a TCP port"),
+    ],
+)
+def test_lattice_up_names_a_bad_listen_address_or_port(
+    tmp_path: Path, args: tuple[str, ...], says: str
+) -> None:
+    r = wasmesh_process("lattice", "up", *args, "--store-dir", str(tmp_path / "js"),
+                        "--creds-dir", str(tmp_path / "creds"), timeout=60)  # fmt: skip
+    assert r.code == 2, r
+    assert len(r.err.strip().splitlines()) == 1 and says in r.err, r.err
+    assert not (tmp_path / "creds").exists()  # refused before anything was written

@@ -77,3 +77,30 @@ def test_history_lists_every_version_and_what_rollbacks_returned_to(
             assert math.digest == digest_of(v2.component.read_bytes())
 
     run(scenario())
+
+
+def test_failures_belong_to_their_version_and_status_says_which_one_serves(
+    nats_server: NatsServer, tmp_path: Path, shop: Callable[..., Topology]
+) -> None:
+    async def scenario() -> None:
+        only = host(nats_server, host_id="h0", cache_dir=tmp_path)
+        await only.start()
+        try:
+            async with admin(nats_server) as client:
+                await client.deploy("shop", shop())
+                await client.wait_ready("shop", 30)
+                async with LatticeClient(nats_server.options("admin")) as unsigned:
+                    await unsigned.deploy("shop", shop("lattice-math-v2"))  # refused
+                status = await _until(client, "shop", lambda s: bool(s.errors))
+                assert [e.split(":")[0] for e in status.errors] == ["math on h0"]
+                assert "is not signed" in status.errors[0]
+                assert (status.desired.version, status.serving) == (2, 1)
+                assert status.as_dict()["serving"] == 1
+                await client.rollback("shop", 1)
+                status = await client.wait_ready("shop", 30)
+                status = await client.status("shop")
+                assert (status.desired.version, status.serving, status.errors) == (3, 3, [])
+        finally:
+            await only.stop()
+
+    run(scenario(), 120)

@@ -106,7 +106,9 @@ def lattice_up(
     artifacts with the lattice's signing key; hosts verify them with its public key (--trust).
     """
     from wasmesh.lattice import serve_forever
+    from wasmesh.lattice.server import check_listen
 
+    check_listen(listen, port)  # before any credential is written
     secrets = None
     if not no_auth:
         from wasmesh.lattice.credentials import ensure_secrets
@@ -387,6 +389,13 @@ def _print_app(report: dict[str, Any]) -> None:
     ]
     if versions:
         out_console.print(f"    versions: {', '.join(versions)}", markup=False)
+    serving = report.get("serving", 0)
+    if serving and serving != report["version"]:
+        out_console.print(
+            f"    serving: version {serving} (version {report['version']} has not started on "
+            "every host; its failures are below)",
+            markup=False,
+        )
     for name, unit in report["units"].items():
         out_console.print(
             f"    unit {name}: {len(unit['running'])}/{unit['replicas']} running "

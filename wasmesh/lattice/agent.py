@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -255,6 +256,17 @@ def main(argv: list[str] | None = None) -> None:
     except (LatticeError, WasmeshError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    _exit_now_if_calls_linger()
+
+
+def _exit_now_if_calls_linger() -> None:
+    """Exit at once when guest calls abandoned at the drain bound still run in their
+    threads: the interpreter would otherwise wait for them at exit, past `--drain-timeout`."""
+    main = threading.main_thread()
+    if any(t.is_alive() and not t.daemon and t is not main for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def host_workers(http: str | None, requested: int | None) -> int:

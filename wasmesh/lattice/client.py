@@ -23,7 +23,7 @@ from wasmesh.lattice import rpc, schema
 from wasmesh.lattice.connection import NatsOptions, connect_once
 from wasmesh.lattice.errors import LatticeError, NotReady
 from wasmesh.lattice.messaging import ensure_durable
-from wasmesh.lattice.roles import is_violation, require_role
+from wasmesh.lattice.roles import is_violation, require_member, require_role
 from wasmesh.lattice.schema import (
     AppIndex,
     DesiredState,
@@ -45,6 +45,7 @@ from wasmesh.lattice.store import (
     put_artifact,
     put_signature,
     read_index,
+    serving,
     update_index,
 )
 from wasmesh.lattice.topology import (
@@ -69,7 +70,9 @@ class LatticeClient:
     """An async client of one lattice; use `async with LatticeClient(url) as c:`.
 
     `nats` is a URL or `NatsOptions` (credential, TLS); with `signer`, deploys sign each
-    artifact they publish (hosts that trust its key refuse anything unsigned).
+    artifact they publish (hosts that trust its key refuse anything unsigned). `role`
+    ("admin" for deploy, rollback, undeploy) is the credential a refusal names when none
+    was given.
     """
 
     def __init__(
@@ -78,8 +81,10 @@ class LatticeClient:
         lattice: str = "default",
         cache_dir: Path | None = None,
         signer: Signer | None = None,
+        role: str | None = None,
     ) -> None:
         self.options = NatsOptions.of(nats)
+        self.role = role  # the credential its commands need, named when none is given
         self.signer = signer  # signs every artifact a deploy publishes
         self.nats_url = self.options.url
         self.denied: list[str] = []  # permission violations the server reported, in order
@@ -99,8 +104,9 @@ class LatticeClient:
 
     async def connect(self) -> LatticeClient:
         """Connect to NATS and open the lattice's buckets (creating missing ones)."""
-        self._nc = await connect_once(self.options, error_cb=self._on_error)
-        try:
+        self._nc = await connect_once(self.options, role=self.role, error_cb=self._on_error)
+        try:  # another lattice's credential is told so at once, not after a timeout
+            await require_member(self._nc, self.subjects, self.denied, self.options.creds)
             self._store = await open_store(self._nc, self.subjects)
         except BaseException:  # `async with` calls no __aexit__ when __aenter__ fails
             await self.close()
@@ -286,7 +292,8 @@ class LatticeClient:
             if st.ready:
                 return st
             if time.monotonic() > deadline:
-                detail = "; ".join(st.errors) or "hosts have not started every unit yet"
+                detail = "; ".join(e.rstrip(".") for e in st.errors)
+                detail = detail or "hosts have not started every unit yet"
                 raise NotReady(
                     f"app {app} version {st.desired.version} was not ready within {timeout:g} s: "
                     f"{detail}."
@@ -320,7 +327,7 @@ class LatticeClient:
         """The signature of the app's export `export`, read from its unit's artifact."""
         desired = await self.desired(app)
         assert desired is not None
-        unit, iface, func = resolve(desired, export)
+        unit, iface, func = resolve(await serving(self.store, desired), export)
         return await self._signature(unit, iface, func)
 
     async def _signature(self, unit: UnitSpec, iface: str, func: str) -> FuncSig:
@@ -345,7 +352,7 @@ class LatticeClient:
         """
         desired = await self.desired(app)
         assert desired is not None
-        unit, iface, func = resolve(desired, export)
+        unit, iface, func = resolve(await serving(self.store, desired), export)
         subject = self.subjects.rpc(app, unit.name, iface)
         target = unit_label(app, unit.name, iface)
         if not typed:

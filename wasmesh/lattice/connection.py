@@ -54,6 +54,7 @@ logging.getLogger("asyncio").addFilter(_TlsEofNoise())
 
 _SEED = re.compile(r"\bSU[A-Z2-7]{56}\b")  # a user NKey seed, alone or inside a .creds file
 _JWT_BEGIN = "BEGIN NATS USER JWT"
+_SEED_BEGIN = "BEGIN USER NKEY SEED"  # the seed block of a .creds file
 _JWT = re.compile(r"BEGIN NATS USER JWT-+\s*\n\s*eyJ[\w.-]+")  # the JWT block of a .creds file
 
 
@@ -177,6 +178,11 @@ class NatsOptions:
                 f"the credential file {path} holds a damaged NATS user seed (its checksum "
                 "does not match); copy the file again from where `wasmesh lattice up` wrote it."
             ) from None
+        if _SEED_BEGIN in text and _JWT_BEGIN not in text:
+            raise LatticeError(
+                f"the credential file {path} is a .creds file without its NATS USER JWT "
+                "block; write it again with `nsc generate creds`, or pass an NKey seed file."
+            )
         if _JWT_BEGIN in text and _JWT.search(text) is None:
             raise LatticeError(
                 f"the credential file {path} has a NATS USER JWT block without a JWT in it; "
@@ -273,23 +279,43 @@ async def _attempt(options: NatsOptions, timeout: float, kwargs: dict[str, Any])
     nc = NATS()
     try:
         await nc.connect(**settings)
-        return nc
     except Exception as exc:
         cause = seen[-1] if seen else exc  # before closing, which may report more
         with contextlib.suppress(Exception):  # a refused attempt leaves no socket open
             await asyncio.wait_for(nc.close(), 1.0)
         raise cause from None
+    if options.tls and not nc._server_info.get("tls_required"):
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(nc.close(), 1.0)
+        raise LatticeError(plaintext_refusal(options))
+    return nc
 
 
-async def connect_once(options: NatsOptions, timeout: float = 2.0, **kwargs: Any) -> NATS:
+def plaintext_refusal(options: NatsOptions) -> str:
+    """One sentence: the server does not offer TLS, which the options require ("secure
+    connection required", as the NATS Go client says of a `tls://` URL)."""
+    why = "a tls:// URL" if options.url.startswith("tls://") else "--tls-ca"
+    plain = options.url.replace("tls://", "nats://")
+    return (
+        f"NATS at {options.url} does not offer TLS, and {why} requires it (secure connection "
+        f"required); connect with {plain} without TLS options, or start the server with TLS "
+        "(`wasmesh lattice up --tls`)."
+    )
+
+
+async def connect_once(
+    options: NatsOptions, timeout: float = 2.0, role: str | None = None, **kwargs: Any
+) -> NATS:
     """Connect with `options` (plus nats-py `kwargs`), trying once; a `LatticeError` naming
-    the server and the cause when it fails."""
+    the server and the cause when it fails (and, with `role`, the credential it needs)."""
     options.check()
     try:
         return await _attempt(options, timeout, dict(kwargs))
+    except LatticeError:
+        raise
     except Exception as exc:
         if refused(exc, options):
-            raise LatticeError(refusal(options, exc)) from None
+            raise LatticeError(refusal(options, exc, role)) from None
         raise LatticeError(
             f"cannot connect to NATS at {options.url} ({describe(exc)}); start one with "
             "`wasmesh lattice up` or check the URL."
@@ -329,6 +355,8 @@ async def connect_retrying(
         attempt_timeout = 2.0 if left is None else max(0.1, min(2.0, left))
         try:
             nc = await _attempt(options, attempt_timeout, dict(kwargs))
+        except LatticeError:
+            raise
         except Exception as exc:
             if refused(exc, options):
                 raise LatticeError(refusal(options, exc, role)) from None

@@ -35,7 +35,7 @@ from wasmesh.lattice.endpoint import Endpoint, Version
 from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.hostlink import HostLink
 from wasmesh.lattice.ingress import Ingress
-from wasmesh.lattice.roles import require_role
+from wasmesh.lattice.roles import require_member, require_role
 from wasmesh.lattice.scheduler import HEARTBEAT_S, RECONCILE_S, Scheduler
 from wasmesh.lattice.schema import Subjects, UnitSpec
 from wasmesh.lattice.signing import Verifier
@@ -181,7 +181,8 @@ class Host:
             raise
 
     async def _join(self) -> None:
-        # the role first, so a wrong credential is one sentence, at once
+        # the lattice and the role first, so a wrong credential is one sentence, at once
+        await require_member(self.nc, self.subjects, self.link.denied, self.options.creds)
         await require_role(self.nc, self.subjects, "host", self.link.denied,
                            self.options.creds, "serve as a host")  # fmt: skip
         self._store = await open_store(self.nc, self.subjects)
@@ -208,35 +209,48 @@ class Host:
         if self._stopping:
             return
         self._stopping = True
-        deadline = time.monotonic() + self.drain_timeout
+        # everything below shares the one bound; closing the connection keeps a sliver of it
+        end = time.monotonic() + self.drain_timeout
+        deadline = end - min(1.0, 0.1 * self.drain_timeout)
+
+        def left(cap: float = float("inf")) -> float:
+            return max(0.05, min(cap, deadline - time.monotonic()))
+
         for task in self._tasks:
             task.cancel()
         if self._tasks:  # bounded: a loop that swallowed its cancellation must not hang stop
-            await asyncio.wait(self._tasks, timeout=5)
+            await asyncio.wait(self._tasks, timeout=left(5))
         connected = self._nc is not None and self._nc.is_connected
         if connected:
             with contextlib.suppress(Exception):  # the scheduler re-places our units at once
-                await self._heartbeat(leaving=True)
+                await asyncio.wait_for(self._heartbeat(leaving=True), left())
             if self.served:
                 with contextlib.suppress(Exception):
                     await handed_over(self, deadline)
         if self.scheduler is not None:
-            await self.scheduler.stop()
+            with contextlib.suppress(Exception):  # a lease left behind expires by itself
+                await asyncio.wait_for(self.scheduler.stop(), left())
         await self._close_units(deadline)
         if self._broker is not None:  # its handler threads: every delivery has finished
-            await asyncio.get_running_loop().run_in_executor(None, self._broker.close)
+            close = asyncio.get_running_loop().run_in_executor(None, self._broker.close)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(close, left())
+        closing = max(0.05, end - time.monotonic())
         if self._nc is not None and self._nc.is_connected:
             if self._store is not None:
                 with contextlib.suppress(Exception):
-                    await delete_key(self._store.hosts, self.host_id)
+                    await asyncio.wait_for(delete_key(self._store.hosts, self.host_id),
+                                           closing / 2)  # fmt: skip
             # units were drained above; draining the connection would also wait on KV
             # watchers cut short by the cancellation, so close it instead
             with contextlib.suppress(Exception):
-                await self._nc.flush(timeout=2)
+                flush_s = max(0.05, min(2.0, end - time.monotonic()))
+                await asyncio.wait_for(self._nc.flush(), flush_s)
         if self._nc is not None:
             keyvalue_nats.detach(self._nc)
             self.link.closing = True
-            await self._nc.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._nc.close(), max(0.05, end - time.monotonic()))
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def _close_units(self, deadline: float) -> None:
@@ -244,7 +258,7 @@ class Host:
         closing = [trigger.stop() for trigger in self.triggers]
         closing += [self.endpoints.pop(key).close() for key in list(self.endpoints)]
         tasks = [asyncio.ensure_future(c) for c in closing]
-        _, late = await asyncio.wait(tasks, timeout=max(0.5, deadline - time.monotonic()))
+        _, late = await asyncio.wait(tasks, timeout=max(0.1, deadline - time.monotonic()))
         for task in late:  # calls still running past the bound are abandoned
             task.cancel()
         for task in tasks:
@@ -326,6 +340,7 @@ class Host:
                 await self._roll(key[0], spec)
             else:
                 current.spec = spec  # replicas or labels changed: nothing to restart here
+                self.failed.pop(key, None)  # a version that failed is no longer wanted
         for key in [k for k in self.endpoints if k not in wanted]:
             await self.endpoints.pop(key).close()
         for key in [k for k in self.failed if k not in wanted]:

@@ -40,7 +40,7 @@ from wasmesh.lattice import rpc, schema
 from wasmesh.lattice.endpoint import _drain
 from wasmesh.lattice.httpwire import HEAD_MARGIN, decode, encode, end_to_end, serve_buffered
 from wasmesh.lattice.schema import H_DEADLINE, HTTP_QUEUE, DesiredState, UnitSpec
-from wasmesh.lattice.store import cached_artifact, get_value, read_index
+from wasmesh.lattice.store import cached_artifact, get_value, read_index, serving
 from wasmesh.lattice.stub import RemoteImports, remote_timeout, run_blocking
 from wasmesh.lattice.wakeup import Wakeup
 from wasmesh.observe import tracing
@@ -349,7 +349,7 @@ class Ingress:
             data, _ = await get_value(store.apps, app)
             if not data:
                 continue
-            desired = schema.loads(DesiredState, data)
+            desired = await serving(store, schema.loads(DesiredState, data))
             for pattern, unit in desired.routes.items():
                 routes.setdefault(pattern, (app, unit))
         if routes != self.routes:

@@ -79,11 +79,54 @@ def place(
     return Placement(desired.app, desired.version, units, reasons)
 
 
+def runs(desired: DesiredState, placement: Placement, hosts: Mapping[str, Heartbeat]) -> bool:
+    """Whether every unit of `desired` runs, at its digest, on every host it is placed on
+    (and on one at least), as the hosts' heartbeats report."""
+    for unit in desired.units:
+        placed = placement.units.get(unit.name, [])
+        if not placed:
+            return False
+        for h in placed:
+            beat = hosts.get(h)
+            running = beat is not None and any(
+                (r.app, r.unit, r.digest, r.state)
+                == (desired.app, unit.name, unit.digest, "running")
+                for r in beat.units
+            )
+            if not running:
+                return False
+    return True
+
+
+def retiring(
+    live: DesiredState, desired: DesiredState, hosts: Mapping[str, Heartbeat]
+) -> dict[str, list[UnitSpec]]:
+    """Per live host, the units of the serving version `live` that `desired` no longer has
+    (its topology changed) and that the host runs: they keep running until `desired` runs,
+    so a version that cannot start leaves the old one serving."""
+    gone = [u for u in live.units if u.name not in {d.name for d in desired.units}]
+    out: dict[str, list[UnitSpec]] = {}
+    for h, beat in hosts.items():
+        running = {(r.unit, r.digest) for r in beat.units
+                   if r.app == live.app and r.state == "running"}  # fmt: skip
+        kept = [u for u in gone if (u.name, u.digest) in running]
+        if kept:
+            out[h] = kept
+    return out
+
+
 def assignments(
-    placed: Mapping[str, tuple[DesiredState, Placement]], hosts: Mapping[str, Heartbeat]
+    placed: Mapping[str, tuple[DesiredState, Placement]],
+    hosts: Mapping[str, Heartbeat],
+    retired: Mapping[str, Mapping[str, list[UnitSpec]]] | None = None,
 ) -> dict[str, HostAssignment]:
-    """Per live host, the unit specs it must run, from every app's placement."""
+    """Per live host, the unit specs it must run, from every app's placement, plus the
+    `retired` units (app -> host -> specs) still serving while a new topology starts."""
     out: dict[str, dict[str, list[UnitSpec]]] = {h: {} for h in hosts}
+    for app, per_host in (retired or {}).items():
+        for h, specs in per_host.items():
+            if h in out:
+                out[h].setdefault(app, []).extend(specs)
     for app, (desired, placement) in placed.items():
         for unit in desired.units:
             for i, h in enumerate(placement.units.get(unit.name, [])):

@@ -8,6 +8,9 @@ one round trip tells. A host or a deploy holding the wrong credential fails at o
 sentence, instead of timing out later on its first denied request.
 
 - **host**: subscribe to the lattice's `assigned` subject (only hosts follow assignments).
+- **any role of the lattice** (checked first, by every command): subscribe to
+  `wasmesh.<lattice>.stats.membership-check`, inside the `stats.*` subjects every role of the
+  lattice may read and no role of another lattice may; nothing is published there.
 - **admin**: publish to `$O.<artifacts bucket>.role-check`, inside the admin's artifact-store
   permission but outside the object store's stream subjects (`$O.<bucket>.C.>`, `.M.>`), so
   nothing stores or receives it.
@@ -17,6 +20,8 @@ Without credentials (a server run with `--no-auth`) every check passes.
 
 from __future__ import annotations
 
+import contextlib
+import re
 from pathlib import Path
 
 from nats.aio.client import Client as NATS
@@ -25,6 +30,7 @@ from wasmesh.lattice.errors import LatticeError
 from wasmesh.lattice.schema import Subjects
 
 FLUSH_TIMEOUT_S = 5
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # a lattice name (`wasmesh.lattice.schema`)
 
 
 async def _round_trip(nc: NATS) -> None:
@@ -48,6 +54,39 @@ def use_role(creds: Path | None, role: str) -> str:
         if sibling.is_file():
             return f"--creds {sibling}"
     return f"--creds with the lattice's {role}.nk (`wasmesh lattice up` writes it)"
+
+
+async def require_member(
+    nc: NATS, subjects: Subjects, denied: list[str], creds: Path | None
+) -> None:
+    """A `LatticeError` unless `nc`'s credential is one of the lattice of `subjects` (any
+    role), naming the lattice it belongs to and the two ways out; one round trip."""
+    seen = len(denied)
+    sub = await nc.subscribe(f"{subjects.prefix}.stats.membership-check")
+    await _round_trip(nc)
+    with contextlib.suppress(Exception):
+        await sub.unsubscribe()
+    if any(is_violation(d) for d in denied[seen:]):
+        raise LatticeError(foreign(creds, subjects.lattice))
+
+
+def foreign(creds: Path | None, lattice: str) -> str:
+    """One sentence: the credential `creds` is not one of `lattice`; which lattice it belongs
+    to (the directory `wasmesh lattice up` put it in) and what to pass instead."""
+    given = f"the credential {creds}" if creds is not None else "this connection's credential"
+    owner = Path(creds).parent.name if creds is not None else ""
+    if creds is None or not _NAME.match(owner) or owner == lattice:
+        return (
+            f"{given} is not a credential of lattice {lattice}: it belongs to another "
+            f"lattice; pass --lattice with that lattice's name, or a credential of lattice "
+            f"{lattice} (`wasmesh lattice up` prints them)."
+        )
+    own = Path(creds).parent.parent / lattice / Path(creds).name
+    instead = f"--creds {own}" if own.is_file() else f"a credential of lattice {lattice}"
+    return (
+        f"{given} is not a credential of lattice {lattice}: it belongs to lattice {owner}; "
+        f"pass --lattice {owner}, or lattice {lattice}'s own file ({instead})."
+    )
 
 
 async def require_role(

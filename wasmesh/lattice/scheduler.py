@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from collections import Counter
+from dataclasses import replace
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -22,8 +23,8 @@ from nats.aio.subscription import Subscription
 from nats.js.errors import KeyNotFoundError, NoKeysError
 
 from wasmesh.lattice import schema
-from wasmesh.lattice.placement import assignments, place
-from wasmesh.lattice.schema import DesiredState, Heartbeat, Placement
+from wasmesh.lattice.placement import assignments, place, retiring, runs
+from wasmesh.lattice.schema import DesiredState, Heartbeat, Placement, UnitSpec
 from wasmesh.lattice.store import (
     LatticeStore,
     delete_if_present,
@@ -200,6 +201,7 @@ class Scheduler:
         apps = sorted(index.deployed)
         placed: dict[str, tuple[DesiredState, Placement]] = {}
         load: Counter[str] = Counter()
+        retired: dict[str, dict[str, list[UnitSpec]]] = {}
         for app in apps:
             data, _ = await get_value(self.store.apps, app)
             if not data:
@@ -208,14 +210,21 @@ class Scheduler:
             prev_data, _ = await get_value(self.store.placements, f"app.{app}")
             previous = schema.loads(Placement, prev_data) if prev_data else None
             placement = place(desired, hosts, previous, load)
+            was_live = previous.live if previous else 0
+            live = desired.version if runs(desired, placement, hosts) else was_live
+            placement = replace(placement, live=live)
             placed[app] = (desired, placement)
+            if was_live not in (0, desired.version):  # kept one pass more once the new runs
+                serving = await self._version(app, was_live)
+                if serving is not None:
+                    retired[app] = retiring(serving, desired, hosts)
             if placement != previous:
                 log.info("%s v%d placed: %s", app, placement.version, placement.units)
                 await self.store.placements.put(f"app.{app}", schema.dumps(placement))
                 await self.store.status.put(app, schema.dumps(placement))
         await self._drop_stale(set(index.latest) - set(placed))
         written = False
-        for host, assignment in assignments(placed, hosts).items():
+        for host, assignment in assignments(placed, hosts, retired).items():
             key = f"host.{host}"
             body = schema.dumps(assignment)
             current, _ = await get_value(self.store.placements, key)
@@ -224,6 +233,11 @@ class Scheduler:
                 written = True
         if written:
             await self.nc.publish(self.store.subjects.assigned, b"")
+
+    async def _version(self, app: str, version: int) -> DesiredState | None:
+        """Version `version` of the app's desired state, from its history."""
+        data, _ = await get_value(self.store.history, f"{app}.{version}")
+        return schema.loads(DesiredState, data) if data else None
 
     async def _drop_stale(self, undeployed: set[str]) -> None:
         """Forget placements of undeployed apps, and hosts dead for `FORGET_HOST_S`.

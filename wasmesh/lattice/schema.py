@@ -231,6 +231,9 @@ class Placement:
     version: int
     units: dict[str, list[str]]  # unit -> hosts
     reasons: dict[str, str] = field(default_factory=dict)  # unit -> why it is short of replicas
+    # the version whose units serve calls: `version` once all its units run; until then the
+    # earlier one that ran (0: none yet)
+    live: int = 0
 
 
 @dataclass(frozen=True)

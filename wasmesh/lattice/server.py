@@ -55,6 +55,28 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def check_listen(listen: str, port: int) -> None:
+    """A `LatticeError` naming `port` unless it is a TCP port (0: a free one), or `listen`
+    unless this machine can bind it (an address of one of its interfaces, or 0.0.0.0)."""
+    if not 0 <= port <= 65535:
+        raise LatticeError(
+            f"--port {port} is not a TCP port; pass one from 1 to 65535, or 0 for a free one."
+        )
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            listen, 0, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.bind(address)
+    except (OSError, UnicodeError) as exc:  # socket.gaierror is an OSError
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise LatticeError(
+            f"--listen {listen} is not an address this machine can listen on ({reason}); "
+            "pass one of its own addresses, 127.0.0.1 (this machine only) or 0.0.0.0 (every "
+            "interface)."
+        ) from None
+
+
 @dataclass
 class NatsServer:
     """A running `nats-server` child process (its own process group)."""
@@ -217,6 +239,7 @@ def _server(
     secrets: Secrets | None = None,
 ) -> NatsServer:
     store = Path(store_dir) if store_dir is not None else Path(".wasmesh") / "nats"
+    check_listen(listen, port)
     return NatsServer(
         port=port or free_port(listen), store_dir=store.resolve(), listen=listen, secrets=secrets
     )

@@ -47,9 +47,21 @@ class Signer:
     def from_file(cls, path: Path) -> Signer:
         """The key in PEM file `path`; a `LatticeError` when it is not an Ed25519 key."""
         try:
-            key = serialization.load_pem_private_key(Path(path).read_bytes(), None)
-        except (OSError, ValueError, TypeError) as exc:
-            raise LatticeError(f"the signing key {path} cannot be read ({exc}).") from None
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise LatticeError(f"the signing key {path} cannot be read ({exc.strerror}).") from None
+        if b"PUBLIC KEY-----" in data:
+            raise LatticeError(
+                f"the signing key {path} is a public key; deploys sign with the private one "
+                "(--sign-key signing.key, next to signing.pub, from `wasmesh lattice up`)."
+            )
+        try:
+            key = serialization.load_pem_private_key(data, None)
+        except (ValueError, TypeError):
+            raise LatticeError(
+                f"the signing key {path} is not a PEM private key; pass the signing.key "
+                "`wasmesh lattice up` wrote."
+            ) from None
         if not isinstance(key, Ed25519PrivateKey):
             raise LatticeError(f"the signing key {path} is not an Ed25519 key.")
         return cls(key)
@@ -73,9 +85,22 @@ class Verifier:
     def from_file(cls, path: Path) -> Verifier:
         """The public key in PEM file `path`; a `LatticeError` when it is not Ed25519."""
         try:
-            key = serialization.load_pem_public_key(Path(path).read_bytes())
-        except (OSError, ValueError, TypeError) as exc:
-            raise LatticeError(f"the trusted key {path} cannot be read ({exc}).") from None
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise LatticeError(f"the trusted key {path} cannot be read ({exc.strerror}).") from None
+        if b"PRIVATE KEY-----" in data:
+            raise LatticeError(
+                f"the trusted key {path} is a private key; hosts verify with the public one "
+                "(--trust signing.pub, next to signing.key, from `wasmesh lattice up`), and the "
+                "private key stays with whoever deploys."
+            )
+        try:
+            key = serialization.load_pem_public_key(data)
+        except (ValueError, TypeError):
+            raise LatticeError(
+                f"the trusted key {path} is not a PEM public key; pass the signing.pub "
+                "`wasmesh lattice up` wrote."
+            ) from None
         if not isinstance(key, Ed25519PublicKey):
             raise LatticeError(f"the trusted key {path} is not an Ed25519 public key.")
         return cls(key)

@@ -42,9 +42,10 @@ class AppStatus:
 
     @property
     def ready(self) -> bool:
-        """Every unit runs its desired version on every host it is placed on, fully replicated."""
+        """Every unit runs its desired version on every host it is placed on, fully replicated,
+        and the scheduler has moved calls to it (`Placement.live`)."""
         p = self.placement
-        if p is None or p.version != self.desired.version:
+        if p is None or p.version != self.desired.version or p.live != self.desired.version:
             return False
         for spec in self.desired.units:
             placed = p.units.get(spec.name, [])
@@ -53,8 +54,8 @@ class AppStatus:
         return True
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary: version, history, and per unit its digest, placement and
-        hosts."""
+        """A JSON-ready summary: version, the version serving calls, history, and per unit its
+        digest, placement and hosts."""
         placed = self.placement.units if self.placement else {}
         return {
             "app": self.desired.app,
@@ -65,6 +66,7 @@ class AppStatus:
                 {"version": v, "rolled_back_to": s, "app_version": a} for v, s, a in self.history
             ],
             "ready": self.ready,
+            "serving": self.serving,
             "units": {
                 u.name: {
                     "digest": u.digest,
@@ -93,11 +95,18 @@ class AppStatus:
             gone = {h for hs in p.units.values() for h in hs if not self._alive(h)}
             if not gone:  # reasons written while hosts that left were counted are stale
                 out += [f"{u}: {r}" for u, r in p.reasons.items()]
-        out += [
+        wanted = {(u.name, u.digest) for u in self.desired.units}
+        out += [  # failures of this version only: an earlier one's no longer apply
             f"{u.unit} on {h.host}: {u.error}"
             for h in self.hosts
             if self._alive(h.host)
             for u in h.units
-            if u.error
+            if u.error and (u.unit, u.digest) in wanted
         ]
         return out
+
+    @property
+    def serving(self) -> int:
+        """The version whose units serve calls (`Placement.live`; 0: none yet). Below
+        `desired.version` while the new version has not started everywhere, or was refused."""
+        return self.placement.live if self.placement is not None else 0

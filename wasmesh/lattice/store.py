@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from nats.js.object_store import ObjectStore
 from wasmesh.engine.cache import cache_dir
 from wasmesh.lattice import schema
 from wasmesh.lattice.errors import LatticeError
-from wasmesh.lattice.schema import AppIndex, Subjects
+from wasmesh.lattice.schema import AppIndex, DesiredState, Placement, Subjects
 from wasmesh.lattice.signing import Signer, Verifier, signature_name
 
 # nats-py waits 5 s for a JetStream API reply; a loaded server (a deploy while hosts start) can
@@ -33,6 +34,8 @@ from wasmesh.lattice.signing import Signer, Verifier, signature_name
 # wait: a role that may not create one gets no reply at all, and the error should come soon.
 CONTROL_TIMEOUT_S = 20.0
 CREATE_TIMEOUT_S = 5.0
+
+log = logging.getLogger("wasmesh.lattice.store")
 
 HISTORY = {"apps": 16, "history": 1, "hosts": 1, "placements": 1, "status": 1, "scheduler": 1}
 
@@ -150,19 +153,54 @@ async def update_index(store: LatticeStore, change: Callable[[AppIndex], AppInde
     raise LatticeError("the app index kept changing under this update; try again.")
 
 
+async def serving(store: LatticeStore, desired: DesiredState) -> DesiredState:
+    """The version of the app whose units serve calls: `desired` once all its units run
+    (the scheduler's `Placement.live`), until then the earlier version still running."""
+    data, _ = await get_value(store.placements, f"app.{desired.app}")
+    live = schema.loads(Placement, data).live if data else 0
+    if live in (0, desired.version):
+        return desired
+    old, _ = await get_value(store.history, f"{desired.app}.{live}")
+    return schema.loads(DesiredState, old) if old else desired
+
+
 def digest_of(data: bytes) -> str:
     """The sha256 hex digest artifacts are named by."""
     return hashlib.sha256(data).hexdigest()
 
 
 async def put_artifact(store: LatticeStore, data: bytes) -> str:
-    """Publish an artifact under its sha256 digest (once); returns the digest."""
+    """Publish an artifact under its sha256 digest; returns the digest.
+
+    An object already stored under that name is read back and kept only if its bytes hash
+    to the name: one that is corrupt (altered in the object store, or cut short) is
+    overwritten, so deploying again repairs what hosts refused."""
     digest = digest_of(data)
-    try:
-        await store.artifacts.get_info(digest)
-    except (ObjectNotFoundError, NotFoundError):
+    if not await _stored_intact(store, digest, len(data)):
         await store.artifacts.put(digest, data)
     return digest
+
+
+async def _stored_intact(store: LatticeStore, digest: str, size: int) -> bool:
+    """Whether the object store holds artifact `digest` with exactly its bytes."""
+    try:
+        info = await store.artifacts.get_info(digest)
+    except (ObjectNotFoundError, NotFoundError):
+        return False
+    if info.size != size:
+        return False
+    try:
+        result = await store.artifacts.get(digest)
+    except (ObjectNotFoundError, NotFoundError):
+        return False
+    except Exception as exc:  # the object store's own checks (its digest) failed
+        log.warning("artifact %s is corrupt in the object store (%s); republishing it",
+                    digest[:12], exc)  # fmt: skip
+        return False
+    if digest_of(bytes(result.data or b"")) != digest:
+        log.warning("artifact %s is corrupt in the object store; republishing it", digest[:12])
+        return False
+    return True
 
 
 async def fetch_artifact(store: LatticeStore, digest: str) -> bytes:

@@ -11,7 +11,7 @@ from wasmesh.errors import GuestError, WasmeshError
 from wasmesh.lattice.client import LatticeClient
 from wasmesh.lattice.connection import NatsOptions, connect_once
 from wasmesh.lattice.errors import LatticeError
-from wasmesh.lattice.roles import is_violation, require_role
+from wasmesh.lattice.roles import is_violation, require_member, require_role
 from wasmesh.lattice.schema import DesiredState, Heartbeat, Subjects
 from wasmesh.lattice.signing import Signer
 from wasmesh.lattice.status import AppStatus
@@ -19,6 +19,7 @@ from wasmesh.lattice.topology import Topology
 
 T = TypeVar("T")
 Nats = str | NatsOptions  # a URL, or the URL with a credential and TLS files
+ADMIN_METHODS = ("deploy", "rollback", "undeploy")  # what only the admin credential may do
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -28,7 +29,8 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 async def _with_client(
     nats: Nats, lattice: str, method: str, *args: Any, signer: Signer | None = None
 ) -> Any:
-    client = LatticeClient(nats, lattice, signer=signer)
+    role = "admin" if method in ADMIN_METHODS else None
+    client = LatticeClient(nats, lattice, signer=signer, role=role)
     try:
         async with client:
             return await getattr(client, method)(*args)
@@ -69,8 +71,9 @@ def require(nats: Nats, role: str, action: str, lattice: str = "default") -> Non
             if is_violation(exc):
                 denied.append(str(exc))
 
-        nc = await connect_once(options, error_cb=on_error)
+        nc = await connect_once(options, role=role, error_cb=on_error)
         try:
+            await require_member(nc, Subjects(lattice), denied, options.creds)
             await require_role(nc, Subjects(lattice), role, denied, options.creds, action)
         finally:
             await nc.close()

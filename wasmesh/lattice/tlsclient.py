@@ -10,6 +10,7 @@ Handshake failures are OpenSSL's reasons (`CERTIFICATE_VERIFY_FAILED`,
 
 from __future__ import annotations
 
+import datetime
 import ssl
 from pathlib import Path
 
@@ -30,7 +31,11 @@ def client_context(ca: Path | None, cert: Path | None, key: Path | None) -> ssl.
             f"the TLS CA file {ca} holds no usable certificate ({_reason(exc)}); pass the "
             f"PEM certificate of the CA that signed the server's ({LOCAL_TLS}: ca.pem)."
         ) from None
+    if ca is not None:
+        _check_dates(ca, "TLS CA file", "the CA that signed the server's (ca.pem)")
     if cert is not None and key is not None:
+        _check_dates(cert, "TLS certificate", "a current one (client.pem; it writes a new one "
+                     "when client.pem and client-key.pem are removed)")  # fmt: skip
         try:
             ctx.load_cert_chain(str(cert), str(key))
         except (OSError, ssl.SSLError) as exc:
@@ -40,6 +45,29 @@ def client_context(ca: Path | None, cert: Path | None, key: Path | None) -> ssl.
                 "client.pem, client-key.pem)."
             ) from None
     return ctx
+
+
+def _check_dates(path: Path, what: str, instead: str) -> None:
+    """A `LatticeError` when the first certificate in `path` has expired or is not valid yet
+    (checked here, as a server would refuse it with a less telling reason)."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError):
+        return  # not a certificate the library reads: the load below names the file
+    now = datetime.datetime.now(datetime.UTC)
+    after, before = cert.not_valid_after_utc, cert.not_valid_before_utc
+    if now > after:
+        raise LatticeError(
+            f"the {what} {path} expired on {after:%Y-%m-%d %H:%M} UTC; pass {instead} "
+            f"({LOCAL_TLS})."
+        )
+    if now < before:
+        raise LatticeError(
+            f"the {what} {path} is not valid before {before:%Y-%m-%d %H:%M} UTC (is this "
+            f"machine's clock right?); pass {instead} ({LOCAL_TLS})."
+        )
 
 
 def _reason(exc: BaseException) -> str:
