@@ -37,7 +37,7 @@ PLAN_N = CROSS_N  # calls per request in the plan's load
 
 
 def _shown(seconds: float) -> str:
-    return f"{seconds * 1e9:.1f} ns" if seconds < 1e-6 else f"{seconds * 1e6:,.1f} µs"
+    return f"{seconds * 1e9:.1f} ns" if abs(seconds) < 1e-6 else f"{seconds * 1e6:,.1f} µs"
 
 
 def _range(figure: Figure) -> str:
