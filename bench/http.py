@@ -11,11 +11,14 @@ by default; wasmtime serve uses every core on its own.
 
 A second table is what observability costs: the same wasmesh server with metrics off and on
 (`serve --admin`: one worker, prometheus_client counting every request, instance and trap, the
-admin listener up; tracing off), runs interleaved (off, on, off, on, ...) so drifting load hits
-both alike, medians shown: requests/s on / off, and the server's CPU time per request on / off
-(read from /proc around each run; on a shared machine the steadier figure).
+admin listener up; tracing off) in paired rounds (off then on, the next round on then off, so
+drifting load hits both alike): per round the ratio on / off of the server's CPU time per
+request (read from /proc around each run; on a shared machine the steadier figure) and of
+requests/s, shown as the median of the rounds' ratios with their range; and the metrics
+hooks' own CPU per request, measured in-process, as a share of a request's CPU.
 
-    python bench/http.py [--observe] [seconds-per-run] [guest ...]   # --observe: that table only
+    python bench/http.py [--observe] [--rounds=N] [seconds-per-run] [guest ...]
+    # --observe: that table only; --rounds: paired off/on rounds (default 9)
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ PATHS = {
 WRK = ["wrk", "-t2", "-c16", "--latency"]
 WARM_REUSE = 1000
 WORKERS = os.cpu_count() or 1
-OBSERVE_REPEATS = 5  # interleaved runs of each of metrics off / on
+OBSERVE_REPEATS = 9  # paired rounds of metrics off / on
 
 
 def free_port() -> int:
@@ -187,37 +190,48 @@ def host_calls_per_request(wasm: Path, path: str, requests: int = 20) -> float:
         setattr(binding, "define_func", original)  # noqa: B010
 
 
-def observe_cost(apps: dict[str, Path], seconds: int) -> None:
-    """Metrics off vs on, one worker each, same component and mode, runs interleaved."""
-    print(f"\nobservability: one worker, metrics off vs on (tracing off), "
-          f"{OBSERVE_REPEATS} interleaved runs each, median")  # fmt: skip
-    header = (f"{'app':<15} {'instances':<12} {'off req/s':>9} {'on req/s':>9} {'off p50':>8}"
-              f" {'on p50':>8} {'off cpu':>8} {'on cpu':>8} {'req/s on/off':>12}"
-              f" {'cpu on/off':>10}")  # fmt: skip
+def observe_cost(apps: dict[str, Path], seconds: int, rounds: int = OBSERVE_REPEATS) -> None:
+    """Metrics off vs on, one worker each, same component and mode, in paired rounds.
+
+    Each round runs off then on (the next round on then off, so a drifting load falls on both
+    alike) and gives one ratio on / off; the figure is the median of the rounds' ratios with
+    their range. Beside it, the hooks' own CPU per request (measured in-process, where the
+    machine's load cannot reach a ratio) as a share of the request's CPU with metrics off."""
+    hooks = hook_cost_us()
+    print(f"\nobservability: one worker, metrics off vs on (tracing off), {rounds} paired "
+          "rounds (off/on, then on/off), median of the rounds' ratios [low..high]")  # fmt: skip
+    header = (f"{'app':<15} {'instances':<12} {'off cpu':>8} {'on cpu':>8}"
+              f" {'cpu on/off [low..high]':>24} {'req/s on/off [low..high]':>26}"
+              f" {'hooks/req cpu':>13}")  # fmt: skip
     print(header)
     print("-" * len(header))
     for app, wasm in apps.items():
         path = PATHS.get(app, "/hello")
         for mode, reuse in (("per-request", 1), ("warm", WARM_REUSE)):
             runs: dict[bool, list[tuple[float, float, float, float]]] = {False: [], True: []}
-            for _ in range(OBSERVE_REPEATS):
-                for metrics in (False, True):
+            for round_ in range(rounds):
+                for metrics in (False, True) if round_ % 2 == 0 else (True, False):
                     port = free_port()
                     cmd = wasmesh_cmd(wasm, port, reuse, workers=1, metrics=metrics)
                     runs[metrics].append(measure_cpu(cmd, port, seconds, path))
-            off, on = ([statistics.median(r[i] for r in runs[m]) for i in range(4)]
-                       for m in (False, True))  # fmt: skip
-            print(f"{app:<15} {mode:<12} {off[0]:>9.0f} {on[0]:>9.0f} {off[1]:>8.1f} "
-                  f"{on[1]:>8.1f} {off[3]:>8.2f} {on[3]:>8.2f} {on[0] / off[0]:>11.3f}x "
-                  f"{on[3] / off[3]:>9.3f}x", flush=True)  # fmt: skip
-    hooks = hook_cost_us()
+            cpu = [on[3] / off[3] for off, on in zip(runs[False], runs[True], strict=True)]
+            rps = [on[0] / off[0] for off, on in zip(runs[False], runs[True], strict=True)]
+            off_cpu = statistics.median(r[3] for r in runs[False])
+            on_cpu = statistics.median(r[3] for r in runs[True])
+            share = hooks / 1000 / off_cpu
+            print(f"{app:<15} {mode:<12} {off_cpu:>8.2f} {on_cpu:>8.2f} {_ratio(cpu):>24}"
+                  f" {_ratio(rps):>26} {share:>12.2%}", flush=True)  # fmt: skip
     print(f"hooks     = {hooks:.1f} us of CPU per fresh-instance request with metrics on (the "
           "request's counters, histogram and gauge, one instance made and closed; measured "
           "in-process, 20,000 times)")  # fmt: skip
-    print("p50       = median latency, ms; cpu = the server's CPU ms per request")
-    print("req/s on/off = requests/s with metrics on / off (0.950x: 5% fewer)")
-    print("cpu on/off   = CPU per request with metrics on / off (1.050x: 5% more); on a busy")
-    print("               machine the steadier of the two")
+    print("cpu       = the server's CPU ms per request, median of the rounds")
+    print("cpu on/off = CPU per request with metrics on / off, per round (1.050x: 5% more)")
+    print("req/s on/off = requests/s with metrics on / off, per round (0.950x: 5% fewer)")
+    print("hooks/req cpu = the hooks' CPU as a share of a request's CPU with metrics off")
+
+
+def _ratio(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f}x [{min(values):.2f}..{max(values):.2f}]"
 
 
 def hook_cost_us(rounds: int = 20_000) -> float:
@@ -244,7 +258,10 @@ def hook_cost_us(rounds: int = 20_000) -> float:
 def main() -> None:
     args = sys.argv[1:]
     only_observe = "--observe" in args
-    args = [a for a in args if a != "--observe"]
+    rounds = OBSERVE_REPEATS
+    for arg in [a for a in args if a.startswith("--rounds=")]:
+        rounds = int(arg.split("=", 1)[1])
+    args = [a for a in args if a != "--observe" and not a.startswith("--rounds=")]
     seconds = int(args[0]) if args else 10
     names = args[1:] or list(HTTP_GUESTS)
     apps = {name: build_http_guest(name) for name in names}
@@ -253,7 +270,7 @@ def main() -> None:
           f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at start\n")  # fmt: skip
     if not only_observe:
         compare_wasmtime(apps, seconds)
-    observe_cost(apps, seconds)
+    observe_cost(apps, seconds, rounds)
     load = os.getloadavg()
     print(f"\nload average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end")
 

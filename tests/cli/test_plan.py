@@ -20,12 +20,13 @@ def test_prints_the_per_edge_table_and_a_recommendation() -> None:
     lines = r.out.splitlines()
     assert lines[0] == "app shop: 20 requests x 2 rounds per topology"
     header = next(line for line in lines if "calls/req" in line)
-    for column in ("edge", "bytes/call", "fused", "host-linked", "cross-host"):
+    for column in ("edge", "bytes/call", "fused", "host-linked", "cross-host", "in app"):
         assert column in header
     tax = next(line for line in lines if "front → shop:pricing/tax@0.1.0" in line)
     cells = [c.strip() for c in tax.split("│")[1:-1]]
     assert cells[1] == "2" and int(cells[2]) > 0
     assert cells[3].endswith("]") and " ns [" in cells[3]  # fused: nanoseconds
+    assert " µs [" in cells[4]  # host-linked: microseconds
     assert " ms [" in cells[5]  # across hosts: milliseconds
     for name in ("monolith", "per-component", "current (= monolith)"):
         assert any(line.startswith(f"│ {name} ") for line in lines), name

@@ -48,7 +48,16 @@ def test_a_call_costs_more_the_further_it_goes(report: CostReport) -> None:
         assert edge.host_linked is not None and edge.cross_host is not None
         assert 0 < edge.fused.median < edge.host_linked.median < edge.cross_host.median
         for figure in (edge.fused, edge.host_linked, edge.cross_host):
-            assert figure.low <= figure.median <= figure.high
+            assert 0 <= figure.low <= figure.median <= figure.high
+        # the request-level figure is reported beside it, noise and all
+        assert edge.in_app is not None and edge.in_app.low <= edge.in_app.high
+
+
+def test_host_linked_is_the_probe_crossing_for_every_edge(report: CostReport) -> None:
+    # measured once, call by call, as bench/calls.py does: not from request latencies
+    tax, presentation = _edge(report, "front", TAX), _edge(report, "front", PRESENTATION)
+    assert tax.host_linked == presentation.host_linked
+    assert tax.fused == presentation.fused
 
 
 def test_each_topology_measured(report: CostReport) -> None:
@@ -88,7 +97,8 @@ def test_json_shape(report: CostReport) -> None:
         "recommendation", "notes",
     }  # fmt: skip
     edge = data["edges"][0]
-    assert set(edge["seconds_per_call"]) == {"fused", "host_linked", "cross_host"}
+    assert set(edge["seconds_per_call"]) == {"fused", "host_linked", "cross_host",
+                                            "host_linked_in_app"}  # fmt: skip
     assert set(edge["seconds_per_call"]["fused"]) == {"median", "low", "high"}
     assert set(data["topologies"][0]) == {"name", "same_as", "units", "one_process", "spread"}
     assert [t["name"] for t in data["topologies"]] == ["monolith", "per-component", "current",

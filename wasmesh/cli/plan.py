@@ -159,15 +159,20 @@ def _print(report: CostReport) -> None:
     console.print(f"load: {escape(report.load)}")
     title = escape("per edge (per call: median [low..high] over rounds)")
     edges = Table(title=title, title_justify="left")
-    for column in ("edge", "calls/req", "bytes/call", "fused", "host-linked", "cross-host"):
+    for column in ("edge", "calls/req", "bytes/call", "fused", "host-linked", "cross-host",
+                   "host-linked in app"):  # fmt: skip
         edges.add_column(column, justify="left" if column == "edge" else "right", no_wrap=True)
     for e in report.edges:
         edges.add_row(
             escape(str(e.edge)), f"{e.calls_per_request:g}", f"{e.bytes_per_call:.0f}",
             _figure(e.fused if e.active else None), _figure(e.host_linked),
-            _figure(e.cross_host),
+            _figure(e.cross_host), _figure(e.in_app),
         )  # fmt: skip
     console.print(edges)
+    console.print(
+        "host-linked in app: the same, as the app's requests show it (latency with "
+        "the edge cut over fused, per call: its real payloads, and a request's noise)"
+    )
     tops = Table(title="per topology (per request)", title_justify="left")
     for column in ("topology", "units", "latency, one process", "p99", "CPU",
                    "latency, spread over hosts", "p99 spread"):  # fmt: skip

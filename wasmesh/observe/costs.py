@@ -12,13 +12,19 @@ How each figure is measured (never assumed):
   encodes its arguments and result as the lattice would (`wasmesh.observe.recorder`);
 - fused, per call: a composed call's crossing, measured on a probe pair of components the way
   `bench/calls.py` does (`wasmesh.observe.probe`): nanoseconds, far below a request's noise;
-- host-linked, per call: fused plus the extra time per request when the edge's provider gets
-  a unit of its own (else every component does), over the monolith's, divided by the calls
-  that then cross (shared equally when one split cuts several edges the load calls); the
-  extra is the median, over slices of requests measured back to back, of the difference
-  between the slices' fastest requests (other work on the machine only ever adds time);
+- host-linked, per call: the same probe pair's call with caller and provider in units of
+  their own in one process (`wasmesh.observe.probe`), as `bench/calls.py` measures it:
+  microseconds, resolved by a guest-side loop where a request-level difference is not;
+- host-linked in the app, per call (`EdgeCost.in_app`): what the app's own calls, with their
+  real payloads, add per crossing call: the extra time per request when the edge's provider
+  gets a unit of its own (else every component does), over the monolith's, divided by the
+  calls that then cross (shared equally when one split cuts several edges the load calls);
+  the extra is the median, over slices of requests measured back to back, of the difference
+  between the slices' fastest requests; a request's noise is in it, so it is shown apart and
+  the model does not use it;
 - across hosts, per call: host-linked plus the difference, per call, between the edge served
-  over NATS by a host process (`wasmesh.observe.spread`) and served in process;
+  over NATS by a host process (`wasmesh.observe.spread`) and served in process, both timed
+  call by call around the provider with the app's own payloads;
 - per topology: latency and CPU per request measured in this process (warm instances), and
   with each unit on its own host, that plus its cut edges' measured cross-host extra.
 
@@ -45,7 +51,7 @@ from wasmesh.observe.assemble import Edge, assemble, in_process_only, units_name
 from wasmesh.observe.drive import Driver, Sample
 from wasmesh.observe.load import Request, describe, read_load
 from wasmesh.observe.model import CostReport, EdgeCost, Groups, TopologyCost, cut, spread_extra
-from wasmesh.observe.probe import fused_call
+from wasmesh.observe.probe import fused_call, host_linked_call
 from wasmesh.observe.recommend import candidates, recommend
 from wasmesh.observe.recorder import Recorder
 from wasmesh.observe.spread import lattice_for, nats_missing
@@ -94,8 +100,9 @@ def measure_costs(
     edges = tuple(Edge.of(link) for link in base.graph.component_links())
     active = [e for e in edges if calls.get(e, 0.0) > 0]
 
-    progress("measuring a fused call")
+    progress("measuring a fused and a host-linked call")
     fused = fused_call()
+    host = host_linked_call()
 
     notes: list[str] = []
     remote = _cross_host(base, pc_plans, active, requests, settings, notes, progress)
@@ -118,7 +125,7 @@ def measure_costs(
     samples = _measure_shapes(base, shapes, requests, settings, progress)
 
     costs = tuple(
-        _edge_cost(e, calls.get(e, 0.0), payload.get(e, 0.0), fused,
+        _edge_cost(e, calls.get(e, 0.0), payload.get(e, 0.0), fused, host,
                    splits.get(e) or per_component, samples, shapes, calls,
                    in_process.get(e, []), remote.get(e), settings.repeats)
         for e in edges
@@ -271,6 +278,7 @@ def _edge_cost(
     calls: float,
     payload: float,
     fused: Figure,
+    host: Figure,
     split: Groups,
     samples: Mapping[str, list[Sample]],
     shapes: Mapping[str, Groups],
@@ -284,14 +292,14 @@ def _edge_cost(
     name = next(n for n, g in shapes.items() if g == split)
     cut_edges = [e for e in all_calls if all_calls[e] > 0 and _crosses(split, e)]
     crossing = sum(all_calls[e] for e in cut_edges)
-    host = fused.plus(_paired(samples[name], samples["monolith"]).scaled(1 / crossing))
+    in_app = fused.plus(_paired(samples[name], samples["monolith"]).scaled(1 / crossing))
     cross = None
     if remote:
         n = max(1, min(repeats, len(remote), len(in_process)))
         pairs = zip(_rounds(remote, n), _rounds(in_process, n), strict=True)
         diffs = [_median(r) - _median(h) for r, h in pairs]
         cross = host.plus(Figure.of(diffs))
-    return EdgeCost(edge, calls, payload, fused, host, cross)
+    return EdgeCost(edge, calls, payload, fused, host, cross, in_app)
 
 
 def _paired(split: list[Sample], monolith: list[Sample]) -> Figure:

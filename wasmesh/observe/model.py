@@ -24,7 +24,9 @@ Groups = Mapping[str, tuple[str, ...]]  # unit name -> its components
 class EdgeCost:
     """One edge's traffic under the load and what one of its calls costs in each placement
     (seconds; `None` where it was not measured: an edge the load never calls, or no
-    nats-server for the cross-host column)."""
+    nats-server for the cross-host column). `in_app` is the host-linked cost per call as the
+    app's requests show it (latency split over fused, per crossing call: its real payloads,
+    and a request's noise); the model uses `host_linked`, measured call by call."""
 
     edge: Edge
     calls_per_request: float
@@ -32,6 +34,7 @@ class EdgeCost:
     fused: Figure
     host_linked: Figure | None
     cross_host: Figure | None
+    in_app: Figure | None = None
 
     @property
     def active(self) -> bool:
@@ -54,6 +57,7 @@ class EdgeCost:
                 "fused": self.fused.to_json(),
                 "host_linked": _json(self.host_linked),
                 "cross_host": _json(self.cross_host),
+                "host_linked_in_app": _json(self.in_app),
             },
         }
 

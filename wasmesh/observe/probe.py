@@ -1,11 +1,12 @@
-"""The cost of crossing a fused boundary: one call between two components composed into one
-unit, measured on this machine.
+"""The cost of crossing a boundary between two components, fused into one unit or linked
+through the host (two units, one process), measured on this machine.
 
 A composed call is a wasm-to-wasm call (nanoseconds, plus copying its payload between linear
-memories); a request takes micro- to milliseconds, so no request-level measurement resolves
-it. It is measured as `bench/calls.py` does: a caller component loops `n` times in wasm over
-an imported `add(u32, u32) -> u32` that a provider component exports, both fused into one
-unit; the figure per call is (t(2n) - t(n)) / n, so entering the guest from Python cancels out.
+memories); a host-linked call leaves the guest for a host function that calls the other unit
+(microseconds); a request takes micro- to milliseconds, so no request-level measurement
+resolves either. Both are measured as `bench/calls.py` does: a caller component loops `n`
+times in wasm over an imported `add(u32, u32) -> u32` that a provider component exports; the
+figure per call is (t(2n) - t(n)) / n, so entering the guest from Python cancels out.
 """
 
 from __future__ import annotations
@@ -55,7 +56,18 @@ PROVIDER = """(component
 
 def fused_call(n: int = 1_000_000, repeat: int = 7) -> Figure:
     """Seconds per composed call: the median and spread of `repeat` runs of (t(2n)-t(n))/n."""
-    app = App.load(_probe_app(), strategy="monolith")
+    return _per_call("monolith", n, repeat)
+
+
+def host_linked_call(n: int = 2_000, repeat: int = 7) -> Figure:
+    """Seconds per call through the host, caller and provider in units of their own in one
+    process (`strategy = "per-component"`): the median and spread of `repeat` runs of
+    (t(2n)-t(n))/n (a run the machine's load made negative counts as 0)."""
+    return _per_call("per-component", n, repeat)
+
+
+def _per_call(strategy: str, n: int, repeat: int) -> Figure:
+    app = App.load(_probe_app(), strategy=strategy)
     try:
         app.call(RUN, 1)  # instantiate
         samples = []
