@@ -32,6 +32,9 @@ from tests.parity.conftest import (
 from tests.support.cli import Outcome, wasmesh
 from tests.support.processes import Served
 
+# 130-odd cells on one worker (the file stays whole): started first, it runs beside the rest
+pytestmark = pytest.mark.slow
+
 PROBE = "test:parity/probe@0.1.0"
 SECRET = "{secret}"  # stands for the host path of a file granted to no one
 
