@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import statistics
 import subprocess
@@ -144,12 +143,9 @@ def measure_cpu(
         rps, p50, p99, count = run_wrk_counted(port, seconds, path)
         return rps, p50, p99, (cpu_seconds(proc.pid) - before) * 1000 / max(count, 1)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        from bench._burst import stop
+
+        stop(proc)
 
 
 def host_calls_per_request(wasm: Path, path: str, requests: int = 20) -> float:
@@ -257,6 +253,14 @@ def hook_cost_us(rounds: int = 20_000) -> float:
 
 def main() -> None:
     args = sys.argv[1:]
+    if {"-h", "--help"} & set(args):
+        print(__doc__)
+        return
+    unknown = [a for a in args if a.startswith("-") and a != "--observe"
+               and not a.startswith("--rounds=")]  # fmt: skip
+    if unknown or any(not a.isdigit() for a in args[:1] if not a.startswith("-")):
+        sys.exit(f"usage: python bench/http.py [SECONDS] [GUEST ...] [--observe] [--rounds=N] "
+                 f"(not {' '.join(unknown or args[:1])}); --help says more")  # fmt: skip
     only_observe = "--observe" in args
     rounds = OBSERVE_REPEATS
     for arg in [a for a in args if a.startswith("--rounds=")]:
