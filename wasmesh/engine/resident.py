@@ -180,7 +180,6 @@ class IdleRelease:
 
     def _run(self) -> None:
         while True:
-            released = False
             with self._cond:
                 idle = self.idle
                 if idle is None or not self.used:
@@ -194,9 +193,9 @@ class IdleRelease:
                     if due > 0:
                         self._cond.wait(due)
                     else:
-                        released = self._release_pools_if_quiet()
-            if released:
-                release_free_memory()  # outside the lock: stores may be made meanwhile
+                        self._release_pools_if_quiet()
+            # No malloc_trim here: from this thread, while other threads (the admin listener's)
+            # own arenas, glibc's malloc_trim crashed the process (SIGSEGV inside it).
 
     def _after_fork(self) -> None:
         self._cond = threading.Condition(threading.RLock())

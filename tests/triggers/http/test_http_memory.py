@@ -73,3 +73,22 @@ def test_a_burst_is_given_back_after_the_idle_timeout(
         burst(served, "after idle")  # slots whose pages were handed back serve as new ones
     finally:
         served.stop()
+
+
+def test_a_server_with_metrics_on_outlives_its_idle_releases(
+    guest: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """With `--admin` (metrics on, the admin listener's threads) the idle release once took
+    the process down (SIGSEGV in glibc's malloc_trim); it must keep serving across releases."""
+    served = Served(
+        [str(BIN / "wasmesh"), "serve", str(guest("http-echo-py")), "--listen", "127.0.0.1:0",
+         "--workers", "1", "--admin", "127.0.0.1:0", "--idle-timeout", "1s"],
+        log=tmp_path / "serve.log",
+    )  # fmt: skip
+    try:
+        for i in range(3):
+            assert served.request("POST", "/echo", b"round %d" % i)[2] == b"round %d" % i
+            time.sleep(2.5)  # past the idle timeout: the pool's pages are released
+            assert served.proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
+    finally:
+        served.stop()
