@@ -53,6 +53,7 @@ class LatticeView:
         self._connect = client is None
         self.stats: dict[str, tuple[float, dict[str, Any]]] = {}  # host -> (received, summary)
         self._known: list[dict[str, Any]] = []  # hosts in the inventory when the view started
+        self._started = 0.0  # time.monotonic() when the inventory was read
 
     async def start(self) -> None:
         """Connect, follow the hosts' statistics and read the host inventory once."""
@@ -61,6 +62,7 @@ class LatticeView:
         try:
             await self.client.nc.subscribe(self.client.subjects.stats(), cb=self._on_stats)
             self._known = [dataclasses.asdict(h) for h in await self.client.hosts()]
+            self._started = time.monotonic()
         except BaseException:
             await self.client.close()
             raise
@@ -85,9 +87,11 @@ class LatticeView:
         """The whole document (see the module doc)."""
         live = self.live()
         hosts = [_host(doc) for doc in live.values()]
-        if not self.stats:  # nothing heard yet: the inventory read at start
-            hosts = [{**h, "units": [f"{u['app']}/{u['unit']}" for u in h["units"]],
-                      "load": None, "requests": 0.0, "rps": 0.0} for h in self._known]  # fmt: skip
+        if time.monotonic() - self._started <= STALE_S:  # not every host heard from yet
+            hosts += [{**h, "units": [f"{u['app']}/{u['unit']}" for u in h["units"]],
+                       "load": None, "requests": 0.0, "rps": 0.0}
+                      for h in self._known if h["host"] not in self.stats]  # fmt: skip
+            hosts.sort(key=lambda h: str(h["host"]))
         names = frozenset(h["host"] for h in hosts)
         apps: list[dict[str, Any]] = []
         graph: list[dict[str, Any]] = []
