@@ -117,7 +117,7 @@ def build_engine(settings: EngineSettings) -> wasmtime.Engine:
 POOLS: dict[int, PoolLimits] = {}
 """The pool each pooled engine was built with, by `id(engine)`."""
 
-_ENGINES: dict[tuple[bool, bool], wasmtime.Engine] = {}
+_ENGINES: dict[tuple[bool, bool, int | None], wasmtime.Engine] = {}
 _LOCK = threading.Lock()
 _DEFAULTS = EngineSettings()
 
@@ -146,19 +146,28 @@ def tune_for_serving(fresh_instances: bool = True, idle_timeout: float = 30.0) -
             RELEASE.enable(idle_timeout)
 
 
-def shared_engine(fuel: bool = False, pooled: bool = True) -> wasmtime.Engine:
+def shared_engine(
+    fuel: bool = False, pooled: bool = True, keep_resident: int | None = None
+) -> wasmtime.Engine:
     """The process-wide engine (one per fuel setting), its epoch ticking in the background.
 
     `pooled=False` is its twin allocating every instance on demand (same compiled code), which
-    serves instances when the pool is full; it is built on first use."""
-    key = (fuel, pooled)
+    serves instances when the pool is full; `keep_resident` (bytes) a pooled twin whose freed
+    slots keep that much resident instead of the default (components sized by
+    `wasmesh.engine.footprint`). Twins are built on first use."""
+    if not pooled or keep_resident == _DEFAULTS.keep_resident_bytes:
+        keep_resident = None
+    key = (fuel, pooled, keep_resident)
     engine = _ENGINES.get(key)
     if engine is not None:
         return engine
     with _LOCK:
         engine = _ENGINES.get(key)
         if engine is None:
-            engine = build_engine(replace(_DEFAULTS, fuel=fuel, pooling=pooled))
+            settings = replace(_DEFAULTS, fuel=fuel, pooling=pooled)
+            if keep_resident is not None:
+                settings = replace(settings, keep_resident_bytes=keep_resident)
+            engine = build_engine(settings)
             _start_ticker(engine)
             _ENGINES[key] = engine
     return engine
@@ -176,7 +185,12 @@ def pool_of(engine: wasmtime.Engine) -> PoolLimits | None:
 
 def is_fuel_engine(engine: wasmtime.Engine) -> bool:
     """Whether `engine` is a shared engine that counts fuel."""
-    return any(e is engine for (fuel, _), e in _ENGINES.items() if fuel)
+    return any(e is engine for (fuel, _, _), e in _ENGINES.items() if fuel)
+
+
+def serving_keep_resident() -> int:
+    """Bytes a freed pool slot keeps resident by default (0 unless `tune_for_serving`)."""
+    return _DEFAULTS.keep_resident_bytes
 
 
 def settings_for(fuel: bool) -> EngineSettings:

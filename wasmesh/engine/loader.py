@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import wasmtime
 from wasmtime import component as wc
@@ -47,7 +48,7 @@ class LoadedComponent:
         return str(self.path) if self.path else f"component {self.digest[:12]}"
 
 
-_MEMO: dict[tuple[str, bool, bool], LoadedComponent] = {}
+_MEMO: dict[tuple[Any, ...], LoadedComponent] = {}
 _MEMO_LOCK = threading.Lock()
 
 
@@ -132,12 +133,27 @@ def on_demand_twin(loaded: LoadedComponent) -> LoadedComponent:
     """`loaded` in the engine that allocates instances on demand (for when the pool is full):
     the same compiled artifact mapped again (from the AOT cache when it holds it)."""
     fuel = is_fuel_engine(loaded.engine)
-    memo_key = (loaded.digest, fuel, False)
+    return _twin(loaded, (loaded.digest, fuel, False), shared_engine(fuel, pooled=False))
+
+
+def resident_twin(loaded: LoadedComponent, keep_resident: int) -> LoadedComponent:
+    """`loaded` in the pooled engine whose freed slots keep `keep_resident` bytes resident
+    (`wasmesh.engine.footprint`): the same compiled artifact mapped again."""
+    fuel = is_fuel_engine(loaded.engine)
+    engine = shared_engine(fuel, keep_resident=keep_resident)
+    if engine is loaded.engine:
+        return loaded
+    return _twin(loaded, (loaded.digest, fuel, True, keep_resident), engine)
+
+
+def _twin(
+    loaded: LoadedComponent, memo_key: tuple[Any, ...], engine: wasmtime.Engine
+) -> LoadedComponent:
     with _MEMO_LOCK:
         hit = _MEMO.get(memo_key)
     if hit is not None:
         return hit
-    engine = shared_engine(fuel, pooled=False)
+    fuel = is_fuel_engine(loaded.engine)
     component = AotCache().load(engine, artifact_key(loaded.digest, settings_for(fuel)))
     if component is None:
         component = wc.Component.deserialize(engine, loaded.component.serialize())

@@ -149,6 +149,11 @@ class Runner:
             linker.define_unknown_imports_as_traps(self.loaded.component)
         return linker
 
+    def twin(self, loaded: LoadedComponent) -> Runner:
+        """This runner for `loaded`, the same component in another engine (a twin from
+        `wasmesh.engine.loader`): same policy and capabilities, linked anew."""
+        return replace(self, loaded=loaded)
+
     def capability(self, name: str) -> Capability | None:
         """The capability called `name` this runner links, if any."""
         return next((c for c in self.used if c.name == name), None)

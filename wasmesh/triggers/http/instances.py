@@ -23,12 +23,17 @@ from wasmesh.capabilities.wasi import WasiContext, WasiLink
 from wasmesh.capabilities.wasi.context import swap_context
 from wasmesh.capabilities.wasi.versions import check_wasi_02
 from wasmesh.engine import load_component
+from wasmesh.engine.config import serving_keep_resident
+from wasmesh.engine.footprint import TRIAL_INSTANCES, Probe, Trial, probing
+from wasmesh.engine.loader import on_demand_twin, resident_twin
 from wasmesh.errors import ComponentError
 from wasmesh.policy import Policy
 from wasmesh.runtime.instance import Instance, Runner
 from wasmesh.triggers.http.reaper import REAPER
 
 HANDLER = "wasi:http/incoming-handler"
+# a pool's keep-resident sizing (`wasmesh.engine.footprint`)
+SIZE_DUE, SIZE_PROBING, SIZE_TRIAL, SIZE_DONE = "due", "probing", "trial", "done"
 
 log = logging.getLogger("wasmesh.http")
 
@@ -93,13 +98,28 @@ class Slots:
 class Lease:
     """One instance, lent to one request at a time."""
 
-    def __init__(self, pool: InstancePool) -> None:
+    def __init__(
+        self, pool: InstancePool, probe: bool = False, arm: tuple[int, Runner] | None = None
+    ) -> None:
+        """`probe`: an instance allocated on demand whose memory is measured once its
+        request is done; `arm`: a choice of a keep-resident trial (its index and runner),
+        whose CPU time is counted (`InstancePool.release`, `wasmesh.engine.footprint`)."""
         self.pool = pool
         self.uses = 0
         self.idle_since = 0.0
         self.broken = False
         self.unanswered = False  # its last request ended without a response
-        self.instance: Instance = pool.runner.instantiate()
+        self.probe: Probe | None = None
+        self.arm = arm[0] if arm is not None else None
+        self.cpu = 0.0  # seconds of CPU its threads spent on it (counted in a trial only)
+        started = time.thread_time()
+        if probe:
+            runner = pool.runner.twin(on_demand_twin(pool.runner.loaded))
+            with probing() as self.probe:
+                self.instance: Instance = runner.instantiate()
+        else:
+            self.instance = (arm[1] if arm is not None else pool.runner).instantiate()
+        self.cpu += time.thread_time() - started
         # the pool's runner, or its on-demand twin when the pool was full
         self.runner = self.instance.runner
         link = pool.link if self.runner is pool.runner else wasi_link(self.runner)
@@ -130,6 +150,7 @@ class Lease:
         self.runner.arm(self.store, timeout)  # the deadline and fuel of one request
         ctx.created += (request, outparam)
         previous = swap_context(ctx)  # what `with ctx.active()` does, without a generator
+        started = time.thread_time() if self.arm is not None else 0.0
         try:
             self.func(self.store, request, outparam)
         except BaseException as e:
@@ -139,6 +160,8 @@ class Lease:
             raise
         finally:
             swap_context(previous)
+            if self.arm is not None:
+                self.cpu += time.thread_time() - started
         if self.pool.settings.max_reuse > 1:
             ctx.created = self.link.live(ctx.created)  # forget what the guest dropped
 
@@ -188,6 +211,11 @@ class InstancePool:
             raise ComponentError(f"{path} imports no wasi:http types; it cannot be served.")
         self.link = link
         self.max_reuse = self.settings.max_reuse  # 1 once the component proved it cannot
+        # fresh instances in an engine keeping slots resident: size that per component
+        sized = self.max_reuse == 1 and serving_keep_resident() > 0
+        self._sizing = SIZE_DUE if sized else SIZE_DONE
+        self._trial: Trial[Runner] | None = None
+        self._keeps = (0, 0)  # bytes kept resident by the trial's choices
         self.slots = Slots(self.settings.max_concurrent)
         self.idle: deque[Lease] = deque()
         self.lock = threading.Lock()
@@ -204,19 +232,91 @@ class InstancePool:
                     if now - lease.idle_since < self.settings.idle_timeout:
                         return lease
                     lease.discard()
-            return Lease(self)
+            return self._new_lease()
         except BaseException:
             self.slots.release()
             raise
+
+    def _new_lease(self) -> Lease:
+        """A lease on a new instance: the first of a fresh-instance pool is a probe, the next
+        ones take turns in the keep-resident trial while it runs."""
+        with self.lock:
+            state, trial = self._sizing, self._trial
+            if state == SIZE_DUE:
+                self._sizing = SIZE_PROBING
+        if state == SIZE_DUE:
+            try:
+                return Lease(self, probe=True)
+            except BaseException:
+                self._sizing = SIZE_DUE  # measured nothing: the next instance tries
+                raise
+        if trial is not None:
+            return Lease(self, arm=trial.next())
+        return Lease(self)
+
+    def _probed(self, lease: Lease) -> None:
+        """Start the keep-resident trial with the candidate the probe `lease` found
+        (`wasmesh.engine.footprint`); a probe that trapped or did not answer measured
+        nothing, and the next new instance probes again."""
+        probe, lease.probe = lease.probe, None
+        assert probe is not None
+        if lease.broken or lease.unanswered:
+            self._sizing = SIZE_DUE
+            return
+        found = probe.footprint()
+        default = serving_keep_resident()
+        keep = found.candidate(default) if found is not None else None
+        if found is None or keep is None:
+            self._sizing = SIZE_DONE
+            return
+        log.debug("%s: an instance wrote %d and read %d pages of %d KiB accessible; trying "
+                  "%d KiB kept resident against %d KiB", self.name, len(found.written),
+                  len(found.read), found.accessible >> 10, keep >> 10, default >> 10)  # fmt: skip
+        small = self.runner.twin(resident_twin(self.runner.loaded, keep))
+        with self.lock:
+            self._trial = Trial([self.runner, small])
+            self._keeps = (default, keep)
+            self._sizing = SIZE_TRIAL
+
+    def _timed_discard(self, lease: Lease) -> None:
+        """Discard `lease`, counting its reset in the trial it took part in."""
+        if lease.arm is None or lease.broken or lease.unanswered:
+            lease.discard()
+            return
+        started = time.thread_time()
+        lease.discard()
+        trial = self._trial
+        if trial is None:
+            return
+        trial.record(lease.arm, lease.cpu + time.thread_time() - started)
+        winner = trial.winner()
+        if winner is None:
+            return
+        with self.lock:
+            if self._trial is not trial:
+                return
+            self._trial, self._sizing = None, SIZE_DONE
+            runner = trial.choices[winner]
+            link = wasi_link(runner)
+            assert link is not None
+            self.runner, self.link = runner, link
+        medians = trial.medians()
+        log.info("%s: freed instance slots keep %d KiB of its memory resident (CPU per "
+                 "instance, median of %d: %.2f ms keeping %d KiB, %.2f ms keeping %d KiB)",
+                 self.name, self._keeps[winner] >> 10, TRIAL_INSTANCES,
+                 medians[0] * 1e3, self._keeps[0] >> 10,
+                 medians[1] * 1e3, self._keeps[1] >> 10)  # fmt: skip
 
     def release(self, lease: Lease) -> None:
         """Return `lease` after a request; reused only if healthy (no trap, a response set)
         and under its reuse count."""
         try:
+            if lease.probe is not None:
+                self._probed(lease)
             if lease.unanswered and lease.uses > 1 and self.max_reuse > 1:
                 self._single_use()
             if lease.broken or lease.unanswered or lease.uses >= self.max_reuse:
-                lease.discard()
+                self._timed_discard(lease)
                 return
             lease.idle_since = time.monotonic()
             with self.lock:
