@@ -7,7 +7,9 @@ instances reused, `--max-instance-reuse-count` for wasmtime), wrk drives each se
 loopback and the table shows requests/s, p50 and p99 latency, wasmesh's ratio to wasmtime,
 and the WASI host calls one request makes (counted in-process, by wrapping every host function
 wasmesh links; resource drops not included). wasmesh runs one worker per core, as `serve` does
-by default; wasmtime serve uses every core on its own.
+by default; wasmtime serve uses every core on its own. Targets: 1.0x per request, 0.5x warm;
+for every row short of its target, a profile follows the table (cProfile on every thread of a
+one-worker server under the same load, `bench/_profile.py`): where the CPU goes.
 
 A second table is what observability costs: the same wasmesh server with metrics off and on
 (`serve --admin`: one worker, prometheus_client counting every request, instance and trap, the
@@ -39,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
+from bench._profile import profile_server  # noqa: E402
 from tests.support.httpguests import HTTP_GUESTS, build_http_guest  # noqa: E402
 
 # What each guest is asked: a route it answers 200 with a small body.
@@ -54,6 +57,7 @@ WRK = ["wrk", "-t2", "-c16", "--latency"]
 WARM_REUSE = 1000
 WORKERS = os.cpu_count() or 1
 OBSERVE_REPEATS = 9  # paired rounds of metrics off / on
+TARGETS = {"per-request": 1.0, "warm": 0.5}  # ratios to wasmtime serve; below: a profile
 
 
 def free_port() -> int:
@@ -284,6 +288,7 @@ def compare_wasmtime(apps: dict[str, Path], seconds: int) -> None:
               f" {'p99 ms':>8}")  # fmt: skip
     print(header + f" {'ratio':>7} {'calls/req':>9}")
     print("-" * (len(header) + 18))
+    short: list[tuple[str, str, float]] = []  # (app, mode, ratio) below its target
     for app, wasm in apps.items():
         path = PATHS.get(app, "/hello")
         calls = host_calls_per_request(wasm, path)
@@ -298,8 +303,16 @@ def compare_wasmtime(apps: dict[str, Path], seconds: int) -> None:
                 count = f"{calls:>9.1f}" if server == "wasmesh" else f"{'':>9}"
                 print(f"{app:<15} {mode:<12} {server:<9} {rps:>8.0f} {p50:>8.1f} {p99:>8.1f}"
                       f" {ratio:>6.2f}x {count}", flush=True)  # fmt: skip
+                if server == "wasmesh" and ratio < TARGETS[mode]:
+                    short.append((app, mode, ratio))
     print("ratio     = wasmesh req/s / wasmtime serve req/s, same component, mode and load")
     print("calls/req = WASI host calls per request (a fresh instance each), in wasmesh")
+    for app, mode, ratio in short:
+        reuse = 1 if mode == "per-request" else WARM_REUSE
+        print(f"\n{app} {mode}: {ratio:.2f}x is short of {TARGETS[mode]:.1f}x; where one "
+              f"worker's CPU goes (cProfile, {seconds} s of the same load):")
+        print(profile_server(apps[app], reuse, seconds, PATHS.get(app, "/hello"),
+                             run_wrk, wait_ready), end="")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ def test_commands_and_options_complete() -> None:
 
 
 def test_the_completion_script_is_offered() -> None:
-    done = subprocess.run([str(BIN / "wasmesh"), "--show-completion", "bash"],
+    # typer finds the shell from the parent processes (shellingham): run it from bash
+    done = subprocess.run(["bash", "-c", f"{BIN / 'wasmesh'} --show-completion; exit $?"],
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "_WASMESH_COMPLETE" in done.stdout

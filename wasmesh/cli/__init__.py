@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
+import click
 import typer
 
-from wasmesh.cli.output import fail
+from wasmesh.cli.output import fail, usage_error
 from wasmesh.errors import GuestError, WasmeshError
 
 app = typer.Typer(
@@ -72,8 +73,12 @@ def main() -> None:
     """Entry point: user errors exit 2, guest failures exit 1, never a Python traceback."""
     _register()
     try:
-        app()
+        # click's own errors come back to be said once; help and errors name `wasmesh`
+        code = app(standalone_mode=False, prog_name="wasmesh")
     except (WasmeshError, GuestError) as e:
         sys.exit(fail(e))
-    except KeyboardInterrupt:
+    except click.ClickException as e:  # a mistyped option, a missing argument
+        sys.exit(usage_error(e))
+    except (KeyboardInterrupt, click.Abort):
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -6,6 +6,7 @@ import json
 import sys
 from typing import Any
 
+import click
 from rich.console import Console
 from rich.markup import escape
 
@@ -22,6 +23,18 @@ def fail(error: WasmeshError | GuestError) -> int:
     backtrace = getattr(error, "backtrace", "")
     if backtrace:
         err_console.print("guest backtrace:\n" + backtrace, style="dim", markup=False)
+    return error.exit_code
+
+
+def usage_error(error: click.ClickException) -> int:
+    """Print click's complaint about the command line (a bad option value, a missing
+    argument, an unknown command) as one `error:` sentence naming the command's --help;
+    return its exit code (2 for usage errors, as click does)."""
+    text = error.format_message().strip().rstrip(".")
+    text = text[:1].lower() + text[1:]
+    ctx = getattr(error, "ctx", None)
+    where = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
+    err_console.print(f"[bold red]error:[/bold red] {escape(text)}{escape(where)}.", markup=True)
     return error.exit_code
 
 

@@ -124,7 +124,8 @@ _DEFAULTS = EngineSettings()
 SERVING_KEEP_RESIDENT = 16 << 20
 """Under concurrent load, page faults and cross-core TLB shootdowns were most of a fresh HTTP
 instance's cost (Python echo 300 -> 430 req/s with this); 16 MiB is the smallest that removed
-every fault for a componentize-py instance."""
+every fault for a componentize-py instance. The default: a server sizes it per component
+(`wasmesh.engine.footprint`, `wasmesh.triggers.http.instances`)."""
 
 
 def tune_for_serving(fresh_instances: bool = True, idle_timeout: float = 30.0) -> None:
