@@ -19,7 +19,8 @@ from tests.support.cli import wasmesh
          "error: invalid value for '--max-p99': 'abc' is not a valid float; "
          "see `wasmesh plan --help`."),
         (["serve"], "error: missing argument 'COMPONENT'; see `wasmesh serve --help`."),
-        (["serve", "x.wasm", "--nope"], "error: no such option: --nope; see `wasmesh serve --help`."),
+        (["serve", "x.wasm", "--nope"],
+         "error: no such option: --nope; see `wasmesh serve --help`."),
         (["nosuch"], "error: no such command 'nosuch'; see `wasmesh --help`."),
         (["cache", "nosuch"], "error: no such command 'nosuch'; see `wasmesh cache --help`."),
     ],
