@@ -1,6 +1,6 @@
 """Where a wasmesh server's CPU goes under load: one worker serving in a child process with
-cProfile on every thread (each new thread starts its own profiler through
-`threading.setprofile`), merged and printed when the child stops.
+cProfile on every thread, timing CPU seconds (`time.thread_time`; each new thread starts its
+own profiler through `threading.setprofile`), merged and printed when the child stops.
 
     from bench._profile import profile_server
     print(profile_server(wasm, reuse=1000, seconds=5, path="/hello", load=run_wrk))
@@ -18,12 +18,12 @@ from pathlib import Path
 TOP = 14  # functions shown, by their own time
 
 _CHILD = """
-import atexit, cProfile, io, pstats, sys, threading
+import atexit, cProfile, io, pstats, sys, threading, time
 profiles = []
 lock = threading.Lock()
 
 def start(*_):
-    p = cProfile.Profile()
+    p = cProfile.Profile(time.thread_time)  # CPU seconds: a thread waiting counts nothing
     with lock:
         profiles.append(p)
     p.enable()  # from here the thread reports to its own profiler
@@ -41,7 +41,7 @@ def dump():
         return
     total = stats.total_tt or 1e-9
     rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:{top}]
-    print(f"total profiled CPU {{total:.2f}} s over {{len(profiles)}} threads; own time:")
+    print(f"total profiled CPU {{total:.2f}} s over {{len(profiles)}} threads; own CPU time:")
     for (file, line, name), (cc, nc, tt, ct, _) in rows:
         where = file.rsplit("site-packages/", 1)[-1].rsplit("/work/", 1)[-1]
         print(f"  {{tt / total * 100:5.1f}}%  {{nc:>8}} calls  {{name}} ({{where}}:{{line}})")
@@ -85,4 +85,6 @@ def profile_server(
         except subprocess.TimeoutExpired:
             proc.kill()
             out, _ = proc.communicate()
-    return out.decode(errors="replace")
+    text = out.decode(errors="replace")
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if not line.startswith("Serving HTTP on"))  # fmt: skip

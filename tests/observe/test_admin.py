@@ -64,6 +64,8 @@ def test_health_and_readiness(admin: AdminServer) -> None:
     assert get(f"{admin.url}/readyz") == (503, "not ready: a readiness check failed: no answer\n")
     status, body = get(f"{admin.url}/nowhere")
     assert status == 404 and "/metrics" in body
+    # the URL `serve` prints says what is there
+    assert get(f"{admin.url}/") == (200, "wasmesh admin: /metrics, /healthz, /readyz\n")
 
 
 def test_head_answers_as_get_without_the_body(admin: AdminServer) -> None:

@@ -7,6 +7,7 @@ library (`http.server`), apart from the data plane, answering:
 - `GET /metrics`: the process's `Metrics` in the Prometheus text exposition format, as
   `prometheus_client.generate_latest` renders it;
 - `GET /healthz`: 200 `ok` while the process serves;
+- `GET /`: 200, the paths above (the URL `serve` and `up` print), unless a route takes it;
 - `GET /readyz`: 200 `ready` once every readiness check passes (each unit instantiable), else
   503 with one line per reason.
 
@@ -85,7 +86,11 @@ class _Request(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         admin = self.server.admin
-        handler = admin.route_for(self.path.split("?", 1)[0])
+        path = self.path.split("?", 1)[0]
+        handler = admin.route_for(path)
+        if handler is None and path == "/":  # the URL `serve` prints: say what is here
+            AdminServer.text(self, 200, "wasmesh admin: /metrics, /healthz, /readyz\n")
+            return
         if handler is None:
             AdminServer.text(self, 404, "no such admin path; try /metrics, /healthz or /readyz\n")
             return

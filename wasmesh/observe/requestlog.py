@@ -85,7 +85,7 @@ class HttpObserver:
         if log is not None and log.isEnabledFor(logging.INFO):
             fields = {"method": record.method, "path": record.path, "status": status,
                       "bytes": sent, "duration_ms": round(seconds * 1000, 3),
-                      "route": record.route, "unit": record.unit,
+                      "route": record.route or _metrics.NO_ROUTE, "unit": record.unit,
                       "instance": record.instance}  # fmt: skip
             log.info("%s %s %s", record.method, record.path, status, extra={"fields": fields})
 
@@ -165,7 +165,8 @@ class TextFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if fields is not None and record.name == REQUEST_LOGGER:
             f = fields
-            where = " ".join(str(v) for v in (f["unit"], f["route"], f["instance"]) if v)
+            where = " ".join(str(v) for v in (f["unit"], f["route"], f["instance"])
+                             if v and v != _metrics.NO_ROUTE)  # fmt: skip
             return (f"{stamp} {f['method']} {f['path']} {f['status']} {f['bytes']} B "
                     f"{f['duration_ms']:.1f} ms {where}").rstrip()  # fmt: skip
         text = f"{stamp} {record.levelname.lower()} {record.getMessage()}"
