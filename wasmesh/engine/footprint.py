@@ -84,7 +84,7 @@ class Footprint:
         return max(smaller) if smaller else None
 
 
-def _vmas() -> list[tuple[int, int, str]]:
+def vmas() -> list[tuple[int, int, str]]:
     """(start, end, permissions) of every mapping of this process (empty without /proc)."""
     try:
         with open("/proc/self/maps") as f:
@@ -104,7 +104,7 @@ def new_memories(before: set[tuple[int, int]]) -> list[Memory]:
     runs of adjacent new mappings covering at least `RESERVATION_BYTES`; each memory starts
     at the run's first read-write mapping (after wasmtime's guard region) and is accessible
     as far as read-write mappings follow it."""
-    fresh = sorted(v for v in _vmas() if (v[0], v[1]) not in before)
+    fresh = sorted(v for v in vmas() if (v[0], v[1]) not in before)
     runs: list[list[tuple[int, int, str]]] = []
     for vma in fresh:
         if runs and runs[-1][-1][1] == vma[0]:
@@ -163,7 +163,7 @@ def probing() -> Iterator[Probe]:
     """`with probing() as probe: instance = make()` records the memories `make` mapped (one
     probe at a time, so another's mappings are not taken for its own)."""
     with _LOCK:
-        before = {(lo, hi) for lo, hi, _ in _vmas()}
+        before = {(lo, hi) for lo, hi, _ in vmas()}
         probe = Probe([])
         yield probe
         probe.memories = new_memories(before)

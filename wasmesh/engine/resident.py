@@ -34,6 +34,8 @@ from typing import Any
 
 import wasmtime
 
+from wasmesh.engine.footprint import vmas
+
 log = logging.getLogger("wasmesh.engine")
 
 MADV_DONTNEED = 4  # Linux, every architecture
@@ -47,16 +49,7 @@ Range = tuple[int, int]
 
 def mappings() -> set[Range]:
     """The address ranges this process maps now (`/proc/self/maps`; empty elsewhere)."""
-    try:
-        with open("/proc/self/maps") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return set()
-    found = set()
-    for line in lines:
-        start, _, end = line.partition(" ")[0].partition("-")
-        found.add((int(start, 16), int(end, 16)))
-    return found
+    return {(lo, hi) for lo, hi, _ in vmas()}
 
 
 def _libc_function(name: str) -> Callable[..., int] | None:
