@@ -107,3 +107,16 @@ def test_every_store_in_the_package_is_made_through_the_release() -> None:
         and path.name != "resident.py"
     ]
     assert direct == []
+
+
+def test_only_addresses_mapped_anew_are_a_pools() -> None:
+    from wasmesh.engine.resident import new_addresses
+
+    gib = 1 << 30
+    before = {(0, gib), (10 * gib, 11 * gib), (20 * gib, 21 * gib)}
+    # the kernel merged the new pool (1..5 GiB) with the mapping before it, and one at 30 GiB
+    after = {(0, 5 * gib), (10 * gib, 11 * gib), (20 * gib, 21 * gib), (30 * gib, 32 * gib)}
+    assert new_addresses(before, after) == [(gib, 5 * gib), (30 * gib, 32 * gib)]
+    # a new mapping between two old ones, merged with both
+    assert new_addresses({(0, gib), (3 * gib, 4 * gib)}, {(0, 4 * gib)}) == [(gib, 3 * gib)]
+    assert new_addresses(before, before) == []

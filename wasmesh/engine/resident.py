@@ -52,6 +52,40 @@ def mappings() -> set[Range]:
     return {(lo, hi) for lo, hi, _ in vmas()}
 
 
+def _merged(ranges: set[Range]) -> list[Range]:
+    out: list[Range] = []
+    for start, end in sorted(ranges):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def new_addresses(before: set[Range], after: set[Range]) -> list[Range]:
+    """The address ranges mapped in `after` that no range in `before` covered.
+
+    Not the `after` ranges absent from `before`: the kernel merges a new mapping with an
+    adjacent one of the same kind (a pool's inaccessible reservation beside another
+    reservation, or beside a malloc arena's unused tail), and the merged range is new while
+    half of it is not the pool's. Released as the pool's, that other half (an instance's
+    memory unmapped later, an arena's heap grown into it) lost its pages: the process
+    crashed in malloc, then deadlocked."""
+    old = _merged(before)
+    found: list[Range] = []
+    for start, end in _merged(after):
+        cursor = start
+        for o_start, o_end in old:
+            if o_end <= cursor or o_start >= end:
+                continue
+            if o_start > cursor:
+                found.append((cursor, o_start))
+            cursor = max(cursor, o_end)
+        if cursor < end:
+            found.append((cursor, end))
+    return found
+
+
 def _libc_function(name: str) -> Callable[..., int] | None:
     try:
         func: Callable[..., int] = getattr(ctypes.CDLL(None, use_errno=True), name)
@@ -105,7 +139,7 @@ class IdleRelease:
         """Watch `engine`, just built; `before` is `mappings()` from just before it was (its
         pools are the large mappings it made). A watched engine is never freed: its pools stay
         mapped, and no other mapping can take their place."""
-        pools = sorted(r for r in mappings() - before if r[1] - r[0] >= POOL_MAPPING_BYTES)
+        pools = [r for r in new_addresses(before, mappings()) if r[1] - r[0] >= POOL_MAPPING_BYTES]
         with self._cond:
             self._engines.append(engine)
             self.pools[id(engine)] = pools

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import BIN
 from tests.support.processes import Served
 
@@ -92,3 +94,39 @@ def test_a_server_with_metrics_on_outlives_its_idle_releases(
             assert served.proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
     finally:
         served.stop()
+
+
+@pytest.mark.parametrize("name", ["echo_js", "echo_py"])
+def test_idle_releases_touch_nothing_but_the_pools(
+    name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A pooled engine built while serving (the keep-resident size a component is given after
+    its trial) got its pool's range merged by the kernel with the probe instance's memory
+    reservation next to it; released as the pool's after that memory was unmapped and a
+    malloc arena took its place, the arena lost its pages: a SIGSEGV in malloc, and the
+    process deadlocked with the GIL held. Every release must leave the server answering."""
+    log = tmp_path / "serve.log"
+    served = Served(
+        [str(BIN / "wasmesh"), "serve", str(request.getfixturevalue(name)), "--listen",
+         "127.0.0.1:0", "--workers", "1", "--admin", "127.0.0.1:0", "--idle-timeout", "1s",
+         "--log-level", "debug"],
+        log=log,
+    )  # fmt: skip
+    try:
+        for cycle in range(3):
+            for i in range(60):  # the first cycle probes and tries two sizes (48 instances)
+                body = b"cycle %d request %d" % (cycle, i)
+                assert served.request("POST", "/echo", body)[::2] == (200, body)
+            time.sleep(2.5)  # past the idle timeout: the pools' pages are released
+            conn = http.client.HTTPConnection(*served.address, timeout=15)
+            try:
+                conn.request("POST", "/echo", body=b"after")
+                resp = conn.getresponse()
+                assert (resp.status, resp.read()) == (200, b"after"), log.read_text()[-2000:]
+            finally:
+                conn.close()
+        text = log.read_text()
+        assert "freed instance slots keep" in text  # a sized engine was built while serving
+        assert "madvise(" not in text  # no release reached a range that is not mapped
+    finally:
+        assert served.stop() == 0
