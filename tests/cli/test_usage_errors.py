@@ -23,6 +23,12 @@ from tests.support.cli import wasmesh
          "error: no such option: --nope; see `wasmesh serve --help`."),
         (["nosuch"], "error: no such command 'nosuch'; see `wasmesh --help`."),
         (["cache", "nosuch"], "error: no such command 'nosuch'; see `wasmesh cache --help`."),
+        (["serv"], "error: no such command 'serv' (did you mean 'serve'?); see `wasmesh --help`."),
+        (["up", "--noauth"],
+         "error: no such option: --noauth (possible options: --nats, --watch); "
+         "see `wasmesh up --help`."),
+        (["serve", "x.wasm", "--workers"],
+         "error: option '--workers' requires an argument; see `wasmesh serve --help`."),
     ],
 )  # fmt: skip
 def test_a_usage_error_is_one_sentence(argv: list[str], said: str) -> None:

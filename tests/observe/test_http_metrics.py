@@ -152,6 +152,30 @@ def test_a_head_too_large_is_logged_without_a_route(
     assert (line["status"], line["route"], line["unit"]) == (431, "(none)", "")
 
 
+def test_a_request_refused_before_routing_is_logged_with_the_status_sent(
+    echo_py: Path, metrics: Metrics, admin: AdminServer, logged: io.StringIO
+) -> None:
+    import socket
+
+    with running({ROUTE: echo_py}) as server:
+        for head in (b"GET /v HTTP/9.9\r\nHost: x\r\n\r\n",
+                     b"POST /e HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                     b"Content-Length: 3\r\n\r\n0\r\n\r\n"):  # fmt: skip
+            with socket.create_connection(server.address, timeout=30) as sock:
+                sock.sendall(head)
+                while sock.recv(65536):
+                    pass
+        samples = scrape(admin.url)
+    assert value(samples, "wasmesh_http_requests_total", route="(none)", method="GET",
+                 status="505") == 1  # fmt: skip
+    assert value(samples, "wasmesh_http_requests_total", route="(none)", method="POST",
+                 status="400") == 1  # fmt: skip
+    lines = [json.loads(line) for line in logged.getvalue().splitlines()]
+    answered = [(line["path"], line["status"]) for line in lines
+                if line["logger"] == requestlog.REQUEST_LOGGER]  # fmt: skip
+    assert answered == [("/v", 505), ("/e", 400)]
+
+
 def test_an_instance_that_cannot_start_names_its_unit_and_is_no_trap(
     echo_py: Path, metrics: Metrics, admin: AdminServer, logged: io.StringIO
 ) -> None:

@@ -78,7 +78,21 @@ def main() -> None:
     except (WasmeshError, GuestError) as e:
         sys.exit(fail(e))
     except click.ClickException as e:  # a mistyped option, a missing argument
-        sys.exit(usage_error(e))
+        sys.exit(usage_error(e, _command_path(sys.argv[1:])))
     except (KeyboardInterrupt, click.Abort):
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _command_path(argv: list[str]) -> str:
+    """The command `argv` names (`wasmesh serve`), for an error click raised before it made
+    that command's context."""
+    command: click.Command = typer.main.get_command(app)
+    words = ["wasmesh"]
+    for word in argv:
+        sub = command.commands.get(word) if isinstance(command, click.Group) else None
+        if sub is None:
+            break
+        words.append(word)
+        command = sub
+    return " ".join(words)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -26,14 +27,18 @@ def fail(error: WasmeshError | GuestError) -> int:
     return error.exit_code
 
 
-def usage_error(error: click.ClickException) -> int:
+def usage_error(error: click.ClickException, command_path: str = "wasmesh") -> int:
     """Print click's complaint about the command line (a bad option value, a missing
-    argument, an unknown command) as one `error:` sentence naming the command's --help;
+    argument, an unknown command) as one `error:` sentence naming the command's --help
+    (`command_path`'s when click had not made the command's context yet);
     return its exit code (2 for usage errors, as click does)."""
     text = error.format_message().strip().rstrip(".")
     text = text[:1].lower() + text[1:]
+    # click's suggestion is a second sentence ("... Did you mean --no-auth?"): fold it in
+    text = re.sub(r"\.?\s+(Did you mean [^?]*)\?$", lambda m: f" ({m.group(1).lower()}?)", text)
+    text = text.replace("(Possible options:", "(possible options:")
     ctx = getattr(error, "ctx", None)
-    where = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
+    where = f"; see `{ctx.command_path if ctx is not None else command_path} --help`"
     err_console.print(f"[bold red]error:[/bold red] {escape(text)}{escape(where)}.", markup=True)
     return error.exit_code
 

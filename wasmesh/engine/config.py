@@ -91,8 +91,11 @@ def _pooling_strategy(config: wasmtime.Config, s: EngineSettings, limits: PoolLi
         ffi.wasmtime_pooling_allocation_config_delete(pool)
 
 
-def build_engine(settings: EngineSettings) -> wasmtime.Engine:
-    """A new engine with `settings`; most callers want `shared_engine()`.
+def build_engine(settings: EngineSettings, released_when_idle: bool = True) -> wasmtime.Engine:
+    """A new engine with `settings`; most callers want `shared_engine()`. `released_when_idle`:
+    what its pool keeps resident is handed back when the process is quiet
+    (`wasmesh.engine.resident`); only for an engine built before serving starts, whose pool
+    mappings are told apart from what other threads map at the same time.
 
     Pooling and its limits change no compiled code: an artifact compiled by one engine loads
     into another with the same `cache_tag`."""
@@ -104,7 +107,7 @@ def build_engine(settings: EngineSettings) -> wasmtime.Engine:
     limits = (settings.pool or pool_for_new_engine()) if settings.pooling else None
     if limits is not None:
         _pooling_strategy(config, settings, limits)
-    kept = limits is not None and settings.keep_resident_bytes > 0
+    kept = limits is not None and settings.keep_resident_bytes > 0 and released_when_idle
     before = mappings() if kept else set()
     engine = wasmtime.Engine(config)
     if limits is not None:
@@ -168,7 +171,9 @@ def shared_engine(
             settings = replace(_DEFAULTS, fuel=fuel, pooling=pooled)
             if keep_resident is not None:
                 settings = replace(settings, keep_resident_bytes=keep_resident)
-            engine = build_engine(settings)
+            # A sized twin is built while serving: a malloc arena another thread maps beside
+            # its pool at that moment would be taken for the pool and released with it.
+            engine = build_engine(settings, released_when_idle=keep_resident is None)
             _start_ticker(engine)
             _ENGINES[key] = engine
     return engine

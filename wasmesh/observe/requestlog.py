@@ -49,6 +49,7 @@ class RequestRecord:
     unit: str = ""
     instance: str = ""  # fresh | reused | forwarded
     writer: Any = None  # the response writer: `status` and `sent` at the end
+    status: int = 0  # a request refused before it had a writer: the status it is answered
     metrics: _metrics.Metrics | None = None
 
     def took(self, unit: str, uses: int, app: str = "") -> None:
@@ -76,7 +77,7 @@ class HttpObserver:
     def end(self, record: RequestRecord) -> None:
         seconds = time.perf_counter() - record.started
         writer = record.writer
-        status = writer.status if writer is not None and writer.started else 0
+        status = writer.status if writer is not None and writer.started else record.status
         sent = writer.sent if writer is not None else 0
         if self.metrics is not None:
             self.metrics.http_answered(record.route, record.method, status, seconds, sent)

@@ -96,6 +96,20 @@ def test_unknown_protocol_versions_are_refused(server: Server, line: bytes) -> N
     assert b"hello" not in reply
 
 
+def test_connect_is_refused_as_no_proxy(server: Server) -> None:
+    reply = exchange(server, b"CONNECT /x HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 501 Not Implemented\r\n")  # never tunnelled to a guest
+    assert b"not a proxy" in reply
+    assert_healthy(server)
+
+
+def test_refusals_carry_a_reason_phrase(server: Server) -> None:
+    reply = exchange(server, b"GET / HTTP/9.9\r\nHost: x\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 505 HTTP Version Not Supported\r\n")
+    reply = exchange(server, b"GET / HTTP/1.1\r\nHost: x\r\nX-A : a\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+
+
 def test_too_many_header_fields_get_431(server: Server) -> None:
     fields = b"".join(b"X-%d: 1\r\n" % i for i in range(150))
     assert exchange(server, b"GET / HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n").startswith(

@@ -118,6 +118,7 @@ class IncomingRequest(HostObject):
         shown = [(n, v) for n, v in headers if n.lower() not in FORBIDDEN]
         self._headers = Fields(shown, mutable=False)
         self._body: IncomingBody | None = IncomingBody(body)
+        self._taken: IncomingBody | None = None  # the body, once consumed
 
     def method(self) -> Variant:
         return self._method
@@ -136,7 +137,19 @@ class IncomingRequest(HostObject):
 
     def consume(self) -> Ok | Err:
         body, self._body = self._body, None
+        self._taken = body
         return Err(None) if body is None else Ok(body)
+
+    def unread_copy(self) -> IncomingRequest | None:
+        """The same request for another instance, if no instance has opened its body stream
+        (None once one has: some of the body may be gone)."""
+        body = self._body or self._taken
+        if body is None or body.child is not None:
+            return None
+        copy = IncomingRequest.__new__(IncomingRequest)
+        copy.__dict__.update(self.__dict__)
+        copy._body, copy._taken = IncomingBody(body.source), None
+        return copy
 
 
 # --- outgoing ---------------------------------------------------------------------------------

@@ -49,19 +49,40 @@ def run(
     """Serve `request` with an instance from `pool`, writing the response to `writer`.
 
     The request waits up to `queue_wait` seconds (default `timeout`) for an instance slot
-    (503 after that), then the component runs for up to `timeout` seconds (504).
+    (503 after that), then the component runs for up to `timeout` seconds (504). A reused
+    instance that returns without a response, without a trap and without opening the request
+    body is tried again on a fresh instance (componentize-js components answer one fetch
+    event per instance; the pool then serves them fresh), so the client never sees it. A
+    trap is never retried: the guest may have acted before it.
     """
+    wait = timeout if queue_wait is None else queue_wait
+    retry = _attempt(pool, request, body, writer, timeout, wait, fresh=False)
+    if retry is not None:
+        _attempt(pool, retry, body, writer, timeout, wait, fresh=True)
+
+
+def _attempt(
+    pool: InstancePool,
+    request: IncomingRequest,
+    body: RequestBody,
+    writer: ResponseWriter,
+    timeout: float,
+    wait: float,
+    fresh: bool,
+) -> IncomingRequest | None:
+    """One try of `run`; the request to try again on a fresh instance, or None when this
+    one answered (or failed in a way a retry cannot hide)."""
     try:
-        lease = pool.acquire(wait=timeout if queue_wait is None else queue_wait)
+        lease = pool.acquire(wait=wait, fresh=fresh)
     except Exception as e:  # the component's start-up trapped or could not link
         if writer.record is not None:
             writer.record.unit = pool.name  # who failed to start
         log.warning("%s: instantiating failed: %s", pool.name, e)
         writer.simple(500, b"the component could not be started\n")
-        return
+        return None
     if lease is None:
         writer.simple(503, b"the server is busy; try again\n")
-        return
+        return None
     if writer.record is not None:
         writer.record.took(pool.name, lease.uses, pool.runner.app)
 
@@ -76,7 +97,7 @@ def run(
         lease.handle(request, outparam, timeout)
     except Exception as e:  # a guest failure, or a host bug: either way this request only
         if _refused_body(body, writer):
-            return
+            return None
         cause = lease.ctx.failure or e
         if _metrics.ACTIVE is not None:
             failure = guest_error(cause, memory_limited=True)
@@ -89,25 +110,40 @@ def run(
             reason_logged = reason
         log.warning("%s %s: %s", pool.name, request.path_with_query(), reason_logged)
         writer.simple(status, reason.encode() + b"\n")
-        return
+        return None
     finally:
         blocking.hook = None
         # returned without a response (a trap marks it broken): such an instance is never reused
         lease.unanswered = not outparam.is_set and not lease.broken
         pool.release(lease)
     if _refused_body(body, writer):
-        return
+        return None
+    if not outparam.is_set:
+        again = _retry(lease.uses, request, writer)
+        if again is not None:
+            log.info("%s %s: a reused instance set no response; trying a fresh one",
+                     pool.name, request.path_with_query())
+            return again
     if not outparam.is_set or outparam.response is None:
         reason = "the component did not set a response"
         if outparam.error is not None:
             reason = f"the component answered with error {getattr(outparam.error, 'tag', '')}"
         writer.simple(500, reason.encode() + b"\n")
-        return
+        return None
     taken = outparam.response.taken_body()
     if taken is None:
         writer.finish(None)
     elif not writer.finished:
         writer.abort("the component returned before finishing the response body")
+    return None
+
+
+def _retry(uses: int, request: IncomingRequest, writer: ResponseWriter) -> IncomingRequest | None:
+    """`request` again for a fresh instance, when the one that left it unanswered was
+    reused (a fresh one would do the same), nothing went out and the body is unread."""
+    if uses < 2 or writer.started:
+        return None
+    return request.unread_copy()
 
 
 def _refused_body(body: RequestBody, writer: ResponseWriter) -> bool:

@@ -220,14 +220,15 @@ class InstancePool:
         self.idle: deque[Lease] = deque()
         self.lock = threading.Lock()
 
-    def acquire(self, wait: float | None = None) -> Lease | None:
-        """A ready instance, or None when none frees up within `wait` seconds."""
+    def acquire(self, wait: float | None = None, fresh: bool = False) -> Lease | None:
+        """A ready instance (a new one if `fresh`), or None when no slot frees up within
+        `wait` seconds."""
         if not self.slots.acquire(timeout=wait):
             return None
         try:
             with self.lock:
                 now = time.monotonic()
-                while self.idle:
+                while self.idle and not fresh:
                     lease = self.idle.pop()
                     if now - lease.idle_since < self.settings.idle_timeout:
                         return lease

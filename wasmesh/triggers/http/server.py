@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -298,6 +299,10 @@ class Server:
                 record = self.observer.begin(event.method, event.target) if self.observer else None
                 try:
                     keep = self._serve_request(h, sock, event, record)
+                except _Refused as e:  # answered below; logged and counted with its status
+                    if record is not None:
+                        record.status = e.status
+                    raise
                 finally:
                     if record is not None:
                         self.observer.end(record)  # type: ignore[union-attr]
@@ -428,6 +433,8 @@ def _check_head(req: h11.Request, limits: ServerLimits) -> None:
     """Refuse what h11 lets through but a hardened server must not (RFC 9112)."""
     if req.http_version not in _VERSIONS:
         raise _Refused(505, f"HTTP/{req.http_version.decode()} is not supported; use HTTP/1.1")
+    if req.method == b"CONNECT":  # a tunnel: this is no proxy (RFC 9110 §9.3.6)
+        raise _Refused(501, "CONNECT is not supported: this server is not a proxy")
     names = [n for n, _ in req.headers]
     if len(names) > limits.max_header_count:
         raise _Refused(431, f"more than {limits.max_header_count} header fields")
@@ -467,15 +474,20 @@ def _next_request(h: h11.Connection, sock: socket.socket, limits: ServerLimits, 
             return h11.ConnectionClosed()
 
 
+_STATUSES = {s.value for s in HTTPStatus}
+
+
 def _reject(h: h11.Connection, sock: socket.socket, status: int, reason: str) -> None:
     """A 4xx for a request h11 could not parse; it never reaches a component."""
     if h.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
         return
-    body = f"bad request: {reason}\n".encode()
+    body = f"{reason}\n".encode()
     headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode()),
                (b"connection", b"close")]  # fmt: skip
     try:
-        sock.sendall(h.send(h11.Response(status_code=status, headers=headers)) or b"")
+        phrase = HTTPStatus(status).phrase.encode() if status in _STATUSES else b""
+        response = h11.Response(status_code=status, headers=headers, reason=phrase)
+        sock.sendall(h.send(response) or b"")
         sock.sendall(h.send(h11.Data(data=body)) or b"")
         sock.sendall(h.send(h11.EndOfMessage()) or b"")
     except (OSError, h11.LocalProtocolError):
