@@ -120,3 +120,6 @@ def test_only_addresses_mapped_anew_are_a_pools() -> None:
     # a new mapping between two old ones, merged with both
     assert new_addresses({(0, gib), (3 * gib, 4 * gib)}, {(0, 4 * gib)}) == [(gib, 3 * gib)]
     assert new_addresses(before, before) == []
+    # two new mappings side by side stay two: the small one is not the pool's
+    assert new_addresses(before, before | {(30 * gib, 32 * gib), (32 * gib, 32 * gib + 4096)}) \
+        == [(30 * gib, 32 * gib), (32 * gib, 32 * gib + 4096)]

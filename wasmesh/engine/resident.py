@@ -63,17 +63,20 @@ def _merged(ranges: set[Range]) -> list[Range]:
 
 
 def new_addresses(before: set[Range], after: set[Range]) -> list[Range]:
-    """The address ranges mapped in `after` that no range in `before` covered.
+    """The parts of each mapping in `after` (one `/proc/self/maps` line each) that no range in
+    `before` covered, mapping by mapping.
 
     Not the `after` ranges absent from `before`: the kernel merges a new mapping with an
     adjacent one of the same kind (a pool's inaccessible reservation beside another
     reservation, or beside a malloc arena's unused tail), and the merged range is new while
     half of it is not the pool's. Released as the pool's, that other half (an instance's
     memory unmapped later, an arena's heap grown into it) lost its pages: the process
-    crashed in malloc, then deadlocked."""
+    crashed in malloc, then deadlocked. Nor are adjacent new mappings joined: the table pool
+    is mapped between allocations the engine's build made and freed again, and Python's heap
+    that later took their place, released with the pool, crashed the interpreter."""
     old = _merged(before)
     found: list[Range] = []
-    for start, end in _merged(after):
+    for start, end in sorted(after):
         cursor = start
         for o_start, o_end in old:
             if o_end <= cursor or o_start >= end:
