@@ -9,6 +9,7 @@ once and later runs only hash its sources.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -23,6 +24,12 @@ os.environ["WASMESH_CACHE_DIR"] = str(Path(__file__).resolve().parent.parent / "
 # `serve`/`up` fork one worker per core unless told otherwise; tests that are not about workers
 # run one (a second engine per server costs seconds per test), and the worker tests say how many.
 os.environ["WEB_CONCURRENCY"] = "1"
+# A shell starts a background job (`./dev test &`, CI wrappers) with SIGINT ignored, and every
+# process it starts inherits that: the servers the tests stop with Ctrl-C's SIGINT would never
+# hear it (a server started that way leaves SIGINT alone, as nohup'd programs should). The
+# tests' processes start as from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from wasmesh.build import load_guest
 

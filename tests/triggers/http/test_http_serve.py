@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -102,6 +103,8 @@ def test_a_second_signal_stops_at_once_after_saying_it_is_draining(echo_py: Path
         try:
             proc.send_signal(signal.SIGINT)
             assert proc.stderr is not None
+            # never wait forever: a server that did not take the signal says nothing
+            assert select.select([proc.stderr], [], [], 30)[0], "no word after SIGINT"
             said = proc.stderr.readline()
             if workers == 1:
                 assert said == "draining 1 in-flight request(s); press Ctrl-C again to stop now\n"
