@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import click
@@ -45,15 +46,10 @@ def _root(
     """wasmesh: compose WebAssembly components by WIT contract; run them anywhere."""
 
 
-_REGISTERED: list[bool] = []
-
-
+@functools.cache
 def _register() -> None:
     """Add every command to `app`, once per process (`main()` may run many times in one:
     registering again would add every command again, and each run would take longer)."""
-    if _REGISTERED:
-        return
-    _REGISTERED.append(True)
     from wasmesh.cli import (
         build,
         cache,

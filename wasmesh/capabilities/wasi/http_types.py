@@ -8,6 +8,7 @@ the host attaches a `BodyTarget`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -146,10 +147,9 @@ class IncomingRequest(HostObject):
         body = self._body or self._taken
         if body is None or body.child is not None:
             return None
-        copy = IncomingRequest.__new__(IncomingRequest)
-        copy.__dict__.update(self.__dict__)
-        copy._body, copy._taken = IncomingBody(body.source), None
-        return copy
+        again = copy.copy(self)
+        again._body, again._taken = IncomingBody(body.source), None
+        return again
 
 
 # --- outgoing ---------------------------------------------------------------------------------

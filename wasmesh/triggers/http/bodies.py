@@ -23,7 +23,8 @@ HOLD_BACK = 64 * 1024
 RECV_SIZE = 64 * 1024
 SEND_BUFFER = 1 << 20
 """Response bytes a client may leave unread before the guest writing them has to wait."""
-_REASONS = {int(s): s.phrase.encode() for s in HTTPStatus}
+REASONS = {int(s): s.phrase.encode() for s in HTTPStatus}
+"""The reason phrase of each status RFC 9110 names (a status line's text, by status)."""
 
 
 class BodyTooLarge(OSError):
@@ -259,7 +260,7 @@ class ResponseWriter:
         self.sized = has_length or length is not None
         if self.close_after:
             headers.append((b"connection", b"close"))
-        reason = _REASONS.get(self.status, b"")
+        reason = REASONS.get(self.status, b"")
         self._send(
             h11.Response(status_code=self.status, headers=headers, reason=reason), flush=False
         )

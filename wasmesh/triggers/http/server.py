@@ -24,7 +24,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,7 +36,7 @@ from wasmesh.policy import Grants, Policy
 from wasmesh.policy import Limits as PolicyLimits
 from wasmesh.triggers.base import on_stop_signal, stop_signals
 from wasmesh.triggers.http import exchange
-from wasmesh.triggers.http.bodies import BodyTooLarge, RequestBody, ResponseWriter
+from wasmesh.triggers.http.bodies import REASONS, BodyTooLarge, RequestBody, ResponseWriter
 from wasmesh.triggers.http.instances import InstancePool, PoolSettings, RouteTarget
 from wasmesh.triggers.http.routing import Router
 from wasmesh.triggers.http.workers import close_door, listen_socket, run_workers
@@ -474,19 +473,17 @@ def _next_request(h: h11.Connection, sock: socket.socket, limits: ServerLimits, 
             return h11.ConnectionClosed()
 
 
-_STATUSES = {s.value for s in HTTPStatus}
-
-
 def _reject(h: h11.Connection, sock: socket.socket, status: int, reason: str) -> None:
-    """A 4xx for a request h11 could not parse; it never reaches a component."""
+    """A 4xx/5xx for a request the server refuses (h11 could not parse it, or `_check_head`
+    refused it); it never reaches a component."""
     if h.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
         return
     body = f"{reason}\n".encode()
     headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode()),
                (b"connection", b"close")]  # fmt: skip
     try:
-        phrase = HTTPStatus(status).phrase.encode() if status in _STATUSES else b""
-        response = h11.Response(status_code=status, headers=headers, reason=phrase)
+        response = h11.Response(status_code=status, headers=headers,
+                                reason=REASONS.get(status, b""))  # fmt: skip
         sock.sendall(h.send(response) or b"")
         sock.sendall(h.send(h11.Data(data=body)) or b"")
         sock.sendall(h.send(h11.EndOfMessage()) or b"")
