@@ -108,6 +108,22 @@ def test_refusals_carry_a_reason_phrase(server: Server) -> None:
     assert reply.startswith(b"HTTP/1.1 505 HTTP Version Not Supported\r\n")
     reply = exchange(server, b"GET / HTTP/1.1\r\nHost: x\r\nX-A : a\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    # a sentence, not the repr of what could not be parsed
+    reply = exchange(server, b"GET / HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert reply.endswith(b"\r\n\r\nillegal header line\n"), reply
+    reply = exchange(server, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n") and b"bytearray" not in reply
+    assert_healthy(server)
+
+
+def test_http10_without_host_reaches_a_js_guest_with_an_authority(echo_js: Path) -> None:
+    """componentize-js traps on a request without an authority; an HTTP/1.0 client need not
+    send Host, so the server names itself (RFC 9112 §3.3)."""
+    with running({"/...": echo_js}) as srv:
+        reply = exchange(srv, b"POST /echo HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi")
+    assert reply.startswith(b"HTTP/1.1 200 "), reply
+    assert reply.endswith(b"\r\n\r\nhi")
 
 
 def test_too_many_header_fields_get_431(server: Server) -> None:

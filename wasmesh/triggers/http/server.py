@@ -289,7 +289,14 @@ class Server:
         first = True
         try:
             while first or not self.stopping.is_set() or conn.busy:  # the first is served
-                event = _next_request(h, sock, limits, first)
+                try:
+                    event = _next_request(h, sock, limits, first)
+                except h11.RemoteProtocolError as e:  # no request to speak of: logged as `-`
+                    if self.observer is not None:
+                        unparsed = self.observer.begin(b"-", b"-")
+                        unparsed.status = e.error_status_hint
+                        self.observer.end(unparsed)
+                    raise
                 first = False
                 if not isinstance(event, h11.Request):
                     break
@@ -312,7 +319,7 @@ class Server:
                     break
                 h.start_next_cycle()
         except h11.RemoteProtocolError as e:
-            _reject(h, sock, e.error_status_hint, str(e))
+            _reject(h, sock, e.error_status_hint, _plain(e, limits))
         except _Refused as e:
             _reject(h, sock, e.status, e.reason)
         except (OSError, TimeoutError):
@@ -363,6 +370,9 @@ class Server:
             return False
         else:
             authority = next((v.decode("latin-1") for n, v in headers if n == "host"), None)
+            if authority is None:  # HTTP/1.0 without Host: this server's own address, as
+                host, port = sock.getsockname()[:2]  # RFC 9112 §3.3 lets it
+                authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             if absolute is not None:
                 authority = absolute.group(1)
             extra = [(f"wasmesh-path-param-{k}", v.encode()) for k, v in match.params.items()]
@@ -471,6 +481,14 @@ def _next_request(h: h11.Connection, sock: socket.socket, limits: ServerLimits, 
             return event
         if not data:
             return h11.ConnectionClosed()
+
+
+def _plain(error: h11.RemoteProtocolError, limits: ServerLimits) -> str:
+    """h11's complaint as a sentence for the client: without the Python repr of the bytes it
+    could not parse (`illegal header line: bytearray(b'...')`)."""
+    if error.error_status_hint == 431:
+        return f"the request head is over {limits.max_header_bytes} bytes"
+    return re.sub(r":?\s*bytearray\(.*\)$", "", str(error), flags=re.S) or "malformed request"
 
 
 def _reject(h: h11.Connection, sock: socket.socket, status: int, reason: str) -> None:
