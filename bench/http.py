@@ -31,6 +31,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -129,17 +130,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(cmd: list[str], port: int, seconds: int, path: str) -> tuple[float, float, float]:
-    return measure_cpu(cmd, port, seconds, path)[:3]
+def measure(
+    cmd: list[str], port: int, seconds: int, path: str, log: Path | None = None
+) -> tuple[float, float, float]:
+    return measure_cpu(cmd, port, seconds, path, log)[:3]
 
 
 def measure_cpu(
-    cmd: list[str], port: int, seconds: int, path: str
+    cmd: list[str], port: int, seconds: int, path: str, log: Path | None = None
 ) -> tuple[float, float, float, float]:
-    """(requests/s, p50 ms, p99 ms, server CPU ms per request) of the server `cmd` starts;
-    CPU is the server process's own (a one-worker server: no forked workers)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    """(requests/s, p50 ms, p99 ms, server CPU ms per request) of the server `cmd` starts,
+    its standard error written to `log` if given; CPU is the server process's own (a
+    one-worker server: no forked workers)."""
+    err = log.open("wb") if log is not None else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
                             start_new_session=True)  # fmt: skip
+    if log is not None:
+        err.close()  # type: ignore[union-attr]
     try:
         wait_ready(port, proc, path)
         run_wrk(port, 2, path)  # warm-up
@@ -289,6 +296,7 @@ def compare_wasmtime(apps: dict[str, Path], seconds: int) -> None:
     print(header + f" {'ratio':>7} {'calls/req':>9}")
     print("-" * (len(header) + 18))
     short: list[tuple[str, str, float]] = []  # (app, mode, ratio) below its target
+    logs = Path(tempfile.mkdtemp(prefix="wasmesh-bench-http-"))  # the wasmesh servers' logs
     for app, wasm in apps.items():
         path = PATHS.get(app, "/hello")
         calls = host_calls_per_request(wasm, path)
@@ -296,7 +304,8 @@ def compare_wasmtime(apps: dict[str, Path], seconds: int) -> None:
             results = {}
             for server, make in (("wasmtime", wasmtime_cmd), ("wasmesh", wasmesh_cmd)):
                 port = free_port()
-                results[server] = measure(make(wasm, port, reuse), port, seconds, path)
+                log = logs / f"{app}-{mode}.log" if server == "wasmesh" else None
+                results[server] = measure(make(wasm, port, reuse), port, seconds, path, log)
             for server in ("wasmtime", "wasmesh"):
                 rps, p50, p99 = results[server]
                 ratio = rps / results["wasmtime"][0] if server == "wasmesh" else 1.0
@@ -307,6 +316,12 @@ def compare_wasmtime(apps: dict[str, Path], seconds: int) -> None:
                     short.append((app, mode, ratio))
     print("ratio     = wasmesh req/s / wasmtime serve req/s, same component, mode and load")
     print("calls/req = WASI host calls per request (a fresh instance each), in wasmesh")
+    # what each wasmesh worker's keep-resident trial chose, in its own words
+    for app in apps:
+        text = (logs / f"{app}-per-request.log").read_text(errors="replace")
+        for line in text.splitlines():
+            if "freed instance slots keep" in line:
+                print(f"keep-resident  {line.split(' ', 2)[-1]}")
     for app, mode, ratio in short:
         reuse = 1 if mode == "per-request" else WARM_REUSE
         print(f"\n{app} {mode}: {ratio:.2f}x is short of {TARGETS[mode]:.1f}x; where one "
