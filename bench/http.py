@@ -86,7 +86,8 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], path: str, timeout: flo
 
 def wasmesh_cmd(wasm: Path, port: int, reuse: int, workers: int = WORKERS,
                 metrics: bool = False) -> list[str]:  # fmt: skip
-    code = (
+    code = (  # info lines on stderr, as `serve` logs them: the keep-resident trial's choice
+        "import logging; logging.basicConfig(level=logging.INFO, format='%(message)s'); "
         "from wasmesh.triggers.http import serve; "
         f"serve({str(wasm)!r}, '127.0.0.1:{port}', max_reuse={reuse}, workers={workers})"
     )
@@ -321,7 +322,7 @@ def compare_wasmtime(apps: dict[str, Path], seconds: int) -> None:
         text = (logs / f"{app}-per-request.log").read_text(errors="replace")
         for line in text.splitlines():
             if "freed instance slots keep" in line:
-                print(f"keep-resident  {line.split(' ', 2)[-1]}")
+                print(f"keep-resident  {line}")
     for app, mode, ratio in short:
         reuse = 1 if mode == "per-request" else WARM_REUSE
         print(f"\n{app} {mode}: {ratio:.2f}x is short of {TARGETS[mode]:.1f}x; where one "
